@@ -1,0 +1,46 @@
+"""`oneruler ingest FILE`: the JSON Lines commands of specs/ingest.md."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import BinaryIO
+
+import click
+
+from cli.options import Refused, db_option, json_option, ledger_at, print_json
+from ledger.ingest import DEFAULT_BATCH, ingest
+
+
+def _lines(stream: BinaryIO) -> Iterator[bytes]:
+    yield from stream
+
+
+@click.command("ingest")
+@click.argument("file", type=click.File("rb"))
+@click.option(
+    "--batch-size",
+    default=DEFAULT_BATCH,
+    show_default=True,
+    type=click.IntRange(1, 100_000),
+    help="Commands per transaction.",
+)
+@json_option
+@db_option
+def ingest_command(file: BinaryIO, batch_size: int, as_json: bool, db: str | None) -> None:
+    """Apply the JSON Lines commands in FILE (- for standard input).
+
+    Each line is applied whole or not at all; a line whose id was already applied
+    is skipped; a bad line is rejected with its number and a reason and the rest
+    go on. Exits 1 if any line was rejected."""
+    with ledger_at(db) as ledger:
+        report = ingest(ledger, _lines(file), batch_size=batch_size)
+    if as_json:
+        print_json(report.as_json())
+    else:
+        for rejection in report.rejections:
+            click.echo(
+                f"line {rejection.line} ({rejection.id or 'no id'}): {rejection.reason}", err=True
+            )
+        click.echo(report.summary())
+    if report.rejected:
+        raise SystemExit(Refused.exit_code)

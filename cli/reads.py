@@ -1,0 +1,147 @@
+"""The read commands of the ledger core: a household's state and history as of
+any business time, and the published policies."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import click
+
+from cli import groups
+from cli.options import db_option, json_option, ledger_at, print_json, translate_errors
+from cli.render import fields, table
+from domain.errors import InvalidInput
+from domain.values import LEDGER_TZ, parse_as_of
+from ledger.application import Ledger
+from projections import household as view
+
+
+def as_of_option(f):  # type: ignore[no-untyped-def]
+    return click.option(
+        "--as-of",
+        metavar="T",
+        help="A business time: ISO 8601 date or date-time "
+        "(a bare date means the end of that day, +08:00).",
+    )(f)
+
+
+def moment(value: str | None, ledger: Ledger) -> datetime:
+    if value is None:
+        return ledger.clock().astimezone(LEDGER_TZ)
+    return parse_as_of(value, LEDGER_TZ)
+
+
+def _fallback_required(ledger: Ledger) -> list[str] | None:
+    policies = ledger.latest_policies()
+    return list(policies[-1].required_documents) if policies else None
+
+
+def details(data: dict[str, Any]) -> str:
+    return " ".join(
+        f"{k}={v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)}"
+        for k, v in data.items()
+        if v is not None
+    )
+
+
+@groups.household.command("show")
+@click.argument("household_code", metavar="HH")
+@as_of_option
+@json_option
+@db_option
+@translate_errors
+def show(household_code: str, as_of: str | None, as_json: bool, db: str | None) -> None:
+    """The state of household HH, now or as of a business time."""
+    with ledger_at(db, must_exist=True) as ledger:
+        when = moment(as_of, ledger)
+        own, attached = ledger.household_record(household_code)
+        state = view.fold(own, attached, when)
+        if state is None:
+            raise InvalidInput(
+                f"{household_code} was not yet registered at {when.isoformat()}; "
+                "give a later --as-of."
+            )
+        fallback = _fallback_required(ledger) if state.valuation is None else None
+        document = view.show(state, ledger.policy_version_of, when, fallback)
+    if as_json:
+        print_json(document)
+    else:
+        fields(document)
+
+
+@groups.household.command("history")
+@click.argument("household_code", metavar="HH")
+@as_of_option
+@json_option
+@db_option
+@translate_errors
+def history(household_code: str, as_of: str | None, as_json: bool, db: str | None) -> None:
+    """Every event of household HH and of its complaints, in business-time order."""
+    with ledger_at(db, must_exist=True) as ledger:
+        when = moment(as_of, ledger) if as_of is not None else None
+        own, attached = ledger.household_record(household_code)
+        rows = view.history(own, attached, when)
+    if as_json:
+        print_json(
+            {
+                "household": household_code,
+                "as_of": when.isoformat() if when else None,
+                "events": rows,
+            }
+        )
+        return
+    table(
+        ["occurred_at", "recorded_at", "actor", "event", "details"],
+        [
+            [
+                r["occurred_at"],
+                datetime.fromisoformat(r["recorded_at"])
+                .astimezone(LEDGER_TZ)
+                .isoformat(timespec="seconds"),
+                r["actor"],
+                r["type"],
+                details(r["data"]),
+            ]
+            for r in rows
+        ],
+    )
+
+
+@groups.policy.command("show")
+@click.argument("policy_code", metavar="ID")
+@click.option("--version", "version", type=int, help="Which version [default: the latest].")
+@json_option
+@db_option
+@translate_errors
+def show_policy(policy_code: str, version: int | None, as_json: bool, db: str | None) -> None:
+    """A published policy version, as it was published."""
+    with ledger_at(db, must_exist=True) as ledger:
+        policy = ledger.policy(policy_code)
+        number = version if version is not None else policy.latest_version
+        policy.version_of(number)  # refuses a version that was never published
+        document = policy.documents[number - 1]
+    if as_json:
+        print_json(
+            {
+                "policy": policy_code,
+                "version": number,
+                "versions": len(policy.documents),
+                "document": document,
+            }
+        )
+        return
+    click.echo(
+        f"{document['title']}  ({policy_code} version {number} of {len(policy.documents)}, "
+        f"effective {document['effective']})"
+    )
+    table(["rate", "yuan"], sorted(document["rates"].items()))
+    if document.get("per_household"):
+        table(["per household", "yuan"], sorted(document["per_household"].items()))
+    if document.get("incentives"):
+        table(
+            ["incentive", "yuan", "signed by"],
+            [[i["name"], i["amount"], i["signed_by"]] for i in document["incentives"]],
+        )
+    click.echo("required documents: " + ", ".join(document.get("required_documents", [])))

@@ -1,0 +1,132 @@
+"""A report to the oversight hotline: filed, acknowledged, investigated, resolved
+with a finding, and perhaps reopened. Never deleted, never edited."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from eventsourcing.domain import Aggregate
+
+from domain.base import Recorded, Stamp
+from domain.errors import RuleViolation
+from domain.ids import complaint_id
+
+CHANNELS = ("hotline", "visit", "letter", "online")
+FINDINGS = ("substantiated", "unsubstantiated", "partial")
+SUBJECTS = ("household", "group", "staff", "policy")
+
+
+class Complaint(Aggregate):
+    TOPIC = "oneruler:Complaint"
+
+    class Event(Recorded):
+        """The base of this aggregate\'s events."""
+
+    class Filed(Event, Aggregate.Created):
+        TOPIC = "oneruler:Complaint.Filed"
+        complaint: str
+        channel: str
+        about: dict[str, str]
+        summary: str
+
+    Created = Filed
+
+    class Acknowledged(Event):
+        TOPIC = "oneruler:Complaint.Acknowledged"
+        note: str | None
+
+        def apply(self, complaint: Complaint) -> None:
+            complaint.acknowledged_at = self.occurred_at
+
+    class NoteAdded(Event):
+        TOPIC = "oneruler:Complaint.NoteAdded"
+        text: str
+
+    class Resolved(Event):
+        TOPIC = "oneruler:Complaint.Resolved"
+        finding: str
+        outcome: str
+
+        def apply(self, complaint: Complaint) -> None:
+            complaint.resolved_at = self.occurred_at
+            complaint.finding = self.finding
+
+    class Reopened(Event):
+        TOPIC = "oneruler:Complaint.Reopened"
+        reason: str
+
+        def apply(self, complaint: Complaint) -> None:
+            complaint.resolved_at = None
+            complaint.finding = None
+            complaint.last_change_at = self.occurred_at
+
+    def __init__(
+        self,
+        complaint: str,
+        channel: str,
+        about: dict[str, str],
+        summary: str,
+        occurred_at: datetime,
+    ) -> None:
+        self.code = complaint
+        self.about = about
+        self.filed_at = occurred_at
+        self.last_change_at = occurred_at
+        self.acknowledged_at: datetime | None = None
+        self.resolved_at: datetime | None = None
+        self.finding: str | None = None
+
+    @classmethod
+    def file(
+        cls, stamp: Stamp, complaint: str, channel: str, about: dict[str, str], summary: str
+    ) -> Complaint:
+        return cls._create(
+            cls.Filed,
+            id=complaint_id(complaint),
+            complaint=complaint,
+            channel=channel,
+            about=about,
+            summary=summary,
+            **stamp.fields(),
+        )
+
+    @property
+    def is_open(self) -> bool:
+        return self.resolved_at is None
+
+    def acknowledge(self, stamp: Stamp, note: str | None = None) -> None:
+        self.check_open("acknowledge")
+        if self.acknowledged_at is not None:
+            raise RuleViolation(f"complaint {self.code} was already acknowledged.")
+        self.check_not_before(stamp.at)
+        self.trigger_event(self.Acknowledged, note=note, **stamp.fields())
+
+    def add_note(self, stamp: Stamp, text: str) -> None:
+        self.check_not_before(stamp.at)
+        self.trigger_event(self.NoteAdded, text=text, **stamp.fields())
+
+    def resolve(self, stamp: Stamp, finding: str, outcome: str) -> None:
+        self.check_open("resolve")
+        self.check_not_before(stamp.at)
+        self.trigger_event(self.Resolved, finding=finding, outcome=outcome, **stamp.fields())
+
+    def reopen(self, stamp: Stamp, reason: str) -> None:
+        if self.is_open:
+            raise RuleViolation(
+                f"complaint {self.code} is open; only a resolved complaint can be reopened."
+            )
+        self.check_not_before(stamp.at)
+        self.trigger_event(self.Reopened, reason=reason, **stamp.fields())
+
+    def check_open(self, to_do: str) -> None:
+        if not self.is_open:
+            raise RuleViolation(
+                f"complaint {self.code} is resolved; reopen it before you {to_do} it."
+            )
+
+    def check_not_before(self, at: datetime) -> None:
+        if at < self.filed_at:
+            raise RuleViolation(
+                f"{at.isoformat()} is before complaint {self.code} was filed "
+                f"({self.filed_at.isoformat()}); check the time."
+            )

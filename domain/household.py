@@ -1,0 +1,519 @@
+"""A household's compensation from registration to vacating, as one aggregate:
+the consistency boundary for its survey, valuations, agreement, file and payouts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from eventsourcing.domain import Aggregate
+
+from domain.base import Recorded, Stamp
+from domain.errors import AlreadyExists, NotFound, RuleViolation
+from domain.ids import household_id
+from domain.policy import Entitlement, Item, PolicyVersion, check_items_fit, entitlement
+from domain.roles import Actor
+from domain.values import ZERO, format_yuan
+
+METHODS = ("monetary", "property_swap")
+
+
+@dataclass(frozen=True)
+class Valuation:
+    valuation: str
+    policy: str
+    policy_version: int
+    items: tuple[Item, ...]
+    reviews: str | None
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Agreement:
+    agreement: str
+    method: str
+    amount: Decimal
+    entitlement: Decimal
+    valuation: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Payout:
+    payout: str
+    amount: Decimal
+    requested_by: str
+    requested_at: datetime
+    confirmed_by: str | None = None
+    confirmed_at: datetime | None = None
+
+    @property
+    def confirmed(self) -> bool:
+        return self.confirmed_by is not None
+
+
+@dataclass(frozen=True)
+class Deviation:
+    """An agreed amount other than the entitlement: why, and which supervisor approved."""
+
+    reason: str
+    approved_by: str
+
+    def as_data(self) -> dict[str, str]:
+        return {"reason": self.reason, "approved_by": self.approved_by}
+
+
+class Household(Aggregate):
+    TOPIC = "oneruler:Household"
+
+    class Event(Recorded):
+        """The base of this aggregate\'s events."""
+
+    class Registered(Event, Aggregate.Created):
+        TOPIC = "oneruler:Household.Registered"
+        household: str
+        group: str
+        village: str
+        head: str
+        id_number: str | None
+        address: str | None
+
+    Created = Registered
+
+    class Surveyed(Event):
+        TOPIC = "oneruler:Household.Surveyed"
+        residents: int
+        building_area_m2: dict[str, Decimal]
+        land_area_m2: Decimal
+        notes: str | None
+        reason: str | None
+
+        def apply(self, household: Household) -> None:
+            household.surveyed_at = self.occurred_at
+            household.surveys += 1
+
+    class Valued(Event):
+        TOPIC = "oneruler:Household.Valued"
+        valuation: str
+        policy: str
+        policy_version: int
+        items: list[dict[str, Any]]
+        reviews: str | None
+
+        def apply(self, household: Household) -> None:
+            record = Valuation(
+                valuation=self.valuation,
+                policy=self.policy,
+                policy_version=self.policy_version,
+                items=tuple(Item.from_data(item) for item in self.items),
+                reviews=self.reviews,
+                at=self.occurred_at,
+            )
+            household.valuations[self.valuation] = record
+            household.current_valuation = record
+
+    class AgreementSigned(Event):
+        TOPIC = "oneruler:Household.AgreementSigned"
+        agreement: str
+        method: str
+        amount: Decimal
+        entitlement: Decimal
+        valuation: str
+        policy: str
+        policy_version: int
+        deviation: dict[str, str] | None
+
+        def apply(self, household: Household) -> None:
+            household.agreement = Agreement(
+                agreement=self.agreement,
+                method=self.method,
+                amount=self.amount,
+                entitlement=self.entitlement,
+                valuation=self.valuation,
+                at=self.occurred_at,
+            )
+            household.agreement_numbers.append(self.agreement)
+
+    class AgreementVoided(Event):
+        TOPIC = "oneruler:Household.AgreementVoided"
+        agreement: str
+        reason: str
+
+        def apply(self, household: Household) -> None:
+            household.agreement = None
+
+    class DocumentAttached(Event):
+        TOPIC = "oneruler:Household.DocumentAttached"
+        kind: str
+        sha256: str
+        filename: str
+
+        def apply(self, household: Household) -> None:
+            household.documents.setdefault(self.kind, []).append(self.sha256)
+
+    class ComplaintAttached(Event):
+        TOPIC = "oneruler:Household.ComplaintAttached"
+        complaint: str
+
+        def apply(self, household: Household) -> None:
+            household.complaints.append(self.complaint)
+
+    class PayoutRequested(Event):
+        TOPIC = "oneruler:Household.PayoutRequested"
+        payout: str
+        amount: Decimal
+        agreement: str
+
+        def apply(self, household: Household) -> None:
+            household.payouts[self.payout] = Payout(
+                payout=self.payout,
+                amount=self.amount,
+                requested_by=self.actor,
+                requested_at=self.occurred_at,
+            )
+
+    class PayoutConfirmed(Event):
+        TOPIC = "oneruler:Household.PayoutConfirmed"
+        payout: str
+        bank_reference: str
+
+        def apply(self, household: Household) -> None:
+            requested = household.payouts[self.payout]
+            household.payouts[self.payout] = Payout(
+                payout=requested.payout,
+                amount=requested.amount,
+                requested_by=requested.requested_by,
+                requested_at=requested.requested_at,
+                confirmed_by=self.actor,
+                confirmed_at=self.occurred_at,
+            )
+
+    class Vacated(Event):
+        TOPIC = "oneruler:Household.Vacated"
+
+        def apply(self, household: Household) -> None:
+            household.vacated_at = self.occurred_at
+
+    def __init__(
+        self,
+        household: str,
+        group: str,
+        village: str,
+        head: str,
+        id_number: str | None,
+        address: str | None,
+        occurred_at: datetime,
+    ) -> None:
+        self.code = household
+        self.group = group
+        self.village = village
+        self.registered_at = occurred_at
+        self.surveyed_at: datetime | None = None
+        self.surveys = 0
+        self.valuations: dict[str, Valuation] = {}
+        self.current_valuation: Valuation | None = None
+        self.agreement: Agreement | None = None
+        self.agreement_numbers: list[str] = []
+        self.documents: dict[str, list[str]] = {}
+        self.complaints: list[str] = []
+        self.payouts: dict[str, Payout] = {}
+        self.vacated_at: datetime | None = None
+
+    # --- commands ----------------------------------------------------------
+
+    @classmethod
+    def register(
+        cls,
+        stamp: Stamp,
+        household: str,
+        group: str,
+        village: str,
+        head: str,
+        id_number: str | None = None,
+        address: str | None = None,
+    ) -> Household:
+        return cls._create(
+            cls.Registered,
+            id=household_id(household),
+            household=household,
+            group=group,
+            village=village,
+            head=head,
+            id_number=id_number,
+            address=address,
+            **stamp.fields(),
+        )
+
+    def record_survey(
+        self,
+        stamp: Stamp,
+        residents: int,
+        building_area_m2: dict[str, Decimal],
+        land_area_m2: Decimal,
+        notes: str | None = None,
+        reason: str | None = None,
+    ) -> None:
+        self.check_no_agreement_in_force("correct the survey")
+        self.check_not_before(stamp.at, self.registered_at, "its registration")
+        if self.surveys and reason is None:
+            raise RuleViolation(
+                f"{self.code} was already surveyed; a correcting survey must give a reason."
+            )
+        self.trigger_event(
+            self.Surveyed,
+            residents=residents,
+            building_area_m2=building_area_m2,
+            land_area_m2=land_area_m2,
+            notes=notes,
+            reason=reason,
+            **stamp.fields(),
+        )
+
+    def record_valuation(
+        self,
+        stamp: Stamp,
+        valuation: str,
+        policy: PolicyVersion,
+        items: Sequence[Item],
+        reviews: str | None = None,
+    ) -> None:
+        if self.surveyed_at is None:
+            raise RuleViolation(
+                f"{self.code} has no survey yet; record the survey before valuing it."
+            )
+        self.check_no_agreement_in_force("value it again")
+        if valuation in self.valuations:
+            raise AlreadyExists(
+                f"{self.code} already has a valuation {valuation}; give the new one its own id."
+            )
+        self.check_reviews(reviews)
+        self.check_not_before(stamp.at, self.surveyed_at, "its survey")
+        policy.check_in_effect(stamp.at)
+        check_items_fit(items, policy)
+        self.trigger_event(
+            self.Valued,
+            valuation=valuation,
+            policy=policy.policy,
+            policy_version=policy.version,
+            items=[item.as_data() for item in items],
+            reviews=reviews,
+            **stamp.fields(),
+        )
+
+    def sign_agreement(
+        self,
+        stamp: Stamp,
+        agreement: str,
+        method: str,
+        amount: Decimal,
+        policy: PolicyVersion,
+        deviation: Deviation | None = None,
+        approver: Actor | None = None,
+    ) -> None:
+        valuation = self.check_valued()
+        self.check_no_agreement_in_force("sign another")
+        if agreement in self.agreement_numbers:
+            raise AlreadyExists(
+                f"agreement {agreement} was already used for {self.code}; "
+                "a new agreement needs a new number."
+            )
+        self.check_not_before(stamp.at, valuation.at, "the valuation it rests on")
+        owed = self.entitlement(policy, stamp.at)
+        self.check_amount(amount, owed, deviation)
+        if deviation is not None:
+            assert approver is not None, "the application resolves the approver of a deviation"
+            approver.check_may("approve a deviation")
+        self.trigger_event(
+            self.AgreementSigned,
+            agreement=agreement,
+            method=method,
+            amount=amount,
+            entitlement=owed.total,
+            valuation=valuation.valuation,
+            policy=owed.policy,
+            policy_version=owed.version,
+            deviation=deviation.as_data() if deviation else None,
+            **stamp.fields(),
+        )
+
+    def void_agreement(self, stamp: Stamp, agreement: str, reason: str) -> None:
+        current = self.check_agreement_in_force()
+        if current.agreement != agreement:
+            raise RuleViolation(
+                f"the agreement in force for {self.code} is {current.agreement}, not {agreement}."
+            )
+        if self.payouts:
+            raise RuleViolation(
+                f"agreement {agreement} of {self.code} has payouts requested against it "
+                "and cannot be voided."
+            )
+        self.check_not_before(stamp.at, current.at, "the signing it voids")
+        self.trigger_event(
+            self.AgreementVoided, agreement=agreement, reason=reason, **stamp.fields()
+        )
+
+    def attach_document(self, stamp: Stamp, kind: str, sha256: str, filename: str) -> None:
+        if sha256 in self.documents.get(kind, ()):
+            raise AlreadyExists(
+                f"the file of {self.code} already holds this {kind} (sha256 {sha256[:12]}…)."
+            )
+        self.check_not_before(stamp.at, self.registered_at, "its registration")
+        self.trigger_event(
+            self.DocumentAttached, kind=kind, sha256=sha256, filename=filename, **stamp.fields()
+        )
+
+    def attach_complaint(self, stamp: Stamp, complaint: str) -> None:
+        self.trigger_event(self.ComplaintAttached, complaint=complaint, **stamp.fields())
+
+    def request_payout(
+        self,
+        stamp: Stamp,
+        payout: str,
+        amount: Decimal,
+        required_documents: Sequence[str],
+        open_complaints: Sequence[str],
+        block_on_open_complaint: bool,
+    ) -> None:
+        agreement = self.check_agreement_in_force()
+        if payout in self.payouts:
+            raise AlreadyExists(f"{self.code} already has a payout {payout}.")
+        self.check_not_before(stamp.at, agreement.at, "the agreement it pays")
+        self.check_file_complete(required_documents)
+        self.check_no_blocking_complaint(open_complaints, block_on_open_complaint)
+        requested = sum((p.amount for p in self.payouts.values()), ZERO)
+        if requested + amount > agreement.amount:
+            raise RuleViolation(
+                f"a payout of {format_yuan(amount)} would bring {self.code}'s payouts to "
+                f"{format_yuan(requested + amount)}, more than the agreed "
+                f"{format_yuan(agreement.amount)}; request at most "
+                f"{format_yuan(agreement.amount - requested)}."
+            )
+        self.trigger_event(
+            self.PayoutRequested,
+            payout=payout,
+            amount=amount,
+            agreement=agreement.agreement,
+            **stamp.fields(),
+        )
+
+    def confirm_payout(
+        self,
+        stamp: Stamp,
+        payout: str,
+        bank_reference: str,
+        required_documents: Sequence[str],
+        open_complaints: Sequence[str],
+        block_on_open_complaint: bool,
+    ) -> None:
+        requested = self.payouts.get(payout)
+        if requested is None:
+            raise NotFound(f"{self.code} has no payout {payout}.")
+        if requested.confirmed:
+            raise RuleViolation(
+                f"payout {payout} was already confirmed by {requested.confirmed_by}."
+            )
+        if stamp.actor == requested.requested_by:
+            raise RuleViolation(
+                f"{stamp.actor} requested payout {payout} and may not also confirm it; "
+                "another finance officer must."
+            )
+        self.check_agreement_in_force()
+        self.check_not_before(stamp.at, requested.requested_at, "its request")
+        self.check_file_complete(required_documents)
+        self.check_no_blocking_complaint(open_complaints, block_on_open_complaint)
+        self.trigger_event(
+            self.PayoutConfirmed, payout=payout, bank_reference=bank_reference, **stamp.fields()
+        )
+
+    def record_vacated(self, stamp: Stamp) -> None:
+        agreement = self.check_agreement_in_force()
+        if self.vacated_at is not None:
+            raise RuleViolation(f"{self.code} was already recorded as vacated.")
+        self.check_not_before(stamp.at, agreement.at, "its agreement")
+        self.trigger_event(self.Vacated, **stamp.fields())
+
+    # --- what the rules read -----------------------------------------------
+
+    def entitlement(self, policy: PolicyVersion, at: datetime) -> Entitlement:
+        """The entitlement of the current valuation under its own policy version."""
+        valuation = self.check_valued()
+        assert (policy.policy, policy.version) == (valuation.policy, valuation.policy_version), (
+            "the application passes the valuation's own policy version"
+        )
+        return entitlement(valuation.items, policy, at)
+
+    def missing_documents(self, required: Sequence[str]) -> list[str]:
+        return [kind for kind in required if kind not in self.documents]
+
+    @property
+    def paid(self) -> Decimal:
+        return sum((p.amount for p in self.payouts.values() if p.confirmed), ZERO)
+
+    # --- guards ------------------------------------------------------------
+
+    def check_valued(self) -> Valuation:
+        if self.current_valuation is None:
+            raise RuleViolation(f"{self.code} has no valuation yet; record a valuation first.")
+        return self.current_valuation
+
+    def check_agreement_in_force(self) -> Agreement:
+        if self.agreement is None:
+            raise RuleViolation(f"{self.code} has no signed agreement in force.")
+        return self.agreement
+
+    def check_no_agreement_in_force(self, to_do: str) -> None:
+        if self.agreement is not None:
+            raise RuleViolation(
+                f"agreement {self.agreement.agreement} of {self.code} is in force; "
+                f"a supervisor must void it before you {to_do}."
+            )
+
+    def check_reviews(self, reviews: str | None) -> None:
+        if reviews is None:
+            return
+        if reviews not in self.valuations:
+            raise NotFound(f"{self.code} has no valuation {reviews} to review.")
+        current = self.current_valuation
+        if current is not None and current.valuation != reviews:
+            raise RuleViolation(
+                f"valuation {reviews} of {self.code} was superseded by {current.valuation}; "
+                "a review names the current valuation."
+            )
+
+    def check_amount(self, amount: Decimal, owed: Entitlement, deviation: Deviation | None) -> None:
+        if deviation is None and amount != owed.total:
+            raise RuleViolation(
+                f"the amount {format_yuan(amount)} differs from the entitlement "
+                f"{format_yuan(owed.total)} under policy {owed.policy} version {owed.version}; "
+                "sign for the entitlement, or give a deviation with a reason "
+                "and a supervisor's approval."
+            )
+        if deviation is not None and amount == owed.total:
+            raise RuleViolation(
+                f"the amount equals the entitlement {format_yuan(owed.total)}; "
+                "remove the deviation."
+            )
+
+    def check_file_complete(self, required: Sequence[str]) -> None:
+        missing = self.missing_documents(required)
+        if missing:
+            raise RuleViolation(
+                f"the file of {self.code} is incomplete: missing {', '.join(missing)}."
+            )
+
+    def check_no_blocking_complaint(self, open_complaints: Sequence[str], block: bool) -> None:
+        if block and open_complaints:
+            raise RuleViolation(
+                f"{self.code} has an open complaint ({', '.join(open_complaints)}); "
+                "the policy blocks payouts until it is resolved."
+            )
+
+    def check_not_before(self, at: datetime, earlier: datetime, what: str) -> None:
+        if at < earlier:
+            raise RuleViolation(
+                f"{at.isoformat()} is before {what} ({earlier.isoformat()}) for {self.code}; "
+                "check the time."
+            )

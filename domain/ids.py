@@ -1,0 +1,36 @@
+"""Aggregate ids derived from the programme's own codes, so that a code names
+exactly one aggregate and creating it twice conflicts in the store."""
+
+from __future__ import annotations
+
+from uuid import UUID, uuid5
+
+_NAMESPACE = UUID("6f0b7a52-2a4e-4d1c-9a53-0e8d3f1c2b71")
+
+
+def _id(kind: str, code: str) -> UUID:
+    return uuid5(_NAMESPACE, f"{kind}:{code}")
+
+
+def household_id(code: str) -> UUID:
+    return _id("household", code)
+
+
+def staff_id(code: str) -> UUID:
+    return _id("staff", code)
+
+
+def group_id(code: str) -> UUID:
+    return _id("group", code)
+
+
+def policy_id(code: str) -> UUID:
+    return _id("policy", code)
+
+
+def complaint_id(code: str) -> UUID:
+    return _id("complaint", code)
+
+
+def payout_id(code: str) -> UUID:
+    return _id("payout", code)

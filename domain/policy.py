@@ -1,0 +1,257 @@
+"""The compensation policy as data, and the entitlement: a pure function of a
+valuation's items and one policy version."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from domain.errors import InvalidInput, RuleViolation
+from domain.values import (
+    ZERO,
+    parse_amount,
+    parse_code,
+    parse_count,
+    parse_date,
+    parse_quantity,
+    parse_text,
+    parse_time,
+    to_fen,
+)
+
+DEFAULT_ACKNOWLEDGE_DAYS = 2
+DEFAULT_RESOLVE_DAYS = 15
+
+
+@dataclass(frozen=True)
+class Incentive:
+    """A fixed amount for households that sign by a deadline."""
+
+    name: str
+    amount: Decimal
+    signed_by: datetime
+
+    def applies(self, signed_at: datetime) -> bool:
+        return signed_at <= self.signed_by
+
+
+@dataclass(frozen=True)
+class PolicyVersion:
+    """One published version of a compensation policy, parsed for use."""
+
+    policy: str
+    version: int
+    effective: date
+    title: str
+    rates: Mapping[str, Decimal]
+    per_household: Mapping[str, Decimal]
+    incentives: tuple[Incentive, ...]
+    required_documents: tuple[str, ...]
+    block_payout_on_open_complaint: bool
+    acknowledge_days: int
+    resolve_days: int
+
+    @classmethod
+    def from_document(cls, document: Any) -> PolicyVersion:
+        """Parse and check a policy document as published (DOMAIN.md)."""
+        if not isinstance(document, Mapping):
+            raise InvalidInput(
+                "document must be a policy object (see DOMAIN.md, the policy as data)."
+            )
+        policy = parse_code(document.get("policy"), "document.policy")
+        version = document.get("version")
+        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+            raise InvalidInput("document.version must be a whole number from 1 up.")
+        rates = _amounts(document.get("rates"), "document.rates")
+        if not rates:
+            raise InvalidInput("document.rates must name at least one rate.")
+        per_household = _amounts(document.get("per_household", {}), "document.per_household")
+        incentives = tuple(
+            _incentive(raw, i) for i, raw in enumerate(_list(document, "incentives"))
+        )
+        names = [incentive.name for incentive in incentives]
+        if len(set(names)) != len(names):
+            raise InvalidInput("document.incentives must have distinct names.")
+        documents = tuple(
+            parse_code(kind, "document.required_documents[]")
+            for kind in _list(document, "required_documents")
+        )
+        block = document.get("block_payout_on_open_complaint", True)
+        if not isinstance(block, bool):
+            raise InvalidInput("document.block_payout_on_open_complaint must be true or false.")
+        deadlines = document.get("complaint_deadlines", {})
+        if not isinstance(deadlines, Mapping):
+            raise InvalidInput(
+                "document.complaint_deadlines must be an object such as "
+                '{"acknowledge_days": 2, "resolve_days": 15}.'
+            )
+        return cls(
+            policy=policy,
+            version=version,
+            effective=parse_date(document.get("effective"), "document.effective"),
+            title=parse_text(document.get("title"), "document.title"),
+            rates=rates,
+            per_household=per_household,
+            incentives=incentives,
+            required_documents=documents,
+            block_payout_on_open_complaint=block,
+            acknowledge_days=parse_count(
+                deadlines.get("acknowledge_days", DEFAULT_ACKNOWLEDGE_DAYS),
+                "document.complaint_deadlines.acknowledge_days",
+            ),
+            resolve_days=parse_count(
+                deadlines.get("resolve_days", DEFAULT_RESOLVE_DAYS),
+                "document.complaint_deadlines.resolve_days",
+            ),
+        )
+
+    def check_in_effect(self, at: datetime) -> None:
+        if at.date() < self.effective:
+            raise RuleViolation(
+                f"policy {self.policy} version {self.version} takes effect on "
+                f"{self.effective.isoformat()}, after {at.isoformat()}; "
+                "value under a version already in effect."
+            )
+
+
+def _list(document: Mapping[str, Any], key: str) -> list[Any]:
+    value = document.get(key, [])
+    if not isinstance(value, list):
+        raise InvalidInput(f"document.{key} must be a list.")
+    return value
+
+
+def _amounts(value: Any, field: str) -> dict[str, Decimal]:
+    if not isinstance(value, Mapping):
+        raise InvalidInput(f"{field} must be an object of name to yuan string.")
+    return {
+        parse_code(key, field): parse_amount(amount, f"{field}.{key}")
+        for key, amount in value.items()
+    }
+
+
+def _incentive(raw: Any, index: int) -> Incentive:
+    field = f"document.incentives[{index}]"
+    if not isinstance(raw, Mapping):
+        raise InvalidInput(f"{field} must be an object with name, amount and signed_by.")
+    return Incentive(
+        name=parse_code(raw.get("name"), f"{field}.name"),
+        amount=parse_amount(raw.get("amount"), f"{field}.amount"),
+        signed_by=parse_time(raw.get("signed_by"), f"{field}.signed_by"),
+    )
+
+
+# --- valuation items -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Item:
+    """One valued thing: a measured quantity priced by a rate, or an appraised value."""
+
+    item: str
+    quantity: Decimal | None = None
+    value: Decimal | None = None
+
+    def as_data(self) -> dict[str, Any]:
+        if self.quantity is not None:
+            return {"item": self.item, "quantity": self.quantity}
+        return {"item": self.item, "value": self.value}
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> Item:
+        return cls(item=data["item"], quantity=data.get("quantity"), value=data.get("value"))
+
+
+def parse_items(raw: Any) -> tuple[Item, ...]:
+    """Valuation items as given in a command: [{"item", "quantity" | "value"}]."""
+    if not isinstance(raw, list) or not raw:
+        raise InvalidInput(
+            "items must be a non-empty list such as "
+            '[{"item": "building:brick_concrete", "quantity": "120.50"}].'
+        )
+    items: list[Item] = []
+    for index, entry in enumerate(raw):
+        field = f"items[{index}]"
+        if not isinstance(entry, Mapping):
+            raise InvalidInput(f"{field} must be an object with item and quantity or value.")
+        name = parse_code(entry.get("item"), f"{field}.item")
+        has_quantity, has_value = "quantity" in entry, "value" in entry
+        if has_quantity == has_value:
+            raise InvalidInput(f"{field} ({name}) must have exactly one of quantity or value.")
+        if has_quantity:
+            items.append(
+                Item(name, quantity=parse_quantity(entry["quantity"], f"{field}.quantity"))
+            )
+        else:
+            items.append(Item(name, value=parse_amount(entry["value"], f"{field}.value")))
+    names = [item.item for item in items]
+    if len(set(names)) != len(names):
+        raise InvalidInput("items must name each item once; add the quantities together.")
+    return tuple(items)
+
+
+def check_items_fit(items: Iterable[Item], policy: PolicyVersion) -> None:
+    """Quantities are priced by the policy's rates; everything else is appraised."""
+    for item in items:
+        if item.quantity is not None and item.item not in policy.rates:
+            raise RuleViolation(
+                f"policy {policy.policy} version {policy.version} has no rate for {item.item}; "
+                f"use one of {', '.join(sorted(policy.rates))}, or give an appraised value."
+            )
+        if item.value is not None and item.item in policy.rates:
+            raise RuleViolation(
+                f"{item.item} is priced by the policy's rate; give its quantity, not a value."
+            )
+
+
+# --- the entitlement -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of an entitlement, as a supervisor reads it in a dispute."""
+
+    kind: str  # "rate", "appraised", "per_household" or "incentive"
+    item: str
+    amount: Decimal
+    quantity: Decimal | None = None
+    rate: Decimal | None = None
+    condition: str | None = None
+
+
+@dataclass(frozen=True)
+class Entitlement:
+    policy: str
+    version: int
+    lines: tuple[Line, ...]
+    total: Decimal
+
+
+def entitlement(items: Sequence[Item], policy: PolicyVersion, signed_at: datetime) -> Entitlement:
+    """What one ruler gives: rates x quantities + appraised values + per-household
+    amounts + incentives whose condition holds at signing, rounded to the fen once."""
+    lines: list[Line] = []
+    for item in sorted(items, key=lambda i: i.item):
+        if item.quantity is not None:
+            rate = policy.rates[item.item]
+            lines.append(Line("rate", item.item, item.quantity * rate, item.quantity, rate))
+        else:
+            assert item.value is not None
+            lines.append(Line("appraised", item.item, item.value))
+    for name, amount in sorted(policy.per_household.items()):
+        lines.append(Line("per_household", name, amount))
+    for incentive in policy.incentives:
+        if incentive.applies(signed_at):
+            lines.append(
+                Line(
+                    "incentive",
+                    incentive.name,
+                    incentive.amount,
+                    condition=f"signed by {incentive.signed_by.isoformat()}",
+                )
+            )
+    total = to_fen(sum((line.amount for line in lines), ZERO))
+    return Entitlement(policy.policy, policy.version, tuple(lines), total)

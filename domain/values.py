@@ -1,0 +1,168 @@
+"""Parsing and formatting of the programme's values: yuan, quantities, times, codes."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta, timezone
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+from domain.errors import InvalidInput
+
+FEN = Decimal("0.01")
+ZERO = Decimal("0.00")
+
+# Yuan are written with at most two decimals; quantities (areas) may carry more.
+_AMOUNT = re.compile(r"\d{1,15}(\.\d{1,2})?")
+_QUANTITY = re.compile(r"\d{1,12}(\.\d{1,6})?")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def to_fen(amount: Decimal) -> Decimal:
+    """Round to the fen (0.01 yuan), half up, as the policy prescribes."""
+    return amount.quantize(FEN, rounding=ROUND_HALF_UP)
+
+
+def format_yuan(amount: Decimal) -> str:
+    return f"{to_fen(amount):.2f}"
+
+
+def _decimal(value: Any, field: str, pattern: re.Pattern[str], example: str) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, str):
+        if isinstance(value, int | float):
+            raise InvalidInput(
+                f'{field} must be a decimal string such as "{example}", not the number {value!r}.'
+            )
+        raise InvalidInput(f'{field} must be a decimal string such as "{example}".')
+    text = value.strip()
+    if text.startswith("-"):
+        raise InvalidInput(f'{field} must not be negative (got "{value}").')
+    if not pattern.fullmatch(text):
+        raise InvalidInput(f'{field} must be a decimal string such as "{example}" (got "{value}").')
+    try:
+        return Decimal(text)
+    except InvalidOperation:  # pragma: no cover - the pattern admits only valid decimals
+        raise InvalidInput(f'{field} must be a decimal string such as "{example}".') from None
+
+
+def parse_amount(value: Any, field: str = "amount") -> Decimal:
+    """A non-negative amount of yuan given as a string with at most two decimals."""
+    return _decimal(value, field, _AMOUNT, "356800.00")
+
+
+def parse_quantity(value: Any, field: str = "quantity") -> Decimal:
+    """A non-negative quantity (square metres) given as a decimal string."""
+    return _decimal(value, field, _QUANTITY, "120.50")
+
+
+def parse_positive_amount(value: Any, field: str = "amount") -> Decimal:
+    amount = parse_amount(value, field)
+    if amount == 0:
+        raise InvalidInput(f"{field} must be more than zero.")
+    return amount
+
+
+def parse_time(value: Any, field: str = "at") -> datetime:
+    """An ISO 8601 date-time with a UTC offset (business time)."""
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput(
+            f"{field} must be an ISO 8601 date-time with a UTC offset, "
+            'such as "2018-03-01T09:00:00+08:00".'
+        )
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise InvalidInput(
+            f'{field} "{value}" is not an ISO 8601 date-time; '
+            'write it like "2018-03-01T09:00:00+08:00".'
+        ) from None
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        raise InvalidInput(
+            f'{field} "{value}" has no UTC offset; add one, such as "2018-03-01T09:00:00+08:00".'
+        )
+    return parsed
+
+
+def parse_date(value: Any, field: str) -> date:
+    if not isinstance(value, str):
+        raise InvalidInput(f'{field} must be a date such as "2018-03-01".')
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise InvalidInput(f'{field} "{value}" is not a date such as "2018-03-01".') from None
+
+
+def parse_text(value: Any, field: str, *, max_length: int = 2000) -> str:
+    """A required, non-blank line of text."""
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput(f"{field} must be a non-empty string.")
+    text = value.strip()
+    if len(text) > max_length:
+        raise InvalidInput(f"{field} is longer than {max_length} characters; shorten it.")
+    return text
+
+
+def parse_code(value: Any, field: str) -> str:
+    """An identifier (household, staff, group, record number): no spaces."""
+    text = parse_text(value, field, max_length=100)
+    if any(ch.isspace() for ch in text):
+        raise InvalidInput(f'{field} "{text}" must not contain spaces.')
+    return text
+
+
+def parse_optional_text(value: Any, field: str) -> str | None:
+    if value is None:
+        return None
+    return parse_text(value, field)
+
+
+def parse_count(value: Any, field: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInput(f"{field} must be a whole number such as 4.")
+    if value < 0:
+        raise InvalidInput(f"{field} must not be negative (got {value}).")
+    return value
+
+
+def parse_sha256(value: Any, field: str = "sha256") -> str:
+    if not isinstance(value, str) or not _SHA256.fullmatch(value.strip().lower()):
+        raise InvalidInput(f"{field} must be 64 hexadecimal digits (a SHA-256 digest).")
+    return value.strip().lower()
+
+
+def parse_choice(value: Any, field: str, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise InvalidInput(f"{field} must be one of {', '.join(choices)} (got {value!r}).")
+    assert isinstance(value, str)
+    return value
+
+
+def parse_areas(value: Any, field: str) -> dict[str, Decimal]:
+    """Building area by structure type: {"brick_concrete": "120.50", ...}."""
+    if not isinstance(value, Mapping) or not value:
+        raise InvalidInput(
+            f"{field} must be an object of structure to area, "
+            'such as {"brick_concrete": "120.50"}.'
+        )
+    return {
+        parse_code(structure, f"{field} structure"): parse_quantity(area, f"{field}.{structure}")
+        for structure, area in value.items()
+    }
+
+
+def end_of_day(day: date, tz: timezone) -> datetime:
+    """The last instant of a calendar day in the given zone."""
+    return datetime.combine(day, datetime.max.time(), tzinfo=tz)
+
+
+def parse_as_of(value: str, tz: timezone) -> datetime:
+    """An as-of moment: a bare date means the end of that day in the ledger's zone."""
+    text = value.strip()
+    if len(text) == 10:
+        return end_of_day(parse_date(text, "as-of"), tz)
+    moment = parse_time(text, "as-of")
+    return moment
+
+
+LEDGER_TZ = timezone(timedelta(hours=8))

@@ -1,0 +1,133 @@
+"""Bulk ingest of JSON Lines commands (specs/ingest.md): streamed, many commands
+to a transaction, each line applied whole or not at all, idempotent by id."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from domain.errors import DomainError
+from ledger.application import ConflictError, Ledger
+from ledger.commands import Command, parse_command
+
+DEFAULT_BATCH = 1000
+_RETRIES = 3
+
+
+@dataclass(frozen=True)
+class Rejection:
+    line: int
+    id: str | None
+    reason: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {"line": self.line, "id": self.id, "reason": self.reason}
+
+
+@dataclass
+class IngestReport:
+    applied: int = 0
+    skipped: int = 0
+    rejected: int = 0
+    rejections: list[Rejection] = field(default_factory=list)
+
+    def reject(self, line: int, command_id: str | None, reason: str) -> None:
+        self.rejected += 1
+        self.rejections.append(Rejection(line, command_id, reason))
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "applied": self.applied,
+            "skipped": self.skipped,
+            "rejected": self.rejected,
+            "rejections": [r.as_json() for r in self.rejections],
+        }
+
+    def summary(self) -> str:
+        return (
+            f"applied {self.applied}, skipped {self.skipped} (already applied), "
+            f"rejected {self.rejected}"
+        )
+
+
+def _line_id(raw: Any) -> str | None:
+    command_id = raw.get("id") if isinstance(raw, dict) else None
+    return command_id if isinstance(command_id, str) else None
+
+
+def _decode(data: bytes | str) -> Any:
+    """The JSON value of one line, or ValueError saying why it has none."""
+    if isinstance(data, bytes):
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ValueError("the line is not UTF-8 text; save the file as UTF-8.") from None
+    else:
+        text = data
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"the line is not valid JSON ({e.msg} at column {e.colno}).") from None
+
+
+def _execute_with_retry(ledger: Ledger, commands: list[Command]) -> list[DomainError | None]:
+    # A conflict means another writer got there first and nothing of this batch
+    # was appended; running it again re-checks every command against fresh state.
+    for _ in range(_RETRIES - 1):
+        try:
+            return ledger.execute_batch(commands)
+        except ConflictError:
+            continue
+    return ledger.execute_batch(commands)
+
+
+def ingest(
+    ledger: Ledger,
+    lines: Iterable[bytes | str],
+    *,
+    batch_size: int = DEFAULT_BATCH,
+    progress: Callable[[int], None] | None = None,
+) -> IngestReport:
+    """Apply every line; report what was applied, skipped and rejected."""
+    report = IngestReport()
+    batch: list[tuple[int, Command]] = []
+    seen_in_run: set[str] = set()
+
+    def flush() -> None:
+        already = ledger.applied_commands([command.id for _, command in batch])
+        todo: list[tuple[int, Command]] = []
+        for number, command in batch:
+            if command.id in already or command.id in seen_in_run:
+                report.skipped += 1
+            else:
+                seen_in_run.add(command.id)
+                todo.append((number, command))
+        outcomes = _execute_with_retry(ledger, [command for _, command in todo])
+        for (number, command), refusal in zip(todo, outcomes, strict=True):
+            if refusal is None:
+                report.applied += 1
+            else:
+                seen_in_run.discard(command.id)
+                report.reject(number, command.id, str(refusal))
+        if progress is not None:
+            progress(len(batch))
+        batch.clear()
+
+    for number, data in enumerate(lines, start=1):
+        if not data.strip():
+            continue
+        raw: Any = None
+        try:
+            raw = _decode(data)
+            command = parse_command(raw)
+        except (ValueError, DomainError) as e:
+            report.reject(number, _line_id(raw), str(e))
+            continue
+        batch.append((number, command))
+        if len(batch) >= batch_size:
+            flush()
+    if batch:
+        flush()
+    return report
