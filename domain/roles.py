@@ -50,18 +50,13 @@ class Actor:
         if self.role not in allowed:
             who = " or ".join(sorted(allowed))
             raise PermissionDenied(
-                f"{self.staff} is {_article(self.role)} {self.role} and may not {action}; "
-                f"only {who} staff may."
+                f"{self.staff} is {self.role} staff and may not {action}; only {who} staff may."
             )
         if self.role == "clerk" and household_group is not None and self.group != household_group:
             raise PermissionDenied(
                 f"{self.staff} is a clerk of {self.group} and may not {action} for a household "
                 f"of {household_group}; a clerk of {household_group} must."
             )
-
-
-def _article(word: str) -> str:
-    return "an" if word[0] in "aeiou" else "a"
 
 
 BUILTIN_ADMIN_ACTOR = Actor(staff=BUILTIN_ADMIN, role="admin", group=None)

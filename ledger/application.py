@@ -309,6 +309,7 @@ class Ledger(Application[UUID]):
     def request_payout(self, uow: UnitOfWork, stamp: Stamp, cmd: c.RequestPayout) -> None:
         household = self.household(uow, cmd.household)
         self.actor(uow, stamp).check_may("request a payout", household.group)
+        household.check_agreement_in_force()
         uow.check_absent(
             payout_id(cmd.payout), f"payout {cmd.payout} already exists; use a new id."
         )
