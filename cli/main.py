@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import click
 
-from cli import groups, reads, writes  # noqa: F401  (the modules attach their commands)
+from cli import complaints, groups, reads, writes  # noqa: F401  (they attach their commands)
 from cli.ingest import ingest_command
+from cli.maintenance import projections
+from cli.reports import report
 
 
 @click.group()
@@ -18,6 +20,8 @@ def cli() -> None:
 for command_group in groups.ALL:
     cli.add_command(command_group)
 cli.add_command(ingest_command)
+cli.add_command(report)
+cli.add_command(projections)
 
 
 def main() -> None:

@@ -12,10 +12,9 @@ import click
 from cli import groups
 from cli.options import db_option, json_option, ledger_at, print_json, translate_errors
 from cli.render import fields, table
-from domain.errors import InvalidInput
 from domain.values import LEDGER_TZ, parse_as_of
 from ledger.application import Ledger
-from projections import household as view
+from projections import history as view
 
 
 def as_of_option(f):  # type: ignore[no-untyped-def]
@@ -31,11 +30,6 @@ def moment(value: str | None, ledger: Ledger) -> datetime:
     if value is None:
         return ledger.clock().astimezone(LEDGER_TZ)
     return parse_as_of(value, LEDGER_TZ)
-
-
-def _fallback_required(ledger: Ledger) -> list[str] | None:
-    policies = ledger.latest_policies()
-    return list(policies[-1].required_documents) if policies else None
 
 
 def details(data: dict[str, Any]) -> str:
@@ -55,16 +49,7 @@ def details(data: dict[str, Any]) -> str:
 def show(household_code: str, as_of: str | None, as_json: bool, db: str | None) -> None:
     """The state of household HH, now or as of a business time."""
     with ledger_at(db, must_exist=True) as ledger:
-        when = moment(as_of, ledger)
-        own, attached = ledger.household_record(household_code)
-        state = view.fold(own, attached, when)
-        if state is None:
-            raise InvalidInput(
-                f"{household_code} was not yet registered at {when.isoformat()}; "
-                "give a later --as-of."
-            )
-        fallback = _fallback_required(ledger) if state.valuation is None else None
-        document = view.show(state, ledger.policy_version_of, when, fallback)
+        document = ledger.household_state(household_code, moment(as_of, ledger))
     if as_json:
         print_json(document)
     else:

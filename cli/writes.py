@@ -16,7 +16,7 @@ from domain.errors import DomainError
 from domain.household import METHODS
 from domain.roles import ROLES
 from ledger.commands import parse_command
-from projections.household import event_type
+from projections.history import event_type
 
 
 def run(

@@ -13,6 +13,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, Transcoder
+from eventsourcing.sqlite import SQLiteApplicationRecorder
 from eventsourcing.utils import get_topic
 
 from domain.base import Recorded, Stamp
@@ -21,12 +22,17 @@ from domain.errors import AlreadyExists, DomainError, NotFound, RuleViolation
 from domain.household import Household
 from domain.ids import complaint_id, group_id, household_id, payout_id, policy_id, staff_id
 from domain.payout import PayoutIndex
-from domain.policy import PolicyVersion
+from domain.policy import DEFAULT_ACKNOWLEDGE_DAYS, DEFAULT_RESOLVE_DAYS, PolicyVersion
 from domain.programme import Policy, Staff, WorkGroup
 from domain.roles import BUILTIN_ADMIN, BUILTIN_ADMIN_ACTOR, Actor
 from ledger import commands as c
+from ledger.projector import Projector
 from ledger.recorder import LedgerSQLiteRecorder
 from ledger.transcoder import construct_transcoder
+from projections import complaints as complaints_rm
+from projections import households as households_rm
+from projections import programme as programme_rm
+from projections import progress as progress_rm
 
 A = TypeVar("A", bound=Aggregate)
 Clock = Callable[[], datetime]
@@ -113,6 +119,15 @@ class Ledger(Application[UUID]):
         # Aggregates known as of the last commit, for long runs of commands (ingest).
         self._cache: OrderedDict[UUID, Aggregate] = OrderedDict()
         self.cache_size = 0
+        self._projector: Projector | None = None
+
+    @property
+    def projector(self) -> Projector:
+        """The read models, created on first use."""
+        if self._projector is None:
+            assert isinstance(self.recorder, SQLiteApplicationRecorder)
+            self._projector = Projector(self.recorder, self.mapper)
+        return self._projector
 
     def construct_transcoder(self) -> Transcoder:
         return construct_transcoder()
@@ -398,6 +413,48 @@ class Ledger(Application[UUID]):
             if isinstance(event, Household.ComplaintAttached):
                 attached.extend(self.events_of(complaint_id(event.complaint)))
         return own, attached
+
+    # --- the read models -------------------------------------------------------
+
+    def household_state(self, code: str, as_of: datetime) -> dict[str, Any]:
+        """The `household show` document, from the household's timeline."""
+        with self.projector.reading() as c:
+            row = households_rm.load_by_code(c, code)
+            if row is None:
+                raise NotFound(f"unknown household {code}: check the code, or register it first.")
+            document = households_rm.show(
+                row, self.projector.policy_lookup(c), as_of, programme_rm.latest_policy(c)
+            )
+        if document is None:
+            raise NotFound(
+                f"{code} was not yet registered at {as_of.isoformat()}; give a later --as-of."
+            )
+        return document
+
+    def group_report(self, as_of: datetime) -> dict[str, Any]:
+        """The daily bulletin's table as of a business time (`report groups --json`)."""
+        with self.projector.reading() as c:
+            return progress_rm.report(c, as_of)
+
+    def group_reports(self, days: Sequence[datetime]) -> list[dict[str, Any]]:
+        with self.projector.reading() as c:
+            return [progress_rm.report(c, day) for day in days]
+
+    def first_business_day(self) -> datetime | None:
+        with self.projector.reading() as c:
+            return progress_rm.first_day(c)
+
+    def complaint_register(self, now: datetime) -> list[dict[str, Any]]:
+        """Every complaint with its deadlines (from the latest policy, else 2 and 15 days)."""
+        with self.projector.reading() as c:
+            policy = programme_rm.latest_policy(c)
+            acknowledge = policy.acknowledge_days if policy else DEFAULT_ACKNOWLEDGE_DAYS
+            resolve = policy.resolve_days if policy else DEFAULT_RESOLVE_DAYS
+            return complaints_rm.register(c, now, acknowledge, resolve)
+
+    def group_names(self) -> dict[str, str]:
+        with self.projector.reading() as c:
+            return dict(programme_rm.groups(c))
 
     def policy_version_of(self, policy: str, version: int) -> PolicyVersion:
         key = (policy, version)

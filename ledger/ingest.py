@@ -111,6 +111,8 @@ def ingest(
             else:
                 seen_in_run.discard(command.id)
                 report.reject(number, command.id, str(refusal))
+        # The read models follow batch by batch, so memory stays bounded by the batch.
+        ledger.projector.catch_up()
         if progress is not None:
             progress(len(batch))
         batch.clear()

@@ -1,0 +1,29 @@
+"""`oneruler projections rebuild`: the read models built again from the first event."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from cli.options import db_option, ledger_at, translate_errors
+
+
+@click.group(name="projections")
+def projections() -> None:
+    """The read models (household state, group progress, complaint register)."""
+
+
+@projections.command("rebuild")
+@db_option
+@translate_errors
+def rebuild(db: str | None) -> None:
+    """Empty every read model and rebuild it from the ledger's events."""
+    with ledger_at(db, must_exist=True) as ledger:
+        total = ledger.recorder.max_notification_id() or 0
+        if sys.stderr.isatty():
+            with click.progressbar(length=total, label="rebuilding", file=sys.stderr) as bar:
+                done = ledger.projector.rebuild(bar.update)
+        else:
+            done = ledger.projector.rebuild()
+    click.echo(f"rebuilt the read models from {done} events")

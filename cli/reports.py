@@ -1,0 +1,121 @@
+"""`oneruler report groups`: the daily bulletin's table, as of any moment, for the
+terminal, for programs (--json, --csv) and for the office's spreadsheets (--xlsx)."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from cli.labels import COLUMNS, LANGUAGES, label, percent
+from cli.options import db_option, json_option, ledger_at, print_json, translate_errors
+from cli.reads import as_of_option, moment
+from cli.render import table
+
+
+@click.group(name="report")
+def report() -> None:
+    """Reports: the daily bulletin's table."""
+
+
+def rows_for_people(document: dict[str, Any], names: dict[str, str], lang: str) -> list[list[Any]]:
+    rows = []
+    for row in [*document["groups"], {**document["total"], "group": None}]:
+        cells: list[Any] = []
+        for column in COLUMNS:
+            value = row.get(column)
+            if column == "group":
+                value = (
+                    label("total", lang)
+                    if value is None
+                    else (names.get(value, value) if lang == "zh" else value)
+                )
+            elif column == "signing_rate":
+                value = percent(value)
+            cells.append(value)
+        rows.append(cells)
+    return rows
+
+
+@report.command("groups")
+@as_of_option
+@json_option
+@click.option(
+    "--csv", "as_csv", is_flag=True, help="Print CSV (one row per group, then the total)."
+)
+@click.option(
+    "--xlsx",
+    "xlsx",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Write an Excel workbook to FILE.",
+)
+@click.option(
+    "--lang",
+    type=click.Choice(LANGUAGES),
+    default="en",
+    show_default=True,
+    help="Language of the labels.",
+)
+@db_option
+@translate_errors
+def groups(
+    as_of: str | None, as_json: bool, as_csv: bool, xlsx: Path | None, lang: str, db: str | None
+) -> None:
+    """Per group and for the town: households, surveyed, valued, signed, signing
+    rate, files complete, paid in full and open complaints, as of a business time."""
+    if sum((as_json, as_csv, xlsx is not None)) > 1:
+        raise click.UsageError("choose one of --json, --csv and --xlsx.")
+    with ledger_at(db, must_exist=True) as ledger:
+        document = ledger.group_report(moment(as_of, ledger))
+        names = ledger.group_names()
+    if as_json:
+        print_json(document)
+        return
+    if as_csv:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(
+            ["as_of", *COLUMNS]
+            if lang == "en"
+            else [label("as_of", lang), *(label(c, lang) for c in COLUMNS)]
+        )
+        for row in [*document["groups"], {**document["total"], "group": "total"}]:
+            writer.writerow([document["as_of"], *(row[c] for c in COLUMNS)])
+        return
+    if xlsx is not None:
+        write_xlsx(xlsx, document, names, lang)
+        click.echo(f"wrote {xlsx}")
+        return
+    click.echo(f"{label('as_of', lang)} {document['as_of']}")
+    table([label(c, lang) for c in COLUMNS], rows_for_people(document, names, lang))
+
+
+def write_xlsx(path: Path, document: dict[str, Any], names: dict[str, str], lang: str) -> None:
+    from openpyxl import Workbook  # imported here: slow to import, used by this option only
+    from openpyxl.styles import Font
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "bulletin" if lang == "en" else "日通报"
+    sheet.append([label("as_of", lang), document["as_of"]])
+    sheet.append([label(c, lang) for c in COLUMNS])
+    for cell in sheet[2]:
+        cell.font = Font(bold=True)
+    for row in [*document["groups"], {**document["total"], "group": label("total", lang)}]:
+        values = [row[c] for c in COLUMNS]
+        if lang == "zh":
+            values[0] = names.get(values[0], values[0])
+        sheet.append(values)
+        sheet.cell(
+            row=sheet.max_row, column=COLUMNS.index("signing_rate") + 1
+        ).number_format = "0.00%"
+    try:
+        book.save(path)
+    except OSError as e:
+        raise click.BadParameter(
+            f"cannot write {path} ({e.strerror}).", param_hint="--xlsx"
+        ) from None

@@ -1,0 +1,118 @@
+"""Keeps the read models in step with the ledger: pages of stored events, in
+notification order, applied to every read model and to one tracking row in the
+same transaction, so that a crash never counts an event twice or skips one."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import Mapper, Notification, Tracking
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteTrackingRecorder
+
+from domain.complaint import Complaint
+from domain.policy import PolicyVersion
+from projections import complaints, households, programme, progress
+from projections.facts import Fact
+
+NAME = "read-models"
+PAGE = 5_000
+MODELS = (programme, households, complaints, progress)
+
+
+class Projector:
+    def __init__(self, recorder: SQLiteApplicationRecorder, mapper: Mapper[Any]) -> None:
+        self.recorder = recorder
+        self.mapper = mapper
+        self.datastore = recorder.datastore
+        self.tracking = SQLiteTrackingRecorder(self.datastore)
+        self.tracking.create_table()
+        with self.datastore.transaction(commit=True) as c:
+            for model in MODELS:
+                for statement in model.TABLES:
+                    c.execute(statement)
+        self._policies: dict[tuple[str, int], PolicyVersion | None] = {}
+
+    def position(self) -> int:
+        return self.tracking.max_tracking_id(NAME) or 0
+
+    def fact(self, n: Notification) -> Fact:
+        state = n.state
+        if self.mapper.cipher:
+            state = self.mapper.cipher.decrypt(state)
+        if self.mapper.compressor:
+            state = self.mapper.compressor.decompress(state)
+        assert isinstance(n.originator_id, UUID)
+        return Fact(
+            n.id,
+            n.topic,
+            n.originator_id,
+            n.originator_version,
+            self.mapper.transcoder.decode(state),
+        )
+
+    def catch_up(self, progress_to: Callable[[int], None] | None = None) -> int:
+        """Apply every event the read models have not seen; return how many."""
+        done = 0
+        start = self.position()
+        while True:
+            page = self.recorder.select_notifications(start, PAGE, inclusive_of_start=False)
+            if not page:
+                return done
+            facts = [self.fact(n) for n in page]
+            with self.datastore.transaction(commit=True) as c:
+                self.apply(c, facts)
+                # Fails (and rolls the page back) if another process got there first.
+                self.tracking._insert_tracking(c, Tracking(NAME, page[-1].id))
+            start = page[-1].id
+            done += len(page)
+            if progress_to is not None:
+                progress_to(len(page))
+
+    def apply(self, c: Any, facts: list[Fact]) -> None:
+        programme.process(c, facts)
+        filed = {
+            f.aggregate.bytes: (f.state["complaint"], f.state["about"]["household"])
+            for f in facts
+            if f.topic == Complaint.Filed.TOPIC and "household" in f.state["about"]
+        }
+
+        def subject(aggregate: bytes) -> tuple[str, str] | None:
+            return filed.get(aggregate) or complaints.subject_of(c, aggregate)
+
+        def household_group(code: str) -> str | None:
+            row = households.load_by_code(c, code)
+            return row.group if row else None
+
+        changed_households = households.process(c, facts, subject)
+        changed_complaints = complaints.process(
+            c, facts, household_group, lambda staff: programme.staff_group(c, staff)
+        )
+        progress.update(c, changed_households, changed_complaints, self.policy_lookup(c))
+
+    def policy_lookup(self, c: Any) -> households.PolicyLookup:
+        def lookup(policy: str, version: int) -> PolicyVersion | None:
+            key = (policy, version)
+            if key not in self._policies or self._policies[key] is None:
+                self._policies[key] = programme.policy_version(c, policy, version)
+            return self._policies[key]
+
+        return lookup
+
+    def rebuild(self, progress_to: Callable[[int], None] | None = None) -> int:
+        """Empty every read model and build it again from the first event."""
+        with self.datastore.transaction(commit=True) as c:
+            for model in MODELS:
+                for statement in model.CLEAR:
+                    c.execute(statement)
+            c.execute("DELETE FROM tracking WHERE application_name = ?", (NAME,))
+        return self.catch_up(progress_to)
+
+    @contextmanager
+    def reading(self) -> Iterator[Any]:
+        """A read transaction over read models that have caught up with the ledger."""
+        self.catch_up()
+        with self.datastore.transaction(commit=False) as c:
+            yield c

@@ -1,0 +1,335 @@
+"""Each household's timeline as a read model: the facts of its own events and of
+the complaints about it, kept in business-time order, from which its state as of
+any moment is folded without replaying aggregates."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import msgpack
+
+from domain.complaint import Complaint
+from domain.household import Household
+from domain.policy import Item, PolicyVersion, entitlement
+from domain.values import ZERO, format_yuan
+from projections.facts import Fact, micros
+
+TABLES = (
+    "CREATE TABLE IF NOT EXISTS rm_households ("
+    "aggregate BLOB PRIMARY KEY, household TEXT NOT NULL UNIQUE, grp TEXT NOT NULL, "
+    "village TEXT NOT NULL, head TEXT NOT NULL, id_number TEXT, timeline BLOB NOT NULL)",
+)
+CLEAR = ("DELETE FROM rm_households",)
+
+H = Household
+TOPICS = {
+    H.Registered.TOPIC: "R",
+    H.Surveyed.TOPIC: "S",
+    H.Valued.TOPIC: "V",
+    H.AgreementSigned.TOPIC: "A",
+    H.AgreementVoided.TOPIC: "X",
+    H.DocumentAttached.TOPIC: "D",
+    H.PayoutRequested.TOPIC: "Q",
+    H.PayoutConfirmed.TOPIC: "C",
+    H.Vacated.TOPIC: "M",
+    H.ComplaintAttached.TOPIC: "L",
+}
+COMPLAINT_TOPICS = {
+    Complaint.Filed.TOPIC: "F",
+    Complaint.Resolved.TOPIC: "K",
+    Complaint.Reopened.TOPIC: "O",
+    Complaint.Acknowledged.TOPIC: "N",
+    Complaint.NoteAdded.TOPIC: "N",
+}
+
+# A timeline entry: [at (microseconds), position, kind, *payload]
+Entry = list[Any]
+
+
+def _entry(fact: Fact, kind: str, complaint: str | None) -> Entry:
+    s = fact.state
+    at, pos = micros(fact.at), fact.position
+    if kind == "V":
+        items = [[i["item"], _s(i.get("quantity")), _s(i.get("value"))] for i in s["items"]]
+        return [at, pos, kind, s["valuation"], s["policy"], s["policy_version"], items]
+    if kind == "A":
+        return [at, pos, kind, s["agreement"], str(s["amount"]), str(s["entitlement"])]
+    if kind == "X":
+        return [at, pos, kind, s["agreement"]]
+    if kind == "D":
+        return [at, pos, kind, s["kind"]]
+    if kind == "Q":
+        return [at, pos, kind, s["payout"], str(s["amount"])]
+    if kind == "C":
+        return [at, pos, kind, s["payout"]]
+    if kind in "FKON":
+        return [at, pos, kind, complaint]
+    return [at, pos, kind]
+
+
+def _s(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+@dataclass
+class Row:
+    aggregate: bytes
+    household: str
+    group: str
+    village: str
+    head: str
+    id_number: str | None
+    timeline: list[Entry]
+
+
+def _load(c: Any, aggregate: bytes) -> Row | None:
+    c.execute(
+        "SELECT household, grp, village, head, id_number, timeline FROM rm_households "
+        "WHERE aggregate = ?",
+        (aggregate,),
+    )
+    r = c.fetchone()
+    if r is None:
+        return None
+    return Row(aggregate, r[0], r[1], r[2], r[3], r[4], msgpack.unpackb(r[5]))
+
+
+def load_by_code(c: Any, household: str) -> Row | None:
+    c.execute("SELECT aggregate FROM rm_households WHERE household = ?", (household,))
+    r = c.fetchone()
+    return _load(c, r[0]) if r else None
+
+
+def process(
+    c: Any, facts: Sequence[Fact], complaint_households: Callable[[bytes], tuple[str, str] | None]
+) -> dict[bytes, Row]:
+    """Fold a page of facts into the timelines; return the rows that changed.
+    complaint_households maps a complaint aggregate to (complaint, household)."""
+    rows: dict[bytes, Row] = {}
+
+    def row_of(aggregate: bytes) -> Row | None:
+        row = rows.get(aggregate)
+        if row is None:
+            row = _load(c, aggregate)
+            if row is not None:
+                rows[aggregate] = row
+        return row
+
+    codes: dict[str, bytes] = {}
+    for fact in facts:
+        kind = TOPICS.get(fact.topic)
+        if kind is not None:
+            aggregate = fact.aggregate.bytes
+            if kind == "R":
+                s = fact.state
+                row = Row(
+                    aggregate,
+                    s["household"],
+                    s["group"],
+                    s["village"],
+                    s["head"],
+                    s["id_number"],
+                    [],
+                )
+                rows[aggregate] = row
+                codes[row.household] = aggregate
+            else:
+                found = row_of(aggregate)
+                assert found is not None, f"{fact.topic} before its household's registration"
+                row = found
+            row.timeline.append(_entry(fact, kind, None))
+            continue
+        complaint_kind = COMPLAINT_TOPICS.get(fact.topic)
+        if complaint_kind is None:
+            continue
+        about = complaint_households(fact.aggregate.bytes)
+        if about is None:  # a complaint about a group, staff or policy only
+            continue
+        complaint, household = about
+        aggregate = codes.get(household) or _aggregate_of(c, household)
+        found = row_of(aggregate)
+        assert found is not None
+        found.timeline.append(_entry(fact, complaint_kind, complaint))
+    for row in rows.values():
+        row.timeline.sort(key=lambda e: (e[0], e[1]))
+        c.execute(
+            "INSERT OR REPLACE INTO rm_households VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                row.aggregate,
+                row.household,
+                row.group,
+                row.village,
+                row.head,
+                row.id_number,
+                msgpack.packb(row.timeline),
+            ),
+        )
+    return rows
+
+
+def _aggregate_of(c: Any, household: str) -> bytes:
+    c.execute("SELECT aggregate FROM rm_households WHERE household = ?", (household,))
+    r = c.fetchone()
+    assert r is not None, f"a complaint about {household} before its registration"
+    aggregate: bytes = r[0]
+    return aggregate
+
+
+# --- folding a timeline -----------------------------------------------------
+
+STATUSES = ("registered", "surveyed", "valued", "signed", "paid")
+
+
+@dataclass
+class State:
+    surveyed: bool = False
+    valuation: tuple[str, str, int, tuple[Item, ...]] | None = None  # id, policy, version, items
+    agreement: tuple[str, Decimal, Decimal] | None = None  # number, amount, entitlement
+    documents: set[str] = field(default_factory=set)
+    requested: dict[str, Decimal] = field(default_factory=dict)
+    confirmed: dict[str, Decimal] = field(default_factory=dict)
+    vacated: bool = False
+    open_complaints: set[str] = field(default_factory=set)
+    events: int = 0
+
+    @property
+    def paid(self) -> Decimal:
+        return sum(self.confirmed.values(), ZERO)
+
+    @property
+    def paid_in_full(self) -> bool:
+        return (
+            self.agreement is not None and bool(self.confirmed) and self.paid >= self.agreement[1]
+        )
+
+    @property
+    def status(self) -> str:
+        if self.agreement is not None:
+            return "paid" if self.paid_in_full else "signed"
+        if self.valuation is not None:
+            return "valued"
+        return "surveyed" if self.surveyed else "registered"
+
+    def apply(self, entry: Entry) -> None:
+        kind = entry[2]
+        self.events += 1
+        if kind == "S":
+            self.surveyed = True
+        elif kind == "V":
+            items = tuple(
+                Item(
+                    name,
+                    Decimal(q) if q is not None else None,
+                    Decimal(v) if v is not None else None,
+                )
+                for name, q, v in entry[6]
+            )
+            self.valuation = (entry[3], entry[4], entry[5], items)
+        elif kind == "A":
+            self.agreement = (entry[3], Decimal(entry[4]), Decimal(entry[5]))
+        elif kind == "X":
+            self.agreement = None
+        elif kind == "D":
+            self.documents.add(entry[3])
+        elif kind == "Q":
+            self.requested[entry[3]] = Decimal(entry[4])
+        elif kind == "C":
+            self.confirmed[entry[3]] = self.requested.get(entry[3], ZERO)
+        elif kind == "M":
+            self.vacated = True
+        elif kind in "FO":
+            self.open_complaints.add(entry[3])
+        elif kind == "K":
+            self.open_complaints.discard(entry[3])
+
+
+def fold(timeline: Iterable[Entry], as_of: int | None = None) -> State:
+    state = State()
+    for entry in timeline:
+        if as_of is not None and entry[0] > as_of:
+            break
+        state.apply(entry)
+    return state
+
+
+PolicyLookup = Callable[[str, int], PolicyVersion | None]
+
+
+def required_documents(
+    state: State, policies: PolicyLookup, fallback: PolicyVersion | None
+) -> tuple[str, ...] | None:
+    if state.valuation is not None:
+        policy = policies(state.valuation[1], state.valuation[2])
+        return policy.required_documents if policy else None
+    return fallback.required_documents if fallback else None
+
+
+def show(
+    row: Row, policies: PolicyLookup, as_of: datetime, fallback: PolicyVersion | None
+) -> dict[str, Any] | None:
+    """The `household show --json` document of specs/cli.md (None: not yet registered)."""
+    moment = micros(as_of)
+    if not row.timeline or row.timeline[0][0] > moment:
+        return None
+    state = fold(row.timeline, moment)
+    owed: Decimal | None = None
+    if state.agreement is not None:
+        owed = state.agreement[2]
+    elif state.valuation is not None:
+        policy = policies(state.valuation[1], state.valuation[2])
+        assert policy is not None, "a valuation names a published policy version"
+        owed = entitlement(state.valuation[3], policy, as_of).total
+    required = required_documents(state, policies, fallback)
+    missing = [kind for kind in (required or ()) if kind not in state.documents]
+    return {
+        "household": row.household,
+        "group": row.group,
+        "village": row.village,
+        "status": state.status,
+        "entitlement": format_yuan(owed) if owed is not None else None,
+        "agreed": format_yuan(state.agreement[1]) if state.agreement is not None else None,
+        "paid": format_yuan(state.paid),
+        "file_complete": required is not None and not missing,
+        "missing_documents": missing,
+        "vacated": state.vacated,
+        "open_complaints": len(state.open_complaints),
+        "events": state.events,
+    }
+
+
+# --- the bulletin's metrics -------------------------------------------------
+
+METRICS = ("households", "surveyed", "valued", "signed", "files_complete", "paid")
+
+
+def metrics_of(state: State, required: tuple[str, ...] | None) -> tuple[bool, ...]:
+    return (
+        True,
+        state.surveyed,
+        state.valuation is not None,
+        state.agreement is not None,
+        required is not None and all(kind in state.documents for kind in required),
+        state.paid_in_full,
+    )
+
+
+def transitions(timeline: Sequence[Entry], policies: PolicyLookup) -> list[tuple[int, str, int]]:
+    """When each of the household's bulletin metrics switched on or off:
+    (at, metric, +1 or -1), in business-time order."""
+    state = State()
+    before = (False,) * len(METRICS)
+    changes: list[tuple[int, str, int]] = []
+    for entry in timeline:
+        state.apply(entry)
+        required = required_documents(state, policies, None)
+        after = metrics_of(state, required)
+        if after != before:
+            for metric, was, now in zip(METRICS, before, after, strict=True):
+                if was != now:
+                    changes.append((entry[0], metric, 1 if now else -1))
+            before = after
+    return changes

@@ -1,0 +1,193 @@
+"""Group progress by business day, the daily bulletin's read model: per group,
+metric and day the net count of households that reached (or left) a stage, and
+the same at each moment, so that any as-of is a sum over stored counts."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import msgpack
+
+from domain.values import LEDGER_TZ
+from projections import complaints as complaint_rm
+from projections import households as household_rm
+from projections import programme
+from projections.facts import micros
+
+METRICS = (*household_rm.METRICS, "open_complaints")
+TOTAL = "*"  # the group of the town's own count of open complaints
+
+TABLES = (
+    # Net change per group, metric and business day (days counted in the ledger's zone).
+    "CREATE TABLE IF NOT EXISTS rm_progress_daily ("
+    "grp TEXT NOT NULL, metric TEXT NOT NULL, day INTEGER NOT NULL, total INTEGER NOT NULL, "
+    "PRIMARY KEY (day, grp, metric)) WITHOUT ROWID",
+    # The same per moment, to answer an as-of inside a day.
+    "CREATE TABLE IF NOT EXISTS rm_progress_moment ("
+    "at INTEGER NOT NULL, grp TEXT NOT NULL, metric TEXT NOT NULL, total INTEGER NOT NULL, "
+    "PRIMARY KEY (at, grp, metric)) WITHOUT ROWID",
+    # What each household or complaint contributes now, so that a late event can
+    # take back its old contribution before adding the new one.
+    "CREATE TABLE IF NOT EXISTS rm_progress_sources ("
+    "source TEXT PRIMARY KEY, contributions BLOB NOT NULL) WITHOUT ROWID",
+)
+CLEAR = (
+    "DELETE FROM rm_progress_daily",
+    "DELETE FROM rm_progress_moment",
+    "DELETE FROM rm_progress_sources",
+)
+
+_DAY = 86_400_000_000
+_OFFSET = int(LEDGER_TZ.utcoffset(None).total_seconds()) * 1_000_000
+
+Contribution = tuple[int, str, str, int]  # at, group, metric, delta
+
+
+def day_of(at: int) -> int:
+    """The business day (in the ledger's zone) of a moment, as days since 1970-01-01."""
+    return (at + _OFFSET) // _DAY
+
+
+def start_of_day(day: int) -> int:
+    return day * _DAY - _OFFSET
+
+
+def _apply(c: Any, source: str, new: list[Contribution]) -> None:
+    c.execute("SELECT contributions FROM rm_progress_sources WHERE source = ?", (source,))
+    r = c.fetchone()
+    old = [tuple(x) for x in msgpack.unpackb(r[0])] if r else []
+    change: Counter[tuple[int, str, str]] = Counter()
+    for at, group, metric, delta in old:
+        change[(at, group, metric)] -= delta
+    for at, group, metric, delta in new:
+        change[(at, group, metric)] += delta
+    daily: Counter[tuple[int, str, str]] = Counter()
+    moments = []
+    for (at, group, metric), delta in change.items():
+        if delta:
+            moments.append((at, group, metric, delta, delta))
+            daily[(day_of(at), group, metric)] += delta
+    if moments:
+        c.executemany(
+            "INSERT INTO rm_progress_moment VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (at, grp, metric) DO UPDATE SET total = total + ?",
+            moments,
+        )
+        c.executemany(
+            "INSERT INTO rm_progress_daily VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (day, grp, metric) DO UPDATE SET total = total + ?",
+            [(g, m, d, delta, delta) for (d, g, m), delta in daily.items() if delta],
+        )
+    c.execute(
+        "INSERT OR REPLACE INTO rm_progress_sources VALUES (?, ?)",
+        (source, msgpack.packb([list(x) for x in new])),
+    )
+
+
+def update(
+    c: Any,
+    households: Mapping[bytes, household_rm.Row],
+    complaints: Mapping[bytes, complaint_rm.Row],
+    policies: household_rm.PolicyLookup,
+) -> None:
+    """Replace the contributions of the households and complaints that changed."""
+    for row in households.values():
+        new = [
+            (at, row.group, metric, delta)
+            for at, metric, delta in household_rm.transitions(row.timeline, policies)
+        ]
+        _apply(c, "h:" + row.household, new)
+    for complaint in complaints.values():
+        new = []
+        for at, delta in complaint_rm.transitions(complaint):
+            new.extend((at, group, "open_complaints", delta) for group in complaint.groups)
+            new.append((at, TOTAL, "open_complaints", delta))
+        _apply(c, "c:" + complaint.complaint, new)
+
+
+def counts(c: Any, as_of: datetime) -> dict[tuple[str, str], int]:
+    """Every group's metrics as of a moment: whole days from the daily table, the
+    day itself from the moments up to as_of."""
+    moment = micros(as_of)
+    day = day_of(moment)
+    totals: Counter[tuple[str, str]] = Counter()
+    c.execute(
+        "SELECT grp, metric, SUM(total) FROM rm_progress_daily WHERE day < ? GROUP BY grp, metric",
+        (day,),
+    )
+    for group, metric, total in c.fetchall():
+        totals[(group, metric)] += total
+    c.execute(
+        "SELECT grp, metric, SUM(total) FROM rm_progress_moment WHERE at >= ? AND at <= ? "
+        "GROUP BY grp, metric",
+        (start_of_day(day), moment),
+    )
+    for group, metric, total in c.fetchall():
+        totals[(group, metric)] += total
+    return dict(totals)
+
+
+def rate(part: int, whole: int) -> float:
+    return round(part / whole, 4) if whole else 0.0
+
+
+def _figures(get: Callable[[str], int]) -> dict[str, Any]:
+    figures: dict[str, Any] = {}
+    for metric in METRICS:
+        figures[metric] = get(metric)
+        if metric == "signed":
+            figures["signing_rate"] = rate(figures["signed"], figures["households"])
+    return figures
+
+
+def report(c: Any, as_of: datetime) -> dict[str, Any]:
+    """The `report groups --json` document of specs/cli.md."""
+    totals = counts(c, as_of)
+    groups = programme.groups(c, created_by=micros(as_of))
+    known = {group for group, _ in groups}
+    rows = []
+    for group, _name in groups:
+        row: dict[str, Any] = {"group": group}
+        row.update(_figures(lambda metric, g=group: totals.get((g, metric), 0)))  # type: ignore[misc]
+        rows.append(row)
+
+    def town(metric: str) -> int:
+        if metric == "open_complaints":
+            return totals.get((TOTAL, metric), 0)
+        return sum(totals.get((group, metric), 0) for group in known)
+
+    return {
+        "as_of": as_of.astimezone(LEDGER_TZ).isoformat(),
+        "groups": rows,
+        "total": _figures(town),
+    }
+
+
+def ranked(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Groups ranked for the bulletin: signing rate, then files complete, then id."""
+    return sorted(
+        rows,
+        key=lambda r: (-r["signing_rate"], -r["files_complete"], r["group"]),
+    )
+
+
+def days_between(first: datetime, last: datetime) -> list[datetime]:
+    """The end of every business day from first to last, in the ledger's zone."""
+    start = first.astimezone(LEDGER_TZ).date()
+    end = last.astimezone(LEDGER_TZ).date()
+    out = []
+    while start <= end:
+        out.append(datetime.combine(start, datetime.max.time(), tzinfo=LEDGER_TZ))
+        start += timedelta(days=1)
+    return out
+
+
+def first_day(c: Any) -> datetime | None:
+    c.execute("SELECT MIN(at) FROM rm_progress_moment")
+    r = c.fetchone()
+    if r is None or r[0] is None:
+        return None
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=r[0])
