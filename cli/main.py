@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from cli import complaints, groups, reads, writes  # noqa: F401  (they attach their commands)
+from cli.demo import demo
 from cli.ingest import ingest_command
 from cli.maintenance import projections
 from cli.reports import report
@@ -20,6 +21,7 @@ def cli() -> None:
 for command_group in groups.ALL:
     cli.add_command(command_group)
 cli.add_command(ingest_command)
+cli.add_command(demo)
 cli.add_command(report)
 cli.add_command(projections)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,8 @@ from cli.labels import COLUMNS, LANGUAGES, label, percent
 from cli.options import db_option, json_option, ledger_at, print_json, translate_errors
 from cli.reads import as_of_option, moment
 from cli.render import table
+from ledger.application import Ledger
+from projections import progress
 
 
 @click.group(name="report")
@@ -89,8 +92,29 @@ def groups(
         write_xlsx(xlsx, document, names, lang)
         click.echo(f"wrote {xlsx}")
         return
+    show_table(document, names, lang)
+
+
+def show_table(document: dict[str, Any], names: dict[str, str], lang: str) -> None:
     click.echo(f"{label('as_of', lang)} {document['as_of']}")
     table([label(c, lang) for c in COLUMNS], rows_for_people(document, names, lang))
+
+
+def print_report(ledger: Ledger, as_of: datetime, lang: str) -> None:
+    """The bulletin table and the ranking, for the terminal."""
+    document = ledger.group_report(as_of)
+    names = ledger.group_names()
+    show_table(document, names, lang)
+    ranking = progress.ranked(document["groups"])
+    click.echo()
+    click.echo(
+        f"{label('rank', lang)}: "
+        + "  ".join(
+            f"{i}. {names.get(r['group'], r['group']) if lang == 'zh' else r['group']} "
+            f"{percent(r['signing_rate'])}"
+            for i, r in enumerate(ranking, 1)
+        )
+    )
 
 
 def write_xlsx(path: Path, document: dict[str, Any], names: dict[str, str], lang: str) -> None:
