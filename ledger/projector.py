@@ -17,7 +17,9 @@ from domain.policy import PolicyVersion
 from projections import complaints, households, programme, progress
 from projections.facts import Fact
 
-NAME = "read-models"
+# The tracking name carries the read models' format: a new format starts again
+# from an empty position, and so from empty tables (see __init__).
+NAME = "read-models/2"
 PAGE = 5_000
 MODELS = (programme, households, complaints, progress)
 
@@ -34,6 +36,8 @@ class Projector:
                 for statement in model.TABLES:
                     c.execute(statement)
         self._policies: dict[tuple[str, int], PolicyVersion | None] = {}
+        if self.position() == 0:
+            self._clear()
 
     def position(self) -> int:
         return self.tracking.max_tracking_id(NAME) or 0
@@ -103,12 +107,15 @@ class Projector:
 
     def rebuild(self, progress_to: Callable[[int], None] | None = None) -> int:
         """Empty every read model and build it again from the first event."""
+        self._clear()
+        return self.catch_up(progress_to)
+
+    def _clear(self) -> None:
         with self.datastore.transaction(commit=True) as c:
             for model in MODELS:
                 for statement in model.CLEAR:
                     c.execute(statement)
             c.execute("DELETE FROM tracking WHERE application_name = ?", (NAME,))
-        return self.catch_up(progress_to)
 
     @contextmanager
     def reading(self) -> Iterator[Any]:

@@ -51,15 +51,40 @@ Entry = list[Any]
 
 
 def _entry(fact: Fact, kind: str, complaint: str | None) -> Entry:
+    """The compact form of one fact in a household's timeline (see ENTRY_FORMS)."""
     s = fact.state
     at, pos = micros(fact.at), fact.position
+    if kind == "S":
+        areas = {k: str(v) for k, v in s["building_area_m2"].items()}
+        return [at, pos, kind, areas, str(s["land_area_m2"]), s["residents"]]
     if kind == "V":
         items = [[i["item"], _s(i.get("quantity")), _s(i.get("value"))] for i in s["items"]]
-        return [at, pos, kind, s["valuation"], s["policy"], s["policy_version"], items]
+        return [
+            at,
+            pos,
+            kind,
+            s["valuation"],
+            s["policy"],
+            s["policy_version"],
+            items,
+            s["reviews"],
+            fact.state["actor"],
+        ]
     if kind == "A":
-        return [at, pos, kind, s["agreement"], str(s["amount"]), str(s["entitlement"])]
+        return [
+            at,
+            pos,
+            kind,
+            s["agreement"],
+            str(s["amount"]),
+            str(s["entitlement"]),
+            s["policy"],
+            s["policy_version"],
+            s["deviation"],
+            s["method"],
+        ]
     if kind == "X":
-        return [at, pos, kind, s["agreement"]]
+        return [at, pos, kind, s["agreement"], s["reason"]]
     if kind == "D":
         return [at, pos, kind, s["kind"]]
     if kind == "Q":
@@ -69,6 +94,25 @@ def _entry(fact: Fact, kind: str, complaint: str | None) -> Entry:
     if kind in "FKON":
         return [at, pos, kind, complaint]
     return [at, pos, kind]
+
+
+# What follows [at, position, kind] in each kind of entry.
+ENTRY_FORMS = {
+    "R": "registered",
+    "S": "surveyed: {structure: area}, land area, residents",
+    "V": "valued: valuation, policy, version, [[item, quantity|None, value|None]], reviews, actor",
+    "A": "signed: agreement, amount, entitlement, policy, version, deviation|None, method",
+    "X": "voided: agreement, reason",
+    "D": "document attached: kind",
+    "Q": "payout requested: payout, amount",
+    "C": "payout confirmed: payout",
+    "M": "vacated",
+    "L": "complaint attached (the household's own note)",
+    "F": "complaint filed: complaint",
+    "K": "resolved: complaint",
+    "O": "reopened: complaint",
+    "N": "complaint acknowledged or added to: complaint",
+}
 
 
 def _s(value: Any) -> str | None:
