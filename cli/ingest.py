@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterator
 from typing import BinaryIO
 
@@ -11,8 +13,24 @@ from cli.options import Refused, db_option, json_option, ledger_at, print_json
 from ledger.ingest import DEFAULT_BATCH, ingest
 
 
-def _lines(stream: BinaryIO) -> Iterator[bytes]:
-    yield from stream
+class Reading:
+    """The lines of a file, counting the bytes read so that progress can be shown."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self.stream = stream
+        self.read = 0
+        self.shown = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        for line in self.stream:
+            self.read += len(line)
+            yield line
+
+    def size(self) -> int | None:
+        try:
+            return os.fstat(self.stream.fileno()).st_size or None
+        except (OSError, ValueError, AttributeError):
+            return None
 
 
 @click.command("ingest")
@@ -32,8 +50,19 @@ def ingest_command(file: BinaryIO, batch_size: int, as_json: bool, db: str | Non
     Each line is applied whole or not at all; a line whose id was already applied
     is skipped; a bad line is rejected with its number and a reason and the rest
     go on. Exits 1 if any line was rejected."""
+    reading = Reading(file)
+    size = reading.size() if not as_json and sys.stderr.isatty() else None
     with ledger_at(db) as ledger:
-        report = ingest(ledger, _lines(file), batch_size=batch_size)
+        if size is None:
+            report = ingest(ledger, reading, batch_size=batch_size)
+        else:
+            with click.progressbar(length=size, label="ingesting", file=sys.stderr) as bar:
+
+                def advance(_: int) -> None:
+                    bar.update(reading.read - reading.shown)
+                    reading.shown = reading.read
+
+                report = ingest(ledger, reading, batch_size=batch_size, progress=advance)
     if as_json:
         print_json(report.as_json())
     else:
