@@ -17,6 +17,7 @@ ZERO = Decimal("0.00")
 _AMOUNT = re.compile(r"\d{1,15}(\.\d{1,2})?")
 _QUANTITY = re.compile(r"\d{1,12}(\.\d{1,6})?")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+_SPACE = re.compile(r"\s")
 
 
 def to_fen(amount: Decimal) -> Decimal:
@@ -106,7 +107,7 @@ def parse_text(value: Any, field: str, *, max_length: int = 2000) -> str:
 def parse_code(value: Any, field: str) -> str:
     """An identifier (household, staff, group, record number): no spaces."""
     text = parse_text(value, field, max_length=100)
-    if any(ch.isspace() for ch in text):
+    if _SPACE.search(text):
         raise InvalidInput(f'{field} "{text}" must not contain spaces.')
     return text
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, Transcoder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
@@ -165,7 +165,9 @@ class Ledger(Application[UUID]):
         if not uow.events:
             return
         try:
-            self.save(*uow.events, command_ids=uow.command_ids)
+            # EventStore.put is what Application.save does for events, without its
+            # per-event isinstance checks against typing Protocols.
+            self.events.put(uow.events, command_ids=uow.command_ids)
         except IntegrityError:
             self._cache.clear()
             self._policies.clear()
@@ -191,12 +193,13 @@ class Ledger(Application[UUID]):
     def load(self, aggregate_id: UUID) -> Aggregate | None:
         cached = self._cache.get(aggregate_id)
         if cached is not None:
+            self._cache.move_to_end(aggregate_id)
             return cached
-        try:
-            aggregate: Aggregate = self.repository.get(aggregate_id)
-        except AggregateNotFoundError:
-            return None
-        assert isinstance(aggregate, Aggregate)
+        # The events' own mutate() replays them; the repository does the same but
+        # spends most of its time in isinstance checks against typing Protocols.
+        aggregate: Aggregate | None = None
+        for event in self.events.get(aggregate_id):
+            aggregate = event.mutate(aggregate)  # type: ignore[attr-defined]
         return aggregate
 
     def policy_version(self, uow: UnitOfWork, policy: str, version: int) -> PolicyVersion:

@@ -14,6 +14,7 @@ from ledger.commands import Command, parse_command
 
 DEFAULT_BATCH = 1000
 _RETRIES = 3
+CACHE = 50_000
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,9 @@ def ingest(
 ) -> IngestReport:
     """Apply every line; report what was applied, skipped and rejected."""
     report = IngestReport()
+    # Keep recently used aggregates between batches: a programme's commands come
+    # household by household, stage by stage. Bounded, so memory is too.
+    ledger.cache_size = max(ledger.cache_size, CACHE)
     batch: list[tuple[int, Command]] = []
     seen_in_run: set[str] = set()
 
