@@ -30,6 +30,9 @@ def run(
             events = ledger.execute(command)
     except DomainError as e:
         raise fail(e) from None
+    if events is None:
+        click.echo(f"skipped {cmd} {command.id}: a command of this id was already applied")
+        return
     click.echo(f"applied {cmd} {command.id}: {', '.join(event_type(e) for e in events)}")
 
 

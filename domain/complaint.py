@@ -37,6 +37,7 @@ class Complaint(Aggregate):
 
         def apply(self, complaint: Complaint) -> None:
             complaint.acknowledged_at = self.occurred_at
+            complaint.last_change_at = self.occurred_at
 
     class NoteAdded(Event):
         TOPIC = "oneruler:Complaint.NoteAdded"
@@ -50,6 +51,7 @@ class Complaint(Aggregate):
         def apply(self, complaint: Complaint) -> None:
             complaint.resolved_at = self.occurred_at
             complaint.finding = self.finding
+            complaint.last_change_at = self.occurred_at
 
     class Reopened(Event):
         TOPIC = "oneruler:Complaint.Reopened"
@@ -98,7 +100,7 @@ class Complaint(Aggregate):
         self.check_open("acknowledge")
         if self.acknowledged_at is not None:
             raise RuleViolation(f"complaint {self.code} was already acknowledged.")
-        self.check_not_before(stamp.at)
+        self.check_not_before_last_change(stamp.at)
         self.trigger_event(self.Acknowledged, note=note, **stamp.fields())
 
     def add_note(self, stamp: Stamp, text: str) -> None:
@@ -107,7 +109,7 @@ class Complaint(Aggregate):
 
     def resolve(self, stamp: Stamp, finding: str, outcome: str) -> None:
         self.check_open("resolve")
-        self.check_not_before(stamp.at)
+        self.check_not_before_last_change(stamp.at)
         self.trigger_event(self.Resolved, finding=finding, outcome=outcome, **stamp.fields())
 
     def reopen(self, stamp: Stamp, reason: str) -> None:
@@ -115,13 +117,24 @@ class Complaint(Aggregate):
             raise RuleViolation(
                 f"complaint {self.code} is open; only a resolved complaint can be reopened."
             )
-        self.check_not_before(stamp.at)
+        self.check_not_before_last_change(stamp.at)
         self.trigger_event(self.Reopened, reason=reason, **stamp.fields())
 
     def check_open(self, to_do: str) -> None:
         if not self.is_open:
             raise RuleViolation(
                 f"complaint {self.code} is resolved; reopen it before you {to_do} it."
+            )
+
+    def check_not_before_last_change(self, at: datetime) -> None:
+        """A change of status may not be dated before the last one: business time
+        runs forward along a complaint's course."""
+        if self.last_change_at == self.filed_at:
+            self.check_not_before(at)
+        elif at < self.last_change_at:
+            raise RuleViolation(
+                f"{at.isoformat()} is before the last change of complaint {self.code} "
+                f"({self.last_change_at.isoformat()}); check the time."
             )
 
     def check_not_before(self, at: datetime) -> None:

@@ -144,6 +144,7 @@ class Household(Aggregate):
 
         def apply(self, household: Household) -> None:
             household.agreement = None
+            household.voided_at = self.occurred_at
 
     class DocumentAttached(Event):
         TOPIC = "oneruler:Household.DocumentAttached"
@@ -152,7 +153,7 @@ class Household(Aggregate):
         filename: str
 
         def apply(self, household: Household) -> None:
-            household.documents.setdefault(self.kind, []).append(self.sha256)
+            household.documents.setdefault(self.kind, []).append((self.sha256, self.occurred_at))
 
     class ComplaintAttached(Event):
         TOPIC = "oneruler:Household.ComplaintAttached"
@@ -217,7 +218,8 @@ class Household(Aggregate):
         self.current_valuation: Valuation | None = None
         self.agreement: Agreement | None = None
         self.agreement_numbers: list[str] = []
-        self.documents: dict[str, list[str]] = {}
+        self.voided_at: datetime | None = None
+        self.documents: dict[str, list[tuple[str, datetime]]] = {}
         self.complaints: list[str] = []
         self.payouts: dict[str, Payout] = {}
         self.vacated_at: datetime | None = None
@@ -257,7 +259,10 @@ class Household(Aggregate):
         reason: str | None = None,
     ) -> None:
         self.check_no_agreement_in_force("correct the survey")
-        self.check_not_before(stamp.at, self.registered_at, "its registration")
+        if self.surveyed_at is None:
+            self.check_not_before(stamp.at, self.registered_at, "its registration")
+        else:
+            self.check_not_before(stamp.at, self.surveyed_at, "the survey it corrects")
         if self.surveys and reason is None:
             raise RuleViolation(
                 f"{self.code} was already surveyed; a correcting survey must give a reason."
@@ -291,6 +296,8 @@ class Household(Aggregate):
             )
         self.check_reviews(reviews)
         self.check_not_before(stamp.at, self.surveyed_at, "its survey")
+        if self.current_valuation is not None:
+            self.check_not_before(stamp.at, self.current_valuation.at, "the valuation it replaces")
         policy.check_in_effect(stamp.at)
         check_items_fit(items, policy)
         self.trigger_event(
@@ -321,6 +328,8 @@ class Household(Aggregate):
                 "a new agreement needs a new number."
             )
         self.check_not_before(stamp.at, valuation.at, "the valuation it rests on")
+        if self.voided_at is not None:
+            self.check_not_before(stamp.at, self.voided_at, "the void of the last agreement")
         owed = self.entitlement(policy, stamp.at)
         self.check_amount(amount, owed, deviation)
         if deviation is not None:
@@ -356,7 +365,7 @@ class Household(Aggregate):
         )
 
     def attach_document(self, stamp: Stamp, kind: str, sha256: str, filename: str) -> None:
-        if sha256 in self.documents.get(kind, ()):
+        if any(digest == sha256 for digest, _ in self.documents.get(kind, ())):
             raise AlreadyExists(
                 f"the file of {self.code} already holds this {kind} (sha256 {sha256[:12]}…)."
             )
@@ -381,7 +390,7 @@ class Household(Aggregate):
         if payout in self.payouts:
             raise AlreadyExists(f"{self.code} already has a payout {payout}.")
         self.check_not_before(stamp.at, agreement.at, "the agreement it pays")
-        self.check_file_complete(required_documents)
+        self.check_file_complete(required_documents, stamp.at)
         self.check_no_blocking_complaint(open_complaints, block_on_open_complaint)
         requested = sum((p.amount for p in self.payouts.values()), ZERO)
         if requested + amount > agreement.amount:
@@ -422,7 +431,7 @@ class Household(Aggregate):
             )
         self.check_agreement_in_force()
         self.check_not_before(stamp.at, requested.requested_at, "its request")
-        self.check_file_complete(required_documents)
+        self.check_file_complete(required_documents, stamp.at)
         self.check_no_blocking_complaint(open_complaints, block_on_open_complaint)
         self.trigger_event(
             self.PayoutConfirmed, payout=payout, bank_reference=bank_reference, **stamp.fields()
@@ -445,8 +454,14 @@ class Household(Aggregate):
         )
         return entitlement(valuation.items, policy, at)
 
-    def missing_documents(self, required: Sequence[str]) -> list[str]:
-        return [kind for kind in required if kind not in self.documents]
+    def missing_documents(self, required: Sequence[str], at: datetime | None = None) -> list[str]:
+        """The required kinds the file lacks (as of a business time, if given: a
+        document dated later did not yet exist then)."""
+        return [
+            kind
+            for kind in required
+            if not any(at is None or when <= at for _, when in self.documents.get(kind, ()))
+        ]
 
     @property
     def paid(self) -> Decimal:
@@ -497,8 +512,8 @@ class Household(Aggregate):
                 "remove the deviation."
             )
 
-    def check_file_complete(self, required: Sequence[str]) -> None:
-        missing = self.missing_documents(required)
+    def check_file_complete(self, required: Sequence[str], at: datetime) -> None:
+        missing = self.missing_documents(required, at)
         if missing:
             raise RuleViolation(
                 f"the file of {self.code} is incomplete: missing {', '.join(missing)}."

@@ -11,6 +11,7 @@ from typing import Any
 
 from domain.errors import InvalidInput, RuleViolation
 from domain.values import (
+    LEDGER_TZ,
     ZERO,
     parse_amount,
     parse_code,
@@ -22,6 +23,22 @@ from domain.values import (
     to_fen,
 )
 
+DOCUMENT_KEYS = frozenset(
+    {
+        "policy",
+        "version",
+        "effective",
+        "title",
+        "rates",
+        "per_household",
+        "incentives",
+        "required_documents",
+        "block_payout_on_open_complaint",
+        "complaint_deadlines",
+    }
+)
+DEADLINE_KEYS = frozenset({"acknowledge_days", "resolve_days"})
+INCENTIVE_KEYS = frozenset({"name", "amount", "signed_by"})
 DEFAULT_ACKNOWLEDGE_DAYS = 2
 DEFAULT_RESOLVE_DAYS = 15
 
@@ -83,7 +100,7 @@ class PolicyVersion:
         if not isinstance(block, bool):
             raise InvalidInput("document.block_payout_on_open_complaint must be true or false.")
         deadlines = document.get("complaint_deadlines", {})
-        if not isinstance(deadlines, Mapping):
+        if not isinstance(deadlines, Mapping) or set(deadlines) - DEADLINE_KEYS:
             raise InvalidInput(
                 "document.complaint_deadlines must be an object such as "
                 '{"acknowledge_days": 2, "resolve_days": 15}.'
@@ -101,15 +118,18 @@ class PolicyVersion:
             acknowledge_days=parse_count(
                 deadlines.get("acknowledge_days", DEFAULT_ACKNOWLEDGE_DAYS),
                 "document.complaint_deadlines.acknowledge_days",
+                most=366,
             ),
             resolve_days=parse_count(
                 deadlines.get("resolve_days", DEFAULT_RESOLVE_DAYS),
                 "document.complaint_deadlines.resolve_days",
+                most=366,
             ),
         )
 
     def check_in_effect(self, at: datetime) -> None:
-        if at.date() < self.effective:
+        # The effective date is a date of the programme, which keeps the ledger's zone.
+        if at.astimezone(LEDGER_TZ).date() < self.effective:
             raise RuleViolation(
                 f"policy {self.policy} version {self.version} takes effect on "
                 f"{self.effective.isoformat()}, after {at.isoformat()}; "
@@ -135,7 +155,7 @@ def _amounts(value: Any, field: str) -> dict[str, Decimal]:
 
 def _incentive(raw: Any, index: int) -> Incentive:
     field = f"document.incentives[{index}]"
-    if not isinstance(raw, Mapping):
+    if not isinstance(raw, Mapping) or set(raw) != INCENTIVE_KEYS:
         raise InvalidInput(f"{field} must be an object with name, amount and signed_by.")
     return Incentive(
         name=parse_code(raw.get("name"), f"{field}.name"),

@@ -14,10 +14,12 @@ FEN = Decimal("0.01")
 ZERO = Decimal("0.00")
 
 # Yuan are written with at most two decimals; quantities (areas) may carry more.
-_AMOUNT = re.compile(r"\d{1,15}(\.\d{1,2})?")
-_QUANTITY = re.compile(r"\d{1,12}(\.\d{1,6})?")
+# ASCII digits only: \d would also take full-width and other scripts' digits.
+_AMOUNT = re.compile(r"[0-9]{1,15}(\.[0-9]{1,2})?")
+_QUANTITY = re.compile(r"[0-9]{1,12}(\.[0-9]{1,6})?")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _SPACE = re.compile(r"\s")
+_WHOLE_MINUTES_OFFSET = re.compile(r"(Z|[+-][0-9]{2}(:?[0-9]{2})?)$")
 
 
 def to_fen(amount: Decimal) -> Decimal:
@@ -82,6 +84,9 @@ def parse_time(value: Any, field: str = "at") -> datetime:
         raise InvalidInput(
             f'{field} "{value}" has no UTC offset; add one, such as "2018-03-01T09:00:00+08:00".'
         )
+    if not _WHOLE_MINUTES_OFFSET.search(value.strip()):
+        # Python reads offsets with seconds back inexactly (or not at all).
+        raise InvalidInput(f'{field} "{value}" has a UTC offset that is not whole minutes.')
     return parsed
 
 
@@ -118,11 +123,13 @@ def parse_optional_text(value: Any, field: str) -> str | None:
     return parse_text(value, field)
 
 
-def parse_count(value: Any, field: str) -> int:
+def parse_count(value: Any, field: str, most: int = 10_000) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidInput(f"{field} must be a whole number such as 4.")
     if value < 0:
         raise InvalidInput(f"{field} must not be negative (got {value}).")
+    if value > most:
+        raise InvalidInput(f"{field} must be at most {most} (got {value}).")
     return value
 
 
@@ -162,8 +169,13 @@ def parse_as_of(value: str, tz: timezone) -> datetime:
     text = value.strip()
     if len(text) == 10:
         return end_of_day(parse_date(text, "as-of"), tz)
-    moment = parse_time(text, "as-of")
-    return moment
+    try:
+        naive = datetime.fromisoformat(text)
+    except ValueError:
+        naive = None
+    if naive is not None and naive.tzinfo is None:
+        return naive.replace(tzinfo=tz)  # a time without offset is the ledger's own time
+    return parse_time(text, "as-of")
 
 
 LEDGER_TZ = timezone(timedelta(hours=8))

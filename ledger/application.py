@@ -139,8 +139,11 @@ class Ledger(Application[UUID]):
 
     # --- running commands --------------------------------------------------
 
-    def execute(self, command: c.Command) -> list[Recorded]:
-        """Run one command in its own transaction; raise its refusal."""
+    def execute(self, command: c.Command) -> list[Recorded] | None:
+        """Run one command in its own transaction; raise its refusal. None: a
+        command of this id was already applied, and nothing was done again."""
+        if self.applied_commands([command.id]):
+            return None
         uow = UnitOfWork(self)
         uow.run(command, self.handler(command))
         self.commit(uow)

@@ -68,7 +68,7 @@ def _decode(data: bytes | str) -> Any:
     else:
         text = data
     try:
-        return json.loads(text)
+        return json.loads(text.rstrip("\r\n"))
     except json.JSONDecodeError as e:
         raise ValueError(f"the line is not valid JSON ({e.msg} at column {e.colno}).") from None
 
@@ -121,6 +121,7 @@ def ingest(
             progress(len(batch))
         batch.clear()
 
+    pending_ids: set[str] = set()
     for number, data in enumerate(lines, start=1):
         if not data.strip():
             continue
@@ -131,9 +132,17 @@ def ingest(
         except (ValueError, DomainError) as e:
             report.reject(number, _line_id(raw), str(e))
             continue
+        if command.id in pending_ids:
+            # Whether a repeated id is "already applied" depends on how the earlier
+            # line fares: settle the batch first.
+            flush()
+            pending_ids.clear()
         batch.append((number, command))
+        pending_ids.add(command.id)
         if len(batch) >= batch_size:
             flush()
+            pending_ids.clear()
     if batch:
         flush()
+    report.rejections.sort(key=lambda r: r.line)
     return report

@@ -1,5 +1,5 @@
 """Stored events as msgpack: the library's Transcoder hook, with value types
-registered as Transcodings just as its JSON transcoder does."""
+registered as Transcodings, each stored as a msgpack extension type of its own."""
 
 from __future__ import annotations
 
@@ -11,16 +11,19 @@ from uuid import UUID
 import msgpack
 from eventsourcing.persistence import Transcoder, Transcoding, TranscodingNotRegisteredError
 
+# Extension type codes are part of the stored format: never reuse or renumber one.
+DECIMAL, DATETIME, DATE, UUID_CODE = 1, 2, 3, 4
 
-class DecimalAsStr(Transcoding):
+
+class DecimalAsText(Transcoding):
     type = Decimal
     name = "decimal"
 
-    def encode(self, obj: Decimal) -> str:
-        return str(obj)
+    def encode(self, obj: Decimal) -> bytes:
+        return str(obj).encode("ascii")
 
-    def decode(self, data: str) -> Decimal:
-        return Decimal(data)
+    def decode(self, data: bytes) -> Decimal:
+        return Decimal(data.decode("ascii"))
 
 
 class DatetimeAsISO(Transcoding):
@@ -29,22 +32,22 @@ class DatetimeAsISO(Transcoding):
     type = datetime
     name = "datetime"
 
-    def encode(self, obj: datetime) -> str:
-        return obj.isoformat()
+    def encode(self, obj: datetime) -> bytes:
+        return obj.isoformat().encode("ascii")
 
-    def decode(self, data: str) -> datetime:
-        return datetime.fromisoformat(data)
+    def decode(self, data: bytes) -> datetime:
+        return datetime.fromisoformat(data.decode("ascii"))
 
 
 class DateAsISO(Transcoding):
     type = date
     name = "date"
 
-    def encode(self, obj: date) -> str:
-        return obj.isoformat()
+    def encode(self, obj: date) -> bytes:
+        return obj.isoformat().encode("ascii")
 
-    def decode(self, data: str) -> date:
-        return date.fromisoformat(data)
+    def decode(self, data: bytes) -> date:
+        return date.fromisoformat(data.decode("ascii"))
 
 
 class UUIDAsBytes(Transcoding):
@@ -59,44 +62,44 @@ class UUIDAsBytes(Transcoding):
 
 
 class MsgpackTranscoder(Transcoder):
-    """Encodes event state with msgpack; registered value types become a small
-    {"_type_": name, "_data_": encoded} map, as in the library's JSON transcoder."""
+    """Encodes event state with msgpack. A registered value type is an extension
+    type (code, encoded bytes), so no map a user wrote can ever be taken for one."""
 
     def __init__(self) -> None:
-        self.types: dict[type, Transcoding] = {}
-        self.names: dict[str, Transcoding] = {}
+        self.types: dict[type, tuple[int, Transcoding]] = {}
+        self.codes: dict[int, Transcoding] = {}
 
-    def register(self, transcoding: Transcoding) -> None:
-        self.types[transcoding.type] = transcoding
-        self.names[transcoding.name] = transcoding
+    def register(self, transcoding: Transcoding, code: int) -> None:
+        self.types[transcoding.type] = (code, transcoding)
+        self.codes[code] = transcoding
 
     def encode(self, obj: Any) -> bytes:
         return cast(bytes, msgpack.packb(obj, default=self._encode_obj, use_bin_type=True))
 
     def decode(self, data: bytes) -> Any:
-        return msgpack.unpackb(data, object_hook=self._decode_obj, raw=False, strict_map_key=False)
+        return msgpack.unpackb(data, ext_hook=self._decode_ext, raw=False, strict_map_key=False)
 
-    def _encode_obj(self, obj: Any) -> dict[str, Any]:
+    def _encode_obj(self, obj: Any) -> msgpack.ExtType:
         try:
-            transcoding = self.types[type(obj)]
+            code, transcoding = self.types[type(obj)]
         except KeyError:
             msg = f"Object of type {type(obj)} has no registered transcoding."
             raise TranscodingNotRegisteredError(msg) from None
-        return {"_type_": transcoding.name, "_data_": transcoding.encode(obj)}
+        return msgpack.ExtType(code, transcoding.encode(obj))
 
-    def _decode_obj(self, d: dict[str, Any]) -> Any:
-        if len(d) == 2 and "_type_" in d and "_data_" in d:
-            try:
-                transcoding = self.names[d["_type_"]]
-            except KeyError:
-                msg = f"Stored data of type {d['_type_']!r} has no registered transcoding."
-                raise TranscodingNotRegisteredError(msg) from None
-            return transcoding.decode(d["_data_"])
-        return d
+    def _decode_ext(self, code: int, data: bytes) -> Any:
+        try:
+            transcoding = self.codes[code]
+        except KeyError:
+            msg = f"Stored data of extension type {code} has no registered transcoding."
+            raise TranscodingNotRegisteredError(msg) from None
+        return transcoding.decode(data)
 
 
 def construct_transcoder() -> MsgpackTranscoder:
     transcoder = MsgpackTranscoder()
-    for transcoding in (DecimalAsStr(), DatetimeAsISO(), DateAsISO(), UUIDAsBytes()):
-        transcoder.register(transcoding)
+    transcoder.register(DecimalAsText(), DECIMAL)
+    transcoder.register(DatetimeAsISO(), DATETIME)
+    transcoder.register(DateAsISO(), DATE)
+    transcoder.register(UUIDAsBytes(), UUID_CODE)
     return transcoder
