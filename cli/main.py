@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from cli import complaints, groups, reads, writes  # noqa: F401  (they attach their commands)
+from cli import bulletin, complaints, groups, reads, writes  # noqa: F401  (they attach their commands)
 from cli.demo import demo
 from cli.ingest import ingest_command
 from cli.maintenance import projections
