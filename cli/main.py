@@ -7,6 +7,7 @@ import click
 from cli import bulletin, complaints, groups, reads, writes  # noqa: F401  (they attach their commands)
 from cli.demo import demo
 from cli.ingest import ingest_command
+from cli.integrity import COMMANDS as integrity_commands
 from cli.maintenance import projections
 from cli.reports import report
 
@@ -24,6 +25,8 @@ cli.add_command(ingest_command)
 cli.add_command(demo)
 cli.add_command(report)
 cli.add_command(projections)
+for integrity_command in integrity_commands:
+    cli.add_command(integrity_command)
 
 
 def main() -> None:

@@ -1,25 +1,35 @@
 """The application recorder: the library's SQLite recorder, plus what must be
 written in the same transaction as the events (the command ids that make ingest
-idempotent)."""
+idempotent, and the transparency log's tree)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
-from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
+
+from ledger.integrity import Dialect, TransparencyLog
 
 # SQLite allows 999 bound parameters per statement in older builds.
 _CHUNK = 900
 
 
 class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
+    def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
+        self.log = TransparencyLog(Dialect(events_table=events_table_name))
+        super().__init__(datastore, events_table_name)
+
     def construct_create_table_statements(self) -> list[str]:
         statements = super().construct_create_table_statements()
         statements.append(
             "CREATE TABLE IF NOT EXISTS applied_commands (id TEXT PRIMARY KEY) WITHOUT ROWID"
         )
+        statements.extend(self.log.create_table_statements())
         return statements
 
     def _insert_events(
@@ -33,7 +43,24 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             c.executemany(
                 "INSERT INTO applied_commands (id) VALUES (?)", [(i,) for i in command_ids]
             )
+        assert notification_ids is not None
+        # In the events' own transaction, so the tree can never lag behind or run
+        # ahead of the store: an event is logged if and only if it was stored.
+        self.log.append(
+            c,
+            [
+                (nid, _uuid(s.originator_id).bytes, s.originator_version, s.topic, s.state)
+                for nid, s in zip(notification_ids, stored_events, strict=True)
+            ],
+        )
         return notification_ids
+
+    @contextmanager
+    def log_transaction(self, *, commit: bool) -> Iterator[sqlite3.Cursor]:
+        """A transaction whose cursor returns plain tuples (verification reads millions)."""
+        with self.datastore.transaction(commit=commit) as c:
+            c.sqlite_cursor.row_factory = None
+            yield c.sqlite_cursor
 
     def applied_commands(self, ids: Iterable[str]) -> set[str]:
         """Which of these command ids the ledger has already applied."""
@@ -48,3 +75,7 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
                 )
                 found.update(row[0] for row in c.fetchall())
         return found
+
+
+def _uuid(originator_id: UUID | str) -> UUID:
+    return originator_id if isinstance(originator_id, UUID) else UUID(originator_id)

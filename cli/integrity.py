@@ -1,0 +1,357 @@
+"""The transparency-log commands: signing keys, checkpoints, verification, and the
+proofs an auditor checks without the ledger (docs/integrity.md)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TextIO
+
+import click
+from eventsourcing.persistence import StoredEvent
+
+from cli.options import (
+    BadInput,
+    Refused,
+    db_option,
+    json_option,
+    ledger_at,
+    print_json,
+    translate_errors,
+)
+from cli.render import fields
+from ledger import integrity
+from ledger.application import Ledger
+from ledger.checkpoint import (
+    CheckpointError,
+    Signer,
+    Verifier,
+    generate_key,
+    parse_checkpoint_unverified,
+    parse_signer,
+    parse_verifier,
+)
+from ledger.store import resolve_url, store_env
+from projections.history import event_data
+
+
+def _sentence(error: Exception) -> str:
+    text = str(error)
+    return text[:1].lower() + text[1:]
+
+
+def _read(stream: TextIO, what: str) -> str:
+    try:
+        return stream.read()
+    except UnicodeDecodeError:
+        raise BadInput(f"{stream.name} is not UTF-8 text, so it cannot be {what}.") from None
+
+
+def _signer(stream: TextIO) -> Signer:
+    try:
+        return parse_signer(_read(stream, "a signer key"))
+    except CheckpointError as e:
+        raise BadInput(f"{stream.name}: {_sentence(e)}") from None
+
+
+def _verifier(stream: TextIO) -> Verifier:
+    try:
+        return parse_verifier(_read(stream, "a public key"))
+    except CheckpointError as e:
+        raise BadInput(f"{stream.name}: {_sentence(e)}") from None
+
+
+def pubkey_option(help: str) -> Callable[[Any], Any]:
+    return click.option("--pubkey", type=click.File("r", encoding="utf-8"), help=help)
+
+
+# --- keys ---------------------------------------------------------------------
+
+
+@click.group("key")
+def key() -> None:
+    """Ed25519 keys that sign the log's checkpoints."""
+
+
+@key.command("generate")
+@click.argument("name")
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=".",
+    show_default=True,
+    help="Where to write NAME.key and NAME.pub.",
+)
+def generate(name: str, directory: Path) -> None:
+    """Make a key pair: NAME.key, the private signer key (mode 0600; it never goes
+    into the ledger), and NAME.pub, the public verifier key to hand to auditors."""
+    if "/" in name or "\\" in name or name.startswith("."):
+        raise BadInput(
+            f"the key name {name!r} is also a file name, so it cannot contain '/' or '\\' "
+            "or start with '.'; choose a name such as xingcheng-office."
+        )
+    try:
+        signer_text, verifier_text = generate_key(name)
+    except CheckpointError as e:
+        raise BadInput(_sentence(e)) from None
+    if not directory.is_dir():
+        raise BadInput(f"the folder {directory} does not exist; create it or give another --dir.")
+    private, public = directory / f"{name}.key", directory / f"{name}.pub"
+    for path in (private, public):
+        if path.exists():
+            raise Refused(
+                f"{path} already exists and a key is never overwritten; "
+                "choose another NAME or --dir."
+            )
+    # Created with its final mode, so the private key is never readable by others,
+    # not even for a moment; O_EXCL refuses a file that appeared since the check.
+    descriptor = os.open(private, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(signer_text + "\n")
+    with public.open("x", encoding="utf-8") as handle:
+        handle.write(verifier_text + "\n")
+    click.echo(f"wrote {private} (the private key: keep it secret) and {public} (the public key):")
+    click.echo(verifier_text)
+
+
+# --- checkpoints and verification -----------------------------------------------
+
+
+def _default_origin(db: str | None) -> str:
+    path = store_env(resolve_url(db))["SQLITE_DBNAME"]
+    return f"oneruler/{Path(path).stem}"
+
+
+@click.command("checkpoint")
+@click.option(
+    "--key",
+    "key_file",
+    envvar="ONERULER_KEY",
+    type=click.File("r", encoding="utf-8"),
+    help="The private signer key file, NAME.key [env ONERULER_KEY].",
+)
+@click.option(
+    "--origin",
+    help="The log's name, the checkpoint's first line [default: oneruler/<the db file's "
+    "name>; the first checkpoint's origin is kept for all later ones].",
+)
+@db_option
+@translate_errors
+def checkpoint(key_file: TextIO | None, origin: str | None, db: str | None) -> None:
+    """Sign the log's current size and root and keep the checkpoint in the ledger;
+    print the signed note, exactly, and nothing else."""
+    if key_file is None:
+        raise BadInput(
+            "give the private signer key with --key FILE (or ONERULER_KEY); "
+            "make one with oneruler key generate NAME."
+        )
+    signer = _signer(key_file)
+    with ledger_at(db, must_exist=True) as ledger:
+        stored = integrity.make_checkpoint(
+            ledger.ledger_recorder,
+            signer,
+            origin=origin,
+            default_origin=_default_origin(db),
+            now=ledger.clock(),
+        )
+    click.echo(stored.note, nl=False)
+
+
+@contextmanager
+def _progress(show: bool, length: int) -> Iterator[Callable[[int], None] | None]:
+    if not show:
+        yield None
+        return
+    with click.progressbar(length=length, label="verifying", file=sys.stderr) as bar:
+        yield bar.update
+
+
+def _against(stream: TextIO) -> str:
+    note = _read(stream, "a checkpoint")
+    try:
+        parse_checkpoint_unverified(note)
+    except CheckpointError as e:
+        raise BadInput(f"{stream.name} is not a signed checkpoint: {_sentence(e)}") from None
+    return note
+
+
+def _verified(result: integrity.Verification, against: str | None) -> str:
+    count = len(result.checkpoints)
+    sizes = ", ".join(str(cp.size) for cp in result.checkpoints)
+    stored = {
+        0: "no stored checkpoint yet",
+        1: f"the stored checkpoint (size {sizes})",
+    }.get(count, f"{count} stored checkpoints (sizes {sizes})")
+    text = f"OK: {result.events} events, their tree and {stored} verified in {result.seconds:.2f} s"
+    if result.against is not None:
+        text += f"; the log extends the checkpoint in {against} (size {result.against.size})"
+    return text + "."
+
+
+@click.command("verify")
+@click.option(
+    "--against",
+    type=click.File("r", encoding="utf-8"),
+    help="A checkpoint kept outside the ledger (one printed in a bulletin): "
+    "also prove that today's log extends it.",
+)
+@pubkey_option(
+    "The public key (NAME.pub) that signed the --against checkpoint "
+    "[default: the key of that name stored with the ledger's checkpoints]."
+)
+@json_option
+@db_option
+@translate_errors
+def verify(against: TextIO | None, pubkey: TextIO | None, as_json: bool, db: str | None) -> None:
+    """Recompute every leaf from the stored events, the tree, the root of every
+    checkpoint and every signature; exit 1 naming the first bad position."""
+    if pubkey is not None and against is None:
+        raise BadInput("--pubkey checks the --against checkpoint; give --against FILE too.")
+    note = _against(against) if against is not None else None
+    verifier = _verifier(pubkey) if pubkey is not None else None
+    show = not as_json and sys.stderr.isatty()
+    with ledger_at(db, must_exist=True) as ledger:
+        store = ledger.ledger_recorder
+        length = 0
+        if show:
+            with store.log_transaction(commit=False) as c:
+                length = store.log.size(c)
+        with _progress(show, length) as advance:
+            result = integrity.verify(store, against=note, pubkey=verifier, progress=advance)
+    if as_json:
+        print_json(result.as_json())
+    if result.problems:
+        raise Refused(result.problems[0].message)
+    if not as_json:
+        click.echo(_verified(result, against.name if against is not None else None))
+
+
+@click.command("prove-consistency")
+@click.argument("old_size", type=click.IntRange(min=0))
+@click.argument("new_size", type=click.IntRange(min=0))
+@json_option
+@db_option
+@translate_errors
+def prove_consistency(old_size: int, new_size: int, as_json: bool, db: str | None) -> None:
+    """The RFC 9162 consistency proof that the log at NEW_SIZE extends the log at
+    OLD_SIZE, with both roots (hex)."""
+    with ledger_at(db, must_exist=True) as ledger:
+        document = integrity.consistency(ledger.ledger_recorder, old_size, new_size)
+    if as_json:
+        print_json(document)
+        return
+    fields({k: v for k, v in document.items() if k != "proof"})
+    for number, hashed in enumerate(document["proof"], start=1):
+        click.echo(f"proof {number}  {hashed}")
+
+
+# --- audit bundles --------------------------------------------------------------
+
+
+def _decoded(ledger: Ledger, proof: integrity.HouseholdProof) -> list[dict[str, Any]]:
+    """Each proven event decoded from its own stored bytes, for people to read."""
+    documents = []
+    for proven in proof.events:
+        event: Any = ledger.mapper.to_domain_event(
+            StoredEvent(proof.originator_id, proven.version, proven.topic, proven.state)
+        )
+        documents.append(
+            {
+                "type": proven.topic.rpartition(".")[2],
+                "version": proven.version,
+                "occurred_at": event.occurred_at.isoformat(),
+                "recorded_at": event.recorded_at.isoformat(),
+                "actor": event.actor,
+                "command": event.command,
+                **event_data(event),
+            }
+        )
+    return documents
+
+
+@click.command("prove")
+@click.argument("household_code", metavar="HH")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="Where to write the audit bundle (- for standard output).",
+)
+@json_option
+@db_option
+@translate_errors
+def prove(household_code: str, output: str, as_json: bool, db: str | None) -> None:
+    """Write an audit bundle for household HH: every event of its record with its
+    inclusion proof in the latest checkpoint, for oneruler audit-verify."""
+    if as_json and output == "-":
+        raise BadInput("--json prints a summary on standard output; give -o FILE, not -o -.")
+    with ledger_at(db, must_exist=True) as ledger:
+        proof = integrity.prove_household(ledger.ledger_recorder, household_code)
+        document = integrity.bundle(proof, _decoded(ledger, proof))
+    text = json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+    if output == "-":
+        click.echo(text, nl=False)
+        return
+    try:
+        Path(output).write_text(text, encoding="utf-8")
+    except OSError as e:
+        raise BadInput(f"cannot write {output} ({e.strerror}); give another -o.") from None
+    summary = {
+        "household": household_code,
+        "events": len(proof.events),
+        "checkpoint": proof.checkpoint.id,
+        "size": proof.checkpoint.size,
+        "file": output,
+    }
+    if as_json:
+        print_json(summary)
+    else:
+        click.echo(
+            f"wrote {output}: the {len(proof.events)} events of household {household_code} "
+            f"with their proofs in checkpoint {proof.checkpoint.id} "
+            f"(size {proof.checkpoint.size})."
+        )
+
+
+@click.command("audit-verify")
+@click.argument("bundle_file", metavar="FILE", type=click.File("r", encoding="utf-8"))
+@pubkey_option("The office's public key (NAME.pub); the bundle's own key must be this one.")
+@json_option
+def audit_verify(bundle_file: TextIO, pubkey: TextIO | None, as_json: bool) -> None:
+    """Check an audit bundle with nothing but FILE: no ledger, no database. The
+    signature, every event's inclusion in the checkpoint, and that the household's
+    events run from version 1 without a gap."""
+    text = _read(bundle_file, "an audit bundle")
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise BadInput(
+            f"{bundle_file.name} is not JSON ({e.msg} at line {e.lineno}); "
+            "give the file oneruler prove wrote."
+        ) from None
+    verifier = _verifier(pubkey) if pubkey is not None else None
+    try:
+        report = integrity.audit_verify(document, verifier)
+    except integrity.BundleRejected as e:
+        if as_json:
+            print_json({"ok": False, "problem": str(e)})
+        raise Refused(str(e)) from None
+    if as_json:
+        print_json(report.as_json())
+        return
+    summary = report.summary()
+    if verifier is None:
+        summary = summary.removesuffix(".") + (
+            " (the bundle's own key: give --pubkey with the office's NAME.pub to know "
+            "it is theirs)."
+        )
+    click.echo(summary)
+
+
+COMMANDS = (key, checkpoint, verify, prove, audit_verify, prove_consistency)
