@@ -8,9 +8,13 @@ from pathlib import Path
 
 import click
 
+from cli.integrity import write_key_pair
 from cli.labels import LANGUAGES
 from cli.options import Refused, ledger_at, translate_errors
 from cli.reports import print_report
+from ledger import integrity
+from ledger.application import Ledger
+from ledger.checkpoint import generate_key, parse_signer
 from ledger.ingest import ingest
 from ledger.simulation import Programme, last_day
 
@@ -54,8 +58,9 @@ def demo(households: int, groups: int, directory: Path, seed: int, lang: str) ->
     signing campaign, reviews, a deviation, complaints, files, payouts) in a fresh
     SQLite ledger, and print the last day's bulletin."""
     path = directory / "xingcheng.db"
-    if path.exists():
-        raise Refused(f"{path} already holds a ledger; give another --dir or remove it.")
+    for existing in (path, directory / f"{KEY_NAME}.key"):
+        if existing.exists():
+            raise Refused(f"{existing} already exists; give another --dir or remove it.")
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as e:
@@ -74,6 +79,29 @@ def demo(households: int, groups: int, directory: Path, seed: int, lang: str) ->
         if report.rejected:
             first = report.rejections[0]
             raise Refused(f"the demo programme was refused at line {first.line}: {first.reason}")
+        checkpoint = sign_checkpoint(ledger, directory)
         click.echo(f"built {households} households in {path}: {report.summary()}")
         click.echo()
         print_report(ledger, last_day(), lang)
+        click.echo()
+        click.echo(
+            f"checkpoint: size {checkpoint.size}, root {checkpoint.root.hex()} "
+            f"(signed with {directory / KEY_NAME}.key; auditors check it with "
+            f"{directory / KEY_NAME}.pub)"
+        )
+
+
+KEY_NAME = "xingcheng-office"
+
+
+def sign_checkpoint(ledger: Ledger, directory: Path) -> integrity.StoredCheckpoint:
+    """The office's key pair, made for the demo, and a signed checkpoint of the log."""
+    signer_text, verifier_text = generate_key(KEY_NAME)
+    write_key_pair(directory, KEY_NAME, signer_text, verifier_text)
+    return integrity.make_checkpoint(
+        ledger.ledger_recorder,
+        parse_signer(signer_text),
+        origin="oneruler/xingcheng-2018",
+        default_origin="oneruler/xingcheng-2018",
+        now=ledger.clock(),
+    )

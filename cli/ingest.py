@@ -9,7 +9,7 @@ from typing import BinaryIO
 
 import click
 
-from cli.options import Refused, db_option, json_option, ledger_at, print_json
+from cli.options import Refused, db_option, json_option, ledger_at, print_json, translate_errors
 from ledger.ingest import DEFAULT_BATCH, ingest
 
 
@@ -44,6 +44,7 @@ class Reading:
 )
 @json_option
 @db_option
+@translate_errors
 def ingest_command(file: BinaryIO, batch_size: int, as_json: bool, db: str | None) -> None:
     """Apply the JSON Lines commands in FILE (- for standard input).
 

@@ -77,6 +77,29 @@ def key() -> None:
     """Ed25519 keys that sign the log's checkpoints."""
 
 
+def write_key_pair(
+    directory: Path, name: str, signer_text: str, verifier_text: str
+) -> tuple[Path, Path]:
+    """Write NAME.key (mode 0600) and NAME.pub in a folder; never overwrite a key."""
+    if not directory.is_dir():
+        raise BadInput(f"the folder {directory} does not exist; create it or give another --dir.")
+    private, public = directory / f"{name}.key", directory / f"{name}.pub"
+    for path in (private, public):
+        if path.exists():
+            raise Refused(
+                f"{path} already exists and a key is never overwritten; "
+                "choose another NAME or --dir."
+            )
+    # Created with its final mode, so the private key is never readable by others,
+    # not even for a moment; O_EXCL refuses a file that appeared since the check.
+    descriptor = os.open(private, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(signer_text + "\n")
+    with public.open("x", encoding="utf-8") as handle:
+        handle.write(verifier_text + "\n")
+    return private, public
+
+
 @key.command("generate")
 @click.argument("name")
 @click.option(
@@ -99,22 +122,7 @@ def generate(name: str, directory: Path) -> None:
         signer_text, verifier_text = generate_key(name)
     except CheckpointError as e:
         raise BadInput(_sentence(e)) from None
-    if not directory.is_dir():
-        raise BadInput(f"the folder {directory} does not exist; create it or give another --dir.")
-    private, public = directory / f"{name}.key", directory / f"{name}.pub"
-    for path in (private, public):
-        if path.exists():
-            raise Refused(
-                f"{path} already exists and a key is never overwritten; "
-                "choose another NAME or --dir."
-            )
-    # Created with its final mode, so the private key is never readable by others,
-    # not even for a moment; O_EXCL refuses a file that appeared since the check.
-    descriptor = os.open(private, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(signer_text + "\n")
-    with public.open("x", encoding="utf-8") as handle:
-        handle.write(verifier_text + "\n")
+    private, public = write_key_pair(directory, name, signer_text, verifier_text)
     click.echo(f"wrote {private} (the private key: keep it secret) and {public} (the public key):")
     click.echo(verifier_text)
 

@@ -458,6 +458,14 @@ class Ledger(Application[UUID]):
             resolve = policy.resolve_days if policy else DEFAULT_RESOLVE_DAYS
             return complaints_rm.register(c, now, acknowledge, resolve)
 
+    def checkpoint_for_bulletin(self) -> tuple[int, str] | None:
+        """The size and root (hex) of the latest signed checkpoint, for the bulletin
+        to print: once published, no earlier history can be rewritten unnoticed."""
+        recorder = self.ledger_recorder
+        with recorder.log_transaction(commit=False) as c:
+            stored = recorder.log.latest_checkpoint(c)
+        return (stored.size, stored.root.hex()) if stored else None
+
     def group_names(self) -> dict[str, str]:
         with self.projector.reading() as c:
             return dict(programme_rm.groups(c))
