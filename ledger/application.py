@@ -13,7 +13,6 @@ from uuid import UUID
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, Transcoder
-from eventsourcing.sqlite import SQLiteApplicationRecorder
 from eventsourcing.utils import get_topic
 
 from domain.base import Recorded, Stamp
@@ -125,7 +124,6 @@ class Ledger(Application[UUID]):
     def projector(self) -> Projector:
         """The read models, created on first use."""
         if self._projector is None:
-            assert isinstance(self.recorder, SQLiteApplicationRecorder)
             self._projector = Projector(self.recorder, self.mapper)
         return self._projector
 

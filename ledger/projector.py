@@ -5,12 +5,11 @@ same transaction, so that a crash never counts an event twice or skips one."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import Any
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any, Protocol, runtime_checkable
 from uuid import UUID
 
-from eventsourcing.persistence import Mapper, Notification, Tracking
-from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteTrackingRecorder
+from eventsourcing.persistence import ApplicationRecorder, IntegrityError, Mapper, Notification
 
 from domain.complaint import Complaint
 from domain.policy import PolicyVersion
@@ -24,14 +23,23 @@ PAGE = 5_000
 MODELS = (programme, households, complaints, progress)
 
 
+@runtime_checkable
+class ReadModelStore(Protocol):
+    """What a recorder offers the read models (SQLite and PostgreSQL alike)."""
+
+    def projection_transaction(self, *, commit: bool) -> AbstractContextManager[Any]: ...
+    def tracking_position(self, name: str) -> int: ...
+    def record_tracking(self, c: Any, name: str, position: int) -> None: ...
+    def forget_tracking(self, c: Any, name: str) -> None: ...
+
+
 class Projector:
-    def __init__(self, recorder: SQLiteApplicationRecorder, mapper: Mapper[Any]) -> None:
+    def __init__(self, recorder: ApplicationRecorder, mapper: Mapper[Any]) -> None:
+        assert isinstance(recorder, ReadModelStore)
         self.recorder = recorder
+        self.store: ReadModelStore = recorder
         self.mapper = mapper
-        self.datastore = recorder.datastore
-        self.tracking = SQLiteTrackingRecorder(self.datastore)
-        self.tracking.create_table()
-        with self.datastore.transaction(commit=True) as c:
+        with self.store.projection_transaction(commit=True) as c:
             for model in MODELS:
                 for statement in model.TABLES:
                     c.execute(statement)
@@ -40,7 +48,7 @@ class Projector:
             self._clear()
 
     def position(self) -> int:
-        return self.tracking.max_tracking_id(NAME) or 0
+        return self.store.tracking_position(NAME)
 
     def fact(self, n: Notification) -> Fact:
         state = n.state
@@ -66,10 +74,16 @@ class Projector:
             if not page:
                 return done
             facts = [self.fact(n) for n in page]
-            with self.datastore.transaction(commit=True) as c:
-                self.apply(c, facts)
-                # Fails (and rolls the page back) if another process got there first.
-                self.tracking._insert_tracking(c, Tracking(NAME, page[-1].id))
+            try:
+                with self.store.projection_transaction(commit=True) as c:
+                    self.apply(c, facts)
+                    self.store.record_tracking(c, NAME, page[-1].id)
+            except IntegrityError:
+                # Another process applied this page first (and rolled ours back):
+                # go on from wherever the read models are now.
+                self._policies.clear()
+                start = self.position()
+                continue
             start = page[-1].id
             done += len(page)
             if progress_to is not None:
@@ -111,15 +125,15 @@ class Projector:
         return self.catch_up(progress_to)
 
     def _clear(self) -> None:
-        with self.datastore.transaction(commit=True) as c:
+        with self.store.projection_transaction(commit=True) as c:
             for model in MODELS:
                 for statement in model.CLEAR:
                     c.execute(statement)
-            c.execute("DELETE FROM tracking WHERE application_name = ?", (NAME,))
+            self.store.forget_tracking(c, NAME)
 
     @contextmanager
     def reading(self) -> Iterator[Any]:
         """A read transaction over read models that have caught up with the ledger."""
         self.catch_up()
-        with self.datastore.transaction(commit=False) as c:
+        with self.store.projection_transaction(commit=False) as c:
             yield c

@@ -7,11 +7,17 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import cached_property
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
-from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
+from eventsourcing.persistence import StoredEvent, Tracking
+from eventsourcing.sqlite import (
+    SQLiteApplicationRecorder,
+    SQLiteCursor,
+    SQLiteDatastore,
+    SQLiteTrackingRecorder,
+)
 
 from ledger.integrity import Dialect, TransparencyLog
 
@@ -61,6 +67,32 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         with self.datastore.transaction(commit=commit) as c:
             c.sqlite_cursor.row_factory = None
             yield c.sqlite_cursor
+
+    # --- what the read models need of a store ------------------------------------
+
+    @contextmanager
+    def projection_transaction(self, *, commit: bool) -> Iterator[sqlite3.Cursor]:
+        """A transaction for the read models: '?' parameters, plain tuple rows."""
+        with self.log_transaction(commit=commit) as c:
+            yield c
+
+    def tracking_position(self, name: str) -> int:
+        return self._tracking.max_tracking_id(name) or 0
+
+    def record_tracking(self, c: sqlite3.Cursor, name: str, position: int) -> None:
+        """Advance a read model's position in the same transaction as its rows; fails
+        (IntegrityError) if another process advanced it first."""
+        self._tracking._insert_tracking(c, Tracking(name, position))  # type: ignore[arg-type]
+
+    def forget_tracking(self, c: sqlite3.Cursor, name: str) -> None:
+        c.execute("DELETE FROM tracking WHERE application_name = ?", (name,))
+
+    @cached_property
+    def _tracking(self) -> SQLiteTrackingRecorder:
+        # The library's tracking table: one row per read-model name.
+        tracking = SQLiteTrackingRecorder(self.datastore)
+        tracking.create_table()
+        return tracking
 
     def applied_commands(self, ids: Iterable[str]) -> set[str]:
         """Which of these command ids the ledger has already applied."""

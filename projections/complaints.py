@@ -19,9 +19,31 @@ TABLES = (
     "aggregate BLOB PRIMARY KEY, complaint TEXT NOT NULL UNIQUE, channel TEXT NOT NULL, "
     "about TEXT NOT NULL, summary TEXT NOT NULL, household TEXT, groups TEXT NOT NULL, "
     "filed_at TEXT NOT NULL, acknowledged_at TEXT, resolved_at TEXT, finding TEXT, "
-    "clock_from TEXT NOT NULL, events INTEGER NOT NULL, timeline BLOB NOT NULL)",
+    "clock_from TEXT NOT NULL, events BIGINT NOT NULL, timeline BLOB NOT NULL)",
 )
 CLEAR = ("DELETE FROM rm_complaints",)
+_COLUMNS = (
+    "aggregate",
+    "complaint",
+    "channel",
+    "about",
+    "summary",
+    "household",
+    "groups",
+    "filed_at",
+    "acknowledged_at",
+    "resolved_at",
+    "finding",
+    "clock_from",
+    "events",
+    "timeline",
+)
+# Standard SQL upsert (SQLite and PostgreSQL alike).
+_UPSERT = (
+    f"INSERT INTO rm_complaints VALUES ({', '.join('?' * len(_COLUMNS))}) "
+    "ON CONFLICT (aggregate) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS[1:])
+)
 
 C = Complaint
 TOPICS = (
@@ -135,7 +157,7 @@ def process(
     for row in rows.values():
         row.timeline.sort()
         c.execute(
-            f"INSERT OR REPLACE INTO rm_complaints VALUES ({', '.join('?' * 14)})",
+            _UPSERT,
             (
                 row.aggregate,
                 row.complaint,

@@ -201,7 +201,8 @@ def process(
     for row in rows.values():
         row.timeline.sort(key=lambda e: (e[0], e[1]))
         c.execute(
-            "INSERT OR REPLACE INTO rm_households VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO rm_households VALUES (?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (aggregate) DO UPDATE SET timeline = excluded.timeline",
             (
                 row.aggregate,
                 row.household,

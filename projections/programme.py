@@ -14,10 +14,10 @@ from projections.facts import Fact, micros
 
 TABLES = (
     "CREATE TABLE IF NOT EXISTS rm_policy_versions ("
-    "policy TEXT NOT NULL, version INTEGER NOT NULL, effective TEXT NOT NULL, "
-    "document TEXT NOT NULL, position INTEGER NOT NULL, PRIMARY KEY (policy, version))",
+    "policy TEXT NOT NULL, version BIGINT NOT NULL, effective TEXT NOT NULL, "
+    "document TEXT NOT NULL, position BIGINT NOT NULL, PRIMARY KEY (policy, version))",
     "CREATE TABLE IF NOT EXISTS rm_groups ("
-    "grp TEXT PRIMARY KEY, name TEXT NOT NULL, leader TEXT, created_at INTEGER NOT NULL)",
+    "grp TEXT PRIMARY KEY, name TEXT NOT NULL, leader TEXT, created_at BIGINT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS rm_staff ("
     "staff TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, grp TEXT)",
 )

@@ -23,11 +23,11 @@ TOTAL = "*"  # the group of the town's own count of open complaints
 TABLES = (
     # Net change per group, metric and business day (days counted in the ledger's zone).
     "CREATE TABLE IF NOT EXISTS rm_progress_daily ("
-    "grp TEXT NOT NULL, metric TEXT NOT NULL, day INTEGER NOT NULL, total INTEGER NOT NULL, "
+    "grp TEXT NOT NULL, metric TEXT NOT NULL, day BIGINT NOT NULL, total BIGINT NOT NULL, "
     "PRIMARY KEY (day, grp, metric)) WITHOUT ROWID",
     # The same per moment, to answer an as-of inside a day.
     "CREATE TABLE IF NOT EXISTS rm_progress_moment ("
-    "at INTEGER NOT NULL, grp TEXT NOT NULL, metric TEXT NOT NULL, total INTEGER NOT NULL, "
+    "at BIGINT NOT NULL, grp TEXT NOT NULL, metric TEXT NOT NULL, total BIGINT NOT NULL, "
     "PRIMARY KEY (at, grp, metric)) WITHOUT ROWID",
     # What each household or complaint contributes now, so that a late event can
     # take back its old contribution before adding the new one.
@@ -73,16 +73,17 @@ def _apply(c: Any, source: str, new: list[Contribution]) -> None:
     if moments:
         c.executemany(
             "INSERT INTO rm_progress_moment VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (at, grp, metric) DO UPDATE SET total = total + ?",
+            "ON CONFLICT (at, grp, metric) DO UPDATE SET total = rm_progress_moment.total + ?",
             moments,
         )
         c.executemany(
             "INSERT INTO rm_progress_daily VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (day, grp, metric) DO UPDATE SET total = total + ?",
+            "ON CONFLICT (day, grp, metric) DO UPDATE SET total = rm_progress_daily.total + ?",
             [(g, m, d, delta, delta) for (d, g, m), delta in daily.items() if delta],
         )
     c.execute(
-        "INSERT OR REPLACE INTO rm_progress_sources VALUES (?, ?)",
+        "INSERT INTO rm_progress_sources VALUES (?, ?) "
+        "ON CONFLICT (source) DO UPDATE SET contributions = excluded.contributions",
         (source, msgpack.packb([list(x) for x in new])),
     )
 
@@ -119,14 +120,14 @@ def counts(c: Any, as_of: datetime) -> dict[tuple[str, str], int]:
         (day,),
     )
     for group, metric, total in c.fetchall():
-        totals[(group, metric)] += total
+        totals[(group, metric)] += int(total)  # PostgreSQL sums bigints as numeric
     c.execute(
         "SELECT grp, metric, SUM(total) FROM rm_progress_moment WHERE at >= ? AND at <= ? "
         "GROUP BY grp, metric",
         (start_of_day(day), moment),
     )
     for group, metric, total in c.fetchall():
-        totals[(group, metric)] += total
+        totals[(group, metric)] += int(total)
     return dict(totals)
 
 
