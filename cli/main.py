@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from cli import bulletin, complaints, groups, reads, writes  # noqa: F401  (they attach their commands)
+from cli.bench import bench
 from cli.demo import demo
 from cli.ingest import ingest_command
 from cli.integrity import COMMANDS as integrity_commands
@@ -23,6 +24,7 @@ for command_group in groups.ALL:
     cli.add_command(command_group)
 cli.add_command(ingest_command)
 cli.add_command(demo)
+cli.add_command(bench)
 cli.add_command(report)
 cli.add_command(projections)
 for integrity_command in integrity_commands:

@@ -1,0 +1,127 @@
+"""`oneruler bench`: the ledger's speed and memory on a generated programme."""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import click
+
+from cli.options import Refused, print_json
+from cli.render import table
+from ledger import bench as measure
+
+
+def rows(figures: dict[str, Any]) -> list[list[str]]:
+    def rate(phase: str, key: str) -> str:
+        return f"{figures[phase][key]:,.0f}/s" if phase in figures else "-"
+
+    def mb(phase: str) -> str:
+        return f"{figures[phase]['peak_rss_mb']:,.0f} MB" if phase in figures else "-"
+
+    latency = figures["latency"]
+    out = [
+        [
+            "ingest (commands)",
+            rate("ingest", "commands_per_second"),
+            f"{figures['ingest']['commands']:,} commands, {figures['ingest']['seconds']:.1f} s",
+            mb("ingest"),
+        ],
+        [
+            "ingest (events)",
+            rate("ingest", "events_per_second"),
+            f"{figures['ingest']['events']:,} events",
+            "",
+        ],
+    ]
+    if "raw" in figures:
+        out.append(
+            [
+                "raw sqlite3 baseline",
+                rate("raw", "rows_per_second"),
+                f"ingest is {figures['ingest_vs_raw']:.0%} of it",
+                mb("raw"),
+            ]
+        )
+    out += [
+        [
+            "projections rebuild",
+            rate("rebuild", "events_per_second"),
+            f"{figures['rebuild']['seconds']:.1f} s",
+            mb("rebuild"),
+        ],
+        [
+            "verify",
+            rate("verify", "events_per_second"),
+            f"{figures['verify']['seconds']:.2f} s",
+            mb("verify"),
+        ],
+        [
+            "household show",
+            f"{latency['household_show']['median_ms']:.2f} ms",
+            f"p99 {latency['household_show']['p99_ms']:.2f} ms",
+            mb("latency"),
+        ],
+        [
+            "report groups --as-of",
+            f"{latency['report_groups']['median_ms']:.2f} ms",
+            f"p99 {latency['report_groups']['p99_ms']:.2f} ms",
+            "",
+        ],
+        [
+            "household show (process)",
+            f"{figures['startup']['household_show_process']['median_ms']:.0f} ms",
+            f"p99 {figures['startup']['household_show_process']['p99_ms']:.0f} ms",
+            mb("startup"),
+        ],
+    ]
+    return out
+
+
+@click.command("bench")
+@click.option(
+    "--households",
+    default=100_000,
+    show_default=True,
+    type=click.IntRange(10, 2_000_000),
+    help="How many households to generate.",
+)
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where to keep the programme and the ledger [default: a temporary folder].",
+)
+@click.option(
+    "--db",
+    metavar="URL",
+    help="Measure this store (it must be empty) instead of a "
+    "fresh SQLite file in --dir, e.g. postgresql://... .",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+def bench(households: int, directory: Path | None, db: str | None, as_json: bool) -> None:
+    """Generate a programme of N households and measure, phase by phase: ingest
+    through the full path (rules, idempotency, events, read models, the log) against
+    plain sqlite3 inserting rows of the same sizes; the read models' rebuild;
+    verify; household show and report groups latency; the whole-process wait for
+    household show; and each phase's peak memory."""
+
+    def announce(phase: str) -> None:
+        if not as_json and sys.stderr.isatty():
+            click.echo(f"bench: {phase} ...", err=True)
+
+    with tempfile.TemporaryDirectory(prefix="oneruler-bench-") as scratch:
+        where = directory or Path(scratch)
+        if db is None and (where / "bench.db").exists():
+            raise Refused(f"{where / 'bench.db'} already exists; give another --dir or remove it.")
+        try:
+            figures = measure.run(households, where, db, on_phase=announce)
+        except RuntimeError as e:
+            raise Refused(f"{e}; the bench stopped.") from None
+    if as_json:
+        print_json(figures)
+        return
+    click.echo(f"{households:,} households on {figures['store']}")
+    table(["phase", "rate", "detail", "peak memory"], rows(figures))

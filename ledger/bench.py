@@ -1,0 +1,237 @@
+"""`oneruler bench`: a generated programme measured phase by phase, side by side
+with plain sqlite3 inserting rows of the same sizes. Each phase runs in a process
+of its own, so that its peak memory (RSS) is its own."""
+
+from __future__ import annotations
+
+import json
+import random
+import resource
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+PHASES = ("generate", "ingest", "raw", "rebuild", "verify", "latency", "startup")
+RAW_BATCH = 1000
+
+
+Figures = dict[str, Any]
+
+
+# --- the phases, each run as `python -m ledger.bench PHASE DIR HOUSEHOLDS [DB]` --------
+
+
+def generate(directory: Path, households: int, _db: str) -> Figures:
+    from ledger.simulation import Programme
+
+    started = time.perf_counter()
+    lines = 0
+    with (directory / "programme.jsonl").open("w", encoding="utf-8") as out:
+        for command in Programme(households, max(1, min(12, households // 100) or 1), seed=7):
+            out.write(json.dumps(command, ensure_ascii=False) + "\n")
+            lines += 1
+    return dict(commands=lines, seconds=time.perf_counter() - started)
+
+
+def ingest(directory: Path, _households: int, db: str) -> Figures:
+    from ledger.ingest import ingest as run_ingest
+    from ledger.simulation import last_day
+    from ledger.store import open_ledger
+
+    ledger = open_ledger(db)
+    started = time.perf_counter()
+    with (directory / "programme.jsonl").open("rb") as lines:
+        report = run_ingest(ledger, lines)
+    seconds = time.perf_counter() - started
+    events = ledger.recorder.max_notification_id() or 0
+    bulletin = ledger.group_report(last_day())
+    ledger.close()
+    return dict(
+        commands=report.applied,
+        rejected=report.rejected,
+        events=events,
+        seconds=seconds,
+        commands_per_second=report.applied / seconds,
+        events_per_second=events / seconds,
+        bulletin_total=bulletin["total"],
+    )
+
+
+def raw(directory: Path, _households: int, db: str) -> Figures:
+    """Plain sqlite3: the same number of rows, of the same sizes, into a table of the
+    same shape and indexes, 1,000 rows a transaction, WAL, synchronous=FULL."""
+    source = sqlite3.connect(_sqlite_path(db))
+    target_path = directory / "raw.db"
+    target_path.unlink(missing_ok=True)
+    target = sqlite3.connect(target_path, isolation_level=None)
+    target.execute("PRAGMA journal_mode=WAL")
+    target.execute("PRAGMA synchronous=FULL")
+    target.execute(
+        "CREATE TABLE stored_events (originator_id TEXT, originator_version INTEGER, "
+        "topic TEXT, state BLOB, PRIMARY KEY (originator_id, originator_version))"
+    )
+    rng = random.Random(1)
+    timed = 0.0
+    rows_done = 0
+    cursor = source.execute(
+        "SELECT originator_id, originator_version, topic, length(state) FROM stored_events "
+        "ORDER BY rowid"
+    )
+    while page := cursor.fetchmany(RAW_BATCH):
+        rows = [(o, v, t, rng.randbytes(n)) for o, v, t, n in page]
+        started = time.perf_counter()
+        target.execute("BEGIN")
+        target.executemany("INSERT INTO stored_events VALUES (?, ?, ?, ?)", rows)
+        target.execute("COMMIT")
+        timed += time.perf_counter() - started
+        rows_done += len(rows)
+    target.close()
+    source.close()
+    target_path.unlink(missing_ok=True)
+    return dict(rows=rows_done, seconds=timed, rows_per_second=rows_done / timed)
+
+
+def rebuild(_directory: Path, _households: int, db: str) -> Figures:
+    from ledger.store import open_ledger
+
+    ledger = open_ledger(db)
+    started = time.perf_counter()
+    events = ledger.projector.rebuild()
+    seconds = time.perf_counter() - started
+    ledger.close()
+    return dict(events=events, seconds=seconds, events_per_second=events / seconds)
+
+
+def verify(_directory: Path, _households: int, db: str) -> Figures:
+    from ledger import integrity
+    from ledger.store import open_ledger
+
+    ledger = open_ledger(db)
+    events, seconds = integrity.timed_verify(ledger.ledger_recorder)
+    ledger.close()
+    return dict(events=events, seconds=seconds, events_per_second=events / seconds)
+
+
+def _percentiles(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    return {"median_ms": statistics.median(ordered) * 1000, "p99_ms": p99 * 1000}
+
+
+def latency(_directory: Path, households: int, db: str) -> Figures:
+    from ledger.simulation import START, last_day
+    from ledger.store import open_ledger
+
+    ledger = open_ledger(db)
+    ledger.projector.catch_up()
+    rng = random.Random(3)
+    codes = [
+        f"XC-{n:04d}" if households < 10_000 else f"XC-{n:07d}"
+        for n in (rng.randint(1, households) for _ in range(1000))
+    ]
+    now = last_day()
+    show = _timed(lambda code: ledger.household_state(code, now), codes)
+    first = last_day() - timedelta(days=(last_day().date() - START).days)
+    moments = [first + timedelta(seconds=rng.randrange(0, 30 * 86_400)) for _ in range(1000)]
+    report = _timed(ledger.group_report, moments)
+    ledger.close()
+    return dict(household_show=_percentiles(show), report_groups=_percentiles(report))
+
+
+def _timed(call: Callable[[Any], object], arguments: list[Any]) -> list[float]:
+    samples = []
+    for argument in arguments:
+        started = time.perf_counter()
+        call(argument)
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
+def startup(_directory: Path, households: int, db: str) -> Figures:
+    """`oneruler household show` as a whole process, start-up included."""
+    code = "XC-0001" if households < 10_000 else "XC-0000001"
+    script = Path(sys.executable).parent / "oneruler"
+    program = [str(script)] if script.exists() else [sys.executable, "-m", "cli"]
+    command = [*program, "household", "show", code, "--db", db, "--json"]
+    samples = []
+    for _ in range(7):
+        started = time.perf_counter()
+        subprocess.run(command, check=True, capture_output=True)
+        samples.append(time.perf_counter() - started)
+    return dict(household_show_process=_percentiles(samples))
+
+
+def _sqlite_path(db: str) -> str:
+    return db.removeprefix("sqlite:///") if db.startswith("sqlite:///") else db
+
+
+# --- the parent: runs every phase and gathers the figures ---------------------------
+
+
+def run(
+    households: int,
+    directory: Path,
+    db: str | None = None,
+    on_phase: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Run every phase in a child process; return the figures, with each phase's
+    peak memory (RSS, in MB)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    url = db or str(directory / "bench.db")
+    figures: dict[str, Any] = {"households": households, "store": _store_name(url)}
+    for phase in PHASES:
+        if phase == "raw" and not _is_sqlite(url):
+            continue  # the baseline is plain sqlite3
+        if on_phase is not None:
+            on_phase(phase)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "ledger.bench", phase, str(directory), str(households), url],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        out, err = process.communicate()
+        if process.returncode != 0:
+            last = err.strip().splitlines()[-1] if err.strip() else "no message"
+            raise RuntimeError(f"the {phase} phase failed: {last}")
+        figures[phase] = json.loads(out.strip().splitlines()[-1])
+    if "raw" in figures:
+        figures["ingest_vs_raw"] = (
+            figures["ingest"]["events_per_second"] / figures["raw"]["rows_per_second"]
+        )
+    return figures
+
+
+def _is_sqlite(url: str) -> bool:
+    return not url.startswith(("postgresql://", "postgres://"))
+
+
+def _store_name(url: str) -> str:
+    return "sqlite" if _is_sqlite(url) else "postgresql"
+
+
+def _main(argv: list[str]) -> None:
+    phase, directory, households, db = argv[0], Path(argv[1]), int(argv[2]), argv[3]
+    functions: dict[str, Callable[[Path, int, str], Figures]] = {
+        "generate": generate,
+        "ingest": ingest,
+        "raw": raw,
+        "rebuild": rebuild,
+        "verify": verify,
+        "latency": latency,
+        "startup": startup,
+    }
+    figures = functions[phase](directory, households, db)
+    # The phase's own peak memory, as the kernel counts it (kilobytes on Linux).
+    figures["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(figures), flush=True)
+
+
+if __name__ == "__main__":
+    _main(sys.argv[1:])
