@@ -11,6 +11,7 @@ from cli.ingest import ingest_command
 from cli.integrity import COMMANDS as integrity_commands
 from cli.maintenance import projections
 from cli.reports import report
+from cli.ruler import dispute  # (and it attaches report consistency and disclosure)
 
 
 @click.group()
@@ -27,6 +28,7 @@ cli.add_command(demo)
 cli.add_command(bench)
 cli.add_command(report)
 cli.add_command(projections)
+cli.add_command(dispute)
 for integrity_command in integrity_commands:
     cli.add_command(integrity_command)
 

@@ -97,13 +97,29 @@ def history(household_code: str, as_of: str | None, as_json: bool, db: str | Non
 @groups.policy.command("show")
 @click.argument("policy_code", metavar="ID")
 @click.option("--version", "version", type=int, help="Which version [default: the latest].")
+@click.option(
+    "--diff", type=int, nargs=2, metavar="A B", help="What changed from version A to version B."
+)
 @json_option
 @db_option
 @translate_errors
-def show_policy(policy_code: str, version: int | None, as_json: bool, db: str | None) -> None:
-    """A published policy version, as it was published."""
+def show_policy(
+    policy_code: str,
+    version: int | None,
+    diff: tuple[int, int] | None,
+    as_json: bool,
+    db: str | None,
+) -> None:
+    """A published policy version, as it was published; or what changed between two."""
+    if diff is not None and version is not None:
+        raise click.UsageError("choose one of --version and --diff.")
     with ledger_at(db, must_exist=True) as ledger:
         policy = ledger.policy(policy_code)
+        if diff is not None:
+            from cli.ruler import show_policy_diff  # here: cli.ruler imports this module
+
+            show_policy_diff(policy, diff[0], diff[1], as_json)
+            return
         number = version if version is not None else policy.latest_version
         policy.version_of(number)  # refuses a version that was never published
         document = policy.documents[number - 1]

@@ -456,7 +456,9 @@ class Finding:
     """One place where pricing departs from the ruler. `own` findings are about
     the household itself; the others explain why a peer got more or less."""
 
-    kind: str  # policy_version, deviation, review, incentive, peer_deviation, peer_review
+    # policy_version, deviation, review, incentive (own);
+    # peer_policy_version, peer_deviation, peer_review (a peer's)
+    kind: str
     text: str
     own: bool
     households: tuple[str, ...] = ()
@@ -492,42 +494,38 @@ def verdict(
     here = f"{own.policy} version {own.version}"
 
     # Other rulers: peers under another policy version, and which rates differ.
+    # Whoever is in the minority (a tie counts against the household) departs.
     by_ruler: dict[tuple[str, int], list[Pricing]] = {}
     for peer in peers:
         by_ruler.setdefault((peer.policy, peer.version), []).append(peer)
+    mine = len(by_ruler.get((own.policy, own.version), [])) + 1
+    ours = versions.get((own.policy, own.version))
     for key, group in sorted(by_ruler.items()):
         if key == (own.policy, own.version):
             continue
         codes = [p.household for p in group]
-        differing = {
-            item: rate
-            for item, rate in group[0].unit_rates.items()
-            if own.unit_rates.get(item) not in (None, rate)
-        }
         theirs = versions.get(key)
-        ours = versions.get((own.policy, own.version))
-        changed = (
-            describe_changes(rate_changes(ours, theirs)) if ours and theirs else ""
-        ) or "none of the rates"
-        rates = (
-            "; per m² "
-            + ", ".join(
-                f"{item} {format_yuan(own.unit_rates[item])} against {format_yuan(rate)}"
-                for item, rate in sorted(differing.items())
-            )
-            if differing
-            else ""
+        changed = describe_changes(rate_changes(ours, theirs)) if ours and theirs else ""
+        differ = f"whose rates differ: {changed}" if changed else "with the same rates"
+        per_unit = ", ".join(
+            f"{item} {format_yuan(own.unit_rates[item])} against {format_yuan(rate)}"
+            for item, rate in sorted(group[0].unit_rates.items())
+            if own.unit_rates.get(item) not in (None, rate)
         )
-        findings.append(
-            Finding(
-                "policy_version",
-                f"{own.household} was priced under {here}; {len(group)} of {len(peers)} peers "
-                f"({_list(codes)}) under {key[0]} version {key[1]}, whose rates differ: "
-                f"{changed}{rates}.",
-                own=True,
-                households=tuple(codes),
+        detail = f"{differ}{'; per m² ' + per_unit if per_unit else ''}"
+        if mine > len(group):
+            text = (
+                f"{_count(len(group), 'peer')} of {len(peers)} ({_list(codes)}) "
+                f"{'was' if len(group) == 1 else 'were'} priced under {key[0]} version "
+                f"{key[1]}, not {here} as {own.household} and most of its peers, {detail}."
             )
+            findings.append(Finding("peer_policy_version", text, False, tuple(codes)))
+            continue
+        text = (
+            f"{own.household} was priced under {here}; {len(group)} of {len(peers)} peers "
+            f"({_list(codes)}) under {key[0]} version {key[1]}, {detail}."
         )
+        findings.append(Finding("policy_version", text, True, tuple(codes)))
 
     if own.deviation is not None and own.agreed is not None:
         direction = "more" if own.deviation > 0 else "less"
@@ -557,7 +555,6 @@ def verdict(
         )
 
     # Incentives the household missed that peers under the same version received.
-    ours = versions.get((own.policy, own.version))
     same = by_ruler.get((own.policy, own.version), [])
     for incentive in ours.incentives if ours else ():
         if incentive.name in own.incentives:
