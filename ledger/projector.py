@@ -4,9 +4,10 @@ same transaction, so that a crash never counts an event twice or skips one."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 from uuid import UUID
 
 from eventsourcing.persistence import ApplicationRecorder, IntegrityError, Mapper, Notification
@@ -16,10 +17,30 @@ from domain.policy import PolicyVersion
 from projections import complaints, households, programme, progress
 from projections.facts import Fact
 
+K = TypeVar("K")
+V = TypeVar("V")
+
 # The tracking name carries the read models' format: a new format starts again
 # from an empty position, and so from empty tables (see __init__).
 NAME = "read-models/2"
-PAGE = 5_000
+CACHE = 50_000
+
+
+class LRU(OrderedDict[K, V]):
+    """A dict that forgets its least recently written entries beyond a size."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def __setitem__(self, key: K, value: V) -> None:
+        super().__setitem__(key, value)
+        self.move_to_end(key)
+        if len(self) > self.size:
+            self.popitem(last=False)
+
+
+PAGE = 10_000
 MODELS = (programme, households, complaints, progress)
 
 
@@ -44,6 +65,10 @@ class Projector:
                 for statement in model.TABLES:
                     c.execute(statement)
         self._policies: dict[tuple[str, int], PolicyVersion | None] = {}
+        # Rows and contributions as last written, so that a household touched page
+        # after page is not read back each time; bounded, and dropped with a failed page.
+        self._rows: LRU[bytes, households.Row] = LRU(CACHE)
+        self._contributions: LRU[str, list[progress.Contribution]] = LRU(CACHE)
         if self.position() == 0:
             self._clear()
 
@@ -81,9 +106,12 @@ class Projector:
             except IntegrityError:
                 # Another process applied this page first (and rolled ours back):
                 # go on from wherever the read models are now.
-                self._policies.clear()
+                self._forget()
                 start = self.position()
                 continue
+            except BaseException:
+                self._forget()
+                raise
             start = page[-1].id
             done += len(page)
             if progress_to is not None:
@@ -104,11 +132,18 @@ class Projector:
             row = households.load_by_code(c, code)
             return row.group if row else None
 
-        changed_households = households.process(c, facts, subject)
+        changed_households = households.process(c, facts, subject, self._rows)
         changed_complaints = complaints.process(
             c, facts, household_group, lambda staff: programme.staff_group(c, staff)
         )
-        progress.update(c, changed_households, changed_complaints, self.policy_lookup(c))
+        progress.update(
+            c, changed_households, changed_complaints, self.policy_lookup(c), self._contributions
+        )
+
+    def _forget(self) -> None:
+        self._policies.clear()
+        self._rows.clear()
+        self._contributions.clear()
 
     def policy_lookup(self, c: Any) -> households.PolicyLookup:
         def lookup(policy: str, version: int) -> PolicyVersion | None:
@@ -125,6 +160,7 @@ class Projector:
         return self.catch_up(progress_to)
 
     def _clear(self) -> None:
+        self._forget()
         with self.store.projection_transaction(commit=True) as c:
             for model in MODELS:
                 for statement in model.CLEAR:

@@ -4,7 +4,7 @@ any moment is folded without replaying aggregates."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -22,6 +22,8 @@ TABLES = (
     "CREATE TABLE IF NOT EXISTS rm_households ("
     "aggregate BLOB PRIMARY KEY, household TEXT NOT NULL UNIQUE, grp TEXT NOT NULL, "
     "village TEXT NOT NULL, head TEXT NOT NULL, id_number TEXT, timeline BLOB NOT NULL)",
+    # Peers are looked up by village (dispute, consistency).
+    "CREATE INDEX IF NOT EXISTS rm_households_village ON rm_households (village)",
 )
 CLEAR = ("DELETE FROM rm_households",)
 
@@ -128,6 +130,9 @@ class Row:
     head: str
     id_number: str | None
     timeline: list[Entry]
+    # The fold as far as the timeline went when the row was last written (in memory
+    # only), so that entries appended later continue it instead of starting over.
+    folded: Folded | None = field(default=None, compare=False, repr=False)
 
 
 def _load(c: Any, aggregate: bytes) -> Row | None:
@@ -149,18 +154,23 @@ def load_by_code(c: Any, household: str) -> Row | None:
 
 
 def process(
-    c: Any, facts: Sequence[Fact], complaint_households: Callable[[bytes], tuple[str, str] | None]
+    c: Any,
+    facts: Sequence[Fact],
+    complaint_households: Callable[[bytes], tuple[str, str] | None],
+    cache: MutableMapping[bytes, Row] | None = None,
 ) -> dict[bytes, Row]:
     """Fold a page of facts into the timelines; return the rows that changed.
-    complaint_households maps a complaint aggregate to (complaint, household)."""
+    complaint_households maps a complaint aggregate to (complaint, household);
+    cache holds rows as last written (the caller drops it if the page fails)."""
     rows: dict[bytes, Row] = {}
+    known = cache if cache is not None else {}
 
     def row_of(aggregate: bytes) -> Row | None:
-        row = rows.get(aggregate)
+        row = rows.get(aggregate) or known.get(aggregate)
         if row is None:
             row = _load(c, aggregate)
-            if row is not None:
-                rows[aggregate] = row
+        if row is not None:
+            rows[aggregate] = row
         return row
 
     codes: dict[str, bytes] = {}
@@ -200,19 +210,24 @@ def process(
         found.timeline.append(_entry(fact, complaint_kind, complaint))
     for row in rows.values():
         row.timeline.sort(key=lambda e: (e[0], e[1]))
-        c.execute(
-            "INSERT INTO rm_households VALUES (?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (aggregate) DO UPDATE SET timeline = excluded.timeline",
+    c.executemany(
+        "INSERT INTO rm_households VALUES (?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (aggregate) DO UPDATE SET timeline = excluded.timeline",
+        [
             (
-                row.aggregate,
-                row.household,
-                row.group,
-                row.village,
-                row.head,
-                row.id_number,
-                msgpack.packb(row.timeline),
-            ),
-        )
+                r.aggregate,
+                r.household,
+                r.group,
+                r.village,
+                r.head,
+                r.id_number,
+                msgpack.packb(r.timeline),
+            )
+            for r in rows.values()
+        ],
+    )
+    if cache is not None:
+        cache.update(rows)
     return rows
 
 
@@ -362,19 +377,35 @@ def metrics_of(state: State, required: tuple[str, ...] | None) -> tuple[bool, ..
     )
 
 
-def transitions(timeline: Sequence[Entry], policies: PolicyLookup) -> list[tuple[int, str, int]]:
+Transition = tuple[int, str, int]  # at, metric, +1 or -1
+
+
+@dataclass
+class Folded:
+    state: State
+    metrics: tuple[bool, ...]
+    count: int  # how many entries of the timeline were folded
+    last: tuple[int, int]  # (at, position) of the last of them
+    changes: list[Transition]
+
+
+def transitions(row: Row, policies: PolicyLookup) -> list[Transition]:
     """When each of the household's bulletin metrics switched on or off:
-    (at, metric, +1 or -1), in business-time order."""
-    state = State()
-    before = (False,) * len(METRICS)
-    changes: list[tuple[int, str, int]] = []
-    for entry in timeline:
+    (at, metric, +1 or -1), in business-time order. Entries appended after the
+    last fold continue it; a late entry that lands earlier folds from the start."""
+    timeline = row.timeline
+    folded = row.folded
+    if folded is None or tuple(timeline[folded.count - 1][:2]) != folded.last:
+        folded = Folded(State(), (False,) * len(METRICS), 0, (0, 0), [])
+    state, before, changes = folded.state, folded.metrics, list(folded.changes)
+    for entry in timeline[folded.count :]:
         state.apply(entry)
-        required = required_documents(state, policies, None)
-        after = metrics_of(state, required)
+        after = metrics_of(state, required_documents(state, policies, None))
         if after != before:
             for metric, was, now in zip(METRICS, before, after, strict=True):
                 if was != now:
                     changes.append((entry[0], metric, 1 if now else -1))
             before = after
+    last = timeline[-1]
+    row.folded = Folded(state, before, len(timeline), (last[0], last[1]), changes)
     return changes

@@ -5,7 +5,7 @@ the same at each moment, so that any as-of is a sum over stored counts."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -55,37 +55,13 @@ def start_of_day(day: int) -> int:
     return day * _DAY - _OFFSET
 
 
-def _apply(c: Any, source: str, new: list[Contribution]) -> None:
+def _old(c: Any, source: str, cache: MutableMapping[str, list[Contribution]]) -> list[Contribution]:
+    known = cache.get(source)
+    if known is not None:
+        return known
     c.execute("SELECT contributions FROM rm_progress_sources WHERE source = ?", (source,))
     r = c.fetchone()
-    old = [tuple(x) for x in msgpack.unpackb(r[0])] if r else []
-    change: Counter[tuple[int, str, str]] = Counter()
-    for at, group, metric, delta in old:
-        change[(at, group, metric)] -= delta
-    for at, group, metric, delta in new:
-        change[(at, group, metric)] += delta
-    daily: Counter[tuple[int, str, str]] = Counter()
-    moments = []
-    for (at, group, metric), delta in change.items():
-        if delta:
-            moments.append((at, group, metric, delta, delta))
-            daily[(day_of(at), group, metric)] += delta
-    if moments:
-        c.executemany(
-            "INSERT INTO rm_progress_moment VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (at, grp, metric) DO UPDATE SET total = rm_progress_moment.total + ?",
-            moments,
-        )
-        c.executemany(
-            "INSERT INTO rm_progress_daily VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (day, grp, metric) DO UPDATE SET total = rm_progress_daily.total + ?",
-            [(g, m, d, delta, delta) for (d, g, m), delta in daily.items() if delta],
-        )
-    c.execute(
-        "INSERT INTO rm_progress_sources VALUES (?, ?) "
-        "ON CONFLICT (source) DO UPDATE SET contributions = excluded.contributions",
-        (source, msgpack.packb([list(x) for x in new])),
-    )
+    return [tuple(x) for x in msgpack.unpackb(r[0])] if r else []
 
 
 def update(
@@ -93,20 +69,53 @@ def update(
     households: Mapping[bytes, household_rm.Row],
     complaints: Mapping[bytes, complaint_rm.Row],
     policies: household_rm.PolicyLookup,
+    cache: MutableMapping[str, list[Contribution]] | None = None,
 ) -> None:
-    """Replace the contributions of the households and complaints that changed."""
+    """Replace the contributions of the households and complaints that changed:
+    take back each one's old contributions, add its new ones, and write the net
+    change of the whole page at once. cache holds contributions as last written
+    (the caller drops it if the page fails)."""
+    known: MutableMapping[str, list[Contribution]] = cache if cache is not None else {}
+    changed: dict[str, list[Contribution]] = {}
     for row in households.values():
-        new = [
+        changed["h:" + row.household] = [
             (at, row.group, metric, delta)
-            for at, metric, delta in household_rm.transitions(row.timeline, policies)
+            for at, metric, delta in household_rm.transitions(row, policies)
         ]
-        _apply(c, "h:" + row.household, new)
     for complaint in complaints.values():
-        new = []
+        new: list[Contribution] = []
         for at, delta in complaint_rm.transitions(complaint):
             new.extend((at, group, "open_complaints", delta) for group in complaint.groups)
             new.append((at, TOTAL, "open_complaints", delta))
-        _apply(c, "c:" + complaint.complaint, new)
+        changed["c:" + complaint.complaint] = new
+    net: Counter[tuple[int, str, str]] = Counter()
+    for source, new in changed.items():
+        for at, group, metric, delta in _old(c, source, known):
+            net[(at, group, metric)] -= delta
+        for at, group, metric, delta in new:
+            net[(at, group, metric)] += delta
+    daily: Counter[tuple[int, str, str]] = Counter()
+    moments = []
+    for (at, group, metric), delta in net.items():
+        if delta:
+            moments.append((at, group, metric, delta, delta))
+            daily[(day_of(at), group, metric)] += delta
+    c.executemany(
+        "INSERT INTO rm_progress_moment VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (at, grp, metric) DO UPDATE SET total = rm_progress_moment.total + ?",
+        moments,
+    )
+    c.executemany(
+        "INSERT INTO rm_progress_daily VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (day, grp, metric) DO UPDATE SET total = rm_progress_daily.total + ?",
+        [(g, m, d, delta, delta) for (d, g, m), delta in daily.items() if delta],
+    )
+    c.executemany(
+        "INSERT INTO rm_progress_sources VALUES (?, ?) "
+        "ON CONFLICT (source) DO UPDATE SET contributions = excluded.contributions",
+        [(source, msgpack.packb([list(x) for x in new])) for source, new in changed.items()],
+    )
+    known.update(changed)
 
 
 def counts(c: Any, as_of: datetime) -> dict[tuple[str, str], int]:
