@@ -3,11 +3,13 @@ exactly one aggregate and creating it twice conflicts in the store."""
 
 from __future__ import annotations
 
+from functools import lru_cache
 from uuid import UUID, uuid5
 
 _NAMESPACE = UUID("6f0b7a52-2a4e-4d1c-9a53-0e8d3f1c2b71")
 
 
+@lru_cache(maxsize=65_536)  # a pure function, asked for the same codes again and again
 def _id(kind: str, code: str) -> UUID:
     return uuid5(_NAMESPACE, f"{kind}:{code}")
 

@@ -15,6 +15,7 @@ from ledger.commands import Command, parse_command
 DEFAULT_BATCH = 1000
 _RETRIES = 3
 CACHE = 50_000
+FOLLOW_EVERY = 10_000  # commands
 
 
 @dataclass(frozen=True)
@@ -115,12 +116,17 @@ def ingest(
             else:
                 seen_in_run.discard(command.id)
                 report.reject(number, command.id, str(refusal))
-        # The read models follow batch by batch, so memory stays bounded by the batch.
-        ledger.projector.catch_up()
+        # The read models follow every few batches (and at the end), in pages large
+        # enough to be cheap, small enough to keep memory bounded.
+        followed[0] += len(batch)
+        if followed[0] >= FOLLOW_EVERY:
+            ledger.projector.catch_up()
+            followed[0] = 0
         if progress is not None:
             progress(len(batch))
         batch.clear()
 
+    followed = [0]
     pending_ids: set[str] = set()
     for number, data in enumerate(lines, start=1):
         if not data.strip():
@@ -144,5 +150,6 @@ def ingest(
             pending_ids.clear()
     if batch:
         flush()
+    ledger.projector.catch_up()
     report.rejections.sort(key=lambda r: r.line)
     return report
