@@ -35,7 +35,7 @@ from ledger.checkpoint import (
     parse_signer,
     parse_verifier,
 )
-from ledger.store import resolve_url, store_env
+from ledger.store import resolve_url, store_name
 from projections.history import event_data
 
 
@@ -131,8 +131,7 @@ def generate(name: str, directory: Path) -> None:
 
 
 def _default_origin(db: str | None) -> str:
-    path = store_env(resolve_url(db))["SQLITE_DBNAME"]
-    return f"oneruler/{Path(path).stem}"
+    return f"oneruler/{store_name(resolve_url(db))}"
 
 
 @click.command("checkpoint")

@@ -6,6 +6,7 @@ import click
 
 from cli import bulletin, complaints, groups, reads, writes  # noqa: F401  (they attach their commands)
 from cli.bench import bench
+from cli.copy import copy_command
 from cli.demo import demo
 from cli.ingest import ingest_command
 from cli.integrity import COMMANDS as integrity_commands
@@ -25,6 +26,7 @@ for command_group in groups.ALL:
     cli.add_command(command_group)
 cli.add_command(ingest_command)
 cli.add_command(demo)
+cli.add_command(copy_command)
 cli.add_command(bench)
 cli.add_command(report)
 cli.add_command(projections)

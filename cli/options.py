@@ -17,7 +17,7 @@ from eventsourcing.persistence import PersistenceError
 from domain.errors import DomainError, InvalidInput
 from domain.values import LEDGER_TZ
 from ledger.application import Ledger
-from ledger.store import open_ledger
+from ledger.store import display_url, open_ledger, resolve_url
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -47,7 +47,7 @@ def ledger_at(db: str | None, *, must_exist: bool = False) -> Iterator[Ledger]:
         raise fail(e) from None
     except PersistenceError as e:
         raise Refused(
-            f"the ledger at {db or 'oneruler.db'} cannot be opened ({e}); check --db."
+            f"the ledger at {display_url(resolve_url(db))} cannot be opened ({e}); check --db."
         ) from None
     try:
         yield ledger
@@ -60,7 +60,8 @@ def db_option(f: F) -> F:
         "--db",
         envvar="ONERULER_DB",
         metavar="URL",
-        help="Where the ledger lives: sqlite:///PATH or a bare path [env ONERULER_DB; "
+        help="Where the ledger lives: sqlite:///PATH, a bare path, or "
+        "postgresql://USER@HOST:PORT/DBNAME[?schema=NAME] [env ONERULER_DB; "
         "default sqlite:///oneruler.db].",
     )(f)
 

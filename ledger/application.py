@@ -26,7 +26,7 @@ from domain.programme import Policy, Staff, WorkGroup
 from domain.roles import BUILTIN_ADMIN, BUILTIN_ADMIN_ACTOR, Actor
 from ledger import commands as c
 from ledger.projector import Projector
-from ledger.recorder import LedgerSQLiteRecorder
+from ledger.recorder import LedgerPostgresRecorder, LedgerRecorder, LedgerSQLiteRecorder
 from ledger.transcoder import construct_transcoder
 from projections import complaints as complaints_rm
 from projections import households as households_rm
@@ -131,8 +131,8 @@ class Ledger(Application[UUID]):
         return construct_transcoder()
 
     @property
-    def ledger_recorder(self) -> LedgerSQLiteRecorder:
-        assert isinstance(self.recorder, LedgerSQLiteRecorder)
+    def ledger_recorder(self) -> LedgerRecorder:
+        assert isinstance(self.recorder, LedgerSQLiteRecorder | LedgerPostgresRecorder)
         return self.recorder
 
     # --- running commands --------------------------------------------------

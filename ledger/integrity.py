@@ -49,6 +49,7 @@ __all__ = [
     "consistency",
     "leaf_bytes",
     "make_checkpoint",
+    "postgres_dialect",
     "prove_household",
     "timed_verify",
     "verify",
@@ -136,12 +137,70 @@ class Dialect:
     originator_bytes: Callable[[Any], bytes] = bytes.fromhex
     originators_canonical: Callable[[Sequence[Any]], bool] = _lower_hex
     originator_param: Callable[[UUID], Any] = operator.attrgetter("hex")
+    # Many rows into one table at once (the tree's leaves and nodes, under the writers'
+    # lock): None for an INSERT per row, else a function that loads them in one go.
+    bulk_insert: Callable[[Cursor, str, Sequence[str], Sequence[Sequence[Any]]], None] | None = None
 
     def sql(self, statement: str) -> str:
         return statement if self.param == "?" else statement.replace("?", self.param)
 
+    def insert_rows(
+        self, c: Cursor, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        if not rows:
+            return
+        if self.bulk_insert is not None:
+            self.bulk_insert(c, table, columns, rows)
+            return
+        c.executemany(
+            self.sql(
+                f"INSERT INTO {table} ({', '.join(columns)}) "
+                f"VALUES ({', '.join('?' * len(columns))})"
+            ),
+            rows,
+        )
+
 
 SQLITE = Dialect()
+
+
+def _uuid_values(values: Sequence[Any]) -> bool:
+    """PostgreSQL keeps originator ids in a uuid column: every value read is a UUID,
+    and there is no other spelling of the same id to catch."""
+    return all(type(value) is UUID for value in values)
+
+
+def _same(value: UUID) -> Any:
+    return value
+
+
+def _copy_rows(
+    c: Cursor, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """COPY ... FROM STDIN: one stream instead of a statement per row."""
+    with cast(Any, c).copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def postgres_dialect(events_table: str) -> Dialect:
+    """The log on PostgreSQL, beside the library's events table (schema-qualified)."""
+    return Dialect(
+        events_table=events_table,
+        notification_id="notification_id",
+        blob="BYTEA",
+        bigint="BIGINT",
+        serial_key="BIGSERIAL PRIMARY KEY",
+        without_rowid="",
+        param="%s",
+        # The lock the library's inserts take, so a checkpoint's read of the store's
+        # end waits for the writers in flight and holds off the next ones.
+        write_lock=f"LOCK TABLE {events_table} IN EXCLUSIVE MODE",
+        originator_bytes=operator.attrgetter("bytes"),
+        originators_canonical=_uuid_values,
+        originator_param=_same,
+        bulk_insert=_copy_rows,
+    )
 
 
 # --- stored rows ---------------------------------------------------------------
@@ -373,17 +432,19 @@ class TransparencyLog:
             return
         hashes = [merkle.leaf_hash(leaf_bytes(*row)) for row in rows]
         created = merkle.new_perfect_nodes(size, hashes, StoredNodes(self, c))
-        c.executemany(
-            self.dialect.sql(
-                "INSERT INTO merkle_leaves (idx, notification_id, hash) VALUES (?,?,?)"
-            ),
+        self.dialect.insert_rows(
+            c,
+            "merkle_leaves",
+            ("idx", "notification_id", "hash"),
             [
                 (size + i, row[0], hashed)
                 for i, (row, hashed) in enumerate(zip(rows, hashes, strict=True))
             ],
         )
-        c.executemany(
-            self.dialect.sql("INSERT INTO merkle_nodes (level, idx, hash) VALUES (?,?,?)"),
+        self.dialect.insert_rows(
+            c,
+            "merkle_nodes",
+            ("level", "idx", "hash"),
             [(level, index, hashed) for (level, index), hashed in created if level > 0],
         )
 

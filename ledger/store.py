@@ -1,41 +1,216 @@
-"""Where the ledger lives: a store URL (or a bare path) turned into the
-library's persistence settings."""
+"""Where the ledger lives: a store URL (or a bare path) turned into the library's
+persistence settings, and the ledger opened there."""
 
 from __future__ import annotations
 
 import os
+import re
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
 
-from domain.errors import InvalidInput, NotFound
+import psycopg
+from eventsourcing.persistence import PersistenceError
+
+from domain.errors import DomainError, InvalidInput, NotFound
 from ledger.application import Clock, Ledger, utc_now
 
 DEFAULT_URL = "sqlite:///oneruler.db"
+
+# Seconds to wait for a PostgreSQL server: a wrong port or a stopped server is
+# reported at once rather than after the library's default of 30.
+CONNECT_TIMEOUT = 3
+
+POSTGRES_USAGE = "write postgresql://USER[:PASSWORD]@HOST[:PORT]/DBNAME[?schema=NAME]"
+_SCHEMA = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+
+class StoreUnavailable(DomainError):
+    """The store cannot be reached or refused the connection (exit 1)."""
+
+
+@dataclass(frozen=True)
+class PostgresStore:
+    """A PostgreSQL store URL, taken apart."""
+
+    user: str
+    password: str
+    host: str
+    port: int
+    dbname: str
+    schema: str
+
+    @property
+    def where(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def display(self) -> str:
+        """The URL as it may be shown: never the password."""
+        secret = ":***" if self.password else ""
+        query = "" if self.schema == "public" else f"?schema={self.schema}"
+        return f"postgresql://{self.user}{secret}@{self.where}/{self.dbname}{query}"
+
+    def env(self) -> dict[str, str]:
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "APPLICATION_RECORDER_TOPIC": "ledger.recorder:LedgerPostgresRecorder",
+            "POSTGRES_DBNAME": self.dbname,
+            "POSTGRES_HOST": self.host,
+            "POSTGRES_PORT": str(self.port),
+            "POSTGRES_USER": self.user,
+            "POSTGRES_PASSWORD": self.password,
+            "POSTGRES_SCHEMA": self.schema,
+            "POSTGRES_CONNECT_TIMEOUT": str(CONNECT_TIMEOUT),
+            # A command needs one connection, now and then a second; the pool would
+            # otherwise open five per process.
+            "POSTGRES_POOL_SIZE": "1",
+            "POSTGRES_MAX_OVERFLOW": "4",
+            # The library ends a session idle inside a transaction after 5 s; reports
+            # compute between the statements of one read.
+            "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "60",
+        }
 
 
 def resolve_url(url: str | None) -> str:
     return url or os.environ.get("ONERULER_DB") or DEFAULT_URL
 
 
-def store_env(url: str) -> dict[str, str]:
-    """The persistence settings for a store URL: sqlite:///PATH or a bare path."""
-    if url.startswith(("postgresql://", "postgres://")):
+def is_postgres(url: str) -> bool:
+    return url.startswith(("postgresql://", "postgres://"))
+
+
+def parse_postgres_url(url: str) -> PostgresStore:
+    """postgresql://USER[:PASSWORD]@HOST[:PORT]/DBNAME[?schema=NAME]."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port or 5432
+    except ValueError:
+        raise InvalidInput(f"the store URL's port is not a number; {POSTGRES_USAGE}.") from None
+    dbname = unquote(parts.path.removeprefix("/"))
+    if not parts.username or not parts.hostname or not dbname or "/" in dbname:
+        missing = "user" if not parts.username else "host" if not parts.hostname else "database"
+        raise InvalidInput(f"the store URL names no {missing}; {POSTGRES_USAGE}.")
+    options = parse_qs(parts.query, keep_blank_values=True)
+    unknown = sorted(set(options) - {"schema"})
+    if unknown or len(options.get("schema", [])) > 1:
+        what = ", ".join(unknown) or "schema twice"
         raise InvalidInput(
-            "PostgreSQL stores are not supported by this version yet; "
-            "use a SQLite file such as sqlite:///oneruler.db."
+            f"the store URL has an option the ledger does not know ({what}); "
+            "the one option is ?schema=NAME."
         )
+    schema = options.get("schema", ["public"])[0]
+    if not _SCHEMA.fullmatch(schema) or schema.startswith("pg_"):
+        raise InvalidInput(
+            f"the schema {schema!r} is not a name the ledger takes; use lower-case letters, "
+            "digits and _ (not starting with a digit or pg_), such as ?schema=xingcheng."
+        )
+    return PostgresStore(
+        user=unquote(parts.username),
+        password=unquote(parts.password or ""),
+        host=parts.hostname,
+        port=port,
+        dbname=dbname,
+        schema=schema,
+    )
+
+
+def _sqlite_path(url: str) -> str:
     if url.startswith("sqlite://"):
         path = url.removeprefix("sqlite://")
         path = path.removeprefix("/") if path.startswith("/") else path
         if not path:
             raise InvalidInput(f"the store URL {url} names no file; write sqlite:///PATH.")
-    elif "://" in url:
+        return path
+    if "://" in url:
         raise InvalidInput(
             f"the store URL {url} is not one the ledger knows; "
             "use sqlite:///PATH (or a bare path) or postgresql://..."
         )
-    else:
-        path = url
-    return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": path}
+    return url
+
+
+def store_env(url: str) -> dict[str, str]:
+    """The persistence settings for a store URL: sqlite:///PATH, a bare path, or
+    postgresql://USER[:PASSWORD]@HOST[:PORT]/DBNAME[?schema=NAME]."""
+    if is_postgres(url):
+        return parse_postgres_url(url).env()
+    return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": _sqlite_path(url)}
+
+
+def display_url(url: str) -> str:
+    """A store URL as it may be printed (a PostgreSQL password is never shown)."""
+    return parse_postgres_url(url).display() if is_postgres(url) else url
+
+
+def store_name(url: str) -> str:
+    """A short name for the ledger: the file's name without extension, or the
+    PostgreSQL schema (the database's name for the public schema)."""
+    if is_postgres(url):
+        store = parse_postgres_url(url)
+        return store.dbname if store.schema == "public" else store.schema
+    return Path(_sqlite_path(url)).stem
+
+
+def connection_problem(store: PostgresStore, message: str) -> str:
+    """One sentence for a failed connection: what went wrong and what to check."""
+    text = message.lower()
+    if "connection refused" in text or "no such file or directory" in text:
+        return (
+            f"could not connect to PostgreSQL at {store.where}: is the server running? "
+            "check the host and port in --db."
+        )
+    if "timeout expired" in text or "timed out" in text:
+        return (
+            f"could not connect to PostgreSQL at {store.where} within {CONNECT_TIMEOUT} "
+            "seconds: is the server running and reachable from here? check the host and "
+            "port in --db."
+        )
+    if "could not translate host name" in text or "name or service not known" in text:
+        return f"there is no host {store.host}: check the host in --db."
+    if "password authentication failed" in text or "no password supplied" in text:
+        return (
+            f"PostgreSQL at {store.where} refused the password of user {store.user}; "
+            "check the user and password in --db."
+        )
+    if "role" in text and "does not exist" in text:
+        return (
+            f"PostgreSQL at {store.where} has no user {store.user}; check the user in --db, "
+            f"or create the role (createuser {store.user})."
+        )
+    if "database" in text and "does not exist" in text:
+        return (
+            f"database {store.dbname} does not exist on {store.where}; create it "
+            f"(createdb {store.dbname}) or check --db."
+        )
+    detail = message.strip().splitlines()[-1].split("FATAL:")[-1].strip().rstrip(".")
+    return f"could not connect to PostgreSQL at {store.where} ({detail}); check --db."
+
+
+def check_postgres(store: PostgresStore, *, must_exist: bool) -> None:
+    """Connect once, directly, so that a wrong URL or a stopped server is one clear
+    sentence (the library's pool would retry until its timeout and say less)."""
+    try:
+        with psycopg.connect(
+            host=store.host,
+            port=store.port,
+            dbname=store.dbname,
+            user=store.user,
+            password=store.password or None,
+            connect_timeout=CONNECT_TIMEOUT,
+            autocommit=True,
+        ) as conn:
+            if must_exist:
+                row = conn.execute(
+                    "SELECT to_regclass(%s)", [f'"{store.schema}"."{Ledger.name}_events"']
+                ).fetchone()
+                if row is None or row[0] is None:
+                    raise NotFound(
+                        f"there is no ledger in schema {store.schema} of database {store.dbname} "
+                        f"on {store.where}; give --db (or ONERULER_DB), or load one with "
+                        "oneruler ingest."
+                    )
+    except psycopg.OperationalError as e:
+        raise StoreUnavailable(connection_problem(store, str(e))) from None
 
 
 def open_ledger(
@@ -43,8 +218,16 @@ def open_ledger(
 ) -> Ledger:
     """Open (or, for writing, create) the ledger at a store URL."""
     resolved = resolve_url(url)
-    env = store_env(resolved)
-    path = env["SQLITE_DBNAME"]
+    if is_postgres(resolved):
+        store = parse_postgres_url(resolved)
+        check_postgres(store, must_exist=must_exist)
+        try:
+            return Ledger(env=store.env(), clock=clock)
+        except PersistenceError as e:
+            raise StoreUnavailable(
+                f"the ledger at {store.display()} cannot be opened ({e}); check --db."
+            ) from None
+    path = _sqlite_path(resolved)
     if path != ":memory:":
         file = Path(path)
         if must_exist and not file.exists():
@@ -56,4 +239,4 @@ def open_ledger(
             raise InvalidInput(
                 f"the folder {file.parent} does not exist; create it or give another --db."
             )
-    return Ledger(env=env, clock=clock)
+    return Ledger(env=store_env(resolved), clock=clock)

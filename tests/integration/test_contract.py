@@ -1,0 +1,290 @@
+"""One contract, two stores: on a SQLite file and on PostgreSQL the ledger holds the
+same figures for the same commands, byte for byte the same log, refuses and repeats
+alike, and rolls back a transaction whole."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from eventsourcing.persistence import IntegrityError
+
+from domain.errors import DomainError
+from domain.values import LEDGER_TZ
+from ledger import integrity
+from ledger.application import Ledger
+from ledger.checkpoint import generate_key, parse_signer
+from ledger.commands import parse_command
+from ledger.copy import recorder_of
+from ledger.ingest import ingest
+from ledger.projector import MODELS
+from ledger.store import open_ledger
+
+# When the ledger records: fixed, so that every store holds the same stored bytes and
+# so the same log.
+RECORDED = datetime(2018, 6, 1, tzinfo=UTC)
+HOUSEHOLDS = ("XC-0001", "XC-0002", "XC-0003", "XC-0004")
+DAYS = [
+    datetime(2018, month, day, 23, 59, 59, 999999, tzinfo=LEDGER_TZ)
+    for month, day in ((3, 1), (3, 6), (3, 11), (3, 13), (3, 31), (5, 31))
+]
+SAMPLE_EVENTS = 38
+
+
+def clock() -> datetime:
+    return RECORDED
+
+
+def open_at(url: str) -> Ledger:
+    return open_ledger(url, clock=clock)
+
+
+def figures(ledger: Ledger) -> dict[str, Any]:
+    """Everything a reader sees of the sample, and the log's head."""
+    recorder = recorder_of(ledger)
+    with recorder.log_transaction(commit=False) as c:
+        size = recorder.log.size(c)
+        root = recorder.log.root(c, size).hex()
+    return {
+        "households": {
+            code: [ledger.household_state(code, day) for day in DAYS[-3:]] for code in HOUSEHOLDS
+        },
+        "reports": [ledger.group_report(day) for day in DAYS],
+        "complaints": ledger.complaint_register(datetime(2018, 3, 9, tzinfo=LEDGER_TZ)),
+        "log": (size, root),
+    }
+
+
+def stored(ledger: Ledger) -> tuple[int, int, int]:
+    """Events, their log's size and the number of applied command ids."""
+    recorder = recorder_of(ledger)
+    with recorder.log_transaction(commit=False) as c:
+        c.execute(f"SELECT COUNT(*) FROM {recorder.log.dialect.events_table}")
+        events = int(c.fetchone()[0])
+        c.execute("SELECT COUNT(*) FROM applied_commands")
+        commands = int(c.fetchone()[0])
+        size = recorder.log.size(c)
+    return events, size, commands
+
+
+def read_models(ledger: Ledger) -> dict[str, list[tuple[Any, ...]]]:
+    """Every read-model table's rows, sorted (a net count of zero is no count)."""
+    tables = [
+        statement.split("EXISTS ", 1)[1].split(" ", 1)[0]
+        for model in MODELS
+        for statement in model.TABLES
+        if statement.startswith("CREATE TABLE")
+    ]
+    dump: dict[str, list[tuple[Any, ...]]] = {}
+    with ledger.projector.reading() as c:
+        for table in tables:
+            where = (
+                " WHERE total != 0" if table in ("rm_progress_daily", "rm_progress_moment") else ""
+            )
+            c.execute(f"SELECT * FROM {table}{where}")
+            dump[table] = sorted(tuple(row) for row in c.fetchall())
+    return dump
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory, sample_lines: list[str]) -> dict[str, Any]:
+    """The sample's figures in a SQLite file, for every store to match."""
+    ledger = open_at(str(tmp_path_factory.mktemp("reference") / "reference.db"))
+    try:
+        ingest(ledger, sample_lines)
+        return figures(ledger)
+    finally:
+        ledger.close()
+
+
+@pytest.fixture(scope="module")
+def sample_lines() -> list[str]:
+    path = Path(__file__).resolve().parents[2] / "docs" / "examples" / "xingcheng-small.jsonl"
+    return path.read_text(encoding="utf-8").splitlines()
+
+
+@pytest.fixture
+def loaded(store_url: str, sample_lines: list[str]) -> Iterator[Ledger]:
+    ledger = open_at(store_url)
+    try:
+        report = ingest(ledger, sample_lines)
+        assert (report.applied, report.skipped, report.rejected) == (36, 0, 0)
+        yield ledger
+    finally:
+        ledger.close()
+
+
+def command(**fields: Any) -> Any:
+    return parse_command({"actor": "admin", "at": "2018-03-20T09:00:00+08:00", **fields})
+
+
+def register(code: str, command_id: str) -> Any:
+    return command(
+        id=command_id,
+        cmd="register_household",
+        household=code,
+        group="G01",
+        village="一村",
+        head="周七",
+        id_number="211481197001011099",
+        address="兴城镇一村9号",
+    )
+
+
+def test_the_sample_reads_the_same_and_has_the_same_log(
+    loaded: Ledger, reference: dict[str, Any]
+) -> None:
+    found = figures(loaded)
+    assert found == reference
+    assert found["log"][0] == SAMPLE_EVENTS
+    assert found["reports"][-1]["total"]["signed"] == 2
+
+
+def test_a_second_ingest_of_the_same_file_appends_nothing(
+    loaded: Ledger, sample_lines: list[str], reference: dict[str, Any]
+) -> None:
+    before = stored(loaded)
+    report = ingest(loaded, sample_lines)
+    assert (report.applied, report.skipped, report.rejected) == (0, 36, 0)
+    assert stored(loaded) == before == (SAMPLE_EVENTS, SAMPLE_EVENTS, 36)
+    assert loaded.execute(parse_command(json.loads(sample_lines[5]))) is None
+    assert figures(loaded) == reference
+
+
+def test_refused_commands_append_nothing(loaded: Ledger, reference: dict[str, Any]) -> None:
+    before = stored(loaded)
+    refused = [
+        register("XC-0001", "again-1"),  # already registered
+        command(id="again-2", cmd="create_group", group="G01", name="重复"),  # exists
+        command(  # a G02 clerk acting on a G01 household
+            id="again-3",
+            cmd="attach_document",
+            actor="s-002",
+            household="XC-0001",
+            kind="hukou",
+            sha256="0" * 64,
+            filename="x.pdf",
+        ),
+        command(  # no valuation before a survey: unknown household
+            id="again-4",
+            cmd="record_survey",
+            actor="s-001",
+            household="XC-0999",
+            residents=1,
+            building_area_m2={"simple": "10.00"},
+            land_area_m2="5.00",
+        ),
+    ]
+    for refusal in refused:
+        with pytest.raises(DomainError):
+            loaded.execute(refusal)
+    outcomes = loaded.execute_batch(refused)
+    assert all(isinstance(outcome, DomainError) for outcome in outcomes)
+    assert stored(loaded) == before
+    assert loaded.applied_commands([r.id for r in refused]) == set()
+    assert figures(loaded) == reference
+
+
+def test_verify_checkpoints_and_audit_bundles(loaded: Ledger) -> None:
+    recorder = recorder_of(loaded)
+    signer_text, verifier_text = generate_key("contract-office")
+    checkpoint = integrity.make_checkpoint(
+        recorder,
+        parse_signer(signer_text),
+        origin=None,
+        default_origin="oneruler/contract",
+        now=RECORDED,
+    )
+    assert (checkpoint.id, checkpoint.size) == (1, SAMPLE_EVENTS)
+    result = integrity.verify(recorder, against=checkpoint.note)
+    assert result.ok, result.problems
+    assert (result.events, [cp.size for cp in result.checkpoints]) == (SAMPLE_EVENTS, [38])
+    proof = integrity.prove_household(recorder, "XC-0002")
+    bundle = integrity.bundle(proof, [{} for _ in proof.events])
+    report = integrity.audit_verify(json.loads(json.dumps(bundle)))
+    assert report.events == 4
+    assert bundle["public_key"] == verifier_text
+
+
+def test_read_models_rebuilt_equal_read_models_followed(loaded: Ledger) -> None:
+    followed = read_models(loaded)
+    assert followed["rm_households"] and followed["rm_progress_daily"]
+    assert loaded.projector.rebuild() == SAMPLE_EVENTS
+    assert read_models(loaded) == followed
+
+
+def test_a_failure_while_logging_rolls_back_the_events_and_the_command_id(
+    loaded: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = stored(loaded)
+    log = recorder_of(loaded).log
+
+    def broken(c: Any, rows: Any) -> None:
+        raise RuntimeError("the disk is full")
+
+    monkeypatch.setattr(log, "append", broken)
+    with pytest.raises(RuntimeError, match="the disk is full"):
+        loaded.execute(register("XC-0005", "late-1"))
+    monkeypatch.undo()
+    assert stored(loaded) == before
+    assert loaded.applied_commands(["late-1"]) == set()
+    assert integrity.verify(recorder_of(loaded)).ok
+    # Nothing of it was kept: the same command applies now, as new.
+    events = loaded.execute(register("XC-0005", "late-1"))
+    assert events is not None and len(events) == 1
+    assert stored(loaded) == (before[0] + 1, before[1] + 1, before[2] + 1)
+
+
+def test_a_process_whose_read_models_were_moved_on_gives_way(
+    store_url: str, sample_lines: list[str]
+) -> None:
+    """Two processes follow the same read models. When one writes after the other
+    moved them on, its page and what it remembers of their rows are out of date: it
+    must give way and go on from the rows as they are, or it would write stale ones."""
+    first, second = open_at(store_url), open_at(store_url)
+    try:
+        ingest(first, sample_lines)
+        second.execute(register("XC-0100", "more-1"))
+        assert second.projector.catch_up() == 1  # the second now remembers XC-0100's row
+        first.execute(survey("XC-0100", "more-2", "2018-03-20T10:00:00+08:00"))
+        assert first.projector.catch_up() == 1
+        second.execute(survey("XC-0100", "more-3", "2018-03-21T10:00:00+08:00", "remeasured"))
+        gave_way = []
+        record = second.projector.store.record_tracking
+
+        def recording(c: Any, name: str, position: int) -> None:
+            try:
+                record(c, name, position)
+            except IntegrityError:
+                gave_way.append(position)
+                raise
+
+        second.projector.store.record_tracking = recording  # type: ignore[method-assign]
+        assert second.projector.catch_up() == 1
+        assert gave_way == [SAMPLE_EVENTS + 3]
+        followed = read_models(second)
+        assert followed == read_models(first)
+        assert second.household_state("XC-0100", DAYS[-1])["events"] == 3
+        second.projector.rebuild()
+        assert read_models(second) == followed
+    finally:
+        first.close()
+        second.close()
+
+
+def survey(code: str, command_id: str, at: str, reason: str | None = None) -> Any:
+    return command(
+        id=command_id,
+        cmd="record_survey",
+        actor="s-001",
+        at=at,
+        household=code,
+        residents=2,
+        building_area_m2={"brick_concrete": "90.00"},
+        land_area_m2="20.00",
+        **({"reason": reason} if reason else {}),
+    )
