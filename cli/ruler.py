@@ -441,17 +441,10 @@ DISCLOSURE_LABELS = {
 }
 STRUCTURES_ZH = {"brick_concrete": "砖混", "brick_wood": "砖木", "simple": "简易"}
 METHODS_ZH = {"monetary": "货币补偿", "property_swap": "产权调换"}
-AMOUNTS = (
-    "building",
-    "land",
-    "other_priced",
-    "appraised",
-    "per_household",
-    "incentives",
-    "entitlement",
-    "agreed",
-    "difference",
-)
+# The disclosed amounts, in the order the read model gives them.
+AMOUNTS = consistency.DISCLOSED[
+    consistency.DISCLOSED.index("building") : consistency.DISCLOSED.index("method")
+]
 
 
 def structures_in(rows: list[dict[str, Any]]) -> list[str]:
