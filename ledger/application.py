@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar, cast
 from uuid import UUID
 
 from eventsourcing.application import Application
@@ -26,7 +26,7 @@ from domain.programme import Policy, Staff, WorkGroup
 from domain.roles import BUILTIN_ADMIN, BUILTIN_ADMIN_ACTOR, Actor
 from ledger import commands as c
 from ledger.projector import Projector
-from ledger.recorder import LedgerPostgresRecorder, LedgerRecorder, LedgerSQLiteRecorder
+from ledger.recorder import LedgerRecorder, is_ledger_recorder
 from ledger.transcoder import construct_transcoder
 from projections import complaints as complaints_rm
 from projections import households as households_rm
@@ -132,8 +132,8 @@ class Ledger(Application[UUID]):
 
     @property
     def ledger_recorder(self) -> LedgerRecorder:
-        assert isinstance(self.recorder, LedgerSQLiteRecorder | LedgerPostgresRecorder)
-        return self.recorder
+        assert is_ledger_recorder(self.recorder)
+        return cast("LedgerRecorder", self.recorder)
 
     # --- running commands --------------------------------------------------
 

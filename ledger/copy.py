@@ -15,7 +15,7 @@ from eventsourcing.persistence import PersistenceError
 from domain.errors import RuleViolation
 from ledger.application import Clock, Ledger, utc_now
 from ledger.integrity import Cursor, Dialect, LeafRow, LogMismatch, verify
-from ledger.recorder import LedgerPostgresRecorder, LedgerRecorder, LedgerSQLiteRecorder
+from ledger.recorder import LedgerRecorder
 from ledger.store import display_url, open_ledger, resolve_url
 
 # Events (or command ids) per transaction: memory holds one page at a time.
@@ -78,9 +78,7 @@ def _count(n: int, noun: str) -> str:
 
 
 def recorder_of(ledger: Ledger) -> LedgerRecorder:
-    recorder = ledger.recorder
-    assert isinstance(recorder, LedgerSQLiteRecorder | LedgerPostgresRecorder)
-    return recorder
+    return ledger.ledger_recorder
 
 
 def copy_ledger(

@@ -1,30 +1,22 @@
-"""The application recorders: the library's SQLite and PostgreSQL recorders, plus what
-must be written in the same transaction as the events (the command ids that make
-ingest idempotent, and the transparency log's tree), and the transactions the read
-models and the log are kept in."""
+"""The application recorder: the library's SQLite recorder, plus what must be
+written in the same transaction as the events (the command ids that make ingest
+idempotent, and the transparency log's tree), and the transactions the read models and
+the log are kept in. PostgreSQL's recorder is in ledger/postgres.py."""
 
 from __future__ import annotations
 
-import re
 import sqlite3
+import sys
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from functools import cached_property, lru_cache
-from typing import Any, TypeAlias, cast
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, TypeAlias
 from uuid import UUID
 
-import psycopg
 from eventsourcing.persistence import (
     IntegrityError,
-    InterfaceError,
-    OperationalError,
     StoredEvent,
     Tracking,
-)
-from eventsourcing.postgres import (
-    PostgresApplicationRecorder,
-    PostgresDatastore,
-    PostgresTrackingRecorder,
 )
 from eventsourcing.sqlite import (
     SQLiteApplicationRecorder,
@@ -32,19 +24,17 @@ from eventsourcing.sqlite import (
     SQLiteDatastore,
     SQLiteTrackingRecorder,
 )
-from eventsourcing.utils import retry
-from psycopg.rows import tuple_row
-from psycopg.sql import SQL, Composed, Identifier
 
 from domain.errors import RuleViolation
-from ledger.integrity import Cursor, Dialect, LeafRow, TransparencyLog, postgres_dialect
+from ledger.integrity import Cursor, Dialect, LeafRow, TransparencyLog
+
+if TYPE_CHECKING:
+    from ledger.postgres import LedgerPostgresRecorder
 
 # SQLite allows 999 bound parameters per statement in older builds.
 _CHUNK = 900
 
 _APPLIED_COMMANDS = "CREATE TABLE IF NOT EXISTS applied_commands (id TEXT PRIMARY KEY)"
-
-PgCursor: TypeAlias = psycopg.Cursor[tuple[Any, ...]]
 
 _READ_MODELS_WRITE = (
     ", and the read models are brought up to date by writing: ask the primary for "
@@ -193,271 +183,13 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         return found
 
 
-# --- PostgreSQL ------------------------------------------------------------------
-
-_QMARK = re.compile(r"'(?:[^']|'')*'|\?")
-_BLOB = re.compile(r"\bBLOB\b")
-
-
-@lru_cache(maxsize=1024)
-def _postgres_sql(statement: str, *, with_params: bool) -> str:
-    """The read models' SQLite-flavoured standard SQL as PostgreSQL takes it."""
-    statement = _BLOB.sub("BYTEA", statement).replace(" WITHOUT ROWID", "")
-    if with_params:
-        # psycopg reads % as the start of a placeholder wherever it stands.
-        statement = statement.replace("%", "%%")
-        statement = _QMARK.sub(lambda m: "%s" if m.group() == "?" else m.group(), statement)
-    return statement
+# The PostgreSQL recorder lives in ledger/postgres.py, imported only for a
+# postgresql:// store: psycopg alone costs every command a tenth of its start-up.
+LedgerRecorder: TypeAlias = "LedgerSQLiteRecorder | LedgerPostgresRecorder"
 
 
-class QmarkCursor:
-    """A psycopg cursor that takes the read models' SQL as written for SQLite: '?'
-    parameters, BLOB columns, WITHOUT ROWID tables; rows are plain tuples."""
-
-    def __init__(self, cursor: PgCursor) -> None:
-        self.cursor = cursor
-
-    def execute(self, statement: str, params: Sequence[Any] | None = None) -> QmarkCursor:
-        if params is None:
-            self.cursor.execute(_postgres_sql(statement, with_params=False))
-        else:
-            self.cursor.execute(_postgres_sql(statement, with_params=True), params)
-        return self
-
-    def executemany(self, statement: str, rows: Iterable[Sequence[Any]]) -> None:
-        self.cursor.executemany(_postgres_sql(statement, with_params=True), rows)
-
-    def fetchone(self) -> tuple[Any, ...] | None:
-        return self.cursor.fetchone()
-
-    def fetchall(self) -> list[tuple[Any, ...]]:
-        return self.cursor.fetchall()
-
-    def __iter__(self) -> Iterator[tuple[Any, ...]]:
-        return iter(self.cursor)
-
-
-class LedgerPostgresRecorder(PostgresApplicationRecorder):
-    """The library's PostgreSQL recorder, with the command ids and the log written in
-    the events' own transaction, under the library's EXCLUSIVE lock on the events
-    table, and the read models' and the log's tables in the ledger's schema."""
-
-    def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
-        # The log's and the read models' statements name their tables without a
-        # schema (the same statements run on SQLite): every connection of the pool
-        # looks in the ledger's schema first. Set before the pool opens.
-        kwargs = datastore.pool.kwargs
-        assert isinstance(kwargs, dict)
-        kwargs["options"] = f"-c search_path={datastore.schema}"
-        super().__init__(datastore, events_table_name=events_table_name)
-        self.schema = datastore.schema
-        self.qualified_events = self._qualified(events_table_name)
-        self.log = TransparencyLog(postgres_dialect(self.qualified_events))
-        self.tracking_table_name = events_table_name.removesuffix("_events") + "_tracking"
-        self.tracking = PostgresTrackingRecorder(
-            datastore, tracking_table_name=self.tracking_table_name
-        )
-        self._positions = _Positions()
-
-    def _qualified(self, table: str) -> str:
-        return f'"{self.schema}"."{table}"'
-
-    # --- tables -------------------------------------------------------------------
-
-    def _ledger_tables(self) -> list[str]:
-        return [
-            self.events_table_name,
-            self.notification_id_index_name,
-            self.tracking_table_name,
-            "applied_commands",
-            "merkle_leaves",
-            "merkle_nodes",
-            "checkpoints",
-        ]
-
-    def create_table(self) -> None:
-        """Create the schema and every table of the ledger, once and in one transaction.
-
-        A ledger opened again finds them all and runs no DDL: CREATE INDEX IF NOT
-        EXISTS takes a SHARE lock on the events table even when the index exists, which
-        would queue each command behind the writers in flight. Processes creating the
-        same new ledger at once take turns (an advisory lock), since concurrent CREATE
-        TABLE IF NOT EXISTS of one name can fail."""
-        with self._transaction(commit=True) as c:
-            if self._all_exist(c):
-                self.datastore.register_type_adapters()
-                return
-            c.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"oneruler:{self.schema}"])
-            if c.execute("SELECT to_regnamespace(%s)", [self.schema]).fetchone() == (None,):
-                c.execute(SQL("CREATE SCHEMA {0}").format(Identifier(self.schema)))
-            statements: list[Composed | str] = [
-                *self.sql_create_statements,
-                *self.tracking.sql_create_statements,
-                _APPLIED_COMMANDS,
-                *self.log.create_table_statements(),
-            ]
-            for statement in statements:
-                if isinstance(statement, Composed) and "CREATE TYPE" in statement.as_string():
-                    # No IF NOT EXISTS for types.
-                    name = f"{self.schema}.{self.stored_event_type_name}"
-                    if c.execute("SELECT to_regtype(%s)", [name]).fetchone() != (None,):
-                        continue
-                c.execute(statement)
-            # The library's tracking table is current (not one to migrate) when its
-            # migration row says so.
-            c.execute(
-                SQL(
-                    "INSERT INTO {0}.{1} VALUES ('__migration__', 1) "
-                    "ON CONFLICT (application_name) DO NOTHING"
-                ).format(Identifier(self.schema), Identifier(self.tracking_table_name))
-            )
-        self.datastore.register_type_adapters()
-
-    def _all_exist(self, c: PgCursor) -> bool:
-        tables = self._ledger_tables()
-        c.execute(
-            "SELECT "
-            + ", ".join(["to_regclass(%s) IS NOT NULL"] * len(tables))
-            + ", to_regtype(%s) IS NOT NULL",
-            [*(self._qualified(t) for t in tables), f"{self.schema}.{self.stored_event_type_name}"],
-        )
-        row = c.fetchone()
-        return row is not None and all(row)
-
-    # --- writing events -------------------------------------------------------------
-
-    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
-    def insert_events(
-        self, stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> Sequence[int] | None:
-        """The events, their command ids and their leaves, in one transaction.
-
-        The library's own insert_events calls its hooks inside a pipeline and keeps
-        any exception they raise until the transaction block has been left, so a
-        failing hook that had not broken the transaction would leave the events
-        committed without their leaves. Here everything runs in one plain
-        transaction block: any exception rolls all of it back."""
-        if not stored_events:
-            return []
-        with (
-            self.datastore.get_connection() as conn,
-            conn.transaction(),
-            conn.cursor() as curs,
-            self._writing(),
-        ):
-            # LOCK TABLE ... IN EXCLUSIVE MODE, NOTIFY, INSERT ... RETURNING: from here to
-            # the commit no other writer runs, so notification ids follow commit order
-            # and the log's end is this transaction's to extend.
-            self._insert_stored_events(curs, stored_events, **kwargs)
-            notification_ids = self._fetch_ids_after_insert_events(curs, stored_events)
-            assert notification_ids is not None
-            with conn.cursor(row_factory=tuple_row) as c:
-                command_ids: Sequence[str] = kwargs.get("command_ids", ())
-                if command_ids:
-                    # One statement for the batch (a thousand ids under the lock).
-                    c.execute(
-                        "INSERT INTO applied_commands (id) SELECT unnest(%s::text[])",
-                        [list(command_ids)],
-                    )
-                self.log.append(cast(Cursor, c), _leaf_rows(notification_ids, stored_events))
-        return notification_ids
-
-    # --- transactions ------------------------------------------------------------------
-
-    @contextmanager
-    def _writing(self, refused: str = "") -> Iterator[None]:
-        """A replica (or a user that may only read) refuses writes: one sentence."""
-        try:
-            yield
-        except psycopg.errors.ReadOnlySqlTransaction:
-            kwargs = self.datastore.pool.kwargs
-            where = (
-                f"{kwargs['host']}:{kwargs['port']}" if isinstance(kwargs, dict) else "the server"
-            )
-            raise ReadOnlyStore(
-                f"the PostgreSQL server at {where} takes no writes here (a replica, or a user "
-                f"that may only read){refused or '; send the command to the primary.'}"
-            ) from None
-
-    @contextmanager
-    def _transaction(self, *, commit: bool, snapshot: bool = False) -> Iterator[PgCursor]:
-        with (
-            self.datastore.get_connection() as conn,
-            conn.transaction(force_rollback=not commit),
-            conn.cursor(row_factory=tuple_row) as c,
-            self._writing(),
-        ):
-            if snapshot:
-                # Every statement of a read sees the same moment, as in SQLite.
-                c.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            yield c
-
-    @contextmanager
-    def log_transaction(self, *, commit: bool) -> Iterator[Cursor]:
-        """A write transaction (the checkpoint takes the events table's lock itself),
-        or a read of one consistent snapshot, as verification needs."""
-        with self._transaction(commit=commit, snapshot=not commit) as c:
-            yield cast(Cursor, c)
-
-    def resume_numbering(self, c: Cursor) -> None:
-        """After rows were inserted with explicit ids (a copy), the sequences carry on
-        past the largest: the next event and checkpoint get new numbers."""
-        for table, column in (
-            (self.qualified_events, "notification_id"),
-            (self._qualified("checkpoints"), "id"),
-        ):
-            c.execute(
-                "SELECT setval(pg_get_serial_sequence(%s, %s), "
-                f"(SELECT max({column}) FROM {table}))",
-                [table, column],
-            )
-
-    # --- what the read models need of a store ------------------------------------
-
-    @contextmanager
-    def projection_transaction(self, *, commit: bool) -> Iterator[QmarkCursor]:
-        """A transaction for the read models, through a cursor that takes their SQL.
-
-        Writers take turns (an EXCLUSIVE lock on the tracking table, which readers do
-        not wait for), so two processes catching up at once never interleave their
-        rows; the second then finds the position moved and gives way."""
-        with (
-            self._positions.transaction(),
-            self._transaction(commit=commit, snapshot=not commit) as c,
-            self._writing(_READ_MODELS_WRITE),
-        ):
-            if commit:
-                c.execute(
-                    SQL("LOCK TABLE {0}.{1} IN EXCLUSIVE MODE").format(
-                        Identifier(self.schema), Identifier(self.tracking_table_name)
-                    )
-                )
-            yield QmarkCursor(c)
-
-    def tracking_position(self, name: str) -> int:
-        return self._positions.read(name, self.tracking.max_tracking_id(name) or 0)
-
-    def record_tracking(self, c: QmarkCursor, name: str, position: int) -> None:
-        """Advance a read model's position in the same transaction as its rows; fails
-        (IntegrityError) if another process advanced it first."""
-        c.execute(
-            f"SELECT notification_id FROM {self.tracking_table_name} WHERE application_name = ?",
-            (name,),
-        )
-        row = c.fetchone()
-        self._positions.check(name, row[0] if row else 0)
-        self.tracking._insert_tracking(c.cursor, Tracking(name, position))  # type: ignore[arg-type]
-        self._positions.stage(name, position)
-
-    def forget_tracking(self, c: QmarkCursor, name: str) -> None:
-        c.execute(f"DELETE FROM {self.tracking_table_name} WHERE application_name = ?", (name,))
-        self._positions.stage(name, 0)
-
-    def applied_commands(self, ids: Iterable[str]) -> set[str]:
-        """Which of these command ids the ledger has already applied."""
-        with self._transaction(commit=False) as c:
-            c.execute("SELECT id FROM applied_commands WHERE id = ANY(%s)", [list(ids)])
-            return {row[0] for row in c.fetchall()}
-
-
-LedgerRecorder: TypeAlias = LedgerSQLiteRecorder | LedgerPostgresRecorder
+def is_ledger_recorder(recorder: object) -> bool:
+    if isinstance(recorder, LedgerSQLiteRecorder):
+        return True
+    postgres = sys.modules.get("ledger.postgres")
+    return postgres is not None and isinstance(recorder, postgres.LedgerPostgresRecorder)

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
-import psycopg
 from eventsourcing.persistence import PersistenceError
 
 from domain.errors import DomainError, InvalidInput, NotFound
@@ -53,7 +52,7 @@ class PostgresStore:
     def env(self) -> dict[str, str]:
         return {
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
-            "APPLICATION_RECORDER_TOPIC": "ledger.recorder:LedgerPostgresRecorder",
+            "APPLICATION_RECORDER_TOPIC": "ledger.postgres:LedgerPostgresRecorder",
             "POSTGRES_DBNAME": self.dbname,
             "POSTGRES_HOST": self.host,
             "POSTGRES_PORT": str(self.port),
@@ -189,6 +188,8 @@ def connection_problem(store: PostgresStore, message: str) -> str:
 def check_postgres(store: PostgresStore, *, must_exist: bool) -> None:
     """Connect once, directly, so that a wrong URL or a stopped server is one clear
     sentence (the library's pool would retry until its timeout and say less)."""
+    import psycopg  # here: only a postgresql:// store pays for importing it
+
     try:
         with psycopg.connect(
             host=store.host,
