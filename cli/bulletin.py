@@ -124,7 +124,7 @@ class Bulletin:
     days: list[date]  # from the programme's first day up to the bulletin's
     history: list[dict[str, Any]]  # the same document at the end of each of those days
     names: dict[str, str]
-    checkpoint: tuple[int, str] | None
+    checkpoint: tuple[int, str] | tuple[int, str, str] | None
 
 
 def read(ledger: Ledger, day: date) -> Bulletin:
@@ -317,10 +317,15 @@ def render(bulletin: Bulletin, lang: str) -> str:
     )
     footer = [f"<p>{html.escape(text['source'])}</p>"]
     if bulletin.checkpoint is not None:
-        size, root = bulletin.checkpoint
+        size, root = bulletin.checkpoint[0], bulletin.checkpoint[1]
         footer.append(
             f'<p class="checkpoint">checkpoint: size {int(size)}, root {html.escape(root)}</p>'
         )
+        if len(bulletin.checkpoint) > 2:
+            # The signed note itself: saved as a file, `oneruler verify --against FILE`
+            # proves that today's ledger still extends what this bulletin published.
+            note = bulletin.checkpoint[2]  # type: ignore[misc]
+            footer.append(f'<pre class="checkpoint-note">{html.escape(note)}</pre>')
     return f"""<!DOCTYPE html>
 <html lang="{"zh-CN" if lang == "zh" else "en"}">
 <head>

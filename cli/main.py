@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
 import click
 
 from cli import bulletin, complaints, groups, reads, writes  # noqa: F401  (they attach their commands)
@@ -36,4 +39,16 @@ for integrity_command in integrity_commands:
 
 
 def main() -> None:
-    cli(prog_name="oneruler")
+    try:
+        cli(prog_name="oneruler")
+    except Exception as e:  # a bug: still one sentence, and the details on request
+        if os.environ.get("ONERULER_DEBUG"):
+            raise
+        message = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        click.echo(
+            f"Error: oneruler failed unexpectedly ({type(e).__name__}: {message}); "
+            "a command is applied whole or not at all, so re-run it; set ONERULER_DEBUG=1 "
+            "for the details to report.",
+            err=True,
+        )
+        sys.exit(1)

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 import click
-from eventsourcing.persistence import PersistenceError
+from eventsourcing.persistence import OperationalError, PersistenceError
 
 from domain.errors import DomainError, InvalidInput
 from domain.values import LEDGER_TZ
@@ -51,6 +51,10 @@ def ledger_at(db: str | None, *, must_exist: bool = False) -> Iterator[Ledger]:
         ) from None
     try:
         yield ledger
+    except OperationalError as e:
+        if is_busy(e):
+            raise Refused(BUSY) from None
+        raise
     finally:
         ledger.close()
 
@@ -106,6 +110,13 @@ def print_json(document: Any) -> None:
     click.echo(json.dumps(document, ensure_ascii=False, indent=2))
 
 
+BUSY = "the ledger is busy: another command is writing to it; retry in a moment."
+
+
+def is_busy(error: OperationalError) -> bool:
+    return "locked" in str(error) or "busy" in str(error)
+
+
 def translate_errors(f: F) -> F:
     """Turn the domain's refusals into exit statuses and one sentence each."""
 
@@ -115,5 +126,9 @@ def translate_errors(f: F) -> F:
             return f(*args, **kwargs)
         except DomainError as e:
             raise fail(e) from None
+        except OperationalError as e:
+            if is_busy(e):
+                raise Refused(BUSY) from None
+            raise
 
     return wrapper  # type: ignore[return-value]

@@ -43,3 +43,11 @@ def fields(document: dict[str, Any]) -> None:
     size = max(width(k) for k in document)
     for key, value in document.items():
         click.echo(f"{pad(key, size)}  {cell(value)}")
+
+
+def as_text_cells(cells: Any) -> None:
+    """Spreadsheet cells whose text starts like a formula stay text: a posted list must
+    never run what a household's name or a village field happened to hold."""
+    for cell in cells:
+        if isinstance(cell.value, str) and cell.value[:1] in ("=", "+", "-", "@"):
+            cell.data_type = "s"

@@ -14,7 +14,7 @@ import click
 from cli.labels import COLUMNS, LANGUAGES, label, percent
 from cli.options import db_option, json_option, ledger_at, print_json, translate_errors
 from cli.reads import as_of_option, moment
-from cli.render import table
+from cli.render import as_text_cells, table
 from ledger.application import Ledger
 from projections import progress
 
@@ -134,6 +134,7 @@ def write_xlsx(path: Path, document: dict[str, Any], names: dict[str, str], lang
         if lang == "zh":
             values[0] = names.get(values[0], values[0])
         sheet.append(values)
+        as_text_cells(sheet[sheet.max_row])
         sheet.cell(
             row=sheet.max_row, column=COLUMNS.index("signing_rate") + 1
         ).number_format = "0.00%"

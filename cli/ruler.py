@@ -17,7 +17,7 @@ from cli import reports
 from cli.labels import LANGUAGES
 from cli.options import db_option, json_option, ledger_at, print_json, translate_errors
 from cli.reads import as_of_option, moment
-from cli.render import table
+from cli.render import as_text_cells, table
 from domain.programme import Policy
 from projections import consistency
 
@@ -566,6 +566,7 @@ def write_disclosure_xlsx(path: Path, document: dict[str, Any], lang: str) -> No
                 for i, v in enumerate(cells)
             ]
         )
+        as_text_cells(sheet[sheet.max_row])
     try:
         book.save(path)
     except OSError as e:

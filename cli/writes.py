@@ -45,6 +45,11 @@ def pairs(values: tuple[str, ...], option: str, example: str) -> dict[str, str]:
             raise click.BadParameter(
                 f"write it as NAME=VALUE, such as {example}.", param_hint=option
             )
+        if name in result:
+            raise click.BadParameter(
+                f"{name} is given twice; give each once (add the quantities together).",
+                param_hint=option,
+            )
         result[name] = amount
     return result
 

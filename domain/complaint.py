@@ -52,6 +52,7 @@ class Complaint(Aggregate):
             complaint.resolved_at = self.occurred_at
             complaint.finding = self.finding
             complaint.last_change_at = self.occurred_at
+            complaint.openings.append((self.occurred_at, False))
 
     class Reopened(Event):
         TOPIC = "oneruler:Complaint.Reopened"
@@ -61,6 +62,7 @@ class Complaint(Aggregate):
             complaint.resolved_at = None
             complaint.finding = None
             complaint.last_change_at = self.occurred_at
+            complaint.openings.append((self.occurred_at, True))
 
     def __init__(
         self,
@@ -77,6 +79,8 @@ class Complaint(Aggregate):
         self.acknowledged_at: datetime | None = None
         self.resolved_at: datetime | None = None
         self.finding: str | None = None
+        # When it opened (True) and closed (False), in business-time order.
+        self.openings: list[tuple[datetime, bool]] = [(occurred_at, True)]
 
     @classmethod
     def file(
@@ -95,6 +99,14 @@ class Complaint(Aggregate):
     @property
     def is_open(self) -> bool:
         return self.resolved_at is None
+
+    def is_open_at(self, at: datetime) -> bool:
+        """Whether the complaint was open at a business time (not yet filed: no)."""
+        state = False
+        for when, opened in self.openings:
+            if when <= at:
+                state = opened
+        return state
 
     def acknowledge(self, stamp: Stamp, note: str | None = None) -> None:
         self.check_open("acknowledge")

@@ -12,6 +12,7 @@ from typing import Any
 from domain.errors import InvalidInput, RuleViolation
 from domain.values import (
     LEDGER_TZ,
+    MONEY,
     ZERO,
     parse_amount,
     parse_code,
@@ -78,10 +79,17 @@ class PolicyVersion:
             raise InvalidInput(
                 "document must be a policy object (see DOMAIN.md, the policy as data)."
             )
+        unknown = sorted(set(document) - DOCUMENT_KEYS)
+        if unknown:
+            # A misspelt key would publish a policy without what it meant to say.
+            raise InvalidInput(
+                f"document has unknown key {unknown[0]}; a policy has "
+                f"{', '.join(sorted(DOCUMENT_KEYS))}."
+            )
         policy = parse_code(document.get("policy"), "document.policy")
         version = document.get("version")
-        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-            raise InvalidInput("document.version must be a whole number from 1 up.")
+        if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= 10_000:
+            raise InvalidInput("document.version must be a whole number from 1 to 10000.")
         rates = _amounts(document.get("rates"), "document.rates")
         if not rates:
             raise InvalidInput("document.rates must name at least one rate.")
@@ -96,6 +104,10 @@ class PolicyVersion:
             parse_code(kind, "document.required_documents[]")
             for kind in _list(document, "required_documents")
         )
+        if not documents:
+            raise InvalidInput(
+                "document.required_documents must name the documents a file needs before payout."
+            )
         block = document.get("block_payout_on_open_complaint", True)
         if not isinstance(block, bool):
             raise InvalidInput("document.block_payout_on_open_complaint must be true or false.")
@@ -257,7 +269,8 @@ def entitlement(items: Sequence[Item], policy: PolicyVersion, signed_at: datetim
     for item in sorted(items, key=lambda i: i.item):
         if item.quantity is not None:
             rate = policy.rates[item.item]
-            lines.append(Line("rate", item.item, item.quantity * rate, item.quantity, rate))
+            amount = MONEY.multiply(item.quantity, rate)
+            lines.append(Line("rate", item.item, amount, item.quantity, rate))
         else:
             assert item.value is not None
             lines.append(Line("appraised", item.item, item.value))
@@ -273,5 +286,8 @@ def entitlement(items: Sequence[Item], policy: PolicyVersion, signed_at: datetim
                     condition=f"signed by {incentive.signed_by.isoformat()}",
                 )
             )
-    total = to_fen(sum((line.amount for line in lines), ZERO))
+    total = ZERO
+    for line in lines:
+        total = MONEY.add(total, line.amount)
+    total = to_fen(total)
     return Entitlement(policy.policy, policy.version, tuple(lines), total)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from eventsourcing.domain import Aggregate
@@ -28,11 +29,14 @@ class Staff(Aggregate):
 
     Created = Enrolled
 
-    def __init__(self, staff: str, name: str, role: str, group: str | None) -> None:
+    def __init__(
+        self, staff: str, name: str, role: str, group: str | None, occurred_at: datetime
+    ) -> None:
         self.staff = staff
         self.name = name
         self.role = role
         self.group = group
+        self.enrolled_at = occurred_at
 
     @classmethod
     def enroll(cls, stamp: Stamp, staff: str, name: str, role: str, group: str | None) -> Staff:
@@ -48,7 +52,14 @@ class Staff(Aggregate):
             **stamp.fields(),
         )
 
-    def as_actor(self) -> Actor:
+    def as_actor(self, at: datetime) -> Actor:
+        """The staff member as the rules see them at a business time; nobody acts
+        before they were enrolled."""
+        if at < self.enrolled_at:
+            raise RuleViolation(
+                f"{self.staff} was enrolled on {self.enrolled_at.isoformat()}, after "
+                f"{at.isoformat()}; check the time, or the actor."
+            )
         return Actor(staff=self.staff, role=self.role, group=self.group)
 
 
@@ -64,10 +75,18 @@ class WorkGroup(Aggregate):
         name: str
         leader: str | None
 
-    def __init__(self, group: str, name: str, leader: str | None) -> None:
+    def __init__(self, group: str, name: str, leader: str | None, occurred_at: datetime) -> None:
         self.group = group
         self.name = name
         self.leader = leader
+        self.created_at = occurred_at
+
+    def check_exists_by(self, at: datetime) -> None:
+        if at < self.created_at:
+            raise RuleViolation(
+                f"group {self.group} was created on {self.created_at.isoformat()}, after "
+                f"{at.isoformat()}; check the time."
+            )
 
     @classmethod
     def create(cls, stamp: Stamp, group: str, name: str, leader: str | None) -> WorkGroup:
@@ -97,10 +116,12 @@ class Policy(Aggregate):
 
         def apply(self, policy: Policy) -> None:
             policy.documents.append(self.document)
+            policy.published_at.append(self.occurred_at)
 
-    def __init__(self, policy: str, document: dict[str, Any]) -> None:
+    def __init__(self, policy: str, document: dict[str, Any], occurred_at: datetime) -> None:
         self.policy = policy
         self.documents: list[dict[str, Any]] = [document]
+        self.published_at: list[datetime] = [occurred_at]
 
     @classmethod
     def publish_first(cls, stamp: Stamp, document: dict[str, Any]) -> Policy:
@@ -133,6 +154,17 @@ class Policy(Aggregate):
             raise RuleViolation(
                 f"version {parsed.version} of policy {self.policy} would take effect before "
                 f"version {latest.version} ({latest.effective.isoformat()}); give a later date."
+            )
+
+    def check_published_by(self, version: int, at: datetime) -> None:
+        """A plan applies only once it is published (DOMAIN.md, the law's hooks)."""
+        self.version_of(version)
+        published = self.published_at[version - 1]
+        if at < published:
+            raise RuleViolation(
+                f"policy {self.policy} version {version} was published on "
+                f"{published.isoformat()}, after {at.isoformat()}; a policy applies only "
+                "once published."
             )
 
     @property

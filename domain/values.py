@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta, timezone
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from typing import Any
 
 from domain.errors import InvalidInput
@@ -19,12 +19,19 @@ _AMOUNT = re.compile(r"[0-9]{1,15}(\.[0-9]{1,2})?")
 _QUANTITY = re.compile(r"[0-9]{1,12}(\.[0-9]{1,6})?")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _SPACE = re.compile(r"\s")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+EARLIEST, LATEST = 1900, 2999
 _WHOLE_MINUTES_OFFSET = re.compile(r"(Z|[+-][0-9]{2}(:?[0-9]{2})?)$")
+
+
+# Room for any product of the amounts and quantities input admits (15 + 12 digits
+# before the point, 2 + 6 after): the default 28 digits are not always enough.
+MONEY = Context(prec=60)
 
 
 def to_fen(amount: Decimal) -> Decimal:
     """Round to the fen (0.01 yuan), half up, as the policy prescribes."""
-    return amount.quantize(FEN, rounding=ROUND_HALF_UP)
+    return amount.quantize(FEN, rounding=ROUND_HALF_UP, context=MONEY)
 
 
 def format_yuan(amount: Decimal) -> str:
@@ -87,7 +94,16 @@ def parse_time(value: Any, field: str = "at") -> datetime:
     if not _WHOLE_MINUTES_OFFSET.search(value.strip()):
         # Python reads offsets with seconds back inexactly (or not at all).
         raise InvalidInput(f'{field} "{value}" has a UTC offset that is not whole minutes.')
+    check_year(parsed, field)
     return parsed
+
+
+def check_year(moment: datetime, field: str) -> None:
+    if not EARLIEST <= moment.year <= LATEST:
+        raise InvalidInput(
+            f"{field} {moment.isoformat()} is not a date of a renewal programme; "
+            f"give a time between {EARLIEST} and {LATEST}."
+        )
 
 
 def parse_date(value: Any, field: str) -> date:
@@ -100,12 +116,19 @@ def parse_date(value: Any, field: str) -> date:
 
 
 def parse_text(value: Any, field: str, *, max_length: int = 2000) -> str:
-    """A required, non-blank line of text."""
+    """A required, non-blank line of text: printable characters (a NUL cannot be
+    stored by PostgreSQL, an escape would reach terminals), valid Unicode."""
     if not isinstance(value, str) or not value.strip():
         raise InvalidInput(f"{field} must be a non-empty string.")
     text = value.strip()
     if len(text) > max_length:
         raise InvalidInput(f"{field} is longer than {max_length} characters; shorten it.")
+    if _CONTROL.search(text):
+        raise InvalidInput(f"{field} contains a control character; remove it.")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInput(f"{field} is not valid Unicode text; check its encoding.") from None
     return text
 
 
@@ -167,13 +190,18 @@ def end_of_day(day: date, tz: timezone) -> datetime:
 def parse_as_of(value: str, tz: timezone) -> datetime:
     """An as-of moment: a bare date means the end of that day in the ledger's zone."""
     text = value.strip()
+    if len(text) == 8 and text.isdigit():  # ISO 8601 basic form, 20180310
+        text = f"{text[:4]}-{text[4:6]}-{text[6:]}"
     if len(text) == 10:
-        return end_of_day(parse_date(text, "as-of"), tz)
+        moment = end_of_day(parse_date(text, "as-of"), tz)
+        check_year(moment, "as-of")
+        return moment
     try:
         naive = datetime.fromisoformat(text)
     except ValueError:
         naive = None
     if naive is not None and naive.tzinfo is None:
+        check_year(naive, "as-of")
         return naive.replace(tzinfo=tz)  # a time without offset is the ledger's own time
     return parse_time(text, "as-of")
 

@@ -221,7 +221,7 @@ class Ledger(Application[UUID]):
             staff_id(stamp.actor),
             f"unknown staff {stamp.actor}: enroll them before they act.",
         )
-        return staff.as_actor()
+        return staff.as_actor(stamp.at)
 
     @staticmethod
     def household(uow: UnitOfWork, code: str) -> Household:
@@ -237,8 +237,9 @@ class Ledger(Application[UUID]):
         valuation = household.check_valued()
         return self.policy_version(uow, valuation.policy, valuation.policy_version)
 
-    def open_complaints(self, uow: UnitOfWork, household: Household) -> list[str]:
-        return [code for code in household.complaints if self.complaint(uow, code).is_open]
+    def open_complaints(self, uow: UnitOfWork, household: Household, at: datetime) -> list[str]:
+        """The complaints about the household that were open at a business time."""
+        return [code for code in household.complaints if self.complaint(uow, code).is_open_at(at)]
 
     # --- use cases: the programme's set-up --------------------------------
 
@@ -250,7 +251,10 @@ class Ledger(Application[UUID]):
             )
         uow.check_absent(staff_id(cmd.staff), f"staff {cmd.staff} is already enrolled.")
         if cmd.group is not None:
-            uow.get(WorkGroup, group_id(cmd.group), f"unknown group {cmd.group}: create it first.")
+            group = uow.get(
+                WorkGroup, group_id(cmd.group), f"unknown group {cmd.group}: create it first."
+            )
+            group.check_exists_by(stamp.at)
         uow.add(Staff.enroll(stamp, cmd.staff, cmd.name, cmd.role, cmd.group))
 
     def create_group(self, uow: UnitOfWork, stamp: Stamp, cmd: c.CreateGroup) -> None:
@@ -275,7 +279,10 @@ class Ledger(Application[UUID]):
         uow.check_absent(
             household_id(cmd.household), f"household {cmd.household} is already registered."
         )
-        uow.get(WorkGroup, group_id(cmd.group), f"unknown group {cmd.group}: create it first.")
+        group = uow.get(
+            WorkGroup, group_id(cmd.group), f"unknown group {cmd.group}: create it first."
+        )
+        group.check_exists_by(stamp.at)
         uow.add(
             Household.register(
                 stamp, cmd.household, cmd.group, cmd.village, cmd.head, cmd.id_number, cmd.address
@@ -295,6 +302,8 @@ class Ledger(Application[UUID]):
         household = self.household(uow, cmd.household)
         self.actor(uow, stamp).check_may("record a valuation", household.group)
         policy = self.policy_version(uow, cmd.policy, cmd.policy_version)
+        published = uow.get(Policy, policy_id(cmd.policy), f"unknown policy {cmd.policy}.")
+        published.check_published_by(cmd.policy_version, stamp.at)
         household.record_valuation(stamp, cmd.valuation, policy, cmd.items, cmd.reviews)
 
     def sign_agreement(self, uow: UnitOfWork, stamp: Stamp, cmd: c.SignAgreement) -> None:
@@ -338,7 +347,7 @@ class Ledger(Application[UUID]):
             cmd.payout,
             cmd.amount,
             policy.required_documents,
-            self.open_complaints(uow, household),
+            self.open_complaints(uow, household, stamp.at),
             policy.block_payout_on_open_complaint,
         )
         uow.add(PayoutIndex.index(stamp, cmd.payout, household.code))
@@ -355,7 +364,7 @@ class Ledger(Application[UUID]):
             cmd.payout,
             cmd.bank_reference,
             policy.required_documents,
-            self.open_complaints(uow, household),
+            self.open_complaints(uow, household, stamp.at),
             policy.block_payout_on_open_complaint,
         )
 
@@ -456,13 +465,14 @@ class Ledger(Application[UUID]):
             resolve = policy.resolve_days if policy else DEFAULT_RESOLVE_DAYS
             return complaints_rm.register(c, now, acknowledge, resolve)
 
-    def checkpoint_for_bulletin(self) -> tuple[int, str] | None:
-        """The size and root (hex) of the latest signed checkpoint, for the bulletin
-        to print: once published, no earlier history can be rewritten unnoticed."""
+    def checkpoint_for_bulletin(self) -> tuple[int, str, str] | None:
+        """The size, root (hex) and signed note of the latest checkpoint, for the
+        bulletin to print: saved from a bulletin, the note is what `verify --against`
+        checks, so no history before it can be rewritten unnoticed."""
         recorder = self.ledger_recorder
         with recorder.log_transaction(commit=False) as c:
             stored = recorder.log.latest_checkpoint(c)
-        return (stored.size, stored.root.hex()) if stored else None
+        return (stored.size, stored.root.hex(), stored.note) if stored else None
 
     def group_names(self) -> dict[str, str]:
         with self.projector.reading() as c:

@@ -70,10 +70,16 @@ def _decode(data: bytes | str) -> Any:
             raise ValueError("the line is not UTF-8 text; save the file as UTF-8.") from None
     else:
         text = data
+    # A byte-order mark, as spreadsheets write at the start of a file, is not data.
+    text = text.lstrip("\ufeff").rstrip("\r\n")
     try:
-        return json.loads(text.rstrip("\r\n"))
+        return json.loads(text)
     except json.JSONDecodeError as e:
         raise ValueError(f"the line is not valid JSON ({e.msg} at column {e.colno}).") from None
+    except ValueError:  # an integer of thousands of digits
+        raise ValueError("the line holds a number too long to read; fix the line.") from None
+    except RecursionError:
+        raise ValueError("the line is nested too deeply to read; fix the line.") from None
 
 
 def _execute_with_retry(ledger: Ledger, commands: list[Command]) -> list[DomainError | None]:

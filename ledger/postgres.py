@@ -302,5 +302,3 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         with self._transaction(commit=False) as c:
             c.execute("SELECT id FROM applied_commands WHERE id = ANY(%s)", [list(ids)])
             return {row[0] for row in c.fetchall()}
-
-

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -229,15 +231,40 @@ def open_ledger(
                 f"the ledger at {store.display()} cannot be opened ({e}); check --db."
             ) from None
     path = _sqlite_path(resolved)
-    if path != ":memory:":
-        file = Path(path)
-        if must_exist and not file.exists():
-            raise NotFound(
-                f"there is no ledger at {path}; give --db (or ONERULER_DB), "
-                "or load one with oneruler ingest."
-            )
-        if not file.parent.exists():
-            raise InvalidInput(
-                f"the folder {file.parent} does not exist; create it or give another --db."
-            )
+    if path == ":memory:" or "mode=memory" in path:
+        raise InvalidInput(
+            "an in-memory ledger keeps nothing; give a file such as sqlite:///oneruler.db."
+        )
+    file = Path(path)
+    if must_exist and not file.exists():
+        raise InvalidInput(
+            f"there is no ledger at {path}; give --db (or ONERULER_DB), "
+            "or load one with oneruler ingest."
+        )
+    if not file.parent.is_dir():
+        raise InvalidInput(
+            f"the folder {file.parent} does not exist; create it or give another --db."
+        )
+    if file.is_dir():
+        raise InvalidInput(f"{path} is a folder; give a ledger file with --db.")
+    if file.exists() and (must_exist or file.stat().st_size > 0):
+        check_sqlite_ledger(path)
     return Ledger(env=store_env(resolved), clock=clock)
+
+
+def check_sqlite_ledger(path: str) -> None:
+    """An existing file must be a ledger: never add the ledger's tables to another
+    program's database, or read an empty one as if it were a ledger."""
+    try:
+        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+            found = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'stored_events'"
+            ).fetchone()
+    except sqlite3.Error as e:
+        raise InvalidInput(
+            f"{path} is not a ledger the ledger can read ({e}); check --db."
+        ) from None
+    if found is None:
+        raise InvalidInput(
+            f"{path} holds no oneruler ledger; check --db, or load one with oneruler ingest."
+        )

@@ -497,7 +497,7 @@ def test_an_as_of_time_without_offset_is_the_ledgers_own_time(sample_db: str) ->
 def test_household_show_of_a_missing_ledger_file(tmp_path: Path) -> None:
     missing = tmp_path / "nowhere.db"
     result = oneruler("household", "show", "XC-0001", "--db", missing)
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert result.stdout == ""
     assert result.stderr == (
         f"Error: there is no ledger at {missing}; give --db (or ONERULER_DB), "
@@ -505,7 +505,7 @@ def test_household_show_of_a_missing_ledger_file(tmp_path: Path) -> None:
     )
     assert not missing.exists()
     history = oneruler("household", "history", "XC-0001", "--db", f"sqlite:///{missing}")
-    assert history.exit_code == 1
+    assert history.exit_code == 2
     assert history.stderr.startswith(f"Error: there is no ledger at {missing};")
 
 

@@ -184,7 +184,7 @@ def test_the_first_checkpoints_origin_is_kept(db: str, office: Path) -> None:
 
 
 def test_checkpoint_needs_an_existing_ledger(tmp_path: Path, office: Path) -> None:
-    failed(oneruler("checkpoint", "--key", office, "--db", tmp_path / "none.db"), 1)
+    failed(oneruler("checkpoint", "--key", office, "--db", tmp_path / "none.db"), 2)
     assert not (tmp_path / "none.db").exists()
 
 

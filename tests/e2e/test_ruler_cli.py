@@ -96,7 +96,7 @@ def test_dispute_policy_version_must_be_a_version_number(departing: str) -> None
 def test_dispute_without_a_ledger(tmp_path: Path) -> None:
     missing = tmp_path / "none.db"
     result = oneruler("dispute", "H01", "--db", missing)
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert result.stderr.startswith(f"Error: there is no ledger at {missing};")
 
 

@@ -232,7 +232,7 @@ def test_a_clerk_needs_a_group() -> None:
         Staff.enroll(stamp("admin", at(1)), "s-001", "李明", "clerk", None)
     assert str(info.value) == "clerk s-001 needs a group: add the group they work for."
     staff = Staff.enroll(stamp("admin", at(1)), "s-001", "李明", "clerk", "G01")
-    assert staff.as_actor() == Actor("s-001", "clerk", "G01")
+    assert staff.as_actor(at(1)) == Actor("s-001", "clerk", "G01")
 
 
 # --- provenance ------------------------------------------------------------
@@ -1015,8 +1015,8 @@ def test_a_new_version_does_not_take_effect_earlier() -> None:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"version": 0}, "document.version must be a whole number from 1 up."),
-        ({"version": "1"}, "document.version must be a whole number from 1 up."),
+        ({"version": 0}, "document.version must be a whole number from 1 to 10000."),
+        ({"version": "1"}, "document.version must be a whole number from 1 to 10000."),
         ({"rates": {}}, "document.rates must name at least one rate."),
         (
             {"rates": {"building:simple": 800.0}},

@@ -1,0 +1,424 @@
+"""Inputs a careless or hostile file can carry, and the rules of business time that
+tie a command to what existed then: each refused in one sentence, nothing appended."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from cli.main import cli
+from ledger.store import open_ledger
+from tests.conftest import SAMPLE
+
+
+def oneruler(*args: Any, input: str | bytes | None = None) -> Result:
+    return CliRunner().invoke(cli, [str(a) for a in args], input=input)
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    path = str(tmp_path / "ledger.db")
+    assert oneruler("ingest", SAMPLE, "--db", path).exit_code == 0
+    return path
+
+
+def events(db: str) -> int:
+    ledger = open_ledger(db)
+    try:
+        return ledger.recorder.max_notification_id() or 0
+    finally:
+        ledger.close()
+
+
+def ingest_lines(db: str, *lines: dict[str, Any] | str) -> dict[str, Any]:
+    text = "\n".join(line if isinstance(line, str) else json.dumps(line) for line in lines)
+    result = oneruler("ingest", "-", "--db", db, "--json", input=text)
+    document: dict[str, Any] = json.loads(result.stdout)
+    return document
+
+
+def line(n: int, cmd: str, actor: str, at: str, **fields: Any) -> dict[str, Any]:
+    return {"id": f"h-{n}", "cmd": cmd, "actor": actor, "at": at, **fields}
+
+
+def test_a_policy_with_a_misspelt_key_is_refused(db: str, tmp_path: Path) -> None:
+    document = json.loads(Path(SAMPLE).read_text(encoding="utf-8").splitlines()[0])["document"]
+    document = {**document, "version": 2, "required_document": document["required_documents"]}
+    del document["required_documents"]
+    path = tmp_path / "policy.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    before = events(db)
+    result = oneruler(
+        "policy",
+        "publish",
+        path,
+        "--db",
+        db,
+        "--actor",
+        "admin",
+        "--at",
+        "2018-03-14T10:00:00+08:00",
+    )
+    assert result.exit_code == 2
+    assert result.stderr.startswith(
+        "Error: document has unknown key required_document; a policy has block_payout"
+    )
+    assert events(db) == before
+
+
+def test_business_time_respects_what_existed_then(db: str) -> None:
+    before = events(db)
+    report = ingest_lines(
+        db,
+        # s-099 is enrolled on the 25th and cannot act on the 5th.
+        line(
+            1,
+            "enroll_staff",
+            "admin",
+            "2018-03-25T10:00:00+08:00",
+            staff="s-099",
+            name="周七",
+            role="clerk",
+            group="G01",
+        ),
+        line(
+            2,
+            "attach_document",
+            "s-099",
+            "2018-03-05T10:00:00+08:00",
+            household="XC-0002",
+            kind="photo",
+            sha256="a" * 64,
+            filename="p.jpg",
+        ),
+        # A household cannot join a group before the group existed.
+        line(
+            3,
+            "register_household",
+            "admin",
+            "2018-02-01T10:00:00+08:00",
+            household="XC-0009",
+            group="G01",
+            village="一村",
+            head="钱九",
+        ),
+    )
+    assert report["applied"] == 1 and report["rejected"] == 2
+    assert [r["reason"] for r in report["rejections"]] == [
+        "s-099 was enrolled on 2018-03-25T10:00:00+08:00, after 2018-03-05T10:00:00+08:00; "
+        "check the time, or the actor.",
+        "group G01 was created on 2018-03-01T08:10:00+08:00, after "
+        "2018-02-01T10:00:00+08:00; check the time.",
+    ]
+    assert events(db) == before + 1
+
+
+def test_a_valuation_names_a_version_already_published_at_its_time(db: str) -> None:
+    document = json.loads(Path(SAMPLE).read_text(encoding="utf-8").splitlines()[0])["document"]
+    report = ingest_lines(
+        db,
+        line(
+            1,
+            "publish_policy",
+            "admin",
+            "2018-03-25T10:00:00+08:00",
+            document={**document, "version": 2, "effective": "2018-03-16"},
+        ),
+        line(
+            2,
+            "record_valuation",
+            "s-010",
+            "2018-03-17T10:00:00+08:00",
+            household="XC-0004",
+            valuation="V-0004b",
+            policy="XC-2018",
+            policy_version=2,
+            items=[{"item": "building:brick_concrete", "quantity": "100.00"}],
+        ),
+    )
+    assert report["rejections"] == [
+        {
+            "line": 2,
+            "id": "h-2",
+            "reason": "policy XC-2018 version 2 was published on 2018-03-25T10:00:00+08:00, after "
+            "2018-03-17T10:00:00+08:00; a policy applies only once published.",
+        }
+    ]
+
+
+def test_a_payout_is_blocked_by_a_complaint_open_at_its_business_time(db: str) -> None:
+    # C-0001 about XC-0003 was filed on the 8th and resolved on the 13th (both already
+    # recorded); a payout dated the 12th falls while it was open.
+    digest = "b" * 64
+    lines = [
+        line(
+            1,
+            "sign_agreement",
+            "s-002",
+            "2018-03-12T11:00:00+08:00",
+            household="XC-0003",
+            agreement="A-0003",
+            method="monetary",
+            amount="391740.00",
+        ),
+    ]
+    kinds = [
+        "id_card",
+        "hukou",
+        "property_certificate",
+        "survey_form",
+        "valuation_report",
+        "agreement",
+        "bank_account",
+    ]
+    lines += [
+        line(
+            10 + i,
+            "attach_document",
+            "s-002",
+            "2018-03-12T11:30:00+08:00",
+            household="XC-0003",
+            kind=kind,
+            sha256=digest[:-2] + f"{i:02d}",
+            filename=f"{kind}.pdf",
+        )
+        for i, kind in enumerate(kinds)
+    ]
+    lines.append(
+        line(
+            30,
+            "request_payout",
+            "s-002",
+            "2018-03-12T12:00:00+08:00",
+            payout="P-0003",
+            household="XC-0003",
+            amount="391740.00",
+        )
+    )
+    report = ingest_lines(db, *lines)
+    assert report["rejections"] == [
+        {
+            "line": 9,
+            "id": "h-30",
+            "reason": "XC-0003 has an open complaint (C-0001); the policy blocks payouts until it "
+            "is resolved.",
+        }
+    ]
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ('"a\\u0000b"', "head contains a control character; remove it."),
+        ('"a\\u001b[31mb"', "head contains a control character; remove it."),
+        ('"\\ud800"', "head is not valid Unicode text; check its encoding."),
+    ],
+)
+def test_text_that_cannot_be_stored_or_shown_safely_is_rejected(
+    db: str, raw: str, reason: str
+) -> None:
+    before = events(db)
+    bad = (
+        '{"id":"h-1","cmd":"register_household","actor":"admin",'
+        '"at":"2018-03-02T09:00:00+08:00","household":"XC-0009","group":"G01",'
+        f'"village":"一村","head":{raw}}}'
+    )
+    good = line(2, "create_group", "admin", "2018-03-02T09:00:00+08:00", group="G03", name="三组")
+    report = ingest_lines(db, bad, good)
+    assert report["rejections"] == [{"line": 1, "id": "h-1", "reason": reason}]
+    assert report["applied"] == 1
+    assert events(db) == before + 1
+
+
+def test_lines_too_deep_or_too_long_to_read_are_rejected_and_the_rest_go_on(db: str) -> None:
+    good = line(3, "create_group", "admin", "2018-03-02T09:00:00+08:00", group="G03", name="三组")
+    report = ingest_lines(db, "[" * 100_000, '{"id": ' + "9" * 5000 + "}", good)
+    assert report["rejections"] == [
+        {"line": 1, "id": None, "reason": "the line is nested too deeply to read; fix the line."},
+        {
+            "line": 2,
+            "id": None,
+            "reason": "the line holds a number too long to read; fix the line.",
+        },
+    ]
+    assert report["applied"] == 1
+
+
+def test_a_byte_order_mark_at_the_start_of_a_file_is_not_data(tmp_path: Path) -> None:
+    path = tmp_path / "bom.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + Path(SAMPLE).read_bytes())
+    result = oneruler("ingest", path, "--db", tmp_path / "l.db")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "applied 36, skipped 0 (already applied), rejected 0\n"
+
+
+def test_a_file_that_is_not_a_ledger_is_never_read_or_written(tmp_path: Path) -> None:
+    text = tmp_path / "notes.db"
+    text.write_text("hello", encoding="utf-8")
+    other = tmp_path / "other.db"
+    with sqlite3.connect(other) as conn:
+        conn.execute("CREATE TABLE foo (x)")
+    shown = oneruler("report", "groups", "--db", text)
+    assert shown.exit_code == 2
+    assert shown.stderr.startswith(f"Error: {text} is not a ledger the ledger can read (")
+    written = oneruler(
+        "group", "create", "--group", "G1", "--name", "一组", "--db", other, "--actor", "admin"
+    )
+    assert written.exit_code == 2
+    assert written.stderr == (
+        f"Error: {other} holds no oneruler ledger; check --db, or load one with oneruler ingest.\n"
+    )
+    with sqlite3.connect(other) as conn:
+        assert conn.execute("SELECT name FROM sqlite_master").fetchall() == [("foo",)]
+
+
+def test_an_in_memory_store_is_refused(tmp_path: Path) -> None:
+    result = oneruler("ingest", SAMPLE, "--db", "sqlite:///:memory:")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "Error: an in-memory ledger keeps nothing; give a file such as sqlite:///oneruler.db.\n"
+    )
+
+
+def test_a_name_given_twice_on_the_command_line_is_refused(db: str) -> None:
+    before = events(db)
+    result = oneruler(
+        "survey",
+        "record",
+        "--household",
+        "XC-0001",
+        "--residents",
+        "3",
+        "--area",
+        "brick_concrete=10",
+        "--area",
+        "brick_concrete=20",
+        "--land-area",
+        "20",
+        "--reason",
+        "x",
+        "--db",
+        db,
+        "--actor",
+        "s-001",
+    )
+    assert result.exit_code == 2
+    assert "brick_concrete is given twice; give each once" in result.stderr
+    assert events(db) == before
+
+
+def test_times_outside_any_programme_are_refused(db: str) -> None:
+    report = ingest_lines(
+        db, line(1, "create_group", "admin", "0001-01-01T00:00:00+08:00", group="G9", name="九组")
+    )
+    assert report["rejections"][0]["reason"] == (
+        "at 0001-01-01T00:00:00+08:00 is not a date of a renewal programme; give a time "
+        "between 1900 and 2999."
+    )
+    shown = oneruler("report", "groups", "--db", db, "--as-of", "9999-12-31T23:59:59-12:00")
+    assert shown.exit_code == 2
+    assert "is not a date of a renewal programme" in shown.stderr
+
+
+def test_an_iso_basic_date_means_the_end_of_that_day(db: str) -> None:
+    basic = oneruler("report", "groups", "--db", db, "--json", "--as-of", "20180310")
+    extended = oneruler("report", "groups", "--db", db, "--json", "--as-of", "2018-03-10")
+    assert basic.exit_code == 0 and basic.stdout == extended.stdout
+
+
+def test_enormous_amounts_are_priced_without_failing(db: str) -> None:
+    report = ingest_lines(
+        db,
+        line(
+            1,
+            "record_valuation",
+            "s-010",
+            "2018-03-16T10:00:00+08:00",
+            household="XC-0004",
+            valuation="V-big",
+            policy="XC-2018",
+            policy_version=1,
+            items=[
+                {"item": "building:brick_concrete", "quantity": "999999999999.999999"},
+                {"item": "well", "value": "999999999999999.99"},
+            ],
+        ),
+    )
+    assert report["applied"] == 1
+    shown = oneruler("household", "show", "XC-0004", "--db", db, "--json")
+    assert shown.exit_code == 0
+    # 999,999,999,999.999999 m² x 3,200 = 3,199,999,999,999,999.9968, + the appraised
+    # 999,999,999,999,999.99, + 14,000 per household (the incentive's deadline has
+    # passed): 4,200,000,000,013,999.9868, rounded once to the fen.
+    assert json.loads(shown.stdout)["entitlement"] == "4200000000013999.99"
+
+
+def test_a_formula_in_a_posted_list_stays_text(db: str, tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    report = ingest_lines(
+        db,
+        line(
+            1,
+            "register_household",
+            "admin",
+            "2018-03-02T09:00:00+08:00",
+            household="XC-0009",
+            group="G01",
+            village='=HYPERLINK("http://example.invalid","点击")',
+            head="钱九",
+        ),
+        line(
+            2,
+            "record_survey",
+            "s-001",
+            "2018-03-03T09:00:00+08:00",
+            household="XC-0009",
+            residents=2,
+            building_area_m2={"brick_concrete": "50.00"},
+            land_area_m2="10.00",
+        ),
+        line(
+            3,
+            "record_valuation",
+            "s-010",
+            "2018-03-06T09:00:00+08:00",
+            household="XC-0009",
+            valuation="V-9",
+            policy="XC-2018",
+            policy_version=1,
+            items=[{"item": "building:brick_concrete", "quantity": "50.00"}],
+        ),
+    )
+    assert report["applied"] == 3
+    out = tmp_path / "list.xlsx"
+    assert oneruler("report", "disclosure", "--db", db, "--xlsx", out).exit_code == 0
+    cells = [c for row in load_workbook(out).active.iter_rows() for c in row]
+    assert not [c for c in cells if c.data_type == "f"]
+    assert any(isinstance(c.value, str) and c.value.startswith("=HYPERLINK") for c in cells)
+
+
+def test_a_ledger_busy_with_another_writer_is_a_refusal_to_retry(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SQLITE_LOCK_TIMEOUT", "1")
+    before = events(db)
+    holder = sqlite3.connect(db, isolation_level=None, timeout=1)
+    holder.execute("BEGIN IMMEDIATE")  # as a long ingest batch holds it
+    try:
+        result = oneruler(
+            "group", "create", "--group", "G3", "--name", "三组", "--db", db, "--actor", "admin"
+        )
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: the ledger is busy: another command is writing to it; retry in a moment.\n"
+    )
+    assert events(db) == before
