@@ -27,6 +27,7 @@ from domain.ids import household_id
 from domain.policy import Item, PolicyVersion, parse_items
 from domain.programme import Policy, Staff
 from domain.roles import ACTIONS, ROLES, Actor
+from tests.strategies import policy_document
 
 CST = timezone(timedelta(hours=8))
 RECORDED = datetime(2026, 1, 1, tzinfo=UTC)
@@ -40,32 +41,7 @@ def stamp(actor: str, when: datetime, command: str = "cmd-1") -> Stamp:
     return Stamp(actor, when, command, RECORDED)
 
 
-DOCUMENT: dict[str, Any] = {
-    "policy": "XC-2018",
-    "version": 1,
-    "effective": "2018-03-01",
-    "title": "兴城镇棚户区改造房屋征收补偿方案",
-    "rates": {
-        "building:brick_concrete": "3200.00",
-        "building:brick_wood": "2600.00",
-        "building:simple": "800.00",
-        "land:homestead": "500.00",
-    },
-    "per_household": {"moving": "2000.00", "temporary_resettlement": "12000.00"},
-    "incentives": [
-        {"name": "early_signing", "amount": "20000.00", "signed_by": "2018-03-31T23:59:59+08:00"}
-    ],
-    "required_documents": [
-        "id_card",
-        "hukou",
-        "property_certificate",
-        "survey_form",
-        "valuation_report",
-        "agreement",
-        "bank_account",
-    ],
-    "block_payout_on_open_complaint": True,
-}
+DOCUMENT: dict[str, Any] = policy_document()
 POLICY = PolicyVersion.from_document(DOCUMENT)
 REQUIRED = POLICY.required_documents
 

@@ -15,30 +15,14 @@ from hypothesis import strategies as st
 from domain.errors import InvalidInput
 from domain.policy import Item, Line, PolicyVersion, entitlement
 from domain.values import format_yuan, parse_amount, parse_quantity, to_fen
+from tests.strategies import policy_document
 
 CST = timezone(timedelta(hours=8))
 SIGNED_BY = datetime(2018, 3, 31, 23, 59, 59, tzinfo=CST)
 EARLY = datetime(2018, 3, 10, 15, 0, tzinfo=CST)
 LATE = datetime(2018, 4, 2, 9, 0, tzinfo=CST)
 
-DOCUMENT: dict[str, Any] = {
-    "policy": "XC-2018",
-    "version": 1,
-    "effective": "2018-03-01",
-    "title": "兴城镇棚户区改造房屋征收补偿方案",
-    "rates": {
-        "building:brick_concrete": "3200.00",
-        "building:brick_wood": "2600.00",
-        "building:simple": "800.00",
-        "land:homestead": "500.00",
-    },
-    "per_household": {"moving": "2000.00", "temporary_resettlement": "12000.00"},
-    "incentives": [
-        {"name": "early_signing", "amount": "20000.00", "signed_by": "2018-03-31T23:59:59+08:00"}
-    ],
-    "required_documents": ["id_card"],
-    "block_payout_on_open_complaint": True,
-}
+DOCUMENT: dict[str, Any] = policy_document(required_documents=["id_card"])
 POLICY = PolicyVersion.from_document(DOCUMENT)
 RATE_KEYS = sorted(DOCUMENT["rates"])
 

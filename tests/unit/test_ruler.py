@@ -19,29 +19,13 @@ from domain import ruler
 from domain.policy import Item, PolicyVersion, entitlement
 from ledger.simulation import GIVEN, SURNAMES
 from projections import consistency as rm
+from tests.strategies import policy_document
 
 CST = timezone(timedelta(hours=8))
 SIGNED = datetime(2018, 3, 10, 15, 0, tzinfo=CST)
 AS_OF = datetime(2018, 3, 31, 12, 0, tzinfo=CST)
 
-DOCUMENT: dict[str, Any] = {
-    "policy": "XC-2018",
-    "version": 1,
-    "effective": "2018-03-01",
-    "title": "兴城镇棚户区改造房屋征收补偿方案",
-    "rates": {
-        "building:brick_concrete": "3200.00",
-        "building:brick_wood": "2600.00",
-        "building:simple": "800.00",
-        "land:homestead": "500.00",
-    },
-    "per_household": {"moving": "2000.00", "temporary_resettlement": "12000.00"},
-    "incentives": [
-        {"name": "early_signing", "amount": "20000.00", "signed_by": "2018-03-31T23:59:59+08:00"}
-    ],
-    "required_documents": ["id_card", "agreement"],
-    "block_payout_on_open_complaint": True,
-}
+DOCUMENT: dict[str, Any] = policy_document(required_documents=["id_card", "agreement"])
 POLICY = PolicyVersion.from_document(DOCUMENT)
 RATE_KEYS = sorted(DOCUMENT["rates"])
 
