@@ -43,6 +43,19 @@ _READ_MODELS_WRITE = (
 )
 
 
+def _enlarge_page_cache(datastore: SQLiteDatastore) -> None:
+    """Every connection the library's pool opens gets the larger page cache."""
+    pool = datastore.pool
+    create = pool._create_connection
+
+    def create_with_cache() -> Any:
+        connection = create()
+        connection._sqlite_conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
+        return connection
+
+    pool._create_connection = create_with_cache  # type: ignore[method-assign]
+
+
 def _leaf_rows(notification_ids: Sequence[int], stored: Sequence[StoredEvent]) -> list[LeafRow]:
     return [
         (nid, _uuid(s.originator_id).bytes, s.originator_version, s.topic, s.state)
@@ -97,10 +110,17 @@ class _Positions:
         self.known.update(self.pending)
 
 
+# Pages of SQLite's cache per connection (negative: KiB). The events are keyed by
+# aggregate, so a large ledger's inserts land all over its B-trees; the default
+# 2 MiB cache then reads most pages back from disk.
+CACHE_KIB = 32_768
+
+
 class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
         self.log = TransparencyLog(Dialect(events_table=events_table_name))
         self._positions = _Positions()
+        _enlarge_page_cache(datastore)
         super().__init__(datastore, events_table_name)
 
     def construct_create_table_statements(self) -> list[str]:
