@@ -284,6 +284,7 @@ def show_consistency(d: dict[str, Any]) -> None:
                 "difference",
                 "reason",
                 "approved by",
+                "approval",
                 "signed by",
             ],
             [
@@ -296,6 +297,9 @@ def show_consistency(d: dict[str, Any]) -> None:
                     e["difference"],
                     e["reason"],
                     e["approved_by"],
+                    f"recorded {e['approval_recorded_at']}"
+                    if e["approval_recorded_at"]
+                    else "named by the clerk only",
                     e["signed_by"],
                 ]
                 for e in d["deviations"]

@@ -233,6 +233,19 @@ def sign_agreement(
     )
 
 
+@groups.agreement.command("approve-deviation")
+@click.option("--household", "household_code", required=True, help="The household code.")
+@click.option(
+    "--amount", required=True, metavar="YUAN", help="The amount approved, such as 370000.00."
+)
+@click.option("--reason", required=True, help="Why it departs from the entitlement.")
+@write_options
+def approve_deviation(household_code: str, amount: str, reason: str, **env: Any) -> None:
+    """Approve, as the supervisor, signing for another amount than the entitlement
+    (the agreement then names you in --approved-by)."""
+    run("approve_deviation", household=household_code, amount=amount, reason=reason, **env)
+
+
 @groups.agreement.command("void")
 @click.option("--household", "household_code", required=True, help="The household code.")
 @click.option("--agreement", "agreement_no", required=True, help="The agreement's number.")

@@ -137,6 +137,16 @@ class Household(Aggregate):
             )
             household.agreement_numbers.append(self.agreement)
 
+    class DeviationApproved(Event):
+        """A supervisor's own approval of an amount other than the entitlement."""
+
+        TOPIC = "oneruler:Household.DeviationApproved"
+        amount: Decimal
+        reason: str
+
+        def apply(self, household: Household) -> None:
+            household.approvals.append((self.actor, self.amount))
+
     class AgreementVoided(Event):
         TOPIC = "oneruler:Household.AgreementVoided"
         agreement: str
@@ -219,6 +229,7 @@ class Household(Aggregate):
         self.agreement: Agreement | None = None
         self.agreement_numbers: list[str] = []
         self.voided_at: datetime | None = None
+        self.approvals: list[tuple[str, Decimal]] = []  # (supervisor, amount)
         self.documents: dict[str, list[tuple[str, datetime]]] = {}
         self.complaints: list[str] = []
         self.payouts: dict[str, Payout] = {}
@@ -347,6 +358,17 @@ class Household(Aggregate):
             deviation=deviation.as_data() if deviation else None,
             **stamp.fields(),
         )
+
+    def approve_deviation(self, stamp: Stamp, amount: Decimal, reason: str) -> None:
+        """Record a supervisor's approval of signing for another amount than the
+        entitlement (the agreement then names the supervisor in its deviation)."""
+        valuation = self.check_valued()
+        self.check_no_agreement_in_force("approve another amount")
+        self.check_not_before(stamp.at, valuation.at, "the valuation it departs from")
+        self.trigger_event(self.DeviationApproved, amount=amount, reason=reason, **stamp.fields())
+
+    def deviation_approved_by(self, supervisor: str, amount: Decimal) -> bool:
+        return (supervisor, amount) in self.approvals
 
     def void_agreement(self, stamp: Stamp, agreement: str, reason: str) -> None:
         current = self.check_agreement_in_force()

@@ -319,6 +319,11 @@ class Ledger(Application[UUID]):
             stamp, cmd.agreement, cmd.method, cmd.amount, policy, cmd.deviation, approver
         )
 
+    def approve_deviation(self, uow: UnitOfWork, stamp: Stamp, cmd: c.ApproveDeviation) -> None:
+        household = self.household(uow, cmd.household)
+        self.actor(uow, stamp).check_may("approve a deviation")
+        household.approve_deviation(stamp, cmd.amount, cmd.reason)
+
     def void_agreement(self, uow: UnitOfWork, stamp: Stamp, cmd: c.VoidAgreement) -> None:
         household = self.household(uow, cmd.household)
         self.actor(uow, stamp).check_may("void an agreement", household.group)

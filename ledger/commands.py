@@ -92,6 +92,13 @@ class SignAgreement:
 
 
 @dataclass(frozen=True)
+class ApproveDeviation:
+    household: str
+    amount: Decimal
+    reason: str
+
+
+@dataclass(frozen=True)
 class VoidAgreement:
     household: str
     agreement: str
@@ -165,6 +172,7 @@ Body = (
     | RecordSurvey
     | RecordValuation
     | SignAgreement
+    | ApproveDeviation
     | VoidAgreement
     | AttachDocument
     | RecordVacated
@@ -303,6 +311,15 @@ _PARSERS: dict[str, tuple[tuple[str, ...], tuple[str, ...], Callable[[Fields], B
             method=parse_choice(f["method"], "method", METHODS),
             amount=parse_amount(f["amount"], "amount"),
             deviation=_deviation(f.get("deviation")),
+        ),
+    ),
+    "approve_deviation": (
+        ("household", "amount", "reason"),
+        (),
+        lambda f: ApproveDeviation(
+            household=parse_code(f["household"], "household"),
+            amount=parse_amount(f["amount"], "amount"),
+            reason=parse_text(f["reason"], "reason"),
         ),
     ),
     "void_agreement": (

@@ -22,7 +22,7 @@ V = TypeVar("V")
 
 # The tracking name carries the read models' format: a new format starts again
 # from an empty position, and so from empty tables (see __init__).
-NAME = "read-models/2"
+NAME = "read-models/3"
 CACHE = 20_000
 
 

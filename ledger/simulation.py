@@ -285,10 +285,18 @@ class Programme:
         deviation = None
         if rng.random() < 0.002:
             amount += Decimal("5000.00")
-            deviation = {
-                "reason": "低保困难户生活补助 (hardship allowance, approved)",
-                "approved_by": rng.choice(self.staff.supervisors),
-            }
+            reason = "低保困难户生活补助 (hardship allowance)"
+            supervisor = rng.choice(self.staff.supervisors)
+            # The supervisor approves the amount in the record before the clerk signs.
+            yield self.command(
+                "approve_deviation",
+                supervisor,
+                signed_at - timedelta(minutes=30),
+                household=code,
+                amount=f"{amount:.2f}",
+                reason=reason,
+            )
+            deviation = {"reason": reason, "approved_by": supervisor}
         method = "property_swap" if rng.random() < 0.15 else "monetary"
         fields: dict[str, Any] = {
             "household": code,

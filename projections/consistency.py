@@ -690,6 +690,7 @@ def consistency(c: Any, as_of: datetime) -> dict[str, Any]:
                     "difference": format_yuan(agreement.amount - agreement.entitlement),
                     "reason": deviation.get("reason"),
                     "approved_by": deviation.get("approved_by"),
+                    "approval_recorded_at": None,
                 }
             )
         current = record.current
@@ -763,14 +764,22 @@ def add_actors(report: dict[str, Any], events_of: Callable[[str], Sequence[Recor
     model's timeline keeps no actor for those, the events do. There are few."""
     wanted = {e["household"] for e in (*report["deviations"], *report["voided"])}
     actors: dict[tuple[str, str, str], str] = {}
+    approvals: dict[tuple[str, str, str], str] = {}  # (household, supervisor, amount) -> at
     for code in sorted(wanted):
         for event in events_of(code):
             if isinstance(event, Household.AgreementSigned):
                 actors[(code, "signed", event.agreement)] = event.actor
             elif isinstance(event, Household.AgreementVoided):
                 actors[(code, "voided", event.agreement)] = event.actor
+            elif isinstance(event, Household.DeviationApproved):
+                approvals[(code, event.actor, format_yuan(event.amount))] = _time(event.occurred_at)
     for entry in report["deviations"]:
         entry["signed_by"] = actors.get((entry["household"], "signed", entry["agreement"]))
+        # Whether the supervisor approved it in the record, or was only named by the
+        # clerk who recorded the agreement.
+        entry["approval_recorded_at"] = approvals.get(
+            (entry["household"], entry["approved_by"], entry["agreed"])
+        )
     for entry in report["voided"]:
         entry["voided_by"] = actors.get((entry["household"], "voided", entry["agreement"]))
 

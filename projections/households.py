@@ -39,6 +39,7 @@ TOPICS = {
     H.PayoutConfirmed.TOPIC: "C",
     H.Vacated.TOPIC: "M",
     H.ComplaintAttached.TOPIC: "L",
+    H.DeviationApproved.TOPIC: "P",
 }
 COMPLAINT_TOPICS = {
     Complaint.Filed.TOPIC: "F",
@@ -110,6 +111,7 @@ ENTRY_FORMS = {
     "C": "payout confirmed: payout",
     "M": "vacated",
     "L": "complaint attached (the household's own note)",
+    "P": "deviation approved by a supervisor",
     "F": "complaint filed: complaint",
     "K": "resolved: complaint",
     "O": "reopened: complaint",

@@ -145,7 +145,8 @@ def test_ingest_reads_standard_input(db: str, sample_lines: list[str]) -> None:
 AT = "2018-03-20T10:00:00+08:00"
 COMMANDS = (
     "enroll_staff, publish_policy, create_group, register_household, record_survey, "
-    "record_valuation, sign_agreement, void_agreement, attach_document, record_vacated, "
+    "record_valuation, sign_agreement, approve_deviation, void_agreement, attach_document, "
+    "record_vacated, "
     "file_complaint, acknowledge_complaint, add_to_complaint, resolve_complaint, "
     "reopen_complaint, request_payout, confirm_payout"
 )

@@ -199,6 +199,8 @@ def test_the_report_lists_exactly_the_deviation_the_old_version_and_the_review(
             "difference": "5000.00",
             "reason": "低保困难户生活补助",
             "approved_by": "sup-1",
+            # Named by the clerk in the agreement; the supervisor recorded nothing.
+            "approval_recorded_at": None,
         }
     ]
     assert document["policy_versions"] == [
@@ -536,3 +538,22 @@ def test_peers_are_the_same_village_and_the_same_structure_types(ledger: Ledger)
     assert d["priced_at"] == AS_OF.isoformat()
     assert d["entitlement"] == "454000.00"
     assert d["agreement"] is None
+
+
+def test_a_deviation_approved_by_the_supervisor_in_the_record_says_so(ledger: Ledger) -> None:
+    lines = departing_programme()
+    signing = next(i for i, line in enumerate(lines) if line.get("agreement") == "A-H02")
+    approval = {
+        "id": "t-approval",
+        "cmd": "approve_deviation",
+        "actor": "sup-1",
+        "at": at(9, 16),
+        "household": "H02",
+        "amount": "469000.00",
+        "reason": "低保困难户生活补助",
+    }
+    load(ledger, [*lines[:signing], approval, *lines[signing:]])
+    document = report(ledger)
+    assert [(d["household"], d["approval_recorded_at"]) for d in document["deviations"]] == [
+        ("H02", at(9, 16))
+    ]

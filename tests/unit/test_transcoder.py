@@ -167,6 +167,8 @@ def test_a_users_dict_with_the_marker_keys_round_trips(value: dict[str, Any]) ->
 EXTRA: list[dict[str, Any]] = [
     {"cmd": "void_agreement", "actor": "s-020", "at": "2018-03-14T10:00:00+08:00",
      "household": "XC-0002", "agreement": "A-0002", "reason": "改为货币补偿 (to monetary)"},
+    {"cmd": "approve_deviation", "actor": "s-020", "at": "2018-03-14T11:00:00+08:00",
+     "household": "XC-0002", "amount": "370000.00", "reason": "残疾人家庭困难补助"},
     {"cmd": "file_complaint", "actor": "s-030", "at": "2018-03-15T10:00:00+08:00",
      "complaint": "C-0002", "channel": "visit", "about": {"household": "XC-0004"},
      "summary": "邻居面积更大"},
@@ -235,7 +237,7 @@ def test_every_event_is_stored_and_read_back_unchanged(
         assert read == original
     assert {type(e).TOPIC for e in stored} == event_topics()
     # A business time keeps the offset it was given with.
-    resurveyed = [e for e in stored if e.command == "extra-6"]
+    resurveyed = [e for e in stored if e.command == "extra-7"]
     assert [e.occurred_at.isoformat() for e in resurveyed] == ["2018-03-04T10:00:00-05:00"]
 
 
@@ -272,6 +274,7 @@ STORED_TOPICS = [
     "oneruler:Household.AgreementSigned",
     "oneruler:Household.AgreementVoided",
     "oneruler:Household.ComplaintAttached",
+    "oneruler:Household.DeviationApproved",
     "oneruler:Household.DocumentAttached",
     "oneruler:Household.PayoutConfirmed",
     "oneruler:Household.PayoutRequested",
