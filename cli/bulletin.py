@@ -136,6 +136,9 @@ def read(ledger: Ledger, day: date) -> Bulletin:
     first_day = first.astimezone(LEDGER_TZ).date()
     if day < first_day:
         raise Refused(f"there is no bulletin before {first_day}; give a later --date.")
+    today = ledger.clock().astimezone(LEDGER_TZ).date()
+    if day > today:
+        raise Refused(f"{day} is in the future; a bulletin reports a day up to today, {today}.")
     as_of = end_of_day(day, LEDGER_TZ)
     ends = days_between(first, as_of)
     # The integrity checkpoint comes from another part of the ledger that may not be

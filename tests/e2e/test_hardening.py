@@ -422,3 +422,12 @@ def test_a_ledger_busy_with_another_writer_is_a_refusal_to_retry(
         "Error: the ledger is busy: another command is writing to it; retry in a moment.\n"
     )
     assert events(db) == before
+
+
+def test_a_bulletin_of_a_day_still_to_come_is_refused(db: str, tmp_path: Path) -> None:
+    result = oneruler(
+        "report", "bulletin", "--date", "2999-01-01", "-o", tmp_path / "b.html", "--db", db
+    )
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: 2999-01-01 is in the future; a bulletin reports a day")
+    assert not (tmp_path / "b.html").exists()
