@@ -12,7 +12,9 @@ from domain.errors import DomainError
 from ledger.application import ConflictError, Ledger
 from ledger.commands import Command, parse_command
 
-DEFAULT_BATCH = 1000
+# Commands per transaction: every commit is durable (an fsync), so fewer, larger ones.
+# At 20,000 households 5,000 ingested 5,095 commands/s against 4,720 with 1,000.
+DEFAULT_BATCH = 5000
 _RETRIES = 3
 # Bounded so that memory plateaus (about 20 KB a household across this cache and the
 # read models'), whatever the size of the file.
