@@ -9,11 +9,13 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 from eventsourcing.persistence import OperationalError, PersistenceError
 
+from cli.labels import LANGUAGES
 from domain.errors import DomainError, InvalidInput
 from domain.values import LEDGER_TZ
 from ledger.application import Ledger
@@ -74,6 +76,36 @@ def json_option(f: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")(f)
 
 
+def xlsx_option(f: F) -> F:
+    return click.option(
+        "--xlsx",
+        "xlsx",
+        type=click.Path(dir_okay=False, path_type=Path),
+        metavar="FILE",
+        help="Write an Excel workbook to FILE.",
+    )(f)
+
+
+def lang_option(default: str, help: str) -> Callable[[F], F]:
+    """--lang, defaulting to the language of those who read the output."""
+
+    def decorate(f: F) -> F:
+        return click.option(
+            "--lang",
+            type=click.Choice(LANGUAGES),
+            default=default,
+            show_default=True,
+            help=help,
+        )(f)
+
+    return decorate
+
+
+def check_one_format(as_json: bool, as_csv: bool, xlsx: Path | None) -> None:
+    if sum((as_json, as_csv, xlsx is not None)) > 1:
+        raise click.UsageError("choose one of --json, --csv and --xlsx.")
+
+
 def write_options(f: F) -> F:
     """--actor, --at and --id: who, when (business time) and the command's own id."""
     f = click.option(
@@ -126,9 +158,5 @@ def translate_errors(f: F) -> F:
             return f(*args, **kwargs)
         except DomainError as e:
             raise fail(e) from None
-        except OperationalError as e:
-            if is_busy(e):
-                raise Refused(BUSY) from None
-            raise
 
     return wrapper  # type: ignore[return-value]

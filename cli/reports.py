@@ -11,8 +11,17 @@ from typing import Any
 
 import click
 
-from cli.labels import COLUMNS, LANGUAGES, label, percent
-from cli.options import db_option, json_option, ledger_at, print_json, translate_errors
+from cli.labels import COLUMNS, label, percent
+from cli.options import (
+    check_one_format,
+    db_option,
+    json_option,
+    lang_option,
+    ledger_at,
+    print_json,
+    translate_errors,
+    xlsx_option,
+)
 from cli.reads import as_of_option, moment
 from cli.render import as_text_cells, table
 from ledger.application import Ledger
@@ -49,20 +58,8 @@ def rows_for_people(document: dict[str, Any], names: dict[str, str], lang: str) 
 @click.option(
     "--csv", "as_csv", is_flag=True, help="Print CSV (one row per group, then the total)."
 )
-@click.option(
-    "--xlsx",
-    "xlsx",
-    type=click.Path(dir_okay=False, path_type=Path),
-    metavar="FILE",
-    help="Write an Excel workbook to FILE.",
-)
-@click.option(
-    "--lang",
-    type=click.Choice(LANGUAGES),
-    default="en",
-    show_default=True,
-    help="Language of the labels.",
-)
+@xlsx_option
+@lang_option("en", "Language of the labels.")
 @db_option
 @translate_errors
 def groups(
@@ -70,8 +67,7 @@ def groups(
 ) -> None:
     """Per group and for the town: households, surveyed, valued, signed, signing
     rate, files complete, paid in full and open complaints, as of a business time."""
-    if sum((as_json, as_csv, xlsx is not None)) > 1:
-        raise click.UsageError("choose one of --json, --csv and --xlsx.")
+    check_one_format(as_json, as_csv, xlsx)
     with ledger_at(db, must_exist=True) as ledger:
         document = ledger.group_report(moment(as_of, ledger))
         names = ledger.group_names()

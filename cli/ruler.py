@@ -14,8 +14,16 @@ from typing import Any
 import click
 
 from cli import reports
-from cli.labels import LANGUAGES
-from cli.options import db_option, json_option, ledger_at, print_json, translate_errors
+from cli.options import (
+    check_one_format,
+    db_option,
+    json_option,
+    lang_option,
+    ledger_at,
+    print_json,
+    translate_errors,
+    xlsx_option,
+)
 from cli.reads import as_of_option, moment
 from cli.render import as_text_cells, table
 from domain.programme import Policy
@@ -493,21 +501,9 @@ def disclosure_csv(document: dict[str, Any], lang: str) -> str:
 @click.option("--group", "group", metavar="G", help="One work group only [default: all].")
 @as_of_option
 @click.option("--csv", "as_csv", is_flag=True, help="Print CSV, one row per household.")
-@click.option(
-    "--xlsx",
-    "xlsx",
-    type=click.Path(dir_okay=False, path_type=Path),
-    metavar="FILE",
-    help="Write an Excel workbook to FILE.",
-)
+@xlsx_option
 @json_option
-@click.option(
-    "--lang",
-    type=click.Choice(LANGUAGES),
-    default="zh",
-    show_default=True,
-    help="Language of the labels (Chinese: it is posted for the households).",
-)
+@lang_option("zh", "Language of the labels (Chinese: it is posted for the households).")
 @db_option
 @translate_errors
 def disclosure(
@@ -522,8 +518,7 @@ def disclosure(
     """The per-household compensation list to post (分户补偿情况公布): areas by
     structure, the entitlement's parts, the agreed amount and method; the head's
     name and the ID number masked in every output."""
-    if sum((as_json, as_csv, xlsx is not None)) > 1:
-        raise click.UsageError("choose one of --json, --csv and --xlsx.")
+    check_one_format(as_json, as_csv, xlsx)
     with ledger_at(db, must_exist=True) as ledger:
         when = moment(as_of, ledger)
         with ledger.projector.reading() as c:

@@ -367,9 +367,6 @@ class Household(Aggregate):
         self.check_not_before(stamp.at, valuation.at, "the valuation it departs from")
         self.trigger_event(self.DeviationApproved, amount=amount, reason=reason, **stamp.fields())
 
-    def deviation_approved_by(self, supervisor: str, amount: Decimal) -> bool:
-        return (supervisor, amount) in self.approvals
-
     def void_agreement(self, stamp: Stamp, agreement: str, reason: str) -> None:
         current = self.check_agreement_in_force()
         if current.agreement != agreement:

@@ -13,7 +13,6 @@ from uuid import UUID
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, Transcoder
-from eventsourcing.utils import get_topic
 
 from domain.base import Recorded, Stamp
 from domain.complaint import Complaint
@@ -489,13 +488,6 @@ class Ledger(Application[UUID]):
         if parsed is None:
             parsed = self._policies[key] = self.policy(policy).version_of(version)
         return parsed
-
-    def latest_policies(self) -> list[PolicyVersion]:
-        """The latest version of every published policy, in order of first publication."""
-        published = self.recorder.select_notifications(
-            None, 10_000, topics=[get_topic(Policy.Published)]
-        )
-        return [self.policy(self.mapper.to_domain_event(n).policy).latest() for n in published]  # type: ignore[attr-defined]
 
     def policy(self, code: str) -> Policy:
         aggregate = self.load(policy_id(code))
