@@ -21,7 +21,7 @@ from domain.values import ZERO, format_yuan
 METHODS = ("monetary", "property_swap")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Valuation:
     valuation: str
     policy: str
@@ -31,7 +31,7 @@ class Valuation:
     at: datetime
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Agreement:
     agreement: str
     method: str
@@ -41,7 +41,7 @@ class Agreement:
     at: datetime
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Payout:
     payout: str
     amount: Decimal
@@ -55,7 +55,7 @@ class Payout:
         return self.confirmed_by is not None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Deviation:
     """An agreed amount other than the entitlement: why, and which supervisor approved."""
 

@@ -179,7 +179,7 @@ def _incentive(raw: Any, index: int) -> Incentive:
 # --- valuation items -------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Item:
     """One valued thing: a measured quantity priced by a rate, or an appraised value."""
 

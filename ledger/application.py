@@ -54,12 +54,17 @@ class UnitOfWork:
         self.aggregates: dict[UUID, Aggregate] = {}
         self.events: list[Recorded] = []
         self.command_ids: list[str] = []
+        # Ids read in bulk before the batch ran and found to have no events.
+        self.absent: set[UUID] = set()
         self._touched: list[Aggregate] = []
+
+    def _load(self, aggregate_id: UUID) -> Aggregate | None:
+        return None if aggregate_id in self.absent else self.ledger.load(aggregate_id)
 
     def get(self, cls: type[A], aggregate_id: UUID, missing: str) -> A:
         aggregate = self.aggregates.get(aggregate_id)
         if aggregate is None:
-            aggregate = self.ledger.load(aggregate_id)
+            aggregate = self._load(aggregate_id)
             if aggregate is None:
                 raise NotFound(missing)
             self.aggregates[aggregate_id] = aggregate
@@ -69,7 +74,7 @@ class UnitOfWork:
         return aggregate
 
     def exists(self, aggregate_id: UUID) -> bool:
-        return aggregate_id in self.aggregates or self.ledger.load(aggregate_id) is not None
+        return aggregate_id in self.aggregates or self._load(aggregate_id) is not None
 
     def check_absent(self, aggregate_id: UUID, message: str) -> None:
         if self.exists(aggregate_id):
@@ -99,6 +104,39 @@ class UnitOfWork:
             self.aggregates[aggregate.id] = aggregate
             self.events.extend(aggregate.collect_events())  # type: ignore[arg-type]
         self.command_ids.append(command.id)
+
+
+# The fields of a command that name an aggregate, and the kind of id each names.
+_REFERENCES: tuple[tuple[str, Callable[[str], UUID]], ...] = (
+    ("household", household_id),
+    ("group", group_id),
+    ("staff", staff_id),
+    ("leader", staff_id),
+    ("policy", policy_id),
+    ("payout", payout_id),
+    ("complaint", complaint_id),
+)
+
+
+def references(command: c.Command) -> list[UUID]:
+    """The aggregates a command will read or create (a superset: it costs one row)."""
+    ids = [] if command.actor == BUILTIN_ADMIN else [staff_id(command.actor)]
+    body = command.body
+    for name, kind in _REFERENCES:
+        code = getattr(body, name, None)
+        if isinstance(code, str) and code != BUILTIN_ADMIN:
+            ids.append(kind(code))
+    if isinstance(body, c.PublishPolicy):
+        ids.append(policy_id(body.parsed.policy))
+    elif isinstance(body, c.FileComplaint):
+        ids.extend(
+            kind(code)
+            for name, kind in _REFERENCES
+            if (code := body.about.get(name)) is not None and code != BUILTIN_ADMIN
+        )
+    elif isinstance(body, c.SignAgreement) and body.deviation is not None:
+        ids.append(staff_id(body.deviation.approved_by))
+    return ids
 
 
 class Ledger(Application[UUID]):
@@ -150,6 +188,7 @@ class Ledger(Application[UUID]):
         """Run many commands in one transaction, each whole or not at all; return
         each command's refusal, or None where it was applied."""
         uow = UnitOfWork(self)
+        self.prefetch(uow, commands)
         outcomes: list[DomainError | None] = []
         for command in commands:
             try:
@@ -189,6 +228,28 @@ class Ledger(Application[UUID]):
         return self.ledger_recorder.applied_commands(ids)
 
     # --- loading -------------------------------------------------------------
+
+    def prefetch(self, uow: UnitOfWork, commands: Sequence[c.Command]) -> None:
+        """Read every aggregate the batch names and the cache lacks in one query, and
+        note those that do not exist yet: one read for the batch instead of one per
+        aggregate. Read outside the write, as load() is: a conflict still fails the
+        commit (and ingest runs the batch again)."""
+        wanted = {
+            aggregate_id
+            for command in commands
+            for aggregate_id in references(command)
+            if aggregate_id not in self._cache
+        }
+        if not wanted:
+            return
+        found = self.ledger_recorder.select_events_of(list(wanted))
+        for aggregate_id, stored_events in found.items():
+            aggregate: Aggregate | None = None
+            for stored in stored_events:
+                aggregate = self.mapper.to_domain_event(stored).mutate(aggregate)  # type: ignore[attr-defined]
+            assert aggregate is not None
+            uow.aggregates[aggregate_id] = aggregate
+        uow.absent = wanted - found.keys()
 
     def load(self, aggregate_id: UUID) -> Aggregate | None:
         cached = self._cache.get(aggregate_id)

@@ -188,6 +188,29 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         tracking.create_table()
         return tracking
 
+    def select_events_of(self, originator_ids: Sequence[UUID]) -> dict[UUID, list[StoredEvent]]:
+        """The stored events of many aggregates in one read, each aggregate's in
+        version order; an aggregate with no events is left out."""
+        by_key = {originator_id.hex: originator_id for originator_id in originator_ids}
+        found: dict[UUID, list[StoredEvent]] = {}
+        with self.log_transaction(commit=False) as c:
+            keys = list(by_key)
+            for start in range(0, len(keys), _CHUNK):
+                chunk = keys[start : start + _CHUNK]
+                c.execute(
+                    "SELECT originator_id, originator_version, topic, state "
+                    f"FROM {self.events_table_name} "
+                    f"WHERE originator_id IN ({','.join('?' * len(chunk))}) "
+                    "ORDER BY originator_id, originator_version",
+                    chunk,
+                )
+                for key, version, topic, state in c.fetchall():
+                    originator_id = by_key[key]
+                    found.setdefault(originator_id, []).append(
+                        StoredEvent(originator_id, version, topic, state)
+                    )
+        return found
+
     def applied_commands(self, ids: Iterable[str]) -> set[str]:
         """Which of these command ids the ledger has already applied."""
         wanted = list(ids)

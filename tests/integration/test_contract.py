@@ -288,3 +288,50 @@ def survey(code: str, command_id: str, at: str, reason: str | None = None) -> An
         land_area_m2="20.00",
         **({"reason": reason} if reason else {}),
     )
+
+
+def test_a_batch_reads_the_aggregates_it_names_in_one_query(
+    loaded: Ledger, store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch on a ledger whose cache is empty (another process wrote the sample)
+    reads every aggregate it names in one query, and refuses and applies exactly as
+    command by command."""
+    ledger = open_at(store_url)
+    recorder = type(ledger.ledger_recorder)
+    reads = {"one": 0, "many": 0}
+    select_one, select_many = recorder.select_events, recorder.select_events_of
+
+    def one(self: Any, *args: Any, **kwargs: Any) -> Any:
+        reads["one"] += 1
+        return select_one(self, *args, **kwargs)
+
+    def many(self: Any, *args: Any, **kwargs: Any) -> Any:
+        reads["many"] += 1
+        return select_many(self, *args, **kwargs)
+
+    monkeypatch.setattr(recorder, "select_events", one)
+    monkeypatch.setattr(recorder, "select_events_of", many)
+    try:
+        outcomes = ledger.execute_batch(
+            [
+                survey("XC-0001", "resurvey-0001", "2018-04-02T10:00:00+08:00", "remeasured"),
+                survey("XC-0003", "resurvey-0003", "2018-04-02T10:00:00+08:00", "remeasured"),
+                register("XC-0001", "again-0001"),
+                register("XC-0100", "new-0100"),
+                survey("XC-0100", "survey-0100", "2018-04-02T10:00:00+08:00"),
+                register("XC-0100", "again-0100"),
+            ]
+        )
+    finally:
+        ledger.close()
+    assert [str(o) if o else None for o in outcomes] == [
+        "agreement A-0001 of XC-0001 is in force; a supervisor must void it before you "
+        "correct the survey.",
+        "s-001 is a clerk of G01 and may not record a survey for a household of G02; "
+        "a clerk of G02 must.",
+        "household XC-0001 is already registered.",
+        None,
+        None,
+        "household XC-0100 is already registered.",
+    ]
+    assert reads == {"one": 0, "many": 1}
