@@ -5,7 +5,7 @@ same transaction, so that a crash never counts an event twice or skips one."""
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Protocol, TypeVar, runtime_checkable
 from uuid import UUID
@@ -14,6 +14,7 @@ from eventsourcing.persistence import ApplicationRecorder, IntegrityError, Mappe
 
 from domain.complaint import Complaint
 from domain.policy import PolicyVersion
+from ledger.integrity import TransparencyLog
 from projections import complaints, households, programme, progress
 from projections.facts import Fact
 
@@ -41,6 +42,8 @@ class LRU(OrderedDict[K, V]):
 
 
 PAGE = 10_000
+# Households folded and written at a time in a rebuild.
+_REBUILD_ROWS = 5_000
 MODELS = (programme, households, complaints, progress)
 
 
@@ -51,6 +54,8 @@ class ReadModelStore(Protocol):
     def projection_transaction(self, *, commit: bool) -> AbstractContextManager[Any]: ...
     def tracking_position(self, name: str) -> int: ...
     def record_tracking(self, c: Any, name: str, position: int) -> None: ...
+    @property
+    def log(self) -> TransparencyLog: ...
     def forget_tracking(self, c: Any, name: str) -> None: ...
 
 
@@ -76,19 +81,17 @@ class Projector:
         return self.store.tracking_position(NAME)
 
     def fact(self, n: Notification) -> Fact:
-        state = n.state
+        assert isinstance(n.originator_id, UUID)
+        return Fact(n.id, n.topic, n.originator_id, n.originator_version, self.state_of(n.state))
+
+    def state_of(self, state: bytes) -> dict[str, Any]:
+        """A stored event's state, decoded."""
         if self.mapper.cipher:
             state = self.mapper.cipher.decrypt(state)
         if self.mapper.compressor:
             state = self.mapper.compressor.decompress(state)
-        assert isinstance(n.originator_id, UUID)
-        return Fact(
-            n.id,
-            n.topic,
-            n.originator_id,
-            n.originator_version,
-            self.mapper.transcoder.decode(state),
-        )
+        decoded: dict[str, Any] = self.mapper.transcoder.decode(state)
+        return decoded
 
     def catch_up(self, progress_to: Callable[[int], None] | None = None) -> int:
         """Apply every event the read models have not seen; return how many."""
@@ -155,9 +158,175 @@ class Projector:
         return lookup
 
     def rebuild(self, progress_to: Callable[[int], None] | None = None) -> int:
-        """Empty every read model and build it again from the first event."""
-        self._clear()
-        return self.catch_up(progress_to)
+        """Empty every read model and build it again from the first event, in one
+        transaction: an interrupted rebuild leaves the read models as they were, and
+        other processes wait for it rather than follow half-built tables.
+
+        Following applies events in the order they were stored, so a household is
+        folded and written again on every page that touches it. A rebuild reads each
+        household's events together instead (in the order of the events' primary
+        key), and folds and writes each household once; the set-up and the
+        complaints, few, are read in stored order. Events stored meanwhile are
+        followed as usual afterwards."""
+        self._forget()
+        size = 0
+        try:
+            with self.store.projection_transaction(commit=True) as c:
+                for model in MODELS:
+                    for statement in model.CLEAR:
+                        c.execute(statement)
+                self.store.forget_tracking(c, NAME)
+                # Every stored event is a leaf of the log: its head is the store's end.
+                size, upto = self.store.log.head(c)
+                if upto is not None:
+                    read = self._rebuild(c, upto, progress_to)
+                    self.store.record_tracking(c, NAME, upto)
+                    if progress_to is not None:
+                        progress_to(size - read)  # the events no read model takes
+        finally:
+            self._forget()
+        return size + self.catch_up(progress_to)
+
+    def _rebuild(self, c: Any, upto: int, progress_to: Callable[[int], None] | None) -> int:
+        """Build every read model from the events up to a position; return how many
+        events were read."""
+        report = progress_to or (lambda _: None)
+        policies = self.policy_lookup(c)
+        done = 0
+        # The set-up (the policy versions the households' folds look up), and the
+        # entries each household's timeline takes from the complaints about it.
+        about: dict[bytes, tuple[str, str]] = {}
+        entries: dict[str, list[households.Entry]] = {}
+        for page in self._in_stored_order(c, (*programme.TOPICS, *complaints.TOPICS), upto):
+            set_up = [fact for fact in page if fact.topic in programme.TOPICS]
+            programme.process(c, set_up)
+            report(len(set_up))
+            done += len(set_up)
+            for fact in page:
+                if fact.topic in programme.TOPICS:
+                    continue
+                key = fact.aggregate.bytes
+                if fact.topic == Complaint.Filed.TOPIC and "household" in fact.state["about"]:
+                    about[key] = (fact.state["complaint"], fact.state["about"]["household"])
+                if key in about:
+                    complaint, household = about[key]
+                    entry = households.complaint_entry(fact, complaint)
+                    assert entry is not None
+                    entries.setdefault(household, []).append(entry)
+        rows: dict[bytes, households.Row] = {}
+        read = [0]
+
+        def flush() -> None:
+            households.write(c, rows.values())
+            # Nothing was contributed before: no old contributions to take back.
+            fresh: dict[str, list[progress.Contribution]] = {
+                "h:" + row.household: [] for row in rows.values()
+            }
+            progress.update(c, rows, {}, policies, fresh)
+            report(read[0])
+            rows.clear()
+            read[0] = 0
+
+        for facts in self._households_by_aggregate(c, upto):
+            row = households.row_of_events(facts, entries.pop(facts[0].state["household"], ()))
+            rows[row.aggregate] = row
+            read[0] += len(facts)
+            done += len(facts)
+            if len(rows) >= _REBUILD_ROWS:
+                flush()
+        flush()
+        assert not entries, f"complaints about unregistered households: {sorted(entries)[:3]}"
+
+        # The register, and the complaints' share of the bulletin (which needs the
+        # households' groups, written above).
+        def household_group(code: str) -> str | None:
+            row = households.load_by_code(c, code)
+            return row.group if row else None
+
+        for page in self._in_stored_order(c, complaints.TOPICS, upto):
+            changed = complaints.process(
+                c, page, household_group, lambda staff: programme.staff_group(c, staff)
+            )
+            progress.update(c, {}, changed, policies, self._contributions)
+            report(len(page))
+            done += len(page)
+        return done
+
+    def _select(self, topics: Sequence[str]) -> str:
+        """The stored events of some topics up to a position (and a condition to add)."""
+        d = self.store.log.dialect
+        return (
+            f"SELECT {d.notification_id}, originator_id, originator_version, topic, state "
+            f"FROM {d.events_table} WHERE {d.notification_id} <= ? "
+            f"AND topic IN ({', '.join('?' * len(topics))}) "
+        )
+
+    def _in_stored_order(self, c: Any, topics: Sequence[str], upto: int) -> Iterator[list[Fact]]:
+        """Pages of the events of some topics, in the order they were stored."""
+        d = self.store.log.dialect
+        select = f"{self._select(topics)}AND {d.notification_id} > ? "
+        start = 0
+        while True:
+            c.execute(f"{select}ORDER BY {d.notification_id} LIMIT ?", (upto, *topics, start, PAGE))
+            rows = c.fetchall()
+            if not rows:
+                return
+            yield [
+                Fact(
+                    position,
+                    topic,
+                    UUID(bytes=d.originator_bytes(key)),
+                    version,
+                    self.state_of(state),
+                )
+                for position, key, version, topic, state in rows
+            ]
+            start = rows[-1][0]
+
+    def _households_by_aggregate(self, c: Any, upto: int) -> Iterator[list[Fact]]:
+        """Each household's events (up to a position) together, in version order:
+        pages in the order of the events table's primary key, cut between aggregates."""
+        d = self.store.log.dialect
+        topics = tuple(households.TOPICS)
+        select = self._select(topics)
+        order = "ORDER BY originator_id, originator_version"
+        after: Any = None
+        while True:
+            if after is None:
+                c.execute(f"{select}{order} LIMIT ?", (upto, *topics, PAGE))
+            else:
+                c.execute(
+                    f"{select}AND originator_id > ? {order} LIMIT ?", (upto, *topics, after, PAGE)
+                )
+            rows = c.fetchall()
+            if not rows:
+                return
+            if len(rows) == PAGE:
+                # The last aggregate may go on in the next page: leave it to that page,
+                # or, if it fills this one, read it whole.
+                last = rows[-1][1]
+                cut = len(rows)
+                while cut and rows[cut - 1][1] == last:
+                    cut -= 1
+                if cut:
+                    rows = rows[:cut]
+                else:
+                    c.execute(f"{select}AND originator_id = ? {order}", (upto, *topics, last))
+                    rows = c.fetchall()
+            facts: list[Fact] = []
+            facts_key: Any = None
+            aggregate = None
+            for position, key, version, topic, state in rows:
+                if facts and key != facts_key:
+                    yield facts
+                    facts = []
+                if not facts:
+                    facts_key = key
+                    aggregate = UUID(bytes=d.originator_bytes(key))
+                assert aggregate is not None
+                facts.append(Fact(position, topic, aggregate, version, self.state_of(state)))
+            yield facts
+            after = rows[-1][1]
 
     def _clear(self) -> None:
         self._forget()

@@ -91,7 +91,8 @@ class _Positions:
         return position
 
     def check(self, name: str, current: int) -> None:
-        expected = self.known.get(name)
+        # What this transaction itself wrote (a rebuild forgets the position first).
+        expected = self.pending.get(name, self.known.get(name))
         if expected is not None and current != expected:
             self.known[name] = current
             raise IntegrityError(

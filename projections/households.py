@@ -211,7 +211,44 @@ def process(
         assert found is not None
         found.timeline.append(_entry(fact, complaint_kind, complaint))
     for row in rows.values():
-        row.timeline.sort(key=lambda e: (e[0], e[1]))
+        row.timeline.sort(key=_order)
+    write(c, rows.values())
+    if cache is not None:
+        cache.update(rows)
+    return rows
+
+
+def _order(entry: Entry) -> tuple[int, int]:
+    return entry[0], entry[1]
+
+
+def complaint_entry(fact: Fact, complaint: str) -> Entry | None:
+    """The entry a complaint's event adds to the timeline of the household it is about."""
+    kind = COMPLAINT_TOPICS.get(fact.topic)
+    return None if kind is None else _entry(fact, kind, complaint)
+
+
+def row_of_events(facts: Sequence[Fact], complaint_entries: Sequence[Entry]) -> Row:
+    """A household's row from all its own events (in version order, so registration
+    first) and the entries of the complaints about it: what process() builds from
+    the same facts page by page."""
+    s = facts[0].state
+    assert TOPICS[facts[0].topic] == "R", "a household's first event is its registration"
+    timeline = [_entry(fact, TOPICS[fact.topic], None) for fact in facts]
+    timeline.extend(complaint_entries)
+    timeline.sort(key=_order)
+    return Row(
+        facts[0].aggregate.bytes,
+        s["household"],
+        s["group"],
+        s["village"],
+        s["head"],
+        s["id_number"],
+        timeline,
+    )
+
+
+def write(c: Any, rows: Iterable[Row]) -> None:
     c.executemany(
         "INSERT INTO rm_households VALUES (?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (aggregate) DO UPDATE SET timeline = excluded.timeline",
@@ -225,12 +262,9 @@ def process(
                 r.id_number,
                 msgpack.packb(r.timeline),
             )
-            for r in rows.values()
+            for r in rows
         ],
     )
-    if cache is not None:
-        cache.update(rows)
-    return rows
 
 
 def _aggregate_of(c: Any, household: str) -> bytes:

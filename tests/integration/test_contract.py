@@ -15,7 +15,7 @@ from eventsourcing.persistence import IntegrityError
 
 from domain.errors import DomainError
 from domain.values import LEDGER_TZ
-from ledger import integrity
+from ledger import integrity, projector
 from ledger.application import Ledger
 from ledger.checkpoint import generate_key, parse_signer
 from ledger.commands import parse_command
@@ -23,6 +23,7 @@ from ledger.copy import recorder_of
 from ledger.ingest import ingest
 from ledger.projector import MODELS
 from ledger.store import open_ledger
+from projections import households as households_rm
 
 # When the ledger records: fixed, so that every store holds the same stored bytes and
 # so the same log.
@@ -215,6 +216,46 @@ def test_read_models_rebuilt_equal_read_models_followed(loaded: Ledger) -> None:
     assert followed["rm_households"] and followed["rm_progress_daily"]
     assert loaded.projector.rebuild() == SAMPLE_EVENTS
     assert read_models(loaded) == followed
+
+
+@pytest.mark.parametrize("page", [3, 6, 7])
+def test_a_rebuild_in_small_pages_reads_the_same(
+    loaded: Ledger, monkeypatch: pytest.MonkeyPatch, page: int
+) -> None:
+    # The sample's households have 3 to 14 events: pages end inside a household
+    # (which the next page reads), or one household fills a page (read whole).
+    followed = read_models(loaded)
+    monkeypatch.setattr(projector, "PAGE", page)
+    assert loaded.projector.rebuild() == SAMPLE_EVENTS
+    assert read_models(loaded) == followed
+
+
+def test_an_interrupted_rebuild_leaves_the_read_models_as_they_were(
+    loaded: Ledger, store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    followed = read_models(loaded)
+    position = loaded.projector.position()
+    built = 0
+    row_of_events = households_rm.row_of_events
+
+    def fail_on_the_third(*args: Any) -> Any:
+        nonlocal built
+        built += 1
+        if built == 3:
+            raise KeyboardInterrupt
+        return row_of_events(*args)
+
+    monkeypatch.setattr(households_rm, "row_of_events", fail_on_the_third)
+    with pytest.raises(KeyboardInterrupt):
+        loaded.projector.rebuild()
+    monkeypatch.undo()
+    assert loaded.projector.position() == position == SAMPLE_EVENTS
+    assert read_models(loaded) == followed
+    reopened = open_at(store_url)
+    try:
+        assert read_models(reopened) == followed
+    finally:
+        reopened.close()
 
 
 def test_a_failure_while_logging_rolls_back_the_events_and_the_command_id(
