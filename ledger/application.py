@@ -206,7 +206,7 @@ class Ledger(Application[UUID]):
         try:
             # EventStore.put is what Application.save does for events, without its
             # per-event isinstance checks against typing Protocols.
-            self.events.put(uow.events, command_ids=uow.command_ids)
+            recordings = self.events.put(uow.events, command_ids=uow.command_ids)
         except IntegrityError:
             self._cache.clear()
             self._policies.clear()
@@ -214,6 +214,8 @@ class Ledger(Application[UUID]):
                 "the ledger was changed by someone else while this ran; "
                 "nothing was appended: re-read and retry."
             ) from None
+        if self._projector is not None:
+            self._projector.offer(recordings)
         if self.cache_size:
             for aggregate_id, aggregate in uow.aggregates.items():
                 self._cache[aggregate_id] = aggregate

@@ -107,6 +107,8 @@ def ingest(
     # Keep recently used aggregates between batches: a programme's commands come
     # household by household, stage by stage. Bounded, so memory is too.
     ledger.cache_size = max(ledger.cache_size, CACHE)
+    # The read models follow from the events as committed (Projector.offer).
+    ledger.projector.catch_up()
     batch: list[tuple[int, Command]] = []
 
     def flush() -> None:

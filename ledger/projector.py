@@ -10,7 +10,13 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Protocol, TypeVar, runtime_checkable
 from uuid import UUID
 
-from eventsourcing.persistence import ApplicationRecorder, IntegrityError, Mapper, Notification
+from eventsourcing.persistence import (
+    ApplicationRecorder,
+    IntegrityError,
+    Mapper,
+    Notification,
+    Recording,
+)
 
 from domain.complaint import Complaint
 from domain.policy import PolicyVersion
@@ -42,6 +48,8 @@ class LRU(OrderedDict[K, V]):
 
 
 PAGE = 10_000
+# Events committed by this process kept for the read models (see Projector.offer).
+OFFERED = 3 * PAGE
 # Households folded and written at a time in a rebuild.
 _REBUILD_ROWS = 5_000
 MODELS = (programme, households, complaints, progress)
@@ -74,6 +82,8 @@ class Projector:
         # after page is not read back each time; bounded, and dropped with a failed page.
         self._rows: LRU[bytes, households.Row] = LRU(CACHE)
         self._contributions: LRU[str, list[progress.Contribution]] = LRU(CACHE)
+        self._offered: list[Fact] = []
+        self._offered_overflow = False
         if self.position() == 0:
             self._clear()
 
@@ -98,14 +108,18 @@ class Projector:
         done = 0
         start = self.position()
         while True:
-            page = self.recorder.select_notifications(start, PAGE, inclusive_of_start=False)
-            if not page:
-                return done
-            facts = [self.fact(n) for n in page]
+            facts = self._take_offered(start)
+            if not facts:
+                page = self.recorder.select_notifications(start, PAGE, inclusive_of_start=False)
+                if not page:
+                    self._offered_overflow = False
+                    return done
+                facts = [self.fact(n) for n in page]
+            last = facts[-1].position
             try:
                 with self.store.projection_transaction(commit=True) as c:
                     self.apply(c, facts)
-                    self.store.record_tracking(c, NAME, page[-1].id)
+                    self.store.record_tracking(c, NAME, last)
             except IntegrityError:
                 # Another process applied this page first (and rolled ours back):
                 # go on from wherever the read models are now.
@@ -115,10 +129,56 @@ class Projector:
             except BaseException:
                 self._forget()
                 raise
-            start = page[-1].id
-            done += len(page)
+            start = last
+            done += len(facts)
             if progress_to is not None:
-                progress_to(len(page))
+                progress_to(len(facts))
+
+    def offer(self, recordings: Sequence[Recording[UUID]]) -> None:
+        """Events this process has just committed: the next catch-up applies them as
+        they are, without reading them back and decoding them, if they are exactly
+        the events after its position (else it reads the store as usual). Bounded:
+        past OFFERED events, the offer is dropped until the next catch-up."""
+        if self._offered_overflow:
+            return
+        if len(self._offered) + len(recordings) > OFFERED:
+            self._offered.clear()
+            self._offered_overflow = True
+            return
+        self._offered.extend(
+            # vars(): the event's own attributes, what the mapper encodes for the store.
+            Fact(
+                n.id,
+                n.topic,
+                r.domain_event.originator_id,
+                n.originator_version,
+                vars(r.domain_event),
+            )
+            for r in recordings
+            for n in (r.notification,)
+        )
+
+    def _take_offered(self, start: int) -> list[Fact]:
+        """The offered events that follow position start without a gap, up to a page."""
+        offered = self._offered
+        skip = 0
+        while skip < len(offered) and offered[skip].position <= start:
+            skip += 1  # applied already (read from the store)
+        count = 0
+        while (
+            count < PAGE
+            and skip + count < len(offered)
+            and offered[skip + count].position == start + 1 + count
+        ):
+            count += 1
+        taken = offered[skip : skip + count]
+        if skip + count < len(offered) and count < PAGE:
+            # Another writer's events (or ids given up by a rolled-back writer) lie
+            # between: the store has what comes next.
+            offered.clear()
+        else:
+            del offered[: skip + count]
+        return taken
 
     def apply(self, c: Any, facts: list[Fact]) -> None:
         programme.process(c, facts)
@@ -144,6 +204,7 @@ class Projector:
         )
 
     def _forget(self) -> None:
+        self._offered.clear()
         self._policies.clear()
         self._rows.clear()
         self._contributions.clear()
