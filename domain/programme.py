@@ -158,7 +158,7 @@ class Policy(Aggregate):
 
     def check_published_by(self, version: int, at: datetime) -> None:
         """A plan applies only once it is published (DOMAIN.md, the law's hooks)."""
-        self.version_of(version)
+        self._check_version(version)
         published = self.published_at[version - 1]
         if at < published:
             raise RuleViolation(
@@ -175,9 +175,12 @@ class Policy(Aggregate):
         return self.version_of(self.latest_version)
 
     def version_of(self, version: int) -> PolicyVersion:
+        self._check_version(version)
+        return PolicyVersion.from_document(self.documents[version - 1])
+
+    def _check_version(self, version: int) -> None:
         if not 1 <= version <= len(self.documents):
             raise RuleViolation(
                 f"policy {self.policy} has no version {version}; "
                 f"it has versions 1 to {len(self.documents)}."
             )
-        return PolicyVersion.from_document(self.documents[version - 1])

@@ -118,13 +118,26 @@ _REFERENCES: tuple[tuple[str, Callable[[str], UUID]], ...] = (
 )
 
 
+_FIELDS_OF: dict[type, tuple[tuple[str, Callable[[str], UUID]], ...]] = {}
+
+
+def _references_of(body: type) -> tuple[tuple[str, Callable[[str], UUID]], ...]:
+    """Which of _REFERENCES a kind of command has."""
+    fields = _FIELDS_OF.get(body)
+    if fields is None:
+        fields = _FIELDS_OF[body] = tuple(
+            (name, kind) for name, kind in _REFERENCES if name in body.__annotations__
+        )
+    return fields
+
+
 def references(command: c.Command) -> list[UUID]:
     """The aggregates a command will read or create (a superset: it costs one row)."""
     ids = [] if command.actor == BUILTIN_ADMIN else [staff_id(command.actor)]
     body = command.body
-    for name, kind in _REFERENCES:
-        code = getattr(body, name, None)
-        if isinstance(code, str) and code != BUILTIN_ADMIN:
+    for name, kind in _references_of(type(body)):
+        code = getattr(body, name)
+        if code is not None and code != BUILTIN_ADMIN:
             ids.append(kind(code))
     if isinstance(body, c.PublishPolicy):
         ids.append(policy_id(body.parsed.policy))
@@ -236,22 +249,33 @@ class Ledger(Application[UUID]):
         note those that do not exist yet: one read for the batch instead of one per
         aggregate. Read outside the write, as load() is: a conflict still fails the
         commit (and ingest runs the batch again)."""
-        wanted = {
-            aggregate_id
-            for command in commands
-            for aggregate_id in references(command)
-            if aggregate_id not in self._cache
-        }
+        named: set[UUID] = set()
+        for command in commands:
+            named.update(references(command))
+        self._read_into(uow, named)
+        # A payout's confirmation names the payout; its household is found through it.
+        households = set()
+        for command in commands:
+            if isinstance(command.body, c.ConfirmPayout):
+                index = uow.aggregates.get(payout_id(command.body.payout)) or self._cache.get(
+                    payout_id(command.body.payout)
+                )
+                if isinstance(index, PayoutIndex):
+                    households.add(household_id(index.household))
+        self._read_into(uow, households)
+
+    def _read_into(self, uow: UnitOfWork, named: set[UUID]) -> None:
+        wanted = [i for i in named if i not in self._cache and i not in uow.aggregates]
         if not wanted:
             return
-        found = self.ledger_recorder.select_events_of(list(wanted))
+        found = self.ledger_recorder.select_events_of(wanted)
         for aggregate_id, stored_events in found.items():
             aggregate: Aggregate | None = None
             for stored in stored_events:
                 aggregate = self.mapper.to_domain_event(stored).mutate(aggregate)  # type: ignore[attr-defined]
             assert aggregate is not None
             uow.aggregates[aggregate_id] = aggregate
-        uow.absent = wanted - found.keys()
+        uow.absent.update(i for i in wanted if i not in found)
 
     def load(self, aggregate_id: UUID) -> Aggregate | None:
         cached = self._cache.get(aggregate_id)
