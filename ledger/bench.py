@@ -184,6 +184,8 @@ def run(
     peak memory (RSS, in MB)."""
     directory.mkdir(parents=True, exist_ok=True)
     url = db or str(directory / "bench.db")
+    if db is not None:
+        _check_empty(db)
     figures: dict[str, Any] = {"households": households, "store": _store_name(url)}
     for phase in PHASES:
         if phase == "raw" and not _is_sqlite(url):
@@ -206,6 +208,22 @@ def run(
             figures["ingest"]["events_per_second"] / figures["raw"]["rows_per_second"]
         )
     return figures
+
+
+def _check_empty(db: str) -> None:
+    """Ingest would skip every command already applied: measure an empty store only."""
+    from ledger.store import open_ledger
+
+    ledger = open_ledger(db)
+    try:
+        events = ledger.recorder.max_notification_id() or 0
+    finally:
+        ledger.close()
+    if events:
+        raise RuntimeError(
+            f"the store at {db} already holds {events:,} events; give an empty one "
+            "(for PostgreSQL a new ?schema=NAME)"
+        )
 
 
 def _is_sqlite(url: str) -> bool:

@@ -47,3 +47,18 @@ def test_a_small_bench_gives_every_figure_and_the_right_bulletin(tmp_path: Path)
     expected = independent_count([json.loads(line) for line in lines])
     assert {k: total[k] for k in expected} == expected
     assert total["signing_rate"] == round(expected["signed"] / expected["households"], 4)
+
+
+def test_the_bench_refuses_a_store_that_holds_events(tmp_path: Path) -> None:
+    runner = CliRunner()
+    demo = ["demo", "--dir", str(tmp_path / "demo"), "--households", "10"]
+    assert runner.invoke(cli, demo).exit_code == 0
+    db = tmp_path / "demo" / "xingcheng.db"
+    result = runner.invoke(
+        cli, ["bench", "--households", "10", "--db", str(db), "--dir", str(tmp_path / "b")]
+    )
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: the store at {db} already holds ")
+    assert "events; give an empty one (for PostgreSQL a new ?schema=NAME); the bench stopped." in (
+        result.output
+    )
