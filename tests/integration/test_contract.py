@@ -376,3 +376,56 @@ def test_a_batch_reads_the_aggregates_it_names_in_one_query(
         "household XC-0100 is already registered.",
     ]
     assert reads == {"one": 0, "many": 1}
+
+
+def test_events_offered_after_another_writers_are_not_applied_across_the_gap(
+    store_url: str, sample_lines: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process's read models take the events it committed as they are only when
+    they follow their position without a gap; another writer's events in between are
+    read from the store, so nothing is skipped and nothing counted twice."""
+    first, second = open_at(store_url), open_at(store_url)
+    try:
+        ingest(first, sample_lines)
+        second.execute(register("XC-0100", "gap-1"))  # the first has not seen it
+        first.execute(register("XC-0101", "gap-2"))  # offered to the first's read models
+        read = []
+        select = type(first.recorder).select_notifications
+
+        def counting(self: Any, *args: Any, **kwargs: Any) -> Any:
+            page = select(self, *args, **kwargs)
+            read.extend(n.id for n in page)
+            return page
+
+        monkeypatch.setattr(type(first.recorder), "select_notifications", counting)
+        assert first.projector.catch_up() == 2
+        assert read == [SAMPLE_EVENTS + 1, SAMPLE_EVENTS + 2]
+        for code in ("XC-0100", "XC-0101"):
+            assert first.household_state(code, RECORDED)["status"] == "registered"
+        # With no gap, the offered events are applied without reading the store.
+        read.clear()
+        first.execute(survey("XC-0101", "gap-3", "2018-03-20T10:00:00+08:00"))
+        assert first.projector.catch_up() == 1
+        assert read == []
+        assert first.household_state("XC-0101", RECORDED)["status"] == "surveyed"
+    finally:
+        first.close()
+        second.close()
+    assert followed(store_url) == rebuilt(store_url)
+
+
+def followed(url: str) -> dict[str, list[tuple[Any, ...]]]:
+    ledger = open_at(url)
+    try:
+        return read_models(ledger)
+    finally:
+        ledger.close()
+
+
+def rebuilt(url: str) -> dict[str, list[tuple[Any, ...]]]:
+    ledger = open_at(url)
+    try:
+        ledger.projector.rebuild()
+        return read_models(ledger)
+    finally:
+        ledger.close()
