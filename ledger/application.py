@@ -231,6 +231,10 @@ class Ledger(Application[UUID]):
             self._projector.offer(recordings)
         if self.cache_size:
             for aggregate_id, aggregate in uow.aggregates.items():
+                if isinstance(aggregate, PayoutIndex):
+                    # Read once more at most (by the confirmation, in bulk): keeping it
+                    # would push out a household, which is read again and again.
+                    continue
                 self._cache[aggregate_id] = aggregate
                 self._cache.move_to_end(aggregate_id)
             while len(self._cache) > self.cache_size:
