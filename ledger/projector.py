@@ -29,7 +29,7 @@ V = TypeVar("V")
 
 # The tracking name carries the read models' format: a new format starts again
 # from an empty position, and so from empty tables (see __init__).
-NAME = "read-models/3"
+NAME = "read-models/4"
 CACHE = 20_000
 
 
@@ -107,6 +107,10 @@ class Projector:
         """Apply every event the read models have not seen; return how many."""
         done = 0
         start = self.position()
+        if start == 0 and self.recorder.select_notifications(0, 1):
+            # From nothing (a new ledger, a copy, a new read-model format): a rebuild
+            # reads each household's events together, several times faster.
+            return self.rebuild(progress_to)
         while True:
             facts = self._take_offered(start)
             if not facts:
@@ -237,8 +241,7 @@ class Projector:
                     for statement in model.CLEAR:
                         c.execute(statement)
                 self.store.forget_tracking(c, NAME)
-                # Every stored event is a leaf of the log: its head is the store's end.
-                size, upto = self.store.log.head(c)
+                size, upto = self._end(c)
                 if upto is not None:
                     read = self._rebuild(c, upto, progress_to)
                     self.store.record_tracking(c, NAME, upto)
@@ -247,6 +250,21 @@ class Projector:
         finally:
             self._forget()
         return size + self.catch_up(progress_to)
+
+    def _end(self, c: Any) -> tuple[int, int | None]:
+        """How many events the store holds, and the position of the last."""
+        d = self.store.log.dialect
+        c.execute(f"SELECT MAX({d.notification_id}) FROM {d.events_table}")
+        upto = c.fetchone()[0]
+        if upto is None:
+            return 0, None
+        # Every stored event is a leaf of the log, whose head says how many there are
+        # (a ledger made before the log is counted, until its next write logs it).
+        size, last = self.store.log.head(c)
+        if last != upto:
+            c.execute(f"SELECT COUNT(*) FROM {d.events_table}")
+            size = c.fetchone()[0]
+        return int(size), int(upto)
 
     def _rebuild(self, c: Any, upto: int, progress_to: Callable[[int], None] | None) -> int:
         """Build every read model from the events up to a position; return how many

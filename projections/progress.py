@@ -25,7 +25,12 @@ TABLES = (
     "CREATE TABLE IF NOT EXISTS rm_progress_daily ("
     "grp TEXT NOT NULL, metric TEXT NOT NULL, day BIGINT NOT NULL, total BIGINT NOT NULL, "
     "PRIMARY KEY (day, grp, metric)) WITHOUT ROWID",
-    # The same per moment, to answer an as-of inside a day.
+    # The same per hour, so that an as-of inside a busy day sums at most 24 hours
+    # and the moments of one hour, not every moment of the day.
+    "CREATE TABLE IF NOT EXISTS rm_progress_hourly ("
+    "grp TEXT NOT NULL, metric TEXT NOT NULL, hour BIGINT NOT NULL, total BIGINT NOT NULL, "
+    "PRIMARY KEY (hour, grp, metric)) WITHOUT ROWID",
+    # The same per moment, to answer an as-of inside an hour.
     "CREATE TABLE IF NOT EXISTS rm_progress_moment ("
     "at BIGINT NOT NULL, grp TEXT NOT NULL, metric TEXT NOT NULL, total BIGINT NOT NULL, "
     "PRIMARY KEY (at, grp, metric)) WITHOUT ROWID",
@@ -36,11 +41,13 @@ TABLES = (
 )
 CLEAR = (
     "DELETE FROM rm_progress_daily",
+    "DELETE FROM rm_progress_hourly",
     "DELETE FROM rm_progress_moment",
     "DELETE FROM rm_progress_sources",
 )
 
 _DAY = 86_400_000_000
+_HOUR = 3_600_000_000
 _OFFSET = int(LEDGER_TZ.utcoffset(None).total_seconds()) * 1_000_000
 
 Contribution = tuple[int, str, str, int]  # at, group, metric, delta
@@ -53,6 +60,12 @@ def day_of(at: int) -> int:
 
 def start_of_day(day: int) -> int:
     return day * _DAY - _OFFSET
+
+
+def hour_of(at: int) -> int:
+    """The hour of a moment, as hours since 1970-01-01 00:00 UTC. The ledger's zone is
+    a whole number of hours from UTC, so a business day is 24 whole hours."""
+    return at // _HOUR
 
 
 def _old(c: Any, source: str, cache: MutableMapping[str, list[Contribution]]) -> list[Contribution]:
@@ -95,11 +108,13 @@ def update(
         for at, group, metric, delta in new:
             net[(at, group, metric)] += delta
     daily: Counter[tuple[int, str, str]] = Counter()
+    hourly: Counter[tuple[int, str, str]] = Counter()
     moments = []
     for (at, group, metric), delta in net.items():
         if delta:
             moments.append((at, group, metric, delta, delta))
             daily[(day_of(at), group, metric)] += delta
+            hourly[(hour_of(at), group, metric)] += delta
     c.executemany(
         "INSERT INTO rm_progress_moment VALUES (?, ?, ?, ?) "
         "ON CONFLICT (at, grp, metric) DO UPDATE SET total = rm_progress_moment.total + ?",
@@ -111,6 +126,11 @@ def update(
         [(g, m, d, delta, delta) for (d, g, m), delta in daily.items() if delta],
     )
     c.executemany(
+        "INSERT INTO rm_progress_hourly VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (hour, grp, metric) DO UPDATE SET total = rm_progress_hourly.total + ?",
+        [(g, m, h, delta, delta) for (h, g, m), delta in hourly.items() if delta],
+    )
+    c.executemany(
         "INSERT INTO rm_progress_sources VALUES (?, ?) "
         "ON CONFLICT (source) DO UPDATE SET contributions = excluded.contributions",
         [(source, msgpack.packb([list(x) for x in new])) for source, new in changed.items()],
@@ -119,24 +139,26 @@ def update(
 
 
 def counts(c: Any, as_of: datetime) -> dict[tuple[str, str], int]:
-    """Every group's metrics as of a moment: whole days from the daily table, the
-    day itself from the moments up to as_of."""
+    """Every group's metrics as of a moment: whole days before its day from the daily
+    table, whole hours of its day before its hour from the hourly table, and the
+    moments of its hour up to as_of."""
     moment = micros(as_of)
-    day = day_of(moment)
+    day, hour = day_of(moment), hour_of(moment)
     totals: Counter[tuple[str, str]] = Counter()
-    c.execute(
-        "SELECT grp, metric, SUM(total) FROM rm_progress_daily WHERE day < ? GROUP BY grp, metric",
-        (day,),
-    )
-    for group, metric, total in c.fetchall():
-        totals[(group, metric)] += int(total)  # PostgreSQL sums bigints as numeric
-    c.execute(
-        "SELECT grp, metric, SUM(total) FROM rm_progress_moment WHERE at >= ? AND at <= ? "
-        "GROUP BY grp, metric",
-        (start_of_day(day), moment),
-    )
-    for group, metric, total in c.fetchall():
-        totals[(group, metric)] += int(total)
+    for statement, bounds in (
+        ("SELECT grp, metric, SUM(total) FROM rm_progress_daily WHERE day < ?", (day,)),
+        (
+            "SELECT grp, metric, SUM(total) FROM rm_progress_hourly WHERE hour >= ? AND hour < ?",
+            (hour_of(start_of_day(day)), hour),
+        ),
+        (
+            "SELECT grp, metric, SUM(total) FROM rm_progress_moment WHERE at >= ? AND at <= ?",
+            (hour * _HOUR, moment),
+        ),
+    ):
+        c.execute(statement + " GROUP BY grp, metric", bounds)
+        for group, metric, total in c.fetchall():
+            totals[(group, metric)] += int(total)  # PostgreSQL sums bigints as numeric
     return dict(totals)
 
 

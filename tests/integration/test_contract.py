@@ -84,7 +84,9 @@ def read_models(ledger: Ledger) -> dict[str, list[tuple[Any, ...]]]:
     with ledger.projector.reading() as c:
         for table in tables:
             where = (
-                " WHERE total != 0" if table in ("rm_progress_daily", "rm_progress_moment") else ""
+                " WHERE total != 0"
+                if table.startswith("rm_progress_") and table != "rm_progress_sources"
+                else ""
             )
             c.execute(f"SELECT * FROM {table}{where}")
             dump[table] = sorted(tuple(row) for row in c.fetchall())

@@ -118,6 +118,7 @@ def test_a_ledger_in_a_schema_keeps_every_table_there(sample: str) -> None:
         "rm_households",
         "rm_complaints",
         "rm_progress_daily",
+        "rm_progress_hourly",
         "rm_progress_moment",
         "rm_progress_sources",
     }

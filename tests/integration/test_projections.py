@@ -54,6 +54,7 @@ def read_models(ledger: Ledger) -> dict[str, list[tuple[Any, ...]]]:
             ("rm_complaints", "complaint"),
             ("rm_progress_sources", "source"),
             ("rm_progress_daily", "day, grp, metric"),
+            ("rm_progress_hourly", "hour, grp, metric"),
             ("rm_progress_moment", "at, grp, metric"),
         ):
             where = (
@@ -268,7 +269,12 @@ def test_the_report_as_of_any_moment_equals_a_naive_count(
         # Exactly at an event, or a microsecond either side of it.
         moment = data.draw(st.sampled_from(sorted({e.occurred_at for e in events})))
         as_of = moment + timedelta(microseconds=shift)
-    assert figures(programme_ledger.group_report(as_of)) == {
+    assert figures(programme_ledger.group_report(as_of)) == expected_report(events, as_of)
+
+
+def expected_report(events: list[Any], as_of: datetime) -> dict[str, Any]:
+    """The naive count, for the groups that existed at as_of."""
+    return {
         group: counts
         for group, counts in naive_report(events, as_of).items()
         if group == "total"
@@ -277,6 +283,42 @@ def test_the_report_as_of_any_moment_equals_a_naive_count(
             for e in events
         )
     }
+
+
+def test_the_report_counts_an_event_at_the_very_start_of_an_hour(tmp_path: Path) -> None:
+    # An as-of inside an hour sums whole hours before it and the moments of its hour:
+    # an event exactly on the hour belongs to its own hour, not the one before.
+    ledger = open_ledger(str(tmp_path / "ledger.db"))
+    try:
+        assert ingest(ledger, programme(5, 3, 0)).rejected == 0
+        events = list(ledger.all_events())
+        group = next(e.group for e in events if isinstance(e, WorkGroup.Created))
+        latest = max(e.occurred_at for e in events).astimezone(LEDGER_TZ)
+        hour = (latest + timedelta(hours=2)).replace(minute=0, second=0, microsecond=0)
+        line = {
+            "id": "on-the-hour",
+            "cmd": "register_household",
+            "actor": "admin",
+            "at": hour.isoformat(),
+            "household": "XC-9999",
+            "group": group,
+            "village": "一村",
+            "head": "王五",
+        }
+        assert ingest(ledger, [json.dumps(line, ensure_ascii=False)]).applied == 1
+        events = list(ledger.all_events())
+        tick = timedelta(microseconds=1)
+        reported = [
+            figures(ledger.group_report(as_of))["total"]["households"]
+            for as_of in (hour - tick, hour, hour + tick)
+        ]
+        assert reported == [
+            expected_report(events, as_of)["total"]["households"]
+            for as_of in (hour - tick, hour, hour + tick)
+        ]
+        assert reported[1] == reported[0] + 1 == reported[2]
+    finally:
+        ledger.close()
 
 
 def test_the_report_at_the_exact_moment_of_an_event_counts_it(programme_ledger: Ledger) -> None:
