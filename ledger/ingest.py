@@ -10,6 +10,7 @@ from typing import Any
 
 from domain.errors import DomainError
 from ledger.application import ConflictError, Ledger
+from ledger.collector import fewer_collections
 from ledger.commands import Command, parse_command
 
 # Commands per transaction: every commit is durable (an fsync), so fewer, larger ones.
@@ -104,6 +105,16 @@ def ingest(
     progress: Callable[[int], None] | None = None,
 ) -> IngestReport:
     """Apply every line; report what was applied, skipped and rejected."""
+    with fewer_collections():
+        return _ingest(ledger, lines, batch_size, progress)
+
+
+def _ingest(
+    ledger: Ledger,
+    lines: Iterable[bytes | str],
+    batch_size: int,
+    progress: Callable[[int], None] | None,
+) -> IngestReport:
     report = IngestReport()
     # Keep recently used aggregates between batches: a programme's commands come
     # household by household, stage by stage. Bounded, so memory is too.

@@ -20,6 +20,7 @@ from eventsourcing.persistence import (
 
 from domain.complaint import Complaint
 from domain.policy import PolicyVersion
+from ledger.collector import fewer_collections
 from ledger.integrity import TransparencyLog
 from projections import complaints, households, programme, progress
 from projections.facts import Fact
@@ -236,7 +237,7 @@ class Projector:
         self._forget()
         size = 0
         try:
-            with self.store.projection_transaction(commit=True) as c:
+            with fewer_collections(), self.store.projection_transaction(commit=True) as c:
                 for model in MODELS:
                     for statement in model.CLEAR:
                         c.execute(statement)
