@@ -226,7 +226,10 @@ class Projector:
     def rebuild(self, progress_to: Callable[[int], None] | None = None) -> int:
         """Empty every read model and build it again from the first event, in one
         transaction: an interrupted rebuild leaves the read models as they were, and
-        other processes wait for it rather than follow half-built tables.
+        no other process ever sees half-built tables. Meanwhile other processes read
+        the read models as they were; on SQLite one that must write (a command, or
+        read models catching up with new events) is refused as busy after the lock
+        timeout, on PostgreSQL it waits.
 
         Following applies events in the order they were stored, so a household is
         folded and written again on every page that touches it. A rebuild reads each

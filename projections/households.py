@@ -135,6 +135,25 @@ class Row:
     # The fold as far as the timeline went when the row was last written (in memory
     # only), so that entries appended later continue it instead of starting over.
     folded: Folded | None = field(default=None, compare=False, repr=False)
+    # The timeline's entries as packed when the row was last written (in memory only,
+    # concatenated without the array's header), so that writing it again packs only
+    # the entries appended since.
+    packed: bytes = field(default=b"", compare=False, repr=False)
+    packed_count: int = field(default=0, compare=False, repr=False)
+    packed_last: Entry | None = field(default=None, compare=False, repr=False)
+
+    def pack(self, packer: msgpack.Packer) -> bytes:
+        """The timeline as msgpack: the same bytes as msgpack.packb(self.timeline)."""
+        timeline, done = self.timeline, self.packed_count
+        # Entries are only ever added: the first `done` are those packed before unless
+        # one was sorted in among them, which moves a new entry to their last place.
+        if done and (done > len(timeline) or timeline[done - 1] is not self.packed_last):
+            self.packed, done = b"", 0
+        self.packed += b"".join(packer.pack(entry) for entry in timeline[done:])
+        self.packed_count = len(timeline)
+        self.packed_last = timeline[-1] if timeline else None
+        header: bytes = packer.pack_array_header(len(timeline))
+        return header + self.packed
 
 
 def _load(c: Any, aggregate: bytes) -> Row | None:
@@ -249,6 +268,7 @@ def row_of_events(facts: Sequence[Fact], complaint_entries: Sequence[Entry]) -> 
 
 
 def write(c: Any, rows: Iterable[Row]) -> None:
+    packer = msgpack.Packer()
     c.executemany(
         "INSERT INTO rm_households VALUES (?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (aggregate) DO UPDATE SET timeline = excluded.timeline",
@@ -260,7 +280,7 @@ def write(c: Any, rows: Iterable[Row]) -> None:
                 r.village,
                 r.head,
                 r.id_number,
-                msgpack.packb(r.timeline),
+                r.pack(packer),
             )
             for r in rows
         ],

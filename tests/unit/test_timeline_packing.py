@@ -1,0 +1,55 @@
+"""A household's timeline is written packed piece by piece (only the entries added
+since it was last written are packed): the bytes must be those of packing it whole."""
+
+from __future__ import annotations
+
+import msgpack
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from projections.households import Entry, Row
+
+entries = st.lists(
+    st.tuples(
+        st.integers(0, 2**53), st.integers(1, 10**9), st.sampled_from("RSVADQCMLFKON"), st.text()
+    ).map(list),
+    max_size=40,
+)
+
+
+def row_of(timeline: list[Entry]) -> Row:
+    return Row(b"\x00" * 16, "XC-0001", "G01", "一村", "张三", None, timeline)
+
+
+def add(row: Row, added: list[Entry]) -> None:
+    """Entries arrive late (sorted in among those written) or in order (appended); a
+    timeline is kept in (at, position) order, and no two entries share both."""
+    taken = {(e[0], e[1]) for e in row.timeline}
+    for entry in added:
+        if (entry[0], entry[1]) not in taken:
+            taken.add((entry[0], entry[1]))
+            row.timeline.append(entry)
+    row.timeline.sort(key=lambda e: (e[0], e[1]))
+
+
+@given(first=entries, later=st.lists(entries, max_size=4))
+def test_a_timeline_packed_piece_by_piece_is_packed_whole(
+    first: list[Entry], later: list[list[Entry]]
+) -> None:
+    packer = msgpack.Packer()
+    row = row_of([])
+    add(row, first)
+    assert row.pack(packer) == msgpack.packb(row.timeline)
+    for added in later:
+        add(row, added)
+        assert row.pack(packer) == msgpack.packb(row.timeline)
+
+
+@pytest.mark.parametrize("size", [14, 15, 65_534, 65_535])
+def test_the_array_header_changes_form_as_the_timeline_grows(size: int) -> None:
+    packer = msgpack.Packer()
+    row = row_of([[n, n, "D", ""] for n in range(size)])
+    assert row.pack(packer) == msgpack.packb(row.timeline)
+    row.timeline.append([size, size, "C"])  # 15 -> 16 and 65,535 -> 65,536 entries
+    assert row.pack(packer) == msgpack.packb(row.timeline)
