@@ -133,7 +133,7 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        notification_ids = super()._insert_events(c, stored_events, **kwargs)
+        notification_ids = self._insert_rows(c, stored_events)
         command_ids: Sequence[str] = kwargs.get("command_ids", ())
         if command_ids:
             # A command id already present makes the whole transaction fail:
@@ -146,6 +146,36 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         # ahead of the store: an event is logged if and only if it was stored.
         self.log.append(c, _leaf_rows(notification_ids, stored_events))
         return notification_ids
+
+    def _insert_rows(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent]) -> list[int]:
+        """The events' rows in one executemany (the library inserts them one by one to
+        read each rowid). In a write transaction SQLite numbers each new row one past
+        the largest rowid, so the rows take the ids after the largest before them;
+        checked against the last one inserted."""
+        if not stored_events:
+            return []
+        c.execute(f"SELECT MAX(rowid) FROM {self.events_table_name}")
+        first = (c.fetchone()[0] or 0) + 1
+        c.executemany(
+            self.insert_events_statement,
+            [
+                (
+                    s.originator_id.hex if isinstance(s.originator_id, UUID) else s.originator_id,
+                    s.originator_version,
+                    s.topic,
+                    s.state,
+                )
+                for s in stored_events
+            ],
+        )
+        c.execute("SELECT last_insert_rowid()")
+        last = c.fetchone()[0]
+        if last != first + len(stored_events) - 1:  # pragma: no cover - rowids exhausted
+            raise RuntimeError(
+                f"the stored events were numbered {last - len(stored_events) + 1} to {last}, "
+                f"not from {first}; nothing was appended."
+            )
+        return list(range(first, last + 1))
 
     @contextmanager
     def log_transaction(self, *, commit: bool) -> Iterator[sqlite3.Cursor]:
