@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone, tzinfo
 from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from typing import Any
 
@@ -95,7 +95,21 @@ def parse_time(value: Any, field: str = "at") -> datetime:
         # Python reads offsets with seconds back inexactly (or not at all).
         raise InvalidInput(f'{field} "{value}" has a UTC offset that is not whole minutes.')
     check_year(parsed, field)
-    return parsed
+    return shared_zone(parsed)
+
+
+# One tzinfo object per UTC offset: fromisoformat makes a new one for every time it
+# reads (72 bytes each), and an aggregate keeps a dozen times.
+_ZONES: dict[timedelta | None, tzinfo] = {}
+
+
+def shared_zone(moment: datetime) -> datetime:
+    """The same moment, its tzinfo shared with every other time at its offset."""
+    zone = moment.tzinfo
+    if zone is None:
+        return moment
+    shared = _ZONES.setdefault(moment.utcoffset(), zone)
+    return moment if shared is zone else moment.replace(tzinfo=shared)
 
 
 def check_year(moment: datetime, field: str) -> None:

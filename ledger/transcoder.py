@@ -11,6 +11,8 @@ from uuid import UUID
 import msgpack
 from eventsourcing.persistence import Transcoder, Transcoding, TranscodingNotRegisteredError
 
+from domain.values import shared_zone
+
 # Extension type codes are part of the stored format: never reuse or renumber one.
 DECIMAL, DATETIME, DATE, UUID_CODE = 1, 2, 3, 4
 
@@ -36,7 +38,7 @@ class DatetimeAsISO(Transcoding):
         return obj.isoformat().encode("ascii")
 
     def decode(self, data: bytes) -> datetime:
-        return datetime.fromisoformat(data.decode("ascii"))
+        return shared_zone(datetime.fromisoformat(data.decode("ascii")))
 
 
 class DateAsISO(Transcoding):
