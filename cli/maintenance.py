@@ -18,7 +18,10 @@ def projections() -> None:
 @db_option
 @translate_errors
 def rebuild(db: str | None) -> None:
-    """Empty every read model and rebuild it from the ledger's events."""
+    """Empty every read model and rebuild it from the ledger's events, in one
+    transaction: interrupted, it leaves the read models as they were. Meanwhile
+    other commands read the read models as they were; on SQLite those that write
+    are refused as busy until it ends."""
     with ledger_at(db, must_exist=True) as ledger:
         total = ledger.recorder.max_notification_id() or 0
         if sys.stderr.isatty():
