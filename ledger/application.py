@@ -5,7 +5,7 @@ many to a transaction, each applied whole or not at all."""
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar, cast
 from uuid import UUID
@@ -152,6 +152,16 @@ def references(command: c.Command) -> list[UUID]:
     return ids
 
 
+def _replay(events: Iterable[Any]) -> Aggregate | None:
+    """An aggregate from its events, in order. The events' own mutate() replays them;
+    the library's repository does the same but spends most of its time in isinstance
+    checks against typing Protocols."""
+    aggregate: Aggregate | None = None
+    for event in events:
+        aggregate = event.mutate(aggregate)
+    return aggregate
+
+
 class Ledger(Application[UUID]):
     """The renewal programme's ledger."""
 
@@ -274,9 +284,7 @@ class Ledger(Application[UUID]):
             return
         found = self.ledger_recorder.select_events_of(wanted)
         for aggregate_id, stored_events in found.items():
-            aggregate: Aggregate | None = None
-            for stored in stored_events:
-                aggregate = self.mapper.to_domain_event(stored).mutate(aggregate)  # type: ignore[attr-defined]
+            aggregate = _replay(map(self.mapper.to_domain_event, stored_events))
             assert aggregate is not None
             uow.aggregates[aggregate_id] = aggregate
         uow.absent.update(i for i in wanted if i not in found)
@@ -286,12 +294,7 @@ class Ledger(Application[UUID]):
         if cached is not None:
             self._cache.move_to_end(aggregate_id)
             return cached
-        # The events' own mutate() replays them; the repository does the same but
-        # spends most of its time in isinstance checks against typing Protocols.
-        aggregate: Aggregate | None = None
-        for event in self.events.get(aggregate_id):
-            aggregate = event.mutate(aggregate)  # type: ignore[attr-defined]
-        return aggregate
+        return _replay(self.events.get(aggregate_id))
 
     def policy_version(self, uow: UnitOfWork, policy: str, version: int) -> PolicyVersion:
         key = (policy, version)

@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from itertools import groupby
+from operator import itemgetter
 from typing import Any, Protocol, TypeVar, runtime_checkable
 from uuid import UUID
 
@@ -396,19 +398,12 @@ class Projector:
                 else:
                     c.execute(f"{select}AND originator_id = ? {order}", (upto, *topics, last))
                     rows = c.fetchall()
-            facts: list[Fact] = []
-            facts_key: Any = None
-            aggregate = None
-            for position, key, version, topic, state in rows:
-                if facts and key != facts_key:
-                    yield facts
-                    facts = []
-                if not facts:
-                    facts_key = key
-                    aggregate = UUID(bytes=d.originator_bytes(key))
-                assert aggregate is not None
-                facts.append(Fact(position, topic, aggregate, version, self.state_of(state)))
-            yield facts
+            for key, events in groupby(rows, key=itemgetter(1)):
+                aggregate = UUID(bytes=d.originator_bytes(key))
+                yield [
+                    Fact(position, topic, aggregate, version, self.state_of(state))
+                    for position, _, version, topic, state in events
+                ]
             after = rows[-1][1]
 
     def _clear(self) -> None:
