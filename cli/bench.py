@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from cli.options import Refused, print_json
+from cli.options import Refused, print_json, translate_errors
 from cli.render import table
 from ledger import bench as measure
 
@@ -101,6 +101,7 @@ def rows(figures: dict[str, Any]) -> list[list[str]]:
     "fresh SQLite file in --dir, e.g. postgresql://... .",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@translate_errors
 def bench(households: int, directory: Path | None, db: str | None, as_json: bool) -> None:
     """Generate a programme of N households and measure, phase by phase: ingest
     through the full path (rules, idempotency, events, read models, the log) against

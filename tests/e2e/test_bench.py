@@ -62,3 +62,14 @@ def test_the_bench_refuses_a_store_that_holds_events(tmp_path: Path) -> None:
     assert "events; give an empty one (for PostgreSQL a new ?schema=NAME); the bench stopped." in (
         result.output
     )
+
+
+def test_the_bench_names_a_store_it_cannot_use_in_one_sentence(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        cli, ["bench", "--households", "10", "--db", "mysql://x", "--dir", str(tmp_path)]
+    )
+    assert result.exit_code == 2
+    assert result.output == (
+        "Error: the store URL mysql://x is not one the ledger knows; "
+        "use sqlite:///PATH (or a bare path) or postgresql://...\n"
+    )
