@@ -64,6 +64,8 @@ def ingest_command(file: BinaryIO, batch_size: int, as_json: bool, db: str | Non
                     reading.shown = reading.read
 
                 report = ingest(ledger, reading, batch_size=batch_size, progress=advance)
+    for note in report.notes:
+        click.echo(note, err=True)
     if as_json:
         print_json(report.as_json())
     else:

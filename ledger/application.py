@@ -173,12 +173,17 @@ class Ledger(Application[UUID]):
 
     def __init__(self, env: dict[str, str] | None = None, clock: Clock = utc_now) -> None:
         super().__init__(env)
+        # The store's settings as given, for another process to open the same store.
+        self.settings: dict[str, str] = dict(env or {})
         self.clock = clock
         self._policies: dict[tuple[str, int], PolicyVersion] = {}
         # Aggregates known as of the last commit, for long runs of commands (ingest).
         self._cache: OrderedDict[UUID, Aggregate] = OrderedDict()
         self.cache_size = 0
         self._projector: Projector | None = None
+        # Whether the read models are given the events this process commits; not
+        # while another process keeps them (ledger/follower.py).
+        self.offering = True
 
     @property
     def projector(self) -> Projector:
@@ -237,7 +242,7 @@ class Ledger(Application[UUID]):
                 "the ledger was changed by someone else while this ran; "
                 "nothing was appended: re-read and retry."
             ) from None
-        if self._projector is not None:
+        if self._projector is not None and self.offering:
             self._projector.offer(recordings)
         if self.cache_size:
             for aggregate_id, aggregate in uow.aggregates.items():

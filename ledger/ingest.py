@@ -12,6 +12,7 @@ from domain.errors import DomainError
 from ledger.application import ConflictError, Ledger
 from ledger.collector import fewer_collections
 from ledger.commands import Command, parse_command
+from ledger.follower import Follower, can_follow
 
 # Commands per transaction: every commit is durable (an fsync), so fewer, larger ones.
 # At 20,000 households 5,000 ingested 5,095 commands/s against 4,720 with 1,000.
@@ -22,6 +23,9 @@ _RETRIES = 3
 # aggregates than this reads them back once per batch (in bulk: Ledger.prefetch).
 CACHE = 24_000
 FOLLOW_EVERY = 10_000  # commands
+# Past this many commands the read models are kept by a second process
+# (ledger/follower.py), which costs a fifth of a second to start.
+SECOND_PROCESS_AFTER = 10_000
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,8 @@ class IngestReport:
     skipped: int = 0
     rejected: int = 0
     rejections: list[Rejection] = field(default_factory=list)
+    # What a person should know that is not about a line (shown on standard error).
+    notes: list[str] = field(default_factory=list)
 
     def reject(self, line: int, command_id: str | None, reason: str) -> None:
         self.rejected += 1
@@ -103,10 +109,67 @@ def ingest(
     *,
     batch_size: int = DEFAULT_BATCH,
     progress: Callable[[int], None] | None = None,
+    second_process: bool = True,
 ) -> IngestReport:
-    """Apply every line; report what was applied, skipped and rejected."""
-    with fewer_collections():
-        return _ingest(ledger, lines, batch_size, progress)
+    """Apply every line; report what was applied, skipped and rejected. The read
+    models are caught up when it returns; past SECOND_PROCESS_AFTER commands a second
+    process keeps them meanwhile (unless second_process is False, or the store is in
+    memory), else this one does, every FOLLOW_EVERY commands."""
+    report = IngestReport()
+    with fewer_collections(), _ReadModels(ledger, second_process, report) as read_models:
+        _ingest(ledger, lines, batch_size, progress, report, read_models)
+    return report
+
+
+class _ReadModels:
+    """Who keeps the read models up to date during an ingest: this process, from the
+    events as it commits them (Projector.offer), or, once the ingest is long enough
+    to be worth it, a follower process (ledger/follower.py)."""
+
+    def __init__(self, ledger: Ledger, second_process: bool, report: IngestReport) -> None:
+        self.ledger = ledger
+        self.report = report
+        self.second_process = second_process and can_follow(ledger.settings)
+        self.follower: Follower | None = None
+        self.since = 0
+
+    def __enter__(self) -> _ReadModels:
+        # Caught up first, here: from nothing that is a rebuild, one long write
+        # transaction, which would keep the ingest's commits waiting.
+        self.ledger.projector.catch_up()
+        return self
+
+    def advanced(self, commands: int, done: int) -> None:
+        """After a batch: commands in it, done in all."""
+        if self.follower is not None:
+            return
+        self.since += commands
+        if self.second_process and done >= SECOND_PROCESS_AFTER:
+            self.ledger.projector.catch_up()
+            self.ledger.offering = False
+            self.follower = Follower(self.ledger.settings)
+        elif self.since >= FOLLOW_EVERY:
+            self.ledger.projector.catch_up()
+            self.since = 0
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        follower, self.follower = self.follower, None
+        self.ledger.offering = True
+        if follower is None:
+            if kind is None:
+                self.ledger.projector.catch_up()
+            return
+        if kind is not None:
+            follower.stop()
+            return
+        failed = follower.finish()
+        # Whatever the follower left (all of it, if it failed) is applied here.
+        self.ledger.projector.catch_up()
+        if failed is not None:
+            self.report.notes.append(
+                f"the second process keeping the read models stopped ({failed}); "
+                "this one brought them up to date instead."
+            )
 
 
 def _ingest(
@@ -114,14 +177,14 @@ def _ingest(
     lines: Iterable[bytes | str],
     batch_size: int,
     progress: Callable[[int], None] | None,
-) -> IngestReport:
-    report = IngestReport()
+    report: IngestReport,
+    read_models: _ReadModels,
+) -> None:
     # Keep recently used aggregates between batches: a programme's commands come
     # household by household, stage by stage. Bounded, so memory is too.
     ledger.cache_size = max(ledger.cache_size, CACHE)
-    # The read models follow from the events as committed (Projector.offer).
-    ledger.projector.catch_up()
     batch: list[tuple[int, Command]] = []
+    done = [0]
 
     def flush() -> None:
         already = ledger.applied_commands([command.id for _, command in batch])
@@ -137,17 +200,12 @@ def _ingest(
                 report.applied += 1
             else:
                 report.reject(number, command.id, str(refusal))
-        # The read models follow every few batches (and at the end), in pages large
-        # enough to be cheap, small enough to keep memory bounded.
-        followed[0] += len(batch)
-        if followed[0] >= FOLLOW_EVERY:
-            ledger.projector.catch_up()
-            followed[0] = 0
+        done[0] += len(batch)
+        read_models.advanced(len(batch), done[0])
         if progress is not None:
             progress(len(batch))
         batch.clear()
 
-    followed = [0]
     pending_ids: set[str] = set()
     for number, data in enumerate(lines, start=1):
         if not data.strip():
@@ -171,6 +229,4 @@ def _ingest(
             pending_ids.clear()
     if batch:
         flush()
-    ledger.projector.catch_up()
     report.rejections.sort(key=lambda r: r.line)
-    return report

@@ -5,7 +5,7 @@ same transaction, so that a crash never counts an event twice or skips one."""
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from itertools import groupby
 from operator import itemgetter
@@ -70,6 +70,38 @@ class ReadModelStore(Protocol):
     def forget_tracking(self, c: Any, name: str) -> None: ...
 
 
+class DeferredWrites:
+    """A read-model cursor whose reads (SELECT) are made at once and whose writes are
+    kept, in order, to be made later in another transaction (Projector._apply_page)."""
+
+    def __init__(self, cursor: Any) -> None:
+        self._cursor = cursor
+        self._writes: list[tuple[bool, str, Any]] = []
+
+    def execute(self, statement: str, parameters: Sequence[Any] = ()) -> None:
+        if statement.lstrip()[:6].upper() == "SELECT":
+            self._cursor.execute(statement, parameters)
+        else:
+            self._writes.append((False, statement, parameters))
+
+    def executemany(self, statement: str, rows: Iterable[Sequence[Any]]) -> None:
+        self._writes.append((True, statement, list(rows)))
+
+    def fetchone(self) -> Any:
+        return self._cursor.fetchone()
+
+    def fetchall(self) -> list[Any]:
+        return self._cursor.fetchall()  # type: ignore[no-any-return]
+
+    def make(self, c: Any) -> None:
+        """Make the kept writes, in the order they were asked for."""
+        for many, statement, parameters in self._writes:
+            if many:
+                c.executemany(statement, parameters)
+            else:
+                c.execute(statement, parameters)
+
+
 class Projector:
     def __init__(self, recorder: ApplicationRecorder, mapper: Mapper[Any]) -> None:
         assert isinstance(recorder, ReadModelStore)
@@ -124,9 +156,7 @@ class Projector:
                 facts = [self.fact(n) for n in page]
             last = facts[-1].position
             try:
-                with self.store.projection_transaction(commit=True) as c:
-                    self.apply(c, facts)
-                    self.store.record_tracking(c, NAME, last)
+                self._apply_page(facts, last)
             except IntegrityError:
                 # Another process applied this page first (and rolled ours back):
                 # go on from wherever the read models are now.
@@ -140,6 +170,32 @@ class Projector:
             done += len(facts)
             if progress_to is not None:
                 progress_to(len(facts))
+
+    def _apply_page(self, facts: list[Fact], last: int) -> None:
+        """Apply a page and advance the position to its last event, atomically.
+
+        The page is worked out in a read transaction, its writes kept, and then made
+        in a short write transaction that also advances the position; so the write
+        lock (SQLite has one for the whole file) is held for the writes alone, and a
+        command or an ingest writing meanwhile hardly waits. If another process moved
+        the position on in between, recording it fails (IntegrityError) and the page
+        is dropped. Reads see the read models as they were before the page: each
+        model takes what the page itself changes from the page (Projector.apply),
+        except the set-up (policies, staff, groups), which later rows look up in the
+        tables, so a page holding set-up events is applied in the write transaction.
+        """
+        if any(fact.topic in programme.TOPICS for fact in facts):
+            with self.store.projection_transaction(commit=True) as c:
+                self.apply(c, facts)
+                self.store.record_tracking(c, NAME, last)
+            return
+        with self.store.projection_transaction(commit=False) as c:
+            writes = DeferredWrites(c)
+            self.apply(writes, facts)
+        with self.store.projection_transaction(commit=True) as c:
+            # First: a position moved on fails here, before anything is written.
+            self.store.record_tracking(c, NAME, last)
+            writes.make(c)
 
     def offer(self, recordings: Sequence[Recording[UUID]]) -> None:
         """Events this process has just committed: the next catch-up applies them as
@@ -198,11 +254,17 @@ class Projector:
         def subject(aggregate: bytes) -> tuple[str, str] | None:
             return filed.get(aggregate) or complaints.subject_of(c, aggregate)
 
+        changed_households = households.process(c, facts, subject, self._rows)
+        # The households registered in this page are not in the table yet when the
+        # page's writes are deferred (see _apply_page).
+        groups = {row.household: row.group for row in changed_households.values()}
+
         def household_group(code: str) -> str | None:
+            if code in groups:
+                return groups[code]
             row = households.load_by_code(c, code)
             return row.group if row else None
 
-        changed_households = households.process(c, facts, subject, self._rows)
         changed_complaints = complaints.process(
             c, facts, household_group, lambda staff: programme.staff_group(c, staff)
         )

@@ -15,6 +15,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import (
     IntegrityError,
+    OperationalError,
     StoredEvent,
     Tracking,
 )
@@ -23,6 +24,7 @@ from eventsourcing.sqlite import (
     SQLiteCursor,
     SQLiteDatastore,
     SQLiteTrackingRecorder,
+    SQLiteTransaction,
 )
 
 from domain.errors import RuleViolation
@@ -119,6 +121,23 @@ class _Positions:
 CACHE_KIB = 16_384
 
 
+class _WriteLockedTransaction(SQLiteTransaction):
+    """The library's transaction (and its error mapping), except that a write takes
+    SQLite's write lock when it begins. A deferred transaction that has read takes
+    the lock at its first write, and cannot once another connection has committed
+    since its read (SQLITE_BUSY_SNAPSHOT, which SQLite does not wait on): two
+    writers, such as an ingest and the process that keeps its read models, would
+    fail instead of taking turns."""
+
+    def __enter__(self) -> SQLiteCursor:
+        cursor = self.connection.cursor()
+        try:
+            cursor.execute("BEGIN IMMEDIATE" if self.commit else "BEGIN")
+        except sqlite3.OperationalError as e:  # busy past the lock timeout
+            raise OperationalError(e) from e
+        return cursor
+
+
 class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
         self.log = TransparencyLog(Dialect(events_table=events_table_name))
@@ -131,6 +150,23 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         statements.append(_APPLIED_COMMANDS + " WITHOUT ROWID")
         statements.extend(self.log.create_table_statements())
         return statements
+
+    @contextmanager
+    def transaction(self, *, commit: bool) -> Iterator[SQLiteCursor]:
+        """A transaction of the library's pool; a write holds the write lock from its
+        start (waiting for it up to the lock timeout)."""
+        with (
+            self.datastore.get_connection(commit=commit) as connection,
+            _WriteLockedTransaction(connection, commit=commit) as cursor,
+            cursor,
+        ):
+            yield cursor
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        with self.transaction(commit=True) as c:
+            return self._insert_events(c, stored_events, **kwargs)
 
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -182,7 +218,7 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
     @contextmanager
     def log_transaction(self, *, commit: bool) -> Iterator[sqlite3.Cursor]:
         """A transaction whose cursor returns plain tuples (verification reads millions)."""
-        with self.datastore.transaction(commit=commit) as c:
+        with self.transaction(commit=commit) as c:
             c.sqlite_cursor.row_factory = None
             yield c.sqlite_cursor
 

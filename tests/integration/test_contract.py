@@ -5,6 +5,9 @@ alike, and rolls back a transaction whole."""
 from __future__ import annotations
 
 import json
+import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,6 +18,8 @@ from eventsourcing.persistence import IntegrityError
 
 from domain.errors import DomainError
 from domain.values import LEDGER_TZ
+from ledger import follower as follower_module
+from ledger import ingest as ingest_module
 from ledger import integrity, projector
 from ledger.application import Ledger
 from ledger.checkpoint import generate_key, parse_signer
@@ -429,5 +434,123 @@ def rebuilt(url: str) -> dict[str, list[tuple[Any, ...]]]:
     try:
         ledger.projector.rebuild()
         return read_models(ledger)
+    finally:
+        ledger.close()
+
+
+@pytest.fixture
+def second_process_from_the_first_batch(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Ingest hands the read models to a follower after its first batch; returns the
+    positions up to which this process applied pages itself."""
+    monkeypatch.setattr(ingest_module, "SECOND_PROCESS_AFTER", 1)
+    applied_here: list[int] = []
+    apply_page = projector.Projector._apply_page
+
+    def recording(self: projector.Projector, facts: Any, last: int) -> None:
+        apply_page(self, facts, last)
+        applied_here.append(last)
+
+    monkeypatch.setattr(projector.Projector, "_apply_page", recording)
+    return applied_here
+
+
+def test_read_models_kept_by_a_second_process_read_the_same(
+    store_url: str,
+    sample_lines: list[str],
+    reference: dict[str, Any],
+    second_process_from_the_first_batch: list[int],
+) -> None:
+    ledger = open_at(store_url)
+    try:
+        report = ingest(ledger, sample_lines, batch_size=4)
+        assert (report.applied, report.rejected, report.notes) == (36, 0, [])
+        # This process caught up once, after the first batch (from nothing: a rebuild,
+        # no page); the follower applied every page after.
+        assert second_process_from_the_first_batch == []
+        assert figures(ledger) == reference
+        followed = read_models(ledger)
+        ledger.projector.rebuild()
+        assert read_models(ledger) == followed
+    finally:
+        ledger.close()
+
+
+class _FailingFollower(follower_module.Follower):
+    """A follower whose process fails at once, as one that cannot open the store."""
+
+    def __init__(self, settings: Any) -> None:
+        self._process = subprocess.Popen(
+            [sys.executable, "-c", "import sys; sys.exit('OperationalError: unable to open')"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+
+
+def test_a_failed_follower_is_reported_and_this_process_catches_up(
+    store_url: str,
+    sample_lines: list[str],
+    reference: dict[str, Any],
+    second_process_from_the_first_batch: list[int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(ingest_module, "Follower", _FailingFollower)
+    ledger = open_at(store_url)
+    try:
+        report = ingest(ledger, sample_lines, batch_size=4)
+        assert (report.applied, report.rejected) == (36, 0)
+        assert report.notes == [
+            "the second process keeping the read models stopped (OperationalError: unable "
+            "to open); this one brought them up to date instead."
+        ]
+        assert second_process_from_the_first_batch[-1] == SAMPLE_EVENTS
+        assert figures(ledger) == reference
+    finally:
+        ledger.close()
+
+
+def test_an_interrupted_ingest_stops_its_follower(
+    store_url: str, sample_lines: list[str], second_process_from_the_first_batch: list[int]
+) -> None:
+    ledger = open_at(store_url)
+    started: list[follower_module.Follower] = []
+    real = ingest_module.Follower
+
+    def follower(settings: Any) -> follower_module.Follower:
+        started.append(real(settings))
+        return started[-1]
+
+    def interrupt(_: int) -> None:
+        if started:
+            raise KeyboardInterrupt
+
+    try:
+        ingest_module.Follower = follower  # type: ignore[assignment,misc]
+        with pytest.raises(KeyboardInterrupt):
+            ingest(ledger, sample_lines, batch_size=4, progress=interrupt)
+        assert len(started) == 1
+        assert started[0]._process.returncode is not None  # ended, not left running
+        # The first batch was committed, and its events are in the read models.
+        assert stored(ledger) == (4, 4, 4)
+        ledger.projector.catch_up()
+        assert ledger.projector.position() == 4
+    finally:
+        ingest_module.Follower = real  # type: ignore[misc]
+        ledger.close()
+
+
+def test_a_sqlite_write_takes_the_write_lock_as_it_begins(tmp_path: Path) -> None:
+    # A deferred transaction that read first could not take the lock after another
+    # writer committed (SQLITE_BUSY_SNAPSHOT, not waited on): ingest and its follower
+    # would fail instead of taking turns.
+    path = tmp_path / "ledger.db"
+    ledger = open_at(str(path))
+    try:
+        recorder = recorder_of(ledger)
+        with recorder.log_transaction(commit=True):
+            other = sqlite3.connect(path, isolation_level=None, timeout=0)
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("BEGIN IMMEDIATE")
+            other.close()
     finally:
         ledger.close()

@@ -329,3 +329,54 @@ def test_the_report_at_the_exact_moment_of_an_event_counts_it(programme_ledger: 
     before = figures(programme_ledger.group_report(moment - timedelta(microseconds=1)))
     assert at == naive_report(events, moment)["total"]["signed"]
     assert at == before["total"]["signed"] + sum(1 for e in signings if e.occurred_at == moment)
+
+
+def test_a_complaint_about_a_household_registered_in_the_same_page_counts_for_its_group(
+    tmp_path: Path,
+) -> None:
+    # A page without set-up events is worked out before any of its rows are written:
+    # the complaint finds its household's group in the page, not in the table.
+    ledger = open_ledger(str(tmp_path / "ledger.db"))
+    try:
+        assert ingest(ledger, programme(3, 5, 0)).rejected == 0
+        events = list(ledger.all_events())
+        group = max(e.group for e in events if isinstance(e, WorkGroup.Created))
+        at = max(e.occurred_at for e in events).astimezone(LEDGER_TZ) + timedelta(hours=1)
+        lines = [
+            {"id": "new-household", "cmd": "register_household", "actor": "admin",
+             "at": at.isoformat(), "household": "XC-9998", "group": group,
+             "village": "一村", "head": "王五"},
+            {"id": "new-complaint", "cmd": "file_complaint", "actor": "hot-1",
+             "at": (at + timedelta(minutes=5)).isoformat(), "complaint": "C-9998",
+             "channel": "hotline", "about": {"household": "XC-9998"}, "summary": "量错了"},
+        ]  # fmt: skip
+        before = figures(ledger.group_report(at))
+        report = ingest(ledger, [json.dumps(line, ensure_ascii=False) for line in lines])
+        assert (report.applied, report.rejected) == (2, 0)
+        after = figures(ledger.group_report(at + timedelta(hours=1)))
+        assert after[group]["open_complaints"] == before[group]["open_complaints"] + 1
+        assert after["total"]["open_complaints"] == before["total"]["open_complaints"] + 1
+        followed = read_models(ledger)
+        ledger.projector.rebuild()
+        assert read_models(ledger) == followed
+    finally:
+        ledger.close()
+
+
+def test_a_policy_followed_in_the_same_page_as_the_households_it_prices(tmp_path: Path) -> None:
+    # Past the first catch-up (which rebuilds), a page holding set-up events (here the
+    # policy) is applied in its write transaction: the households folded later in the
+    # page look the policy up in the table.
+    ledger = open_ledger(str(tmp_path / "ledger.db"))
+    try:
+        lines = programme(5, 3, 0)
+        first_group = lines.pop(next(i for i, x in enumerate(lines) if '"create_group"' in x))
+        assert ingest(ledger, [first_group]).applied == 1
+        assert ingest(ledger, lines).rejected == 0
+        followed = read_models(ledger)
+        complete = [row for row in followed["rm_progress_daily"] if row[1] == "files_complete"]
+        assert sum(row[3] for row in complete) > 0
+        ledger.projector.rebuild()
+        assert read_models(ledger) == followed
+    finally:
+        ledger.close()
