@@ -33,7 +33,7 @@ def rows(figures: dict[str, Any]) -> list[list[str]]:
             "ingest (events)",
             rate("ingest", "events_per_second"),
             f"{figures['ingest']['events']:,} events",
-            "",
+            f"{figures['ingest'].get('follower_peak_rss_mb', 0):,.0f} MB (read models)",
         ],
     ]
     if "raw" in figures:

@@ -60,6 +60,9 @@ def ingest(directory: Path, _households: int, db: str) -> Figures:
         commands_per_second=report.applied / seconds,
         events_per_second=events / seconds,
         bulletin_total=bulletin["total"],
+        # The read models' second process, past SECOND_PROCESS_AFTER commands (0: none):
+        # the peak of the children this process waited for.
+        follower_peak_rss_mb=resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
     )
 
 

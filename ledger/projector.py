@@ -24,6 +24,7 @@ from domain.complaint import Complaint
 from domain.policy import PolicyVersion
 from ledger.collector import fewer_collections
 from ledger.integrity import TransparencyLog
+from ledger.transcoder import MsgpackTranscoder
 from projections import complaints, households, programme, progress
 from projections.facts import Fact
 
@@ -135,7 +136,11 @@ class Projector:
             state = self.mapper.cipher.decrypt(state)
         if self.mapper.compressor:
             state = self.mapper.compressor.decompress(state)
-        decoded: dict[str, Any] = self.mapper.transcoder.decode(state)
+        transcoder = self.mapper.transcoder
+        if isinstance(transcoder, MsgpackTranscoder):
+            transient: dict[str, Any] = transcoder.decode_transient(state)
+            return transient
+        decoded: dict[str, Any] = transcoder.decode(state)
         return decoded
 
     def catch_up(self, progress_to: Callable[[int], None] | None = None) -> int:

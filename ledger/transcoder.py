@@ -81,6 +81,20 @@ class MsgpackTranscoder(Transcoder):
     def decode(self, data: bytes) -> Any:
         return msgpack.unpackb(data, ext_hook=self._decode_ext, raw=False, strict_map_key=False)
 
+    def decode_transient(self, data: bytes) -> Any:
+        """As decode, for state that is read and let go (the read models take each
+        time as microseconds or text): a time keeps the tzinfo it is read with, not
+        one shared with every time at its offset, which is for what stays in memory
+        (domain/values.py shared_zone) and costs a third of decoding."""
+        return msgpack.unpackb(
+            data, ext_hook=self._decode_ext_transient, raw=False, strict_map_key=False
+        )
+
+    def _decode_ext_transient(self, code: int, data: bytes) -> Any:
+        if code == DATETIME:
+            return datetime.fromisoformat(data.decode("ascii"))
+        return self._decode_ext(code, data)
+
     def _encode_obj(self, obj: Any) -> msgpack.ExtType:
         try:
             code, transcoding = self.types[type(obj)]

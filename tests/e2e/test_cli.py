@@ -142,6 +142,25 @@ def test_ingest_reads_standard_input(db: str, sample_lines: list[str]) -> None:
     assert stored(db) == 3
 
 
+def test_a_failed_second_process_is_said_on_standard_error_and_nothing_is_missing(
+    db: str, sample_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ledger import ingest as ingest_module
+    from tests.integration.test_contract import _FailingFollower
+
+    monkeypatch.setattr(ingest_module, "SECOND_PROCESS_AFTER", 1)
+    monkeypatch.setattr(ingest_module, "Follower", _FailingFollower)
+    result = oneruler("ingest", sample_file, "--db", db, "--batch-size", "4", "--json")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["applied"] == SAMPLE_COMMANDS
+    assert result.stderr == (
+        "the second process keeping the read models stopped (OperationalError: unable to "
+        "open); this one brought them up to date instead.\n"
+    )
+    shown = oneruler("household", "show", "XC-0001", "--db", db, "--json")
+    assert json.loads(shown.stdout)["status"] == "paid"
+
+
 AT = "2018-03-20T10:00:00+08:00"
 COMMANDS = (
     "enroll_staff, publish_policy, create_group, register_household, record_survey, "
