@@ -116,7 +116,7 @@ class Projector:
         self._policies: dict[tuple[str, int], PolicyVersion | None] = {}
         # Rows and contributions as last written, so that a household touched page
         # after page is not read back each time; bounded, and dropped with a failed page.
-        self._rows: LRU[bytes, households.Row] = LRU(CACHE)
+        self._rows = households.RowCache(CACHE)
         self._contributions: LRU[str, list[progress.Contribution]] = LRU(CACHE)
         self._offered: list[Fact] = []
         self._offered_overflow = False
