@@ -4,10 +4,11 @@ that on a machine with two cores folding the events overlaps storing them.
 The follower is `python -m ledger.follower`, started with the store's settings in
 its environment. It catches up (Projector.catch_up: each page worked out in a read
 transaction and written in a short write transaction) until its standard input is
-closed, then catches up once more and exits. The read models stay exactly-once
-by their tracking row whoever applies a page, so the ingest's own catch-up at the
-end, after the follower has finished, is cheap, and complete even if the follower
-failed."""
+closed, then catches up once more and exits. As it goes it also copies the WAL into
+the database file (checkpoints), which the ingest's commits leave to it meanwhile.
+The read models stay exactly-once by their tracking row whoever applies a page, so
+the ingest's own catch-up at the end, after the follower has finished, is cheap, and
+complete even if the follower failed."""
 
 from __future__ import annotations
 
@@ -52,6 +53,9 @@ class Follower:
         lines = err.decode("utf-8", "replace").strip().splitlines()
         return lines[-1] if lines else f"it exited with status {self._process.returncode}"
 
+    def running(self) -> bool:
+        return self._process.poll() is None
+
     def stop(self) -> None:
         """End the follower at once (the ingest failed or was interrupted): a page it
         was applying is rolled back with its transaction."""
@@ -73,9 +77,13 @@ def main() -> int:
     ledger = Ledger(env=json.loads(os.environ[SETTINGS]))
     try:
         projector = ledger.projector
+        recorder = ledger.ledger_recorder
         with fewer_collections():
             while True:
                 applied = projector.catch_up()
+                if applied:
+                    # The ingest leaves the WAL's checkpoints to this process.
+                    recorder.checkpoint_wal()
                 if _finishing(0 if applied else PAUSE):
                     projector.catch_up()
                     return 0

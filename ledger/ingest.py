@@ -142,34 +142,46 @@ class _ReadModels:
     def advanced(self, commands: int, done: int) -> None:
         """After a batch: commands in it, done in all."""
         if self.follower is not None:
-            return
+            if self.follower.running():
+                return
+            # It stopped early: this process takes the read models (and checkpoints) back.
+            self._finish_follower()
+            self.second_process = False
         self.since += commands
         if self.second_process and done >= SECOND_PROCESS_AFTER:
             self.ledger.projector.catch_up()
             self.ledger.offering = False
+            self.ledger.ledger_recorder.leave_checkpoints(True)
             self.follower = Follower(self.ledger.settings)
         elif self.since >= FOLLOW_EVERY:
             self.ledger.projector.catch_up()
             self.since = 0
 
     def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
-        follower, self.follower = self.follower, None
-        self.ledger.offering = True
-        if follower is None:
-            if kind is None:
-                self.ledger.projector.catch_up()
-            return
         if kind is not None:
-            follower.stop()
+            if self.follower is not None:
+                self.follower.stop()
+                self._taken_back()
             return
-        failed = follower.finish()
-        # Whatever the follower left (all of it, if it failed) is applied here.
+        if self.follower is not None:
+            self._finish_follower()
+        # Whatever a follower left (all of it, if it failed) is applied here.
         self.ledger.projector.catch_up()
+
+    def _finish_follower(self) -> None:
+        assert self.follower is not None
+        failed = self.follower.finish()
+        self._taken_back()
         if failed is not None:
             self.report.notes.append(
                 f"the second process keeping the read models stopped ({failed}); "
                 "this one brought them up to date instead."
             )
+
+    def _taken_back(self) -> None:
+        self.follower = None
+        self.ledger.offering = True
+        self.ledger.ledger_recorder.leave_checkpoints(False)
 
 
 def _ingest(

@@ -237,6 +237,12 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                 c.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             yield c
 
+    def leave_checkpoints(self, to_another: bool) -> None:
+        """PostgreSQL's own checkpointer process does them: nothing to hand over."""
+
+    def checkpoint_wal(self) -> None:
+        """PostgreSQL's own checkpointer process does them: nothing to do."""
+
     @contextmanager
     def log_transaction(self, *, commit: bool) -> Iterator[Cursor]:
         """A write transaction (the checkpoint takes the events table's lock itself),

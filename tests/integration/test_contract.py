@@ -554,3 +554,26 @@ def test_a_sqlite_write_takes_the_write_lock_as_it_begins(tmp_path: Path) -> Non
             other.close()
     finally:
         ledger.close()
+
+
+def test_an_ingest_leaves_checkpoints_to_its_follower_and_takes_them_back(
+    tmp_path: Path, sample_lines: list[str], second_process_from_the_first_batch: list[int]
+) -> None:
+    ledger = open_at(str(tmp_path / "ledger.db"))
+    recorder = recorder_of(ledger)
+
+    def autocheckpoint() -> int:
+        with recorder.log_transaction(commit=True) as c:
+            c.execute("PRAGMA wal_autocheckpoint")
+            return int(c.fetchone()[0])
+
+    seen: list[int] = []
+    try:
+        report = ingest(ledger, sample_lines, batch_size=4, progress=lambda _: seen.append(
+            autocheckpoint()))  # fmt: skip
+        assert report.notes == []
+        # From the first batch on, a follower kept the read models and the checkpoints.
+        assert seen == [0] * 9
+        assert autocheckpoint() == 1000
+    finally:
+        ledger.close()
