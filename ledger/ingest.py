@@ -146,13 +146,20 @@ class _ReadModels:
                 return
             # It stopped early: this process takes the read models (and checkpoints) back.
             self._finish_follower()
-            self.second_process = False
         self.since += commands
         if self.second_process and done >= SECOND_PROCESS_AFTER:
             self.ledger.projector.catch_up()
+            self.second_process = False
+            try:
+                self.follower = Follower(self.ledger.settings)
+            except OSError as e:
+                self.report.notes.append(
+                    f"a second process to keep the read models could not be started ({e}); "
+                    "this one kept them."
+                )
+                return
             self.ledger.offering = False
             self.ledger.ledger_recorder.leave_checkpoints(True)
-            self.follower = Follower(self.ledger.settings)
         elif self.since >= FOLLOW_EVERY:
             self.ledger.projector.catch_up()
             self.since = 0

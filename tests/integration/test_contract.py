@@ -577,3 +577,30 @@ def test_an_ingest_leaves_checkpoints_to_its_follower_and_takes_them_back(
         assert autocheckpoint() == 1000
     finally:
         ledger.close()
+
+
+def test_a_follower_that_cannot_start_leaves_the_read_models_to_this_process(
+    tmp_path: Path,
+    sample_lines: list[str],
+    reference: dict[str, Any],
+    second_process_from_the_first_batch: list[int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def cannot_start(settings: Any) -> follower_module.Follower:
+        raise OSError(24, "Too many open files")
+
+    monkeypatch.setattr(ingest_module, "Follower", cannot_start)
+    ledger = open_at(str(tmp_path / "ledger.db"))
+    try:
+        report = ingest(ledger, sample_lines, batch_size=4)
+        assert (report.applied, report.rejected) == (36, 0)
+        assert report.notes == [
+            "a second process to keep the read models could not be started ([Errno 24] Too "
+            "many open files); this one kept them."
+        ]
+        assert figures(ledger) == reference
+        with recorder_of(ledger).log_transaction(commit=True) as c:
+            c.execute("PRAGMA wal_autocheckpoint")
+            assert c.fetchone()[0] == 1000
+    finally:
+        ledger.close()
