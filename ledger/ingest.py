@@ -131,7 +131,8 @@ class _ReadModels:
         self.report = report
         self.second_process = second_process and can_follow(ledger.settings)
         self.follower: Follower | None = None
-        self.since = 0
+        self.done = 0  # commands, in all
+        self.since = 0  # commands since this process last caught up
 
     def __enter__(self) -> _ReadModels:
         # Caught up first, here: from nothing that is a rebuild, one long write
@@ -139,15 +140,16 @@ class _ReadModels:
         self.ledger.projector.catch_up()
         return self
 
-    def advanced(self, commands: int, done: int) -> None:
-        """After a batch: commands in it, done in all."""
+    def advanced(self, commands: int) -> None:
+        """After a batch of so many commands."""
+        self.done += commands
         if self.follower is not None:
             if self.follower.running():
                 return
             # It stopped early: this process takes the read models (and checkpoints) back.
             self._finish_follower()
         self.since += commands
-        if self.second_process and done >= SECOND_PROCESS_AFTER:
+        if self.second_process and self.done >= SECOND_PROCESS_AFTER:
             self.ledger.projector.catch_up()
             self.second_process = False
             try:
@@ -203,7 +205,6 @@ def _ingest(
     # household by household, stage by stage. Bounded, so memory is too.
     ledger.cache_size = max(ledger.cache_size, CACHE)
     batch: list[tuple[int, Command]] = []
-    done = [0]
 
     def flush() -> None:
         already = ledger.applied_commands([command.id for _, command in batch])
@@ -219,8 +220,7 @@ def _ingest(
                 report.applied += 1
             else:
                 report.reject(number, command.id, str(refusal))
-        done[0] += len(batch)
-        read_models.advanced(len(batch), done[0])
+        read_models.advanced(len(batch))
         if progress is not None:
             progress(len(batch))
         batch.clear()

@@ -510,9 +510,11 @@ def test_a_failed_follower_is_reported_and_this_process_catches_up(
 
 
 def test_an_interrupted_ingest_stops_its_follower(
-    store_url: str, sample_lines: list[str], second_process_from_the_first_batch: list[int]
+    store_url: str,
+    sample_lines: list[str],
+    second_process_from_the_first_batch: list[int],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    ledger = open_at(store_url)
     started: list[follower_module.Follower] = []
     real = ingest_module.Follower
 
@@ -524,8 +526,9 @@ def test_an_interrupted_ingest_stops_its_follower(
         if started:
             raise KeyboardInterrupt
 
+    monkeypatch.setattr(ingest_module, "Follower", follower)
+    ledger = open_at(store_url)
     try:
-        ingest_module.Follower = follower  # type: ignore[assignment,misc]
         with pytest.raises(KeyboardInterrupt):
             ingest(ledger, sample_lines, batch_size=4, progress=interrupt)
         assert len(started) == 1
@@ -535,7 +538,6 @@ def test_an_interrupted_ingest_stops_its_follower(
         ledger.projector.catch_up()
         assert ledger.projector.position() == 4
     finally:
-        ingest_module.Follower = real  # type: ignore[misc]
         ledger.close()
 
 
