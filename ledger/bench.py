@@ -4,6 +4,7 @@ of its own, so that its peak memory (RSS) is its own."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import resource
@@ -11,6 +12,7 @@ import sqlite3
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -45,8 +47,9 @@ def ingest(directory: Path, _households: int, db: str) -> Figures:
     from ledger.store import open_ledger
 
     ledger = open_ledger(db)
+    wal = _WalWatch(db)
     started = time.perf_counter()
-    with (directory / "programme.jsonl").open("rb") as lines:
+    with wal, (directory / "programme.jsonl").open("rb") as lines:
         report = run_ingest(ledger, lines)
     seconds = time.perf_counter() - started
     events = ledger.recorder.max_notification_id() or 0
@@ -63,7 +66,39 @@ def ingest(directory: Path, _households: int, db: str) -> Figures:
         # The read models' second process, past SECOND_PROCESS_AFTER commands (0: none):
         # the peak of the children this process waited for.
         follower_peak_rss_mb=resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+        # The largest the SQLite WAL file was seen (sampled; 0 on PostgreSQL).
+        wal_peak_mb=wal.peak / (1 << 20),
     )
+
+
+class _WalWatch:
+    """Samples the size of a SQLite ledger's WAL file while a phase runs."""
+
+    def __init__(self, db: str) -> None:
+        self.path = Path(_sqlite_path(db) + "-wal") if _is_sqlite(db) else None
+        self.peak = 0
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def _watch(self) -> None:
+        while True:
+            self._sample()
+            if self._done.wait(0.25):
+                return
+
+    def _sample(self) -> None:
+        if self.path is not None:
+            with contextlib.suppress(FileNotFoundError):
+                self.peak = max(self.peak, self.path.stat().st_size)
+
+    def __enter__(self) -> _WalWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._done.set()
+        self._thread.join()
+        self._sample()
 
 
 def raw(directory: Path, _households: int, db: str) -> Figures:

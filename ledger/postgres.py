@@ -240,8 +240,9 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
     def leave_checkpoints(self, to_another: bool) -> None:
         """PostgreSQL's own checkpointer process does them: nothing to hand over."""
 
-    def checkpoint_wal(self) -> None:
+    def checkpoint_wal(self) -> bool:
         """PostgreSQL's own checkpointer process does them: nothing to do."""
+        return False
 
     @contextmanager
     def log_transaction(self, *, commit: bool) -> Iterator[Cursor]:

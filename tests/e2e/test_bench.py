@@ -31,6 +31,7 @@ def test_a_small_bench_gives_every_figure_and_the_right_bulletin(tmp_path: Path)
         figures["latency"]["report_groups"]["p99_ms"],
         figures["startup"]["household_show_process"]["median_ms"],
         figures["ingest_vs_raw"],
+        figures["ingest"]["wal_peak_mb"],
         *(
             figures[phase]["peak_rss_mb"]
             for phase in ("generate", "ingest", "raw", "rebuild", "verify", "latency", "startup")

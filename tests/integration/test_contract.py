@@ -8,6 +8,7 @@ import json
 import sqlite3
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +22,7 @@ from domain.values import LEDGER_TZ
 from ledger import follower as follower_module
 from ledger import ingest as ingest_module
 from ledger import integrity, projector
+from ledger import recorder as recorder_module
 from ledger.application import Ledger
 from ledger.checkpoint import generate_key, parse_signer
 from ledger.commands import parse_command
@@ -578,6 +580,45 @@ def test_an_ingest_leaves_checkpoints_to_its_follower_and_takes_them_back(
         assert seen == [0] * 9
         assert autocheckpoint() == 1000
     finally:
+        ledger.close()
+
+
+@pytest.mark.parametrize(("bound", "restarted"), [(1, True), (1_000_000, False)])
+def test_a_wal_past_its_bound_is_restarted_when_checkpointed(
+    tmp_path: Path,
+    sample_lines: list[str],
+    reference: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    bound: int,
+    restarted: bool,
+) -> None:
+    # A reader (the follower, or the ingest itself) that began before a passive
+    # checkpoint and reads on during the next write keeps that write from starting
+    # the WAL again: in a long ingest it grew past 700 MB.
+    monkeypatch.setattr(recorder_module, "WAL_BOUND_PAGES", bound)
+    monkeypatch.setattr(recorder_module, "WAL_LIMIT_BYTES", 0)
+    path = tmp_path / "ledger.db"
+    ledger = open_at(str(path))
+    reader = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    try:
+        recorder = recorder_of(ledger)
+        recorder.leave_checkpoints(True)
+        ingest(ledger, sample_lines[:-1], batch_size=4, second_process=False)
+        wal = Path(f"{path}-wal")
+        before = wal.stat().st_size
+        reader.execute("BEGIN")
+        reader.execute("SELECT COUNT(*) FROM stored_events").fetchone()
+        done_reading = threading.Timer(0.5, reader.execute, ["COMMIT"])
+        done_reading.start()
+        # Past the bound, the checkpoint waits for the reader to finish.
+        assert recorder.checkpoint_wal() is restarted
+        ingest(ledger, sample_lines[-1:], second_process=False)
+        done_reading.join()
+        # The next write started the WAL again (cut back to its limit), or appended.
+        assert (wal.stat().st_size < before) is restarted
+        assert figures(ledger) == reference
+    finally:
+        reader.close()
         ledger.close()
 
 
