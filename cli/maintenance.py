@@ -21,7 +21,8 @@ def rebuild(db: str | None) -> None:
     """Empty every read model and rebuild it from the ledger's events, in one
     transaction: interrupted, it leaves the read models as they were. Meanwhile
     other commands read the read models as they were; on SQLite those that write
-    are refused as busy until it ends."""
+    are refused as busy until it ends. From 200,000 events a second process folds
+    about half of the households."""
     with ledger_at(db, must_exist=True) as ledger:
         total = ledger.recorder.max_notification_id() or 0
         if sys.stderr.isatty():
@@ -29,4 +30,6 @@ def rebuild(db: str | None) -> None:
                 done = ledger.projector.rebuild(bar.update)
         else:
             done = ledger.projector.rebuild()
+        for note in ledger.projector.notes:
+            click.echo(note, err=True)
     click.echo(f"rebuilt the read models from {done} events")

@@ -24,6 +24,7 @@ from domain.policy import DEFAULT_ACKNOWLEDGE_DAYS, DEFAULT_RESOLVE_DAYS, Policy
 from domain.programme import Policy, Staff, WorkGroup
 from domain.roles import BUILTIN_ADMIN, BUILTIN_ADMIN_ACTOR, Actor
 from ledger import commands as c
+from ledger.follower import can_follow
 from ledger.projector import Projector
 from ledger.recorder import LedgerRecorder, is_ledger_recorder
 from ledger.transcoder import construct_transcoder
@@ -186,10 +187,17 @@ class Ledger(Application[UUID]):
         self.offering = True
 
     @property
+    def sharable_settings(self) -> dict[str, str] | None:
+        """The store's settings, for a second process to open the same store; None
+        where none can (an in-memory SQLite)."""
+        return self.settings if can_follow(self.settings) else None
+
+    @property
     def projector(self) -> Projector:
         """The read models, created on first use."""
         if self._projector is None:
             self._projector = Projector(self.recorder, self.mapper)
+            self._projector.second_process = self.sharable_settings
         return self._projector
 
     def construct_transcoder(self) -> Transcoder:

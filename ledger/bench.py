@@ -151,7 +151,7 @@ def verify(_directory: Path, _households: int, db: str) -> Figures:
     from ledger.store import open_ledger
 
     ledger = open_ledger(db)
-    events, seconds = integrity.timed_verify(ledger.ledger_recorder)
+    events, seconds = integrity.timed_verify(ledger.ledger_recorder, ledger.sharable_settings)
     ledger.close()
     return dict(events=events, seconds=seconds, events_per_second=events / seconds)
 

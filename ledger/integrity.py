@@ -62,6 +62,11 @@ BUNDLE_FORMAT = "oneruler-audit-bundle/1"
 PAGE_LEVELS = 12
 PAGE = 1 << PAGE_LEVELS
 
+# Logs of this many leaves or more are verified in two processes, each checking half
+# of the pages: a second process takes about 0.3 s to start, about 100,000 leaves'
+# worth of checking.
+SPLIT_FROM = 64 * PAGE
+
 # Keeps every statement under SQLite's oldest bound-parameter limit (999).
 _CHUNK = 400
 
@@ -260,6 +265,8 @@ class Verification:
     problems: list[Problem] = field(default_factory=list)
     seconds: float = 0.0
     complete: bool = False
+    # Said to the person on standard error, not part of the result.
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -571,9 +578,12 @@ class TransparencyLog:
         against: str | None = None,
         pubkey: Verifier | None = None,
         progress: Callable[[int], None] | None = None,
+        second_process: Mapping[str, str] | None = None,
     ) -> Verification:
         """Recompute every leaf from the stored rows, every node and every checkpoint's
-        root from the recomputed leaves, and every signature; see docs/integrity.md."""
+        root from the recomputed leaves, and every signature; see docs/integrity.md.
+        With second_process (the store's settings), a log of SPLIT_FROM leaves or more
+        has its second half checked by a second process (ledger/verify_worker.py)."""
         result = Verification()
         stored = self.checkpoints(c)
         result.checkpoints = stored
@@ -590,7 +600,7 @@ class TransparencyLog:
                 result.against = theirs
                 expected.setdefault(theirs.size, []).append((None, theirs.root))
         result.tree_size = self.size(c)
-        self._verify_stream(c, expected, result, progress)
+        self._verify_stream(c, expected, result, progress, second_process)
         if unchecked is not None:
             result.problems.append(unchecked)
         return result
@@ -663,13 +673,107 @@ class TransparencyLog:
         expected: Mapping[int, Sequence[tuple[int | None, bytes]]],
         result: Verification,
         progress: Callable[[int], None] | None,
+        second_process: Mapping[str, str] | None,
     ) -> None:
-        sizes = sorted(expected)
+        """Check every page, in order, or, for a long log, the first half here and the
+        second half (from a page boundary to the store's end) in a second process at
+        the same time: the pages' checks are independent but for the subtrees before
+        each page (the frontier). The second process takes those of its first page
+        from the stored nodes, as it reads them, and this process then compares them
+        with the ones it recomputed from the first half: the second half is checked
+        against the same recomputed tree as when one process checks it all. That
+        process reads its own snapshot, a moment later than this one's: events stored
+        meanwhile are verified too; a change to the first half meanwhile shows as a
+        changed node."""
         self._check_roots(expected, 0, {}, result)
-        frontier: dict[merkle.NodeKey, bytes] = {}
-        start = 0  # leaf index of the page
-        after = -(1 << 63)  # notification ids of events already read are <= this
-        while True:
+        half = None if second_process is None else self._second_half(c)
+        if second_process is None or half is None:
+            frontier: dict[merkle.NodeKey, bytes] = {}
+            if self.check_pages(c, expected, result, progress, frontier=frontier):
+                self.check_end(c, expected, result)
+            return
+        split, after = half
+        from ledger.verify_worker import VerifyWorker  # a process, only for long logs
+
+        worker = VerifyWorker(
+            second_process,
+            start=split,
+            after=after,
+            expected={size: cps for size, cps in expected.items() if size > split},
+            page_levels=PAGE_LEVELS,
+        )
+
+        def both(count: int) -> None:
+            if progress is not None:
+                progress(count + worker.progressed())
+
+        try:
+            frontier = {}
+            checked = self.check_pages(c, expected, result, both, frontier=frontier, end=split)
+            if not checked:
+                return  # the first bad leaf or node is in the first half
+            rest = worker.result(progress)
+        finally:
+            worker.stop()
+        if rest is None:
+            result.notes.append(
+                f"the second process that checked the second half failed ({worker.failure}); "
+                "this one checked it."
+            )
+            if self.check_pages(
+                c, expected, result, progress, frontier=frontier, start=split, after=after
+            ):
+                self.check_end(c, expected, result)
+            return
+        theirs, events, tree_size, problems, complete = rest
+        for key in merkle.subtree_keys(0, split):
+            if theirs.get(key) != frontier[key]:
+                # It read the stored subtrees before its half as this process had
+                # checked them, unless the store changed in between.
+                result.problems.append(_node_problem(key))
+                result.events = split
+                return
+        result.events = events
+        result.tree_size = tree_size
+        result.problems.extend(problems)
+        result.complete = complete
+
+    def _second_half(self, c: Cursor) -> tuple[int, int] | None:
+        """Where a second process should take over (a leaf index at a page boundary,
+        and the notification id of the leaf before it), or None to check it all here."""
+        size = self.size(c)
+        if size < SPLIT_FROM:
+            return None
+        split = size // 2 >> PAGE_LEVELS << PAGE_LEVELS
+        if split == 0:
+            return None
+        leaf = "SELECT notification_id FROM merkle_leaves WHERE idx = ?"
+        c.execute(self.dialect.sql(leaf), [split - 1])
+        row = c.fetchone()
+        if row is None:
+            return None  # a leaf was deleted: found as this process checks the first half
+        return split, int(row[0])
+
+    def check_pages(
+        self,
+        c: Cursor,
+        expected: Mapping[int, Sequence[tuple[int | None, bytes]]],
+        result: Verification,
+        progress: Callable[[int], None] | None,
+        *,
+        frontier: dict[merkle.NodeKey, bytes],
+        start: int = 0,
+        after: int = -(1 << 63),
+        end: int | None = None,
+    ) -> bool:
+        """Check the pages of leaves from start (a page boundary; the first leaf is the
+        first event after notification id after) up to end (None: the store's end):
+        every leaf, every node inside a page, the nodes that joining each page to the
+        ones before completes (frontier: the subtrees before start, kept up to date),
+        and the roots of the checkpoints whose sizes end in these pages. Sets
+        result.events to where it stopped; False if at a bad leaf or node."""
+        sizes = sorted(expected)
+        while end is None or start < end:
             c.execute(self._events_after, [after, PAGE])
             rows = c.fetchall()
             c.execute(self._leaves_between, [start, start + PAGE])
@@ -681,11 +785,11 @@ class TransparencyLog:
                 problem = self._leaf_problem(start, rows, hashes, stored)
                 result.problems.append(problem)
                 result.events = problem.leaf if problem.leaf is not None else start
-                return
+                return False
             levels = self._check_page_nodes(c, start, cast(list[bytes], hashes), result)
             if levels is None:
                 result.events = start
-                return
+                return False
             count = len(hashes)
             in_page = [size for size in sizes if start < size <= start + count]
             for size in in_page:
@@ -697,7 +801,7 @@ class TransparencyLog:
                 c, start, levels[PAGE_LEVELS][0], frontier, result
             ):
                 result.events = start
-                return
+                return False
             if start + PAGE in in_page:
                 self._check_roots(expected, start + PAGE, frontier, result)
             start += count
@@ -707,7 +811,18 @@ class TransparencyLog:
             if count < PAGE:
                 break
         result.events = start
-        for size in sizes:
+        return True
+
+    def check_end(
+        self,
+        c: Cursor,
+        expected: Mapping[int, Sequence[tuple[int | None, bytes]]],
+        result: Verification,
+    ) -> None:
+        """After the last page: checkpoints for more events than the store holds, and
+        tree nodes that no leaves account for."""
+        start = result.events
+        for size in sorted(expected):
             if size > start:
                 for checkpoint, _ in expected[size]:
                     what = (
@@ -791,12 +906,7 @@ class TransparencyLog:
             stored = c.fetchall()
             if list(zip(range(first, first + len(built)), built, strict=True)) != stored:
                 index = _first_difference(stored, built, first)
-                result.problems.append(
-                    Problem(
-                        f"the stored tree node at level {level}, index {index} does not match "
-                        "the leaves below it: the tree's nodes were changed outside the ledger.",
-                    )
-                )
+                result.problems.append(_node_problem((level, index)))
                 return None
             levels.append(built)
         return levels
@@ -824,12 +934,7 @@ class TransparencyLog:
         stored = StoredNodes(self, c).get_nodes(list(completed))
         for key, hashed in completed.items():
             if stored.get(key) != hashed:
-                result.problems.append(
-                    Problem(
-                        f"the stored tree node at level {key[0]}, index {key[1]} does not match "
-                        "the leaves below it: the tree's nodes were changed outside the ledger."
-                    )
-                )
+                result.problems.append(_node_problem(key))
                 return False
         return True
 
@@ -878,6 +983,13 @@ def _nodes_for(
     return nodes
 
 
+def _node_problem(key: merkle.NodeKey) -> Problem:
+    return Problem(
+        f"the stored tree node at level {key[0]}, index {key[1]} does not match the leaves "
+        "below it: the tree's nodes were changed outside the ledger."
+    )
+
+
 def _first_difference(stored: Sequence[Sequence[Any]], built: Sequence[bytes], first: int) -> int:
     for offset, hashed in enumerate(built):
         if offset >= len(stored) or tuple(stored[offset]) != (first + offset, hashed):
@@ -913,19 +1025,26 @@ def verify(
     against: str | None = None,
     pubkey: Verifier | None = None,
     progress: Callable[[int], None] | None = None,
+    second_process: Mapping[str, str] | None = None,
 ) -> Verification:
-    """Verify the whole log in one read transaction (one consistent snapshot)."""
+    """Verify the whole log in one read transaction (one consistent snapshot), and,
+    for a long log with second_process given (the store's settings), its second half
+    in a second process's; see TransparencyLog._verify_stream."""
     started = time.perf_counter()
     with store.log_transaction(commit=False) as c:
-        result = store.log.verify(c, against=against, pubkey=pubkey, progress=progress)
+        result = store.log.verify(
+            c, against=against, pubkey=pubkey, progress=progress, second_process=second_process
+        )
     result.seconds = time.perf_counter() - started
     return result
 
 
-def timed_verify(store: LogStore) -> tuple[int, float]:
+def timed_verify(
+    store: LogStore, second_process: Mapping[str, str] | None = None
+) -> tuple[int, float]:
     """Verify the log and return (events verified, seconds), for the bench; a log that
     does not verify raises LogMismatch, since its speed would mean nothing."""
-    result = verify(store)
+    result = verify(store, second_process=second_process)
     if not result.ok:
         raise LogMismatch(result.problems[0].message if result.problems else "verify stopped.")
     return result.events, result.seconds

@@ -5,7 +5,7 @@ same transaction, so that a crash never counts an event twice or skips one."""
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from itertools import groupby
 from operator import itemgetter
@@ -22,8 +22,10 @@ from eventsourcing.persistence import (
 
 from domain.complaint import Complaint
 from domain.policy import PolicyVersion
+from ledger import rebuild_worker
 from ledger.collector import fewer_collections
 from ledger.integrity import TransparencyLog
+from ledger.rebuild_worker import Folded, RebuildWorker
 from ledger.transcoder import MsgpackTranscoder
 from projections import complaints, households, programme, progress
 from projections.facts import Fact
@@ -56,6 +58,11 @@ PAGE = 10_000
 OFFERED = 3 * PAGE
 # Households folded and written at a time in a rebuild.
 _REBUILD_ROWS = 5_000
+# Events from which a rebuild folds some of the households in a second process (it
+# takes about 0.3 s to start), and the share of the households it folds: those whose
+# aggregate id is past this fraction of all ids (this process also writes them all).
+SECOND_PROCESS_FROM = 200_000
+_SECOND_SHARE_FROM = 0.45
 MODELS = (programme, households, complaints, progress)
 
 
@@ -104,15 +111,16 @@ class DeferredWrites:
 
 
 class Projector:
-    def __init__(self, recorder: ApplicationRecorder, mapper: Mapper[Any]) -> None:
+    def __init__(
+        self, recorder: ApplicationRecorder, mapper: Mapper[Any], *, prepare: bool = True
+    ) -> None:
+        """prepare: create the read models' tables, and empty them for a new format;
+        not in a process that only reads events for another (ledger/rebuild_worker.py),
+        which must not wait for the write lock that process holds."""
         assert isinstance(recorder, ReadModelStore)
         self.recorder = recorder
         self.store: ReadModelStore = recorder
         self.mapper = mapper
-        with self.store.projection_transaction(commit=True) as c:
-            for model in MODELS:
-                for statement in model.TABLES:
-                    c.execute(statement)
         self._policies: dict[tuple[str, int], PolicyVersion | None] = {}
         # Rows and contributions as last written, so that a household touched page
         # after page is not read back each time; bounded, and dropped with a failed page.
@@ -120,6 +128,16 @@ class Projector:
         self._contributions: LRU[str, list[progress.Contribution]] = LRU(CACHE)
         self._offered: list[Fact] = []
         self._offered_overflow = False
+        # The store's settings, for a second process to fold half the households in
+        # a long rebuild (None: everything here); and what went wrong with it.
+        self.second_process: Mapping[str, str] | None = None
+        self.notes: list[str] = []
+        if not prepare:
+            return
+        with self.store.projection_transaction(commit=True) as c:
+            for model in MODELS:
+                for statement in model.TABLES:
+                    c.execute(statement)
         if self.position() == 0:
             self._clear()
 
@@ -379,14 +397,46 @@ class Projector:
             rows.clear()
             read[0] = 0
 
-        for facts in self._households_by_aggregate(c, upto):
-            row = households.row_of_events(facts, entries.pop(facts[0].state["household"], ()))
-            rows[row.aggregate] = row
-            read[0] += len(facts)
-            done += len(facts)
-            if len(rows) >= _REBUILD_ROWS:
-                flush()
-        flush()
+        def fold(
+            facts_of_households: Iterable[list[Fact]], worker: RebuildWorker | None = None
+        ) -> None:
+            """Fold and write households here, taking in what a worker has folded."""
+            nonlocal done
+            for number, facts in enumerate(facts_of_households):
+                row = households.row_of_events(facts, entries.pop(facts[0].state["household"], ()))
+                rows[row.aggregate] = row
+                read[0] += len(facts)
+                done += len(facts)
+                if len(rows) >= _REBUILD_ROWS:
+                    flush()
+                if worker is not None and number % 64 == 0 and worker.poll() >= _REBUILD_ROWS:
+                    done += write_folded(worker.take())
+            flush()
+
+        def write_folded(folded: list[Folded]) -> int:
+            """Write the rows and contributions the second process folded."""
+            rebuild_worker.write(c, folded)
+            for record in folded:
+                entries.pop(record.household, None)
+            report(sum(record.events for record in folded))
+            return sum(record.events for record in folded)
+
+        worker = self._start_rebuild_worker(c, upto, entries)
+        if worker is None:
+            fold(self.households_by_aggregate(c, upto))
+        else:
+            try:
+                fold(self.households_by_aggregate(c, upto, until=worker.split), worker)
+                for folded in worker.rest():
+                    done += write_folded(folded)
+                if worker.failure is not None:
+                    self.notes.append(
+                        f"the second process that folded households failed ({worker.failure}); "
+                        "this one folded the rest."
+                    )
+                    fold(self.households_by_aggregate(c, upto, after=worker.last))
+            finally:
+                worker.stop()
         assert not entries, f"complaints about unregistered households: {sorted(entries)[:3]}"
 
         # The register, and the complaints' share of the bulletin (which needs the
@@ -403,6 +453,33 @@ class Projector:
             report(len(page))
             done += len(page)
         return done
+
+    def _start_rebuild_worker(
+        self, c: Any, upto: int, entries: Mapping[str, list[households.Entry]]
+    ) -> RebuildWorker | None:
+        """A second process folding the households past a split of the aggregate ids,
+        for a long rebuild where the store can be opened by another process."""
+        if self.second_process is None or upto < SECOND_PROCESS_FROM:
+            return None
+        d = self.store.log.dialect
+        split = UUID(int=int(_SECOND_SHARE_FROM * (1 << 128)))
+        c.execute("SELECT document FROM rm_policy_versions")
+        documents = [row[0] for row in c.fetchall()]
+        try:
+            return RebuildWorker(
+                self.second_process,
+                dialect=d,
+                upto=upto,
+                split=split,
+                documents=documents,
+                entries=entries,
+            )
+        except OSError as e:
+            self.notes.append(
+                f"a second process to fold households could not be started ({e}); "
+                "this one folded them all."
+            )
+            return None
 
     def _select(self, topics: Sequence[str]) -> str:
         """The stored events of some topics up to a position (and a condition to add)."""
@@ -435,20 +512,27 @@ class Projector:
             ]
             start = rows[-1][0]
 
-    def _households_by_aggregate(self, c: Any, upto: int) -> Iterator[list[Fact]]:
+    def households_by_aggregate(
+        self, c: Any, upto: int, *, after: Any = None, until: Any = None
+    ) -> Iterator[list[Fact]]:
         """Each household's events (up to a position) together, in version order:
-        pages in the order of the events table's primary key, cut between aggregates."""
+        pages in the order of the events table's primary key, cut between aggregates;
+        only aggregates whose stored id is past after and not past until, if given."""
         d = self.store.log.dialect
         topics = tuple(households.TOPICS)
         select = self._select(topics)
+        bounds: tuple[Any, ...] = ()
+        if until is not None:
+            select += "AND originator_id <= ? "
+            bounds = (until,)
         order = "ORDER BY originator_id, originator_version"
-        after: Any = None
         while True:
             if after is None:
-                c.execute(f"{select}{order} LIMIT ?", (upto, *topics, PAGE))
+                c.execute(f"{select}{order} LIMIT ?", (upto, *topics, *bounds, PAGE))
             else:
                 c.execute(
-                    f"{select}AND originator_id > ? {order} LIMIT ?", (upto, *topics, after, PAGE)
+                    f"{select}AND originator_id > ? {order} LIMIT ?",
+                    (upto, *topics, *bounds, after, PAGE),
                 )
             rows = c.fetchall()
             if not rows:
@@ -463,7 +547,9 @@ class Projector:
                 if cut:
                     rows = rows[:cut]
                 else:
-                    c.execute(f"{select}AND originator_id = ? {order}", (upto, *topics, last))
+                    c.execute(
+                        f"{select}AND originator_id = ? {order}", (upto, *topics, *bounds, last)
+                    )
                     rows = c.fetchall()
             for key, events in groupby(rows, key=itemgetter(1)):
                 aggregate = UUID(bytes=d.originator_bytes(key))

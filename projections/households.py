@@ -339,21 +339,22 @@ def row_of_events(facts: Sequence[Fact], complaint_entries: Sequence[Entry]) -> 
 
 def write(c: Any, rows: Iterable[Row]) -> None:
     packer = msgpack.Packer()
+    write_packed(
+        c,
+        [
+            (r.aggregate, r.household, r.group, r.village, r.head, r.id_number, r.pack(packer))
+            for r in rows
+        ],
+    )
+
+
+def write_packed(c: Any, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Write rows given as (aggregate, household, group, village, head, id_number,
+    the timeline packed)."""
     c.executemany(
         "INSERT INTO rm_households VALUES (?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (aggregate) DO UPDATE SET timeline = excluded.timeline",
-        [
-            (
-                r.aggregate,
-                r.household,
-                r.group,
-                r.village,
-                r.head,
-                r.id_number,
-                r.pack(packer),
-            )
-            for r in rows
-        ],
+        rows,
     )
 
 

@@ -88,19 +88,37 @@ def update(
     take back each one's old contributions, add its new ones, and write the net
     change of the whole page at once. cache holds contributions as last written
     (the caller drops it if the page fails)."""
-    known: MutableMapping[str, list[Contribution]] = cache if cache is not None else {}
     changed: dict[str, list[Contribution]] = {}
     for row in households.values():
-        changed["h:" + row.household] = [
-            (at, row.group, metric, delta)
-            for at, metric, delta in household_rm.transitions(row, policies)
-        ]
+        changed["h:" + row.household] = household_contributions(row, policies)
     for complaint in complaints.values():
         new: list[Contribution] = []
         for at, delta in complaint_rm.transitions(complaint):
             new.extend((at, group, "open_complaints", delta) for group in complaint.groups)
             new.append((at, TOTAL, "open_complaints", delta))
         changed["c:" + complaint.complaint] = new
+    replace(c, changed, cache)
+
+
+def household_contributions(
+    row: household_rm.Row, policies: household_rm.PolicyLookup
+) -> list[Contribution]:
+    """What a household's row adds to the bulletin's counts."""
+    return [
+        (at, row.group, metric, delta)
+        for at, metric, delta in household_rm.transitions(row, policies)
+    ]
+
+
+def replace(
+    c: Any,
+    changed: Mapping[str, list[Contribution]],
+    cache: MutableMapping[str, list[Contribution]] | None = None,
+) -> None:
+    """Replace the contributions of some sources ("h:" and a household's code, "c:" and a
+    complaint's id) with new ones: take back each one's old contributions (from
+    cache, or else as stored), add its new ones, and write the net change at once."""
+    known: MutableMapping[str, list[Contribution]] = cache if cache is not None else {}
     net: Counter[tuple[int, str, str]] = Counter()
     for source, new in changed.items():
         for at, group, metric, delta in _old(c, source, known):

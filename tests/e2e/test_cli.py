@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from cli.main import cli
+from ledger import projector, rebuild_worker
 from ledger.store import open_ledger
 
 # The environment must not choose the ledger or the actor for a test.
@@ -1012,3 +1013,28 @@ def test_household_show_agrees_with_an_accepted_new_agreement(sample_db: str) ->
         assert (document["status"], document["agreed"]) == ("signed", "367100.00")
     else:
         assert result.exit_code == 1
+
+
+def test_projections_rebuild_gives_the_same_answers(sample_db: str) -> None:
+    before = show(sample_db, "XC-0001")
+    result = oneruler("projections", "rebuild", "--db", sample_db)
+    assert (result.exit_code, result.stderr) == (0, "")
+    assert result.stdout == f"rebuilt the read models from {SAMPLE_EVENTS} events\n"
+    assert show(sample_db, "XC-0001") == before
+
+
+def test_projections_rebuild_says_when_its_second_process_failed(
+    sample_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = show(sample_db, "XC-0003")
+    monkeypatch.setattr(projector, "SECOND_PROCESS_FROM", 0)
+    # Settings under a name the second process does not read: it fails at once.
+    monkeypatch.setattr(rebuild_worker, "SETTINGS", "NOT_THE_SETTINGS")
+    result = oneruler("projections", "rebuild", "--db", sample_db)
+    assert result.exit_code == 0
+    assert result.stdout == f"rebuilt the read models from {SAMPLE_EVENTS} events\n"
+    assert result.stderr == (
+        "the second process that folded households failed (KeyError: "
+        "'ONERULER_REBUILD_SETTINGS'); this one folded the rest.\n"
+    )
+    assert show(sample_db, "XC-0003") == before

@@ -20,7 +20,7 @@ from click.testing import CliRunner, Result
 
 from cli.main import cli
 from domain.ids import household_id
-from ledger import merkle
+from ledger import integrity, merkle, verify_worker
 from ledger.checkpoint import parse_signer, parse_verifier, verify_checkpoint
 
 # The environment must not choose the ledger, the actor or the key for a test.
@@ -217,6 +217,53 @@ def test_verify_passes_then_names_the_changed_event(checkpointed: str) -> None:
         "notification_id": 18,
         "checkpoint": None,
     }
+
+
+@pytest.fixture
+def two_processes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Verify with a second process from the sample's leaf 16 (pages of 4 leaves)."""
+    monkeypatch.setattr(integrity, "SPLIT_FROM", 0)
+    monkeypatch.setattr(integrity, "PAGE_LEVELS", 2)
+    monkeypatch.setattr(integrity, "PAGE", 4)
+
+
+@pytest.mark.usefixtures("two_processes")
+def test_verify_in_two_processes_names_a_change_in_the_second_half(checkpointed: str) -> None:
+    assert ok(oneruler("verify", "--db", checkpointed)).startswith(
+        f"OK: {SAMPLE_EVENTS} events, their tree and the stored checkpoint (size 38) verified"
+    )
+    tamper(
+        checkpointed,
+        "UPDATE stored_events SET state = CAST(state || x'00' AS BLOB) WHERE rowid = 31",
+    )
+    failed(
+        oneruler("verify", "--db", checkpointed),
+        1,
+        "leaf 30 (notification id 31) does not match the stored event: the stored events "
+        "were changed after they were logged.",
+    )
+
+
+@pytest.mark.usefixtures("two_processes")
+def test_a_failed_second_process_is_said_and_its_half_checked_here(
+    checkpointed: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Settings under a name the second process does not read: it fails at once.
+    monkeypatch.setattr(verify_worker, "SETTINGS", "NOT_THE_SETTINGS")
+    result = oneruler("verify", "--db", checkpointed)
+    assert result.exit_code == 0
+    assert result.stdout.startswith(f"OK: {SAMPLE_EVENTS} events")
+    assert result.stderr == (
+        "the second process that checked the second half failed (KeyError: "
+        "'ONERULER_VERIFY_SETTINGS'); this one checked it.\n"
+    )
+    tamper(checkpointed, "DELETE FROM stored_events WHERE rowid = 38")
+    result = oneruler("verify", "--db", checkpointed)
+    assert result.exit_code == 1
+    assert result.stderr.endswith(
+        "Error: leaf 37 (notification id 38) has no stored event: the stored events were "
+        "deleted after they were logged.\n"
+    )
 
 
 def test_verify_json_is_one_document(checkpointed: str) -> None:

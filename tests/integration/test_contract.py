@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import pytest
 from eventsourcing.persistence import IntegrityError
@@ -21,7 +22,7 @@ from domain.errors import DomainError
 from domain.values import LEDGER_TZ
 from ledger import follower as follower_module
 from ledger import ingest as ingest_module
-from ledger import integrity, projector
+from ledger import integrity, projector, rebuild_worker, verify_worker
 from ledger import recorder as recorder_module
 from ledger.application import Ledger
 from ledger.checkpoint import generate_key, parse_signer
@@ -126,6 +127,34 @@ def loaded(store_url: str, sample_lines: list[str]) -> Iterator[Ledger]:
         yield ledger
     finally:
         ledger.close()
+
+
+def test_two_processes_verify_what_one_verifies(
+    loaded: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    recorder = recorder_of(loaded)
+    signer = parse_signer(generate_key("office")[0])
+    integrity.make_checkpoint(
+        recorder, signer, origin=None, default_origin="oneruler/test", now=datetime.now(UTC)
+    )
+    one = integrity.verify(recorder)
+    monkeypatch.setattr(integrity, "SPLIT_FROM", 0)
+    monkeypatch.setattr(integrity, "PAGE_LEVELS", 2)
+    monkeypatch.setattr(integrity, "PAGE", 4)
+    outcomes: list[Any] = []
+    result = verify_worker.VerifyWorker.result
+
+    def kept(self: verify_worker.VerifyWorker, progress: Any) -> Any:
+        outcomes.append(result(self, progress))
+        return outcomes[-1]
+
+    monkeypatch.setattr(verify_worker.VerifyWorker, "result", kept)
+    two = integrity.verify(recorder, second_process=loaded.sharable_settings)
+    # The second process checked leaves 16 to 37, starting from the node over 0-15.
+    [(frontier, events, _, problems, complete)] = outcomes
+    assert (list(frontier), events, problems, complete) == ([(4, 0)], 38, [], True)
+    assert (two.ok, two.events, two.tree_size, two.notes) == (True, 38, 38, [])
+    assert (one.ok, one.events, one.tree_size) == (True, 38, 38)
 
 
 def command(**fields: Any) -> Any:
@@ -236,6 +265,86 @@ def test_a_rebuild_in_small_pages_reads_the_same(
     followed = read_models(loaded)
     monkeypatch.setattr(projector, "PAGE", page)
     assert loaded.projector.rebuild() == SAMPLE_EVENTS
+    assert read_models(loaded) == followed
+
+
+@pytest.fixture
+def folded_by_a_second_process(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """A rebuild of any length folds the households past the split in a second
+    process; the households it folded, as the rebuilding process writes them."""
+    monkeypatch.setattr(projector, "SECOND_PROCESS_FROM", 0)
+    written: list[str] = []
+    write = rebuild_worker.write
+
+    def kept(c: Any, folded: Any) -> None:
+        written.extend(f.household for f in folded)
+        write(c, folded)
+
+    monkeypatch.setattr(rebuild_worker, "write", kept)
+    return written
+
+
+@pytest.mark.parametrize(("share", "theirs"), [(0.0, 4), (0.45, 3), (0.99, 0)])
+def test_a_rebuild_with_a_second_process_reads_the_same(
+    loaded: Ledger,
+    monkeypatch: pytest.MonkeyPatch,
+    folded_by_a_second_process: list[str],
+    share: float,
+    theirs: int,
+) -> None:
+    followed = read_models(loaded)
+    monkeypatch.setattr(projector, "_SECOND_SHARE_FROM", share)
+    assert loaded.projector.rebuild() == SAMPLE_EVENTS
+    assert loaded.projector.notes == []
+    # The sample's four households: all, three (not XC-0002, id 6641...) or none.
+    assert len(folded_by_a_second_process) == theirs
+    assert read_models(loaded) == followed
+
+
+def test_a_second_process_that_fails_leaves_its_households_to_the_rebuild(
+    loaded: Ledger, monkeypatch: pytest.MonkeyPatch, folded_by_a_second_process: list[str]
+) -> None:
+    followed = read_models(loaded)
+    monkeypatch.setattr(projector, "_SECOND_SHARE_FROM", 0.0)
+    read = rebuild_worker.RebuildWorker._read
+
+    def dies_after_one(self: rebuild_worker.RebuildWorker) -> bool:
+        # Sent one household, then killed: the rest of what it sent is never read.
+        if self._process.returncode is not None:
+            return False
+        more = read(self)
+        if self._folded:
+            self._process.kill()
+            self._process.wait()
+            del self._folded[1:]
+            self._done = False
+            self.last = recorder_of(loaded).log.dialect.originator_param(
+                UUID(bytes=self._folded[0].aggregate)
+            )
+        return more
+
+    monkeypatch.setattr(rebuild_worker.RebuildWorker, "_read", dies_after_one)
+    assert loaded.projector.rebuild() == SAMPLE_EVENTS
+    assert len(folded_by_a_second_process) == 1
+    assert loaded.projector.notes == [
+        "the second process that folded households failed (it exited with status -9); "
+        "this one folded the rest."
+    ]
+    assert read_models(loaded) == followed
+
+
+def test_a_second_process_that_cannot_run_leaves_the_households_to_the_rebuild(
+    loaded: Ledger, monkeypatch: pytest.MonkeyPatch, folded_by_a_second_process: list[str]
+) -> None:
+    followed = read_models(loaded)
+    # Settings under a name the second process does not read: it fails at once.
+    monkeypatch.setattr(rebuild_worker, "SETTINGS", "NOT_THE_SETTINGS")
+    assert loaded.projector.rebuild() == SAMPLE_EVENTS
+    assert folded_by_a_second_process == []
+    assert loaded.projector.notes == [
+        "the second process that folded households failed (KeyError: "
+        "'ONERULER_REBUILD_SETTINGS'); this one folded the rest."
+    ]
     assert read_models(loaded) == followed
 
 

@@ -4,6 +4,7 @@ names the first bad position of every kind of tampering done with sqlite3 direct
 
 from __future__ import annotations
 
+import functools
 import os
 import sqlite3
 import tempfile
@@ -21,7 +22,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain.errors import InvalidInput
-from ledger import integrity, merkle
+from ledger import integrity, merkle, verify_worker
 from ledger.application import Ledger
 from ledger.checkpoint import generate_key, parse_signer
 from ledger.ingest import ingest
@@ -136,10 +137,36 @@ def first_problem(ledger: Ledger, **kwargs: Any) -> integrity.Problem:
     return result.problems[0]
 
 
+@pytest.fixture(params=[1, 2], ids=["one process", "two processes"])
+def processes(
+    request: pytest.FixtureRequest, ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[int]:
+    """Verification in one process, or in two: pages of 4 leaves, and a second
+    process checking from the page boundary nearest half-way (leaf 16 of the sample's
+    38) to the end, so every kind of tampering is also found on either side of it."""
+    started: list[int] = []
+    if request.param == 2:
+        monkeypatch.setattr(integrity, "SPLIT_FROM", 0)
+        monkeypatch.setattr(integrity, "PAGE_LEVELS", 2)
+        monkeypatch.setattr(integrity, "PAGE", 4)
+        verify = functools.partial(integrity.verify, second_process=ledger.sharable_settings)
+        monkeypatch.setattr(integrity, "verify", verify)
+
+        class Counted(verify_worker.VerifyWorker):
+            def __init__(self, *args: Any, **kwargs: Any) -> None:
+                started.append(kwargs["start"])
+                super().__init__(*args, **kwargs)
+
+        monkeypatch.setattr(verify_worker, "VerifyWorker", Counted)
+    yield int(request.param)
+    if request.param == 2:
+        assert started and started[0] == 16  # the sample, before any tampering
+
+
 @pytest.fixture
-def sample(ledger: Ledger, sample_lines: list[str]) -> Ledger:
+def sample(ledger: Ledger, sample_lines: list[str], processes: int) -> Ledger:
     """The sample programme in batches of different sizes, checkpointed half-way and
-    at the end."""
+    at the end; verified in one process or two."""
     ingest(ledger, sample_lines[:9], batch_size=1)
     ingest(ledger, sample_lines[9:20], batch_size=4)
     make_checkpoint(ledger)
@@ -418,6 +445,31 @@ def test_a_changed_tree_node_is_found(sample: Ledger, db_path: Path) -> None:
         "the stored tree node at level 2, index 3 does not match the leaves below it: "
         "the tree's nodes were changed outside the ledger."
     )
+
+
+@pytest.mark.parametrize("processes", [2], ids=["two processes"], indirect=True)
+def test_a_node_changed_while_two_processes_verify_is_found(
+    sample: Ledger, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The second process takes the subtree before its half (leaves 0-15: the node at
+    # level 4, index 0) from the store, as it reads it: changed after this process
+    # read, it differs from the one recomputed here.
+    start = verify_worker.VerifyWorker.__init__
+
+    def changed_meanwhile(self: Any, *args: Any, **kwargs: Any) -> None:
+        tamper(
+            db_path,
+            ("UPDATE merkle_nodes SET hash = zeroblob(32) WHERE level = 4 AND idx = 0", ()),
+        )
+        start(self, *args, **kwargs)
+
+    monkeypatch.setattr(verify_worker.VerifyWorker, "__init__", changed_meanwhile)
+    result = integrity.verify(sample.ledger_recorder)
+    assert [p.message for p in result.problems] == [
+        "the stored tree node at level 4, index 0 does not match the leaves below it: "
+        "the tree's nodes were changed outside the ledger."
+    ]
+    assert result.events == 16
 
 
 def test_a_changed_stored_checkpoint_is_found(sample: Ledger, db_path: Path) -> None:

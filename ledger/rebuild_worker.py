@@ -1,0 +1,237 @@
+"""A second process that folds some of the households in a long rebuild, while the
+rebuilding process folds the others and writes them all in its one transaction
+(Projector._rebuild).
+
+The worker is `python -m ledger.rebuild_worker`, started with the store's settings in
+its environment and, as msgpack on its standard input, what the rebuilding process
+has already read in stored order: the policy versions (each household's fold looks
+them up) and the timeline entries of the complaints about each household. It reads
+the events of the households whose aggregate id is past the split (up to the rebuild's
+last position), in one read transaction, folds each household's row exactly as the
+rebuilding process does (households.row_of_events) and works out its share of the
+bulletin (progress.household_contributions); it writes each as a msgpack record on
+its standard output, in aggregate order, then one record that says it is done. It
+writes nothing to the store: the rebuilding process writes, so an interrupted
+rebuild still leaves the read models as they were."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import select
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import msgpack
+
+from ledger.integrity import Dialect
+from projections import households, progress
+
+SETTINGS = "ONERULER_REBUILD_SETTINGS"
+DONE = "done"
+_F_SETPIPE_SZ = 1031
+
+
+@dataclass(frozen=True, slots=True)
+class Folded:
+    """One household as the worker folded it: its row (the timeline packed as the
+    read model stores it), its contributions to the bulletin, and its events."""
+
+    aggregate: bytes
+    household: str
+    group: str
+    village: str
+    head: str
+    id_number: str | None
+    timeline: bytes
+    contributions: list[progress.Contribution]
+    events: int
+
+
+def write(c: Any, folded: Sequence[Folded]) -> None:
+    """Write folded households into a rebuild's emptied tables (no old rows, no old
+    contributions to take back)."""
+    households.write_packed(
+        c,
+        [
+            (f.aggregate, f.household, f.group, f.village, f.head, f.id_number, f.timeline)
+            for f in folded
+        ],
+    )
+    changed = {"h:" + f.household: f.contributions for f in folded}
+    progress.replace(c, changed, {source: [] for source in changed})
+
+
+class RebuildWorker:
+    """A running worker, and what it has sent so far."""
+
+    def __init__(
+        self,
+        settings: Mapping[str, str],
+        *,
+        dialect: Dialect,
+        upto: int,
+        split: UUID,
+        documents: Sequence[str],
+        entries: Mapping[str, list[households.Entry]],
+    ) -> None:
+        # The worker folds the households whose stored id is past this one.
+        self.split = dialect.originator_param(split)
+        # The stored id of the last household received: if the worker fails, the
+        # rebuilding process folds the households past it.
+        self.last = self.split
+        self.failure: str | None = None
+        self._dialect = dialect
+        self._folded: list[Folded] = []
+        self._done = False
+        self._unpacker = msgpack.Unpacker(raw=False)
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "ledger.rebuild_worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env={**os.environ, SETTINGS: json.dumps(dict(settings))},
+        )
+        request = msgpack.packb(
+            {
+                "upto": upto,
+                "split": str(split),
+                "documents": list(documents),
+                "entries": dict(entries),
+            }
+        )
+        # Written by a thread: the request can be larger than the pipe holds, and the
+        # worker reads it only once it has started.
+        self._writer = threading.Thread(target=self._send, args=(request,), daemon=True)
+        self._writer.start()
+        assert self._process.stdout is not None
+        self._out = self._process.stdout.fileno()
+        with contextlib.suppress(OSError):  # Linux: room for about 2,000 households
+            fcntl.fcntl(self._out, _F_SETPIPE_SZ, 1 << 20)
+
+    def _send(self, request: bytes) -> None:
+        stdin = self._process.stdin
+        assert stdin is not None
+        try:
+            stdin.write(request)
+            stdin.close()
+        except OSError:  # it failed before reading: seen when its output ends
+            pass
+
+    def poll(self) -> int:
+        """Take in what it has sent so far, without waiting; how many are waiting."""
+        while not self._done and select.select([self._out], [], [], 0)[0]:
+            if not self._read():
+                break
+        return len(self._folded)
+
+    def take(self) -> list[Folded]:
+        folded, self._folded = self._folded, []
+        return folded
+
+    def rest(self, batch: int = 5_000) -> Iterator[list[Folded]]:
+        """What it sends until it is done, in batches; then failure says whether it
+        failed, and last where it got to."""
+        while self._read():
+            if len(self._folded) >= batch:
+                yield self.take()
+        if self._folded:
+            yield self.take()
+        self._process.wait()
+        if not self._done or self._process.returncode != 0:
+            assert self._process.stderr is not None
+            lines = self._process.stderr.read().decode("utf-8", "replace").strip().splitlines()
+            self.failure = (
+                lines[-1] if lines else f"it exited with status {self._process.returncode}"
+            )
+
+    def _read(self) -> bool:
+        """Read once (waiting for it); False at the end of its output."""
+        chunk = os.read(self._out, 1 << 20)
+        if not chunk:
+            return False
+        self._unpacker.feed(chunk)
+        for record in self._unpacker:
+            if record == DONE:
+                self._done = True
+                continue
+            aggregate, household, group, village, head, id_number, timeline, given, events = record
+            folded = Folded(
+                aggregate,
+                household,
+                group,
+                village,
+                head,
+                id_number,
+                timeline,
+                [(at, grp, metric, delta) for at, grp, metric, delta in given],
+                events,
+            )
+            self._folded.append(folded)
+            self.last = self._dialect.originator_param(UUID(bytes=folded.aggregate))
+        return True
+
+    def stop(self) -> None:
+        """End it at once if it still runs (the rebuild failed or was interrupted)."""
+        if self._process.poll() is None:
+            self._process.kill()
+        self._process.wait()
+        self._writer.join()
+        for stream in (self._process.stdout, self._process.stderr):
+            if stream is not None:
+                stream.close()
+
+
+def main() -> int:
+    from ledger.application import Ledger
+    from ledger.collector import fewer_collections
+    from ledger.projector import Projector
+    from projections.programme import parse_policy
+
+    request = msgpack.unpackb(sys.stdin.buffer.read(), raw=False)
+    versions = {}
+    for document in request["documents"]:
+        version = parse_policy(document)
+        versions[version.policy, version.version] = version
+    entries: dict[str, list[households.Entry]] = request["entries"]
+    ledger = Ledger(env=json.loads(os.environ[SETTINGS]))
+    try:
+        projector = Projector(ledger.recorder, ledger.mapper, prepare=False)
+        dialect = projector.store.log.dialect
+        split = dialect.originator_param(UUID(request["split"]))
+        out = sys.stdout.buffer
+        packer = msgpack.Packer()
+        with fewer_collections(), projector.store.projection_transaction(commit=False) as c:
+            for facts in projector.households_by_aggregate(c, request["upto"], after=split):
+                row = households.row_of_events(facts, entries.get(facts[0].state["household"], ()))
+                record = [
+                    row.aggregate,
+                    row.household,
+                    row.group,
+                    row.village,
+                    row.head,
+                    row.id_number,
+                    row.pack(packer),
+                    progress.household_contributions(row, lambda p, v: versions.get((p, v))),
+                    len(facts),
+                ]
+                out.write(packer.pack(record))
+        out.write(packer.pack(DONE))
+        out.flush()
+        return 0
+    except Exception as e:  # reported to the rebuilding process, which folds the rest
+        print(f"{type(e).__name__}: {e}", file=sys.stderr)
+        return 1
+    finally:
+        ledger.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
