@@ -19,7 +19,11 @@ def rows(figures: dict[str, Any]) -> list[list[str]]:
         return f"{figures[phase][key]:,.0f}/s" if phase in figures else "-"
 
     def mb(phase: str) -> str:
-        return f"{figures[phase]['peak_rss_mb']:,.0f} MB" if phase in figures else "-"
+        if phase not in figures:
+            return "-"
+        own = f"{figures[phase]['peak_rss_mb']:,.0f} MB"
+        other = figures[phase].get("worker_peak_rss_mb", 0)
+        return f"{own} + {other:,.0f} MB" if other else own
 
     latency = figures["latency"]
     out = [

@@ -65,7 +65,7 @@ def ingest(directory: Path, _households: int, db: str) -> Figures:
         bulletin_total=bulletin["total"],
         # The read models' second process, past SECOND_PROCESS_AFTER commands (0: none):
         # the peak of the children this process waited for.
-        follower_peak_rss_mb=resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+        follower_peak_rss_mb=_children_peak_rss_mb(),
         # The largest the SQLite WAL file was seen (sampled; 0 on PostgreSQL).
         wal_peak_mb=wal.peak / (1 << 20),
     )
@@ -142,8 +142,16 @@ def rebuild(_directory: Path, _households: int, db: str) -> Figures:
     started = time.perf_counter()
     events = ledger.projector.rebuild()
     seconds = time.perf_counter() - started
+    notes = ledger.projector.notes
     ledger.close()
-    return dict(events=events, seconds=seconds, events_per_second=events / seconds)
+    if notes:  # a figure measured with the work done otherwise would mislead
+        raise RuntimeError(notes[0])
+    return dict(
+        events=events,
+        seconds=seconds,
+        events_per_second=events / seconds,
+        worker_peak_rss_mb=_children_peak_rss_mb(),
+    )
 
 
 def verify(_directory: Path, _households: int, db: str) -> Figures:
@@ -153,7 +161,17 @@ def verify(_directory: Path, _households: int, db: str) -> Figures:
     ledger = open_ledger(db)
     events, seconds = integrity.timed_verify(ledger.ledger_recorder, ledger.sharable_settings)
     ledger.close()
-    return dict(events=events, seconds=seconds, events_per_second=events / seconds)
+    return dict(
+        events=events,
+        seconds=seconds,
+        events_per_second=events / seconds,
+        worker_peak_rss_mb=_children_peak_rss_mb(),
+    )
+
+
+def _children_peak_rss_mb() -> float:
+    """The peak memory of the second process this phase waited for (0: none), MiB."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
 def _percentiles(samples: list[float]) -> dict[str, float]:

@@ -1043,10 +1043,13 @@ def timed_verify(
     store: LogStore, second_process: Mapping[str, str] | None = None
 ) -> tuple[int, float]:
     """Verify the log and return (events verified, seconds), for the bench; a log that
-    does not verify raises LogMismatch, since its speed would mean nothing."""
+    does not verify raises LogMismatch, since its speed would mean nothing, and a
+    second process that failed RuntimeError, since the speed would be another's."""
     result = verify(store, second_process=second_process)
     if not result.ok:
         raise LogMismatch(result.problems[0].message if result.problems else "verify stopped.")
+    if result.notes:
+        raise RuntimeError(result.notes[0])
     return result.events, result.seconds
 
 

@@ -39,8 +39,11 @@ def test_a_small_bench_gives_every_figure_and_the_right_bulletin(tmp_path: Path)
     ]
     assert all(value > 0 for value in positive)
     assert figures["ingest"]["rejected"] == 0
-    # 2,770 commands: too few for a second process to keep the read models.
+    # 2,770 commands: too few for a second process to keep the read models, fold
+    # households or check the log.
     assert figures["ingest"]["follower_peak_rss_mb"] == 0
+    assert figures["rebuild"]["worker_peak_rss_mb"] == 0
+    assert figures["verify"]["worker_peak_rss_mb"] == 0
     # The same rows were counted by every phase.
     events = figures["ingest"]["events"]
     assert events == figures["raw"]["rows"] == figures["rebuild"]["events"]
