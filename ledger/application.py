@@ -230,7 +230,9 @@ class Ledger(Application[UUID]):
             try:
                 uow.run(command, self.handler(command))
             except DomainError as refusal:
-                outcomes.append(refusal)
+                # Kept without its traceback, which holds this frame, and so the list
+                # it is kept in and the whole batch, in a reference cycle.
+                outcomes.append(refusal.with_traceback(None))
             else:
                 outcomes.append(None)
         self.commit(uow)

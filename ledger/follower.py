@@ -72,22 +72,23 @@ def _finishing(timeout: float) -> bool:
 
 def main() -> int:
     from ledger.application import Ledger
-    from ledger.collector import fewer_collections
+    from ledger.collector import collected_between_units
 
     ledger = Ledger(env=json.loads(os.environ[SETTINGS]))
     try:
         projector = ledger.projector
         recorder = ledger.ledger_recorder
 
-        # The ingest leaves the WAL's checkpoints to this process: one after each
-        # page, since a catch-up can run for minutes while the ingest goes on (with
-        # one after each catch-up the WAL grew past 700 MB at a million households).
-        def checkpoint(_: int) -> None:
-            recorder.checkpoint_wal()
+        with collected_between_units() as collector:
+            # The ingest leaves the WAL's checkpoints to this process: one after each
+            # page, since a catch-up can run for minutes while the ingest goes on (with
+            # one after each catch-up the WAL grew past 700 MB at a million households).
+            def after_page(_: int) -> None:
+                recorder.checkpoint_wal()
+                collector.between_units()
 
-        with fewer_collections():
             while True:
-                applied = projector.catch_up(checkpoint)
+                applied = projector.catch_up(after_page)
                 if _finishing(0 if applied else PAUSE):
                     projector.catch_up()
                     return 0

@@ -10,7 +10,7 @@ from typing import Any
 
 from domain.errors import DomainError
 from ledger.application import ConflictError, Ledger
-from ledger.collector import fewer_collections
+from ledger.collector import Collector, collected_between_units
 from ledger.commands import Command, parse_command
 from ledger.follower import Follower, can_follow
 
@@ -116,8 +116,11 @@ def ingest(
     process keeps them meanwhile (unless second_process is False, or the store is in
     memory), else this one does, every FOLLOW_EVERY commands."""
     report = IngestReport()
-    with fewer_collections(), _ReadModels(ledger, second_process, report) as read_models:
-        _ingest(ledger, lines, batch_size, progress, report, read_models)
+    with (
+        collected_between_units() as collector,
+        _ReadModels(ledger, second_process, report) as read_models,
+    ):
+        _ingest(ledger, lines, batch_size, progress, report, read_models, collector)
     return report
 
 
@@ -193,6 +196,30 @@ class _ReadModels:
         self.ledger.ledger_recorder.leave_checkpoints(False)
 
 
+def _settle(
+    ledger: Ledger,
+    batch: list[tuple[int, Command]],
+    report: IngestReport,
+    read_models: _ReadModels,
+) -> None:
+    """Apply a batch: skip the commands already applied, run the rest in one
+    transaction, and report each line's outcome."""
+    already = ledger.applied_commands([command.id for _, command in batch])
+    todo: list[tuple[int, Command]] = []
+    for number, command in batch:
+        if command.id in already:
+            report.skipped += 1
+        else:
+            todo.append((number, command))
+    outcomes = _execute_with_retry(ledger, [command for _, command in todo])
+    for (number, command), refusal in zip(todo, outcomes, strict=True):
+        if refusal is None:
+            report.applied += 1
+        else:
+            report.reject(number, command.id, str(refusal))
+    read_models.advanced(len(batch))
+
+
 def _ingest(
     ledger: Ledger,
     lines: Iterable[bytes | str],
@@ -200,6 +227,7 @@ def _ingest(
     progress: Callable[[int], None] | None,
     report: IngestReport,
     read_models: _ReadModels,
+    collector: Collector,
 ) -> None:
     # Keep recently used aggregates between batches: a programme's commands come
     # household by household, stage by stage. Bounded, so memory is too.
@@ -207,23 +235,12 @@ def _ingest(
     batch: list[tuple[int, Command]] = []
 
     def flush() -> None:
-        already = ledger.applied_commands([command.id for _, command in batch])
-        todo: list[tuple[int, Command]] = []
-        for number, command in batch:
-            if command.id in already:
-                report.skipped += 1
-            else:
-                todo.append((number, command))
-        outcomes = _execute_with_retry(ledger, [command for _, command in todo])
-        for (number, command), refusal in zip(todo, outcomes, strict=True):
-            if refusal is None:
-                report.applied += 1
-            else:
-                report.reject(number, command.id, str(refusal))
-        read_models.advanced(len(batch))
+        _settle(ledger, batch, report, read_models)
         if progress is not None:
             progress(len(batch))
         batch.clear()
+        # The batch's objects are let go: what is left is what the caches kept.
+        collector.between_units()
 
     pending_ids: set[str] = set()
     for number, data in enumerate(lines, start=1):

@@ -23,7 +23,7 @@ from eventsourcing.persistence import (
 from domain.complaint import Complaint
 from domain.policy import PolicyVersion
 from ledger import rebuild_worker
-from ledger.collector import fewer_collections
+from ledger.collector import Collector, collected_between_units
 from ledger.integrity import TransparencyLog
 from ledger.rebuild_worker import Folded, RebuildWorker
 from ledger.transcoder import MsgpackTranscoder
@@ -170,29 +170,38 @@ class Projector:
             # reads each household's events together, several times faster.
             return self.rebuild(progress_to)
         while True:
-            facts = self._take_offered(start)
-            if not facts:
-                page = self.recorder.select_notifications(start, PAGE, inclusive_of_start=False)
-                if not page:
-                    self._offered_overflow = False
-                    return done
-                facts = [self.fact(n) for n in page]
-            last = facts[-1].position
-            try:
-                self._apply_page(facts, last)
-            except IntegrityError:
-                # Another process applied this page first (and rolled ours back):
-                # go on from wherever the read models are now.
-                self._forget()
-                start = self.position()
-                continue
-            except BaseException:
-                self._forget()
-                raise
-            start = last
-            done += len(facts)
-            if progress_to is not None:
-                progress_to(len(facts))
+            step = self._next_page(start)
+            if step is None:
+                return done
+            start, applied = step
+            done += applied
+            if progress_to is not None and applied:
+                progress_to(applied)
+
+    def _next_page(self, start: int) -> tuple[int, int] | None:
+        """Apply the page after position start; return the position after it and how
+        many events it held, or None when there is nothing to apply. In a method of its
+        own so that the page is let go before the caller reports it (progress_to may
+        collect garbage, which would otherwise walk the page's objects too)."""
+        facts = self._take_offered(start)
+        if not facts:
+            page = self.recorder.select_notifications(start, PAGE, inclusive_of_start=False)
+            if not page:
+                self._offered_overflow = False
+                return None
+            facts = [self.fact(n) for n in page]
+        last = facts[-1].position
+        try:
+            self._apply_page(facts, last)
+        except IntegrityError:
+            # Another process applied this page first (and rolled ours back):
+            # go on from wherever the read models are now.
+            self._forget()
+            return self.position(), 0
+        except BaseException:
+            self._forget()
+            raise
+        return last, len(facts)
 
     def _apply_page(self, facts: list[Fact], last: int) -> None:
         """Apply a page and advance the position to its last event, atomically.
@@ -327,14 +336,17 @@ class Projector:
         self._forget()
         size = 0
         try:
-            with fewer_collections(), self.store.projection_transaction(commit=True) as c:
+            with (
+                collected_between_units() as collector,
+                self.store.projection_transaction(commit=True) as c,
+            ):
                 for model in MODELS:
                     for statement in model.CLEAR:
                         c.execute(statement)
                 self.store.forget_tracking(c, NAME)
                 size, upto = self._end(c)
                 if upto is not None:
-                    read = self._rebuild(c, upto, progress_to)
+                    read = self._rebuild(c, upto, progress_to, collector)
                     self.store.record_tracking(c, NAME, upto)
                     if progress_to is not None:
                         progress_to(size - read)  # the events no read model takes
@@ -357,7 +369,13 @@ class Projector:
             size = c.fetchone()[0]
         return int(size), int(upto)
 
-    def _rebuild(self, c: Any, upto: int, progress_to: Callable[[int], None] | None) -> int:
+    def _rebuild(
+        self,
+        c: Any,
+        upto: int,
+        progress_to: Callable[[int], None] | None,
+        collector: Collector,
+    ) -> int:
         """Build every read model from the events up to a position; return how many
         events were read."""
         report = progress_to or (lambda _: None)
@@ -396,6 +414,7 @@ class Projector:
             report(read[0])
             rows.clear()
             read[0] = 0
+            collector.between_units()
 
         def fold(
             facts_of_households: Iterable[list[Fact]], worker: RebuildWorker | None = None

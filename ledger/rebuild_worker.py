@@ -37,6 +37,8 @@ from projections import households, progress
 SETTINGS = "ONERULER_REBUILD_SETTINGS"
 DONE = "done"
 _F_SETPIPE_SZ = 1031
+# Households folded between two collections of garbage (ledger/collector.py).
+COLLECT_EVERY = 5_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,7 +193,7 @@ class RebuildWorker:
 
 def main() -> int:
     from ledger.application import Ledger
-    from ledger.collector import fewer_collections
+    from ledger.collector import collected_between_units
     from ledger.projector import Projector
     from projections.programme import parse_policy
 
@@ -208,8 +210,13 @@ def main() -> int:
         split = dialect.originator_param(UUID(request["split"]))
         out = sys.stdout.buffer
         packer = msgpack.Packer()
-        with fewer_collections(), projector.store.projection_transaction(commit=False) as c:
-            for facts in projector.households_by_aggregate(c, request["upto"], after=split):
+        with (
+            collected_between_units() as collector,
+            projector.store.projection_transaction(commit=False) as c,
+        ):
+            for number, facts in enumerate(
+                projector.households_by_aggregate(c, request["upto"], after=split), start=1
+            ):
                 row = households.row_of_events(facts, entries.get(facts[0].state["household"], ()))
                 record = [
                     row.aggregate,
@@ -223,6 +230,8 @@ def main() -> int:
                     len(facts),
                 ]
                 out.write(packer.pack(record))
+                if number % COLLECT_EVERY == 0:
+                    collector.between_units()
         out.write(packer.pack(DONE))
         out.flush()
         return 0

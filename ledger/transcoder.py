@@ -3,6 +3,7 @@ registered as Transcodings, each stored as a msgpack extension type of its own."
 
 from __future__ import annotations
 
+import threading
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, cast
@@ -15,6 +16,7 @@ from domain.values import shared_zone
 
 # Extension type codes are part of the stored format: never reuse or renumber one.
 DECIMAL, DATETIME, DATE, UUID_CODE = 1, 2, 3, 4
+_new_tuple = tuple.__new__
 
 
 class DecimalAsText(Transcoding):
@@ -70,13 +72,22 @@ class MsgpackTranscoder(Transcoder):
     def __init__(self) -> None:
         self.types: dict[type, tuple[int, Transcoding]] = {}
         self.codes: dict[int, Transcoding] = {}
+        # A packer made once per thread, not once per event (packb makes one each
+        # call): a packer is not safe to share between threads.
+        self._local = threading.local()
 
     def register(self, transcoding: Transcoding, code: int) -> None:
         self.types[transcoding.type] = (code, transcoding)
         self.codes[code] = transcoding
 
     def encode(self, obj: Any) -> bytes:
-        return cast(bytes, msgpack.packb(obj, default=self._encode_obj, use_bin_type=True))
+        packer = getattr(self._local, "packer", None)
+        if packer is None:
+            packer = self._local.packer = msgpack.Packer(
+                default=self._encode_obj, use_bin_type=True
+            )
+        # A pack that fails leaves the packer empty for the next (msgpack resets it).
+        return cast(bytes, packer.pack(obj))
 
     def decode(self, data: bytes) -> Any:
         return msgpack.unpackb(data, ext_hook=self._decode_ext, raw=False, strict_map_key=False)
@@ -101,7 +112,9 @@ class MsgpackTranscoder(Transcoder):
         except KeyError:
             msg = f"Object of type {type(obj)} has no registered transcoding."
             raise TranscodingNotRegisteredError(msg) from None
-        return msgpack.ExtType(code, transcoding.encode(obj))
+        # ExtType's own constructor checks its arguments in Python, at about the cost
+        # of the encoding itself; the code and the bytes here are known good.
+        return _new_tuple(msgpack.ExtType, (code, transcoding.encode(obj)))
 
     def _decode_ext(self, code: int, data: bytes) -> Any:
         try:

@@ -14,6 +14,7 @@ from uuid import UUID
 import msgpack
 import pytest
 from eventsourcing.domain import Aggregate, DomainEvent
+from eventsourcing.persistence import TranscodingNotRegisteredError
 from eventsourcing.utils import get_topic, resolve_topic
 from hypothesis import given
 from hypothesis import strategies as st
@@ -148,6 +149,17 @@ def test_value_types_are_stored_as_strings_never_floats() -> None:
         "effective": msgpack.ExtType(3, b"2018-03-01"),
         "id": msgpack.ExtType(4, UUID("6f0b7a52-2a4e-4d1c-9a53-0e8d3f1c2b71").bytes),
     }
+
+
+def test_a_state_that_cannot_be_encoded_leaves_nothing_for_the_next() -> None:
+    # One packer serves every event of a thread: a failure half-way through a state
+    # must not leave its first bytes in front of the next event's.
+    transcoder = construct_transcoder()
+    state = {"amount": Decimal("1.00"), "at": datetime(2018, 3, 10, tzinfo=CST)}
+    with pytest.raises(TranscodingNotRegisteredError):
+        transcoder.encode({"amount": Decimal("2.00"), "colour": {1, 2}})
+    assert transcoder.encode(state) == construct_transcoder().encode(state)
+    assert transcoder.decode(transcoder.encode(state)) == state
 
 
 @pytest.mark.parametrize(
