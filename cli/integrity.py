@@ -370,4 +370,3 @@ def audit_verify(bundle_file: TextIO, pubkey: TextIO | None, as_json: bool) -> N
     click.echo(summary)
 
 
-COMMANDS = (key, checkpoint, verify, prove, audit_verify, prove_consistency)

@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from cli.groups import LazyGroup
 from cli.labels import COLUMNS, label, percent
 from cli.options import (
     check_one_format,
@@ -28,7 +29,15 @@ from ledger.application import Ledger
 from projections import progress
 
 
-@click.group(name="report")
+@click.group(
+    name="report",
+    cls=LazyGroup,
+    lazy={
+        "bulletin": "cli.bulletin:bulletin_command",
+        "consistency": "cli.ruler:consistency_report",
+        "disclosure": "cli.ruler:disclosure",
+    },
+)
 def report() -> None:
     """Reports: the daily bulletin's table."""
 

@@ -7,12 +7,16 @@ import binascii
 import hashlib
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import (
-    Ed25519PrivateKey,
-    Ed25519PublicKey,
-)
+# cryptography is imported where a key is made, read or used: every command opens the
+# log, few sign or check a checkpoint, and the import is a fiftieth of a second of
+# every command's start-up.
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+        Ed25519PrivateKey,
+        Ed25519PublicKey,
+    )
 
 __all__ = [
     "ALGORITHM_ED25519",
@@ -149,6 +153,8 @@ class Verifier:
 
     def verify(self, message: bytes, signature: bytes) -> bool:
         """Report whether signature is this key's Ed25519 signature of message."""
+        from cryptography.exceptions import InvalidSignature
+
         if len(signature) != SIGNATURE_SIZE:
             return False
         try:
@@ -197,6 +203,8 @@ def signer_key_text(name: str, private_key: Ed25519PrivateKey) -> str:
 
 def generate_key(name: str) -> tuple[str, str]:
     """Make a new Ed25519 key pair under name; return (signer key text, verifier key text)."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     _check_key_name(name)
     private_key = Ed25519PrivateKey.generate()
     return (
@@ -250,6 +258,8 @@ def _split_key_fields(text: str, what: str) -> tuple[str, str, bytes]:
 
 def parse_verifier(text: str) -> Verifier:
     """Parse C2SP verifier key text (name+keyid+base64(0x01 || public key))."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
     name, id_hex, raw = _split_key_fields(text.strip(), "verifier key")
     try:
         public_key = Ed25519PublicKey.from_public_bytes(raw)
@@ -274,6 +284,8 @@ def parse_signer(text: str) -> Signer:
             "The signer key does not start with PRIVATE+KEY+; pass the private .key file, "
             "not the public one."
         )
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     name, id_hex, seed = _split_key_fields(stripped[len(_PRIVATE_PREFIX) :], "signer key")
     private_key = Ed25519PrivateKey.from_private_bytes(seed)
     expected = key_id(name, _public_bytes(private_key.public_key()))

@@ -16,7 +16,12 @@ REFERENCE = (Path(__file__).resolve().parents[2] / "docs" / "cli.md").read_text(
 def commands(
     group: click.Group = cli, path: tuple[str, ...] = ()
 ) -> Iterator[tuple[str, click.Command]]:
-    for name, command in sorted(group.commands.items()):
+    """Every command, as `oneruler --help` finds them (importing those imported lazily)."""
+    context = click.Context(group)
+    for name in group.list_commands(context):
+        command = group.get_command(context, name)
+        assert command is not None, f"{' '.join((*path, name))} is listed but cannot be loaded"
+        assert command.name == name, f"{' '.join((*path, name))} loads {command.name}"
         if isinstance(command, click.Group):
             yield from commands(command, (*path, name))
         else:
