@@ -62,7 +62,7 @@ _REBUILD_ROWS = 5_000
 # takes about 0.3 s to start), and the share of the households it folds: those whose
 # aggregate id is past this fraction of all ids (this process also writes them all).
 SECOND_PROCESS_FROM = 200_000
-_SECOND_SHARE_FROM = 0.45
+_SECOND_SHARE_FROM = 0.2
 MODELS = (programme, households, complaints, progress)
 
 

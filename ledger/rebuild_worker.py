@@ -20,7 +20,7 @@ import contextlib
 import fcntl
 import json
 import os
-import select
+import queue
 import subprocess
 import sys
 import threading
@@ -37,6 +37,14 @@ from projections import households, progress
 SETTINGS = "ONERULER_REBUILD_SETTINGS"
 DONE = "done"
 _F_SETPIPE_SZ = 1031
+_CHUNK = 1 << 20
+# What the worker has sent and the rebuilding process has not taken in yet, at most
+# (chunks of _CHUNK bytes, about 4,000 households each). The rebuilding process writes
+# in bursts (5,000 households at a time), during which a pipe alone (1 MiB) filled up
+# and the worker waited: at a million households each process spent a quarter of the
+# rebuild waiting for the other. Bounded, so that a worker faster than the writes
+# waits rather than fills memory.
+_BUFFERED_CHUNKS = 32
 # Households folded between two collections of garbage (ledger/collector.py).
 COLLECT_EVERY = 5_000
 
@@ -93,6 +101,7 @@ class RebuildWorker:
         self._dialect = dialect
         self._folded: list[Folded] = []
         self._done = False
+        self._ended = False
         self._unpacker = msgpack.Unpacker(raw=False)
         self._process = subprocess.Popen(
             [sys.executable, "-m", "ledger.rebuild_worker"],
@@ -115,8 +124,14 @@ class RebuildWorker:
         self._writer.start()
         assert self._process.stdout is not None
         self._out = self._process.stdout.fileno()
-        with contextlib.suppress(OSError):  # Linux: room for about 2,000 households
-            fcntl.fcntl(self._out, _F_SETPIPE_SZ, 1 << 20)
+        with contextlib.suppress(OSError):  # Linux: room for about 4,000 households
+            fcntl.fcntl(self._out, _F_SETPIPE_SZ, _CHUNK)
+        # Read by a thread as it comes (an empty chunk: the end of its output), so that
+        # the worker goes on while this process writes.
+        self._chunks: queue.Queue[bytes] = queue.Queue(maxsize=_BUFFERED_CHUNKS)
+        self._stopping = threading.Event()
+        self._reader = threading.Thread(target=self._pump, daemon=True)
+        self._reader.start()
 
     def _send(self, request: bytes) -> None:
         stdin = self._process.stdin
@@ -127,11 +142,26 @@ class RebuildWorker:
         except OSError:  # it failed before reading: seen when its output ends
             pass
 
+    def _pump(self) -> None:
+        while True:
+            chunk = os.read(self._out, _CHUNK)
+            while not self._stopping.is_set():
+                try:
+                    self._chunks.put(chunk, timeout=0.1)
+                    break
+                except queue.Full:
+                    continue
+            if not chunk or self._stopping.is_set():
+                return
+
     def poll(self) -> int:
         """Take in what it has sent so far, without waiting; how many are waiting."""
-        while not self._done and select.select([self._out], [], [], 0)[0]:
-            if not self._read():
+        while not self._ended:
+            try:
+                chunk = self._chunks.get_nowait()
+            except queue.Empty:
                 break
+            self._take_in(chunk)
         return len(self._folded)
 
     def take(self) -> list[Folded]:
@@ -141,7 +171,8 @@ class RebuildWorker:
     def rest(self, batch: int = 5_000) -> Iterator[list[Folded]]:
         """What it sends until it is done, in batches; then failure says whether it
         failed, and last where it got to."""
-        while self._read():
+        while not self._ended:
+            self._take_in(self._chunks.get())
             if len(self._folded) >= batch:
                 yield self.take()
         if self._folded:
@@ -154,11 +185,11 @@ class RebuildWorker:
                 lines[-1] if lines else f"it exited with status {self._process.returncode}"
             )
 
-    def _read(self) -> bool:
-        """Read once (waiting for it); False at the end of its output."""
-        chunk = os.read(self._out, 1 << 20)
+    def _take_in(self, chunk: bytes) -> None:
+        """Unpack a chunk of its output (empty: the end of it)."""
         if not chunk:
-            return False
+            self._ended = True
+            return
         self._unpacker.feed(chunk)
         for record in self._unpacker:
             if record == DONE:
@@ -178,7 +209,6 @@ class RebuildWorker:
             )
             self._folded.append(folded)
             self.last = self._dialect.originator_param(UUID(bytes=folded.aggregate))
-        return True
 
     def stop(self) -> None:
         """End it at once if it still runs (the rebuild failed or was interrupted)."""
@@ -186,6 +216,8 @@ class RebuildWorker:
             self._process.kill()
         self._process.wait()
         self._writer.join()
+        self._stopping.set()
+        self._reader.join()
         for stream in (self._process.stdout, self._process.stderr):
             if stream is not None:
                 stream.close()

@@ -128,7 +128,10 @@ def replace(
     daily: Counter[tuple[int, str, str]] = Counter()
     hourly: Counter[tuple[int, str, str]] = Counter()
     moments = []
-    for (at, group, metric), delta in net.items():
+    # Each table's rows in the order of its primary key: a page's changes are spread
+    # over the whole calendar, and in key order each B-tree page is visited once (a
+    # rebuild at a million households spent a fifth of its time on these writes).
+    for (at, group, metric), delta in sorted(net.items()):
         if delta:
             moments.append((at, group, metric, delta, delta))
             daily[(day_of(at), group, metric)] += delta
@@ -141,17 +144,20 @@ def replace(
     c.executemany(
         "INSERT INTO rm_progress_daily VALUES (?, ?, ?, ?) "
         "ON CONFLICT (day, grp, metric) DO UPDATE SET total = rm_progress_daily.total + ?",
-        [(g, m, d, delta, delta) for (d, g, m), delta in daily.items() if delta],
+        [(g, m, d, delta, delta) for (d, g, m), delta in sorted(daily.items()) if delta],
     )
     c.executemany(
         "INSERT INTO rm_progress_hourly VALUES (?, ?, ?, ?) "
         "ON CONFLICT (hour, grp, metric) DO UPDATE SET total = rm_progress_hourly.total + ?",
-        [(g, m, h, delta, delta) for (h, g, m), delta in hourly.items() if delta],
+        [(g, m, h, delta, delta) for (h, g, m), delta in sorted(hourly.items()) if delta],
     )
     c.executemany(
         "INSERT INTO rm_progress_sources VALUES (?, ?) "
         "ON CONFLICT (source) DO UPDATE SET contributions = excluded.contributions",
-        [(source, msgpack.packb([list(x) for x in new])) for source, new in changed.items()],
+        [
+            (source, msgpack.packb([list(x) for x in new]))
+            for source, new in sorted(changed.items())
+        ],
     )
     known.update(changed)
 

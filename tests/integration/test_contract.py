@@ -306,24 +306,22 @@ def test_a_second_process_that_fails_leaves_its_households_to_the_rebuild(
 ) -> None:
     followed = read_models(loaded)
     monkeypatch.setattr(projector, "_SECOND_SHARE_FROM", 0.0)
-    read = rebuild_worker.RebuildWorker._read
+    take_in = rebuild_worker.RebuildWorker._take_in
 
-    def dies_after_one(self: rebuild_worker.RebuildWorker) -> bool:
+    def dies_after_one(self: rebuild_worker.RebuildWorker, chunk: bytes) -> None:
         # Sent one household, then killed: the rest of what it sent is never read.
-        if self._process.returncode is not None:
-            return False
-        more = read(self)
+        take_in(self, chunk)
         if self._folded:
             self._process.kill()
             self._process.wait()
             del self._folded[1:]
             self._done = False
+            self._ended = True
             self.last = recorder_of(loaded).log.dialect.originator_param(
                 UUID(bytes=self._folded[0].aggregate)
             )
-        return more
 
-    monkeypatch.setattr(rebuild_worker.RebuildWorker, "_read", dies_after_one)
+    monkeypatch.setattr(rebuild_worker.RebuildWorker, "_take_in", dies_after_one)
     assert loaded.projector.rebuild() == SAMPLE_EVENTS
     assert len(folded_by_a_second_process) == 1
     assert loaded.projector.notes == [
