@@ -368,5 +368,3 @@ def audit_verify(bundle_file: TextIO, pubkey: TextIO | None, as_json: bool) -> N
             "it is theirs)."
         )
     click.echo(summary)
-
-

@@ -22,7 +22,7 @@ def rebuild(db: str | None) -> None:
     transaction: interrupted, it leaves the read models as they were. Meanwhile
     other commands read the read models as they were; on SQLite those that write
     are refused as busy until it ends. From 200,000 events a second process folds
-    about half of the households."""
+    households too, from the other end."""
     with ledger_at(db, must_exist=True) as ledger:
         total = ledger.recorder.max_notification_id() or 0
         if sys.stderr.isatty():

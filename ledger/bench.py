@@ -143,6 +143,7 @@ def rebuild(_directory: Path, _households: int, db: str) -> Figures:
     events = ledger.projector.rebuild()
     seconds = time.perf_counter() - started
     notes = ledger.projector.notes
+    elsewhere = ledger.projector.folded_elsewhere
     ledger.close()
     if notes:  # a figure measured with the work done otherwise would mislead
         raise RuntimeError(notes[0])
@@ -150,6 +151,8 @@ def rebuild(_directory: Path, _households: int, db: str) -> Figures:
         events=events,
         seconds=seconds,
         events_per_second=events / seconds,
+        # The share of the events the second process folded (0: none started).
+        worker_share=elsewhere / events if events else 0.0,
         worker_peak_rss_mb=_children_peak_rss_mb(),
     )
 

@@ -59,10 +59,13 @@ OFFERED = 3 * PAGE
 # Households folded and written at a time in a rebuild.
 _REBUILD_ROWS = 5_000
 # Events from which a rebuild folds some of the households in a second process (it
-# takes about 0.3 s to start), and the share of the households it folds: those whose
-# aggregate id is past this fraction of all ids (this process also writes them all).
+# takes about 0.3 s to start; ledger/rebuild_worker.py).
 SECOND_PROCESS_FROM = 200_000
-_SECOND_SHARE_FROM = 0.2
+# Households the second process is let fold before this one starts its own: none,
+# but for tests, which see the two meet at every point.
+_HEAD_START = 0
+# Households this process folds between two looks at what the second one has sent.
+_LOOK_EVERY = 64
 MODELS = (programme, households, complaints, progress)
 
 
@@ -132,6 +135,9 @@ class Projector:
         # a long rebuild (None: everything here); and what went wrong with it.
         self.second_process: Mapping[str, str] | None = None
         self.notes: list[str] = []
+        # Of the last rebuild's events, how many the second process folded (the bench
+        # reports the share).
+        self.folded_elsewhere = 0
         if not prepare:
             return
         with self.store.projection_transaction(commit=True) as c:
@@ -334,6 +340,7 @@ class Projector:
         complaints, few, are read in stored order. Events stored meanwhile are
         followed as usual afterwards."""
         self._forget()
+        self.folded_elsewhere = 0
         size = 0
         try:
             with (
@@ -403,60 +410,75 @@ class Projector:
                     entries.setdefault(household, []).append(entry)
         rows: dict[bytes, households.Row] = {}
         read = [0]
+        bulk = progress.BulkLoad(c)
 
         def flush() -> None:
             households.write(c, rows.values())
-            # Nothing was contributed before: no old contributions to take back.
-            fresh: dict[str, list[progress.Contribution]] = {
-                "h:" + row.household: [] for row in rows.values()
-            }
-            progress.update(c, rows, {}, policies, fresh)
+            bulk.add(
+                c,
+                {
+                    "h:" + row.household: progress.household_contributions(row, policies)
+                    for row in rows.values()
+                },
+            )
             report(read[0])
             rows.clear()
             read[0] = 0
             collector.between_units()
 
-        def fold(
-            facts_of_households: Iterable[list[Fact]], worker: RebuildWorker | None = None
-        ) -> None:
-            """Fold and write households here, taking in what a worker has folded."""
+        def fold_one(facts: list[Fact]) -> None:
             nonlocal done
-            for number, facts in enumerate(facts_of_households):
-                row = households.row_of_events(facts, entries.pop(facts[0].state["household"], ()))
-                rows[row.aggregate] = row
-                read[0] += len(facts)
-                done += len(facts)
-                if len(rows) >= _REBUILD_ROWS:
-                    flush()
-                if worker is not None and number % 64 == 0 and worker.poll() >= _REBUILD_ROWS:
+            row = households.row_of_events(facts, entries.pop(facts[0].state["household"], ()))
+            rows[row.aggregate] = row
+            read[0] += len(facts)
+            done += len(facts)
+            if len(rows) >= _REBUILD_ROWS:
+                flush()
+
+        def fold_to_meet(worker: RebuildWorker) -> None:
+            """Fold households from the lowest aggregate id up while the worker folds
+            them from the highest down, writing what it sends as it comes, until this
+            process reaches a household the worker has sent."""
+            nonlocal done
+            worker.wait_for(_HEAD_START)
+            for number, facts in enumerate(self.households_by_aggregate(c, upto)):
+                if number % _LOOK_EVERY == 0 and worker.poll() >= 500:
                     done += write_folded(worker.take())
+                if worker.reached(facts[0].aggregate):
+                    break
+                worker.floor = facts[0].aggregate
+                fold_one(facts)
             flush()
+            # Everything above the meeting point; what it sent below it was folded here.
+            done += write_folded(worker.take())
 
         def write_folded(folded: list[Folded]) -> int:
             """Write the rows and contributions the second process folded."""
-            rebuild_worker.write(c, folded)
+            rebuild_worker.write(c, folded, bulk)
             for record in folded:
                 entries.pop(record.household, None)
-            report(sum(record.events for record in folded))
-            return sum(record.events for record in folded)
+            events = sum(record.events for record in folded)
+            self.folded_elsewhere += events
+            report(events)
+            return events
 
         worker = self._start_rebuild_worker(c, upto, entries)
         if worker is None:
-            fold(self.households_by_aggregate(c, upto))
+            for facts in self.households_by_aggregate(c, upto):
+                fold_one(facts)
+            flush()
         else:
             try:
-                fold(self.households_by_aggregate(c, upto, until=worker.split), worker)
-                for folded in worker.rest():
-                    done += write_folded(folded)
-                if worker.failure is not None:
-                    self.notes.append(
-                        f"the second process that folded households failed ({worker.failure}); "
-                        "this one folded the rest."
-                    )
-                    fold(self.households_by_aggregate(c, upto, after=worker.last))
+                fold_to_meet(worker)
             finally:
                 worker.stop()
+            if worker.failure is not None:
+                self.notes.append(
+                    f"the second process that folded households failed ({worker.failure}); "
+                    "this one folded the rest."
+                )
         assert not entries, f"complaints about unregistered households: {sorted(entries)[:3]}"
+        bulk.finish(c)
 
         # The register, and the complaints' share of the bulletin (which needs the
         # households' groups, written above).
@@ -476,22 +498,15 @@ class Projector:
     def _start_rebuild_worker(
         self, c: Any, upto: int, entries: Mapping[str, list[households.Entry]]
     ) -> RebuildWorker | None:
-        """A second process folding the households past a split of the aggregate ids,
-        for a long rebuild where the store can be opened by another process."""
+        """A second process folding households from the other end, for a long rebuild
+        where the store can be opened by another process."""
         if self.second_process is None or upto < SECOND_PROCESS_FROM:
             return None
-        d = self.store.log.dialect
-        split = UUID(int=int(_SECOND_SHARE_FROM * (1 << 128)))
         c.execute("SELECT document FROM rm_policy_versions")
         documents = [row[0] for row in c.fetchall()]
         try:
             return RebuildWorker(
-                self.second_process,
-                dialect=d,
-                upto=upto,
-                split=split,
-                documents=documents,
-                entries=entries,
+                self.second_process, upto=upto, documents=documents, entries=entries
             )
         except OSError as e:
             self.notes.append(
@@ -532,26 +547,24 @@ class Projector:
             start = rows[-1][0]
 
     def households_by_aggregate(
-        self, c: Any, upto: int, *, after: Any = None, until: Any = None
+        self, c: Any, upto: int, *, descending: bool = False
     ) -> Iterator[list[Fact]]:
         """Each household's events (up to a position) together, in version order:
-        pages in the order of the events table's primary key, cut between aggregates;
-        only aggregates whose stored id is past after and not past until, if given."""
+        pages in the order of the events table's primary key (from the highest
+        aggregate id down, if descending), cut between aggregates."""
         d = self.store.log.dialect
         topics = tuple(households.TOPICS)
         select = self._select(topics)
-        bounds: tuple[Any, ...] = ()
-        if until is not None:
-            select += "AND originator_id <= ? "
-            bounds = (until,)
-        order = "ORDER BY originator_id, originator_version"
+        direction, past = ("DESC", "<") if descending else ("", ">")
+        order = f"ORDER BY originator_id {direction}, originator_version {direction}"
+        after: Any = None
         while True:
             if after is None:
-                c.execute(f"{select}{order} LIMIT ?", (upto, *topics, *bounds, PAGE))
+                c.execute(f"{select}{order} LIMIT ?", (upto, *topics, PAGE))
             else:
                 c.execute(
-                    f"{select}AND originator_id > ? {order} LIMIT ?",
-                    (upto, *topics, *bounds, after, PAGE),
+                    f"{select}AND originator_id {past} ? {order} LIMIT ?",
+                    (upto, *topics, after, PAGE),
                 )
             rows = c.fetchall()
             if not rows:
@@ -566,16 +579,17 @@ class Projector:
                 if cut:
                     rows = rows[:cut]
                 else:
-                    c.execute(
-                        f"{select}AND originator_id = ? {order}", (upto, *topics, *bounds, last)
-                    )
+                    c.execute(f"{select}AND originator_id = ? {order}", (upto, *topics, last))
                     rows = c.fetchall()
             for key, events in groupby(rows, key=itemgetter(1)):
                 aggregate = UUID(bytes=d.originator_bytes(key))
-                yield [
+                facts = [
                     Fact(position, topic, aggregate, version, self.state_of(state))
                     for position, _, version, topic, state in events
                 ]
+                if descending:  # read from the last version down
+                    facts.reverse()
+                yield facts
             after = rows[-1][1]
 
     def _clear(self) -> None:

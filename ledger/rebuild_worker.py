@@ -1,18 +1,19 @@
-"""A second process that folds some of the households in a long rebuild, while the
-rebuilding process folds the others and writes them all in its one transaction
-(Projector._rebuild).
+"""A second process that folds households in a long rebuild, while the rebuilding
+process folds others and writes them all in its one transaction (Projector._rebuild).
 
 The worker is `python -m ledger.rebuild_worker`, started with the store's settings in
 its environment and, as msgpack on its standard input, what the rebuilding process
 has already read in stored order: the policy versions (each household's fold looks
 them up) and the timeline entries of the complaints about each household. It reads
-the events of the households whose aggregate id is past the split (up to the rebuild's
-last position), in one read transaction, folds each household's row exactly as the
+the households' events from the highest aggregate id down (up to the rebuild's last
+position), in one read transaction, folds each household's row exactly as the
 rebuilding process does (households.row_of_events) and works out its share of the
 bulletin (progress.household_contributions); it writes each as a msgpack record on
-its standard output, in aggregate order, then one record that says it is done. It
-writes nothing to the store: the rebuilding process writes, so an interrupted
-rebuild still leaves the read models as they were."""
+its standard output, then one record that says it is done. Meanwhile the rebuilding
+process folds from the lowest id up, and stops the worker where the two meet: the
+work is shared in whatever proportion the two processes' speeds give, on any ledger
+and machine. The worker writes nothing to the store: the rebuilding process writes,
+so an interrupted rebuild still leaves the read models as they were."""
 
 from __future__ import annotations
 
@@ -24,14 +25,13 @@ import queue
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 import msgpack
 
-from ledger.integrity import Dialect
 from projections import households, progress
 
 SETTINGS = "ONERULER_REBUILD_SETTINGS"
@@ -65,7 +65,7 @@ class Folded:
     events: int
 
 
-def write(c: Any, folded: Sequence[Folded]) -> None:
+def write(c: Any, folded: Sequence[Folded], bulk: progress.BulkLoad) -> None:
     """Write folded households into a rebuild's emptied tables (no old rows, no old
     contributions to take back)."""
     households.write_packed(
@@ -75,8 +75,7 @@ def write(c: Any, folded: Sequence[Folded]) -> None:
             for f in folded
         ],
     )
-    changed = {"h:" + f.household: f.contributions for f in folded}
-    progress.replace(c, changed, {source: [] for source in changed})
+    bulk.add(c, {"h:" + f.household: f.contributions for f in folded})
 
 
 class RebuildWorker:
@@ -86,19 +85,17 @@ class RebuildWorker:
         self,
         settings: Mapping[str, str],
         *,
-        dialect: Dialect,
         upto: int,
-        split: UUID,
         documents: Sequence[str],
         entries: Mapping[str, list[households.Entry]],
     ) -> None:
-        # The worker folds the households whose stored id is past this one.
-        self.split = dialect.originator_param(split)
-        # The stored id of the last household received: if the worker fails, the
-        # rebuilding process folds the households past it.
-        self.last = self.split
+        # The lowest aggregate id received: the worker has sent every household from
+        # the highest down to it.
+        self.lowest: UUID | None = None
+        # The highest aggregate id the rebuilding process has folded itself: what the
+        # worker sends at or below it is dropped.
+        self.floor: UUID | None = None
         self.failure: str | None = None
-        self._dialect = dialect
         self._folded: list[Folded] = []
         self._done = False
         self._ended = False
@@ -111,12 +108,7 @@ class RebuildWorker:
             env={**os.environ, SETTINGS: json.dumps(dict(settings))},
         )
         request = msgpack.packb(
-            {
-                "upto": upto,
-                "split": str(split),
-                "documents": list(documents),
-                "entries": dict(entries),
-            }
+            {"upto": upto, "documents": list(documents), "entries": dict(entries)}
         )
         # Written by a thread: the request can be larger than the pipe holds, and the
         # worker reads it only once it has started.
@@ -164,26 +156,19 @@ class RebuildWorker:
             self._take_in(chunk)
         return len(self._folded)
 
+    def wait_for(self, households: int) -> None:
+        """Take in what it sends until so many households are waiting, or it ends."""
+        while not self._ended and len(self._folded) < households:
+            self._take_in(self._chunks.get())
+
+    def reached(self, aggregate: UUID) -> bool:
+        """Whether it has sent this household, or one below it (and so every household
+        from the highest down to it)."""
+        return self.lowest is not None and aggregate >= self.lowest
+
     def take(self) -> list[Folded]:
         folded, self._folded = self._folded, []
         return folded
-
-    def rest(self, batch: int = 5_000) -> Iterator[list[Folded]]:
-        """What it sends until it is done, in batches; then failure says whether it
-        failed, and last where it got to."""
-        while not self._ended:
-            self._take_in(self._chunks.get())
-            if len(self._folded) >= batch:
-                yield self.take()
-        if self._folded:
-            yield self.take()
-        self._process.wait()
-        if not self._done or self._process.returncode != 0:
-            assert self._process.stderr is not None
-            lines = self._process.stderr.read().decode("utf-8", "replace").strip().splitlines()
-            self.failure = (
-                lines[-1] if lines else f"it exited with status {self._process.returncode}"
-            )
 
     def _take_in(self, chunk: bytes) -> None:
         """Unpack a chunk of its output (empty: the end of it)."""
@@ -196,28 +181,40 @@ class RebuildWorker:
                 self._done = True
                 continue
             aggregate, household, group, village, head, id_number, timeline, given, events = record
-            folded = Folded(
-                aggregate,
-                household,
-                group,
-                village,
-                head,
-                id_number,
-                timeline,
-                [(at, grp, metric, delta) for at, grp, metric, delta in given],
-                events,
+            key = UUID(bytes=aggregate)
+            if self.floor is not None and key <= self.floor:
+                continue  # folded here meanwhile
+            self._folded.append(
+                Folded(
+                    aggregate,
+                    household,
+                    group,
+                    village,
+                    head,
+                    id_number,
+                    timeline,
+                    [(at, grp, metric, delta) for at, grp, metric, delta in given],
+                    events,
+                )
             )
-            self._folded.append(folded)
-            self.last = self._dialect.originator_param(UUID(bytes=folded.aggregate))
+            self.lowest = key
 
     def stop(self) -> None:
-        """End it at once if it still runs (the rebuild failed or was interrupted)."""
-        if self._process.poll() is None:
+        """End it at once if it still runs (the rebuild met it, failed or was
+        interrupted); failure then says why it ended early, if it did by itself."""
+        running = self._process.poll() is None
+        if running:
             self._process.kill()
         self._process.wait()
         self._writer.join()
         self._stopping.set()
         self._reader.join()
+        if not running and self._process.returncode != 0:
+            assert self._process.stderr is not None
+            lines = self._process.stderr.read().decode("utf-8", "replace").strip().splitlines()
+            self.failure = (
+                lines[-1] if lines else f"it exited with status {self._process.returncode}"
+            )
         for stream in (self._process.stdout, self._process.stderr):
             if stream is not None:
                 stream.close()
@@ -238,8 +235,6 @@ def main() -> int:
     ledger = Ledger(env=json.loads(os.environ[SETTINGS]))
     try:
         projector = Projector(ledger.recorder, ledger.mapper, prepare=False)
-        dialect = projector.store.log.dialect
-        split = dialect.originator_param(UUID(request["split"]))
         out = sys.stdout.buffer
         packer = msgpack.Packer()
         with (
@@ -247,7 +242,7 @@ def main() -> int:
             projector.store.projection_transaction(commit=False) as c,
         ):
             for number, facts in enumerate(
-                projector.households_by_aggregate(c, request["upto"], after=split), start=1
+                projector.households_by_aggregate(c, request["upto"], descending=True), start=1
             ):
                 row = households.row_of_events(facts, entries.get(facts[0].state["household"], ()))
                 record = [

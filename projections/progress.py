@@ -162,6 +162,56 @@ def replace(
     known.update(changed)
 
 
+class BulkLoad:
+    """Households' contributions during a rebuild into emptied tables: appended as they
+    come to temporary tables with no key to keep in order, then summed into the
+    bulletin's tables in key order once, at the end (finish). Written as they come,
+    each page's contributions landed all over the moments' B-tree (a page of households
+    spans the whole calendar): at a million households that was a quarter of the
+    rebuild. Old contributions are never taken back: there are none."""
+
+    def __init__(self, c: Any) -> None:
+        c.execute(
+            "CREATE TEMPORARY TABLE rebuild_moments "
+            "(at BIGINT NOT NULL, grp TEXT NOT NULL, metric TEXT NOT NULL, delta BIGINT NOT NULL)"
+        )
+        c.execute(
+            "CREATE TEMPORARY TABLE rebuild_sources (source TEXT NOT NULL, contributions BLOB)"
+        )
+
+    def add(self, c: Any, changed: Mapping[str, list[Contribution]]) -> None:
+        """The contributions of sources not written before."""
+        c.executemany(
+            "INSERT INTO rebuild_moments VALUES (?, ?, ?, ?)",
+            [contribution for new in changed.values() for contribution in new],
+        )
+        c.executemany(
+            "INSERT INTO rebuild_sources VALUES (?, ?)",
+            [(source, msgpack.packb([list(x) for x in new])) for source, new in changed.items()],
+        )
+
+    def finish(self, c: Any) -> None:
+        """Sum what was added into the bulletin's tables (as replace() would have)."""
+        for table, key, bucket in (
+            ("rm_progress_moment", "at", "at"),
+            ("rm_progress_hourly", "hour", f"at / {_HOUR}"),
+            ("rm_progress_daily", "day", f"(at + {_OFFSET}) / {_DAY}"),
+        ):
+            # Business times are after 1970, so integer division is day_of and hour_of.
+            c.execute(
+                f"INSERT INTO {table} (grp, metric, {key}, total) "
+                f"SELECT grp, metric, {key}, SUM(delta) FROM "
+                f"(SELECT grp, metric, {bucket} AS {key}, delta FROM rebuild_moments) AS m "
+                f"GROUP BY {key}, grp, metric HAVING SUM(delta) != 0 ORDER BY {key}, grp, metric"
+            )
+        c.execute(
+            "INSERT INTO rm_progress_sources (source, contributions) "
+            "SELECT source, contributions FROM rebuild_sources ORDER BY source"
+        )
+        c.execute("DROP TABLE rebuild_moments")
+        c.execute("DROP TABLE rebuild_sources")
+
+
 def counts(c: Any, as_of: datetime) -> dict[tuple[str, str], int]:
     """Every group's metrics as of a moment: whole days before its day from the daily
     table, whole hours of its day before its hour from the hourly table, and the

@@ -43,6 +43,7 @@ def test_a_small_bench_gives_every_figure_and_the_right_bulletin(tmp_path: Path)
     # households or check the log.
     assert figures["ingest"]["follower_peak_rss_mb"] == 0
     assert figures["rebuild"]["worker_peak_rss_mb"] == 0
+    assert figures["rebuild"]["worker_share"] == 0
     assert figures["verify"]["worker_peak_rss_mb"] == 0
     # The same rows were counted by every phase.
     events = figures["ingest"]["events"]

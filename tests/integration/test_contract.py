@@ -270,42 +270,94 @@ def test_a_rebuild_in_small_pages_reads_the_same(
 
 @pytest.fixture
 def folded_by_a_second_process(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """A rebuild of any length folds the households past the split in a second
-    process; the households it folded, as the rebuilding process writes them."""
+    """A rebuild of any length folds households in a second process too; the
+    households it folded, as the rebuilding process writes them."""
     monkeypatch.setattr(projector, "SECOND_PROCESS_FROM", 0)
     written: list[str] = []
     write = rebuild_worker.write
 
-    def kept(c: Any, folded: Any) -> None:
+    def kept(c: Any, folded: Any, bulk: Any) -> None:
         written.extend(f.household for f in folded)
-        write(c, folded)
+        write(c, folded, bulk)
 
     monkeypatch.setattr(rebuild_worker, "write", kept)
     return written
 
 
-@pytest.mark.parametrize(("share", "theirs"), [(0.0, 4), (0.45, 3), (0.99, 0)])
+@pytest.fixture
+def folded_here(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The households the rebuilding process folded and wrote itself."""
+    written: list[str] = []
+    write = households_rm.write
+
+    def kept(c: Any, rows: Any) -> None:
+        rows = list(rows)
+        written.extend(row.household for row in rows)
+        write(c, rows)
+
+    monkeypatch.setattr(households_rm, "write", kept)
+    return written
+
+
+@pytest.mark.parametrize("head_start", [0, 1, 3, 4])
 def test_a_rebuild_with_a_second_process_reads_the_same(
     loaded: Ledger,
     monkeypatch: pytest.MonkeyPatch,
     folded_by_a_second_process: list[str],
-    share: float,
-    theirs: int,
+    folded_here: list[str],
+    head_start: int,
 ) -> None:
+    # The second process folds from the highest aggregate id down, this one from the
+    # lowest up, and they meet wherever their speeds take them: given a head start
+    # of so many households, the second process folds at least those.
     followed = read_models(loaded)
-    monkeypatch.setattr(projector, "_SECOND_SHARE_FROM", share)
+    monkeypatch.setattr(projector, "_HEAD_START", head_start)
     assert loaded.projector.rebuild() == SAMPLE_EVENTS
     assert loaded.projector.notes == []
-    # The sample's four households: all, three (not XC-0002, id 6641...) or none.
-    assert len(folded_by_a_second_process) == theirs
+    assert len(folded_by_a_second_process) >= head_start
+    # Every household is written once, by one process or the other.
+    assert sorted(folded_by_a_second_process + folded_here) == list(HOUSEHOLDS)
+    assert read_models(loaded) == followed
+    assert 0 <= loaded.projector.folded_elsewhere <= SAMPLE_EVENTS
+    assert (loaded.projector.folded_elsewhere > 0) == bool(folded_by_a_second_process)
+
+
+def test_what_the_second_process_sends_of_households_folded_here_is_dropped(
+    loaded: Ledger,
+    monkeypatch: pytest.MonkeyPatch,
+    folded_by_a_second_process: list[str],
+    folded_here: list[str],
+) -> None:
+    # This process looks at what was sent only now and then: it may fold households
+    # the second one has sent meanwhile. Here it looks after each household, and
+    # sees nothing until it has folded two, and then all four.
+    followed = read_models(loaded)
+    monkeypatch.setattr(projector, "_LOOK_EVERY", 1)
+    poll = rebuild_worker.RebuildWorker.poll
+    looks = [0]
+
+    def late(self: rebuild_worker.RebuildWorker) -> int:
+        looks[0] += 1
+        if looks[0] < 3:
+            return 0
+        self.wait_for(len(HOUSEHOLDS) - 2)
+        return poll(self)
+
+    monkeypatch.setattr(rebuild_worker.RebuildWorker, "poll", late)
+    assert loaded.projector.rebuild() == SAMPLE_EVENTS
+    assert len(folded_here) == 2
+    assert sorted(folded_by_a_second_process + folded_here) == list(HOUSEHOLDS)
     assert read_models(loaded) == followed
 
 
 def test_a_second_process_that_fails_leaves_its_households_to_the_rebuild(
-    loaded: Ledger, monkeypatch: pytest.MonkeyPatch, folded_by_a_second_process: list[str]
+    loaded: Ledger,
+    monkeypatch: pytest.MonkeyPatch,
+    folded_by_a_second_process: list[str],
+    folded_here: list[str],
 ) -> None:
     followed = read_models(loaded)
-    monkeypatch.setattr(projector, "_SECOND_SHARE_FROM", 0.0)
+    monkeypatch.setattr(projector, "_HEAD_START", 1)
     take_in = rebuild_worker.RebuildWorker._take_in
 
     def dies_after_one(self: rebuild_worker.RebuildWorker, chunk: bytes) -> None:
@@ -317,13 +369,12 @@ def test_a_second_process_that_fails_leaves_its_households_to_the_rebuild(
             del self._folded[1:]
             self._done = False
             self._ended = True
-            self.last = recorder_of(loaded).log.dialect.originator_param(
-                UUID(bytes=self._folded[0].aggregate)
-            )
+            self.lowest = UUID(bytes=self._folded[0].aggregate)
 
     monkeypatch.setattr(rebuild_worker.RebuildWorker, "_take_in", dies_after_one)
     assert loaded.projector.rebuild() == SAMPLE_EVENTS
     assert len(folded_by_a_second_process) == 1
+    assert sorted(folded_by_a_second_process + folded_here) == list(HOUSEHOLDS)
     assert loaded.projector.notes == [
         "the second process that folded households failed (it exited with status -9); "
         "this one folded the rest."
@@ -335,8 +386,10 @@ def test_a_second_process_that_cannot_run_leaves_the_households_to_the_rebuild(
     loaded: Ledger, monkeypatch: pytest.MonkeyPatch, folded_by_a_second_process: list[str]
 ) -> None:
     followed = read_models(loaded)
-    # Settings under a name the second process does not read: it fails at once.
+    # Settings under a name the second process does not read: it fails at once (and
+    # this process, waiting for its first household, sees it end).
     monkeypatch.setattr(rebuild_worker, "SETTINGS", "NOT_THE_SETTINGS")
+    monkeypatch.setattr(projector, "_HEAD_START", 1)
     assert loaded.projector.rebuild() == SAMPLE_EVENTS
     assert folded_by_a_second_process == []
     assert loaded.projector.notes == [
