@@ -49,6 +49,8 @@ CLEAR = (
 _DAY = 86_400_000_000
 _HOUR = 3_600_000_000
 _OFFSET = int(LEDGER_TZ.utcoffset(None).total_seconds()) * 1_000_000
+_OFFSET_HOURS = _OFFSET // _HOUR
+assert _OFFSET_HOURS * _HOUR == _OFFSET, "a business day must be 24 whole hours"
 
 Contribution = tuple[int, str, str, int]  # at, group, metric, delta
 
@@ -192,16 +194,20 @@ class BulkLoad:
 
     def finish(self, c: Any) -> None:
         """Sum what was added into the bulletin's tables (as replace() would have)."""
-        for table, key, bucket in (
-            ("rm_progress_moment", "at", "at"),
-            ("rm_progress_hourly", "hour", f"at / {_HOUR}"),
-            ("rm_progress_daily", "day", f"(at + {_OFFSET}) / {_DAY}"),
+        # Each table from the one before, smaller each time: the moments from what was
+        # added, the hours from the moments, the days from the hours (a business day
+        # is 24 whole hours). Business times are after 1970, so integer division is
+        # hour_of and day_of.
+        for table, key, source, bucket in (
+            ("rm_progress_moment", "at", "rebuild_moments", "at"),
+            ("rm_progress_hourly", "hour", "rm_progress_moment", f"at / {_HOUR}"),
+            ("rm_progress_daily", "day", "rm_progress_hourly", f"(hour + {_OFFSET_HOURS}) / 24"),
         ):
-            # Business times are after 1970, so integer division is day_of and hour_of.
+            delta = "delta" if source == "rebuild_moments" else "total"
             c.execute(
                 f"INSERT INTO {table} (grp, metric, {key}, total) "
                 f"SELECT grp, metric, {key}, SUM(delta) FROM "
-                f"(SELECT grp, metric, {bucket} AS {key}, delta FROM rebuild_moments) AS m "
+                f"(SELECT grp, metric, {bucket} AS {key}, {delta} AS delta FROM {source}) AS m "
                 f"GROUP BY {key}, grp, metric HAVING SUM(delta) != 0 ORDER BY {key}, grp, metric"
             )
         c.execute(
