@@ -53,7 +53,7 @@ def rows(figures: dict[str, Any]) -> list[list[str]]:
         [
             "projections rebuild",
             rate("rebuild", "events_per_second"),
-            f"{figures['rebuild']['seconds']:.1f} s",
+            _rebuild_note(figures["rebuild"]),
             mb("rebuild"),
         ],
         [
@@ -82,6 +82,12 @@ def rows(figures: dict[str, Any]) -> list[list[str]]:
         ],
     ]
     return out
+
+
+def _rebuild_note(rebuild: dict[str, Any]) -> str:
+    seconds = f"{rebuild['seconds']:.1f} s"
+    share = rebuild.get("worker_share", 0.0)
+    return f"{seconds}, {share:.0%} folded by a second process" if share else seconds
 
 
 @click.command("bench")

@@ -66,6 +66,9 @@ SECOND_PROCESS_FROM = 200_000
 _HEAD_START = 0
 # Households this process folds between two looks at what the second one has sent.
 _LOOK_EVERY = 64
+# Households the second process has folded that this one writes once so many wait: enough
+# to write them in bulk, few enough that memory holds little.
+_WRITE_FROM = 500
 MODELS = (programme, households, complaints, progress)
 
 
@@ -442,7 +445,7 @@ class Projector:
             nonlocal done
             worker.wait_for(_HEAD_START)
             for number, facts in enumerate(self.households_by_aggregate(c, upto)):
-                if number % _LOOK_EVERY == 0 and worker.poll() >= 500:
+                if number % _LOOK_EVERY == 0 and worker.poll() >= _WRITE_FROM:
                     done += write_folded(worker.take())
                 if worker.reached(facts[0].aggregate):
                     break

@@ -80,3 +80,23 @@ def test_the_bench_names_a_store_it_cannot_use_in_one_sentence(tmp_path: Path) -
         "Error: the store URL mysql://x is not one the ledger knows; "
         "use sqlite:///PATH (or a bare path) or postgresql://...\n"
     )
+
+
+def test_the_table_says_how_much_of_the_rebuild_a_second_process_folded() -> None:
+    from cli.bench import rows
+
+    run = Path(__file__).parents[2] / "benchmarks" / "runs" / "1000000-sqlite-ac22080.json"
+    figures = json.loads(run.read_text(encoding="utf-8"))
+    figures["rebuild"]["worker_share"] = 0.4261
+
+    def rebuild_row() -> list[str]:
+        return next(row for row in rows(figures) if row[0] == "projections rebuild")
+
+    assert rebuild_row() == [
+        "projections rebuild",
+        "70,844/s",
+        "208.7 s, 43% folded by a second process",
+        "147 MB + 87 MB",
+    ]
+    figures["rebuild"]["worker_share"] = 0.0
+    assert rebuild_row()[2] == "208.7 s"
