@@ -48,10 +48,12 @@ def ingest(directory: Path, _households: int, db: str) -> Figures:
 
     ledger = open_ledger(db)
     wal = _WalWatch(db)
+    cpu = _cpu_seconds(resource.RUSAGE_SELF)
     started = time.perf_counter()
     with wal, (directory / "programme.jsonl").open("rb") as lines:
         report = run_ingest(ledger, lines)
     seconds = time.perf_counter() - started
+    cpu = _cpu_seconds(resource.RUSAGE_SELF) - cpu
     events = ledger.recorder.max_notification_id() or 0
     bulletin = ledger.group_report(last_day())
     ledger.close()
@@ -66,6 +68,10 @@ def ingest(directory: Path, _households: int, db: str) -> Figures:
         # The read models' second process, past SECOND_PROCESS_AFTER commands (0: none):
         # the peak of the children this process waited for.
         follower_peak_rss_mb=_children_peak_rss_mb(),
+        # Processor time (user and system) of this process and of the follower: how busy
+        # each was, against `seconds`.
+        cpu_seconds=cpu,
+        follower_cpu_seconds=_cpu_seconds(resource.RUSAGE_CHILDREN),
         # The largest the SQLite WAL file was seen (sampled; 0 on PostgreSQL).
         wal_peak_mb=wal.peak / (1 << 20),
     )
@@ -139,9 +145,11 @@ def rebuild(_directory: Path, _households: int, db: str) -> Figures:
     from ledger.store import open_ledger
 
     ledger = open_ledger(db)
+    cpu = _cpu_seconds(resource.RUSAGE_SELF)
     started = time.perf_counter()
     events = ledger.projector.rebuild()
     seconds = time.perf_counter() - started
+    cpu = _cpu_seconds(resource.RUSAGE_SELF) - cpu
     notes = ledger.projector.notes
     elsewhere = ledger.projector.folded_elsewhere
     ledger.close()
@@ -154,6 +162,8 @@ def rebuild(_directory: Path, _households: int, db: str) -> Figures:
         # The share of the events the second process folded (0: none started).
         worker_share=elsewhere / events if events else 0.0,
         worker_peak_rss_mb=_children_peak_rss_mb(),
+        cpu_seconds=cpu,
+        worker_cpu_seconds=_cpu_seconds(resource.RUSAGE_CHILDREN),
     )
 
 
@@ -162,14 +172,23 @@ def verify(_directory: Path, _households: int, db: str) -> Figures:
     from ledger.store import open_ledger
 
     ledger = open_ledger(db)
+    cpu = _cpu_seconds(resource.RUSAGE_SELF)
     events, seconds = integrity.timed_verify(ledger.ledger_recorder, ledger.sharable_settings)
+    cpu = _cpu_seconds(resource.RUSAGE_SELF) - cpu
     ledger.close()
     return dict(
         events=events,
         seconds=seconds,
         events_per_second=events / seconds,
         worker_peak_rss_mb=_children_peak_rss_mb(),
+        cpu_seconds=cpu,
+        worker_cpu_seconds=_cpu_seconds(resource.RUSAGE_CHILDREN),
     )
+
+
+def _cpu_seconds(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _children_peak_rss_mb() -> float:

@@ -32,6 +32,9 @@ def test_a_small_bench_gives_every_figure_and_the_right_bulletin(tmp_path: Path)
         figures["startup"]["household_show_process"]["median_ms"],
         figures["ingest_vs_raw"],
         figures["ingest"]["wal_peak_mb"],
+        figures["ingest"]["cpu_seconds"],
+        figures["rebuild"]["cpu_seconds"],
+        figures["verify"]["cpu_seconds"],
         *(
             figures[phase]["peak_rss_mb"]
             for phase in ("generate", "ingest", "raw", "rebuild", "verify", "latency", "startup")
@@ -45,6 +48,9 @@ def test_a_small_bench_gives_every_figure_and_the_right_bulletin(tmp_path: Path)
     assert figures["rebuild"]["worker_peak_rss_mb"] == 0
     assert figures["rebuild"]["worker_share"] == 0
     assert figures["verify"]["worker_peak_rss_mb"] == 0
+    assert figures["ingest"]["follower_cpu_seconds"] == 0
+    assert figures["rebuild"]["worker_cpu_seconds"] == 0
+    assert figures["verify"]["worker_cpu_seconds"] == 0
     # The same rows were counted by every phase.
     events = figures["ingest"]["events"]
     assert events == figures["raw"]["rows"] == figures["rebuild"]["events"]
