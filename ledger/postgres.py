@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from functools import lru_cache
 from typing import Any, TypeAlias, cast
 from uuid import UUID
@@ -265,6 +265,10 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             )
 
     # --- what the read models need of a store ------------------------------------
+
+    def read_ahead(self) -> AbstractContextManager[object]:
+        """Nothing: the server keeps its own cache."""
+        return nullcontext()
 
     @contextmanager
     def projection_transaction(self, *, commit: bool) -> Iterator[QmarkCursor]:

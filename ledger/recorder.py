@@ -8,8 +8,9 @@ from __future__ import annotations
 import sqlite3
 import sys
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 from uuid import UUID
 
@@ -29,6 +30,7 @@ from eventsourcing.sqlite import (
 
 from domain.errors import RuleViolation
 from ledger.integrity import Cursor, Dialect, LeafRow, TransparencyLog
+from ledger.readahead import ReadAhead
 
 if TYPE_CHECKING:
     from ledger.postgres import LedgerPostgresRecorder
@@ -270,6 +272,14 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         """A transaction for the read models: '?' parameters, plain tuple rows."""
         with self._positions.transaction(), self.log_transaction(commit=commit) as c:
             yield c
+
+    def read_ahead(self) -> AbstractContextManager[object]:
+        """The database file read into the operating system's cache in the background
+        while a scan of every event (a rebuild) goes on; nothing for a memory database."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute("PRAGMA database_list")
+            path = next((row[2] for row in c.fetchall() if row[1] == "main"), "")
+        return ReadAhead(Path(path)) if path else nullcontext()
 
     def tracking_position(self, name: str) -> int:
         return self._positions.read(name, self._tracking.max_tracking_id(name) or 0)
