@@ -1,10 +1,13 @@
 """A rebuild reads the ledger's file into the cache ahead of itself (ledger/readahead.py):
 what it relies on is that the whole file is read, that a file too large for the
-machine's memory is left alone, and that the reading stops when the rebuild ends."""
+machine's memory (or too small to be worth it) is left alone, that the reading stops
+when the rebuild ends, and that it never loosens SQLite's hold on the file."""
 
 from __future__ import annotations
 
-import threading
+import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,54 +18,87 @@ from ledger.readahead import ReadAhead
 from ledger.store import open_ledger
 
 
-def test_the_whole_file_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(readahead, "_STEP", 1000)
+@pytest.fixture(autouse=True)
+def any_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(readahead, "SMALLEST", 1)
+
+
+def test_the_whole_file_is_read(tmp_path: Path) -> None:
     path = tmp_path / "ledger.db"
-    path.write_bytes(bytes(10_005))
-    with ReadAhead(path, memory=1 << 20) as ahead:
-        ahead._thread.join()
-    assert ahead.bytes_read == 10_005
+    path.write_bytes(bytes(20_000_005))
+    with ReadAhead(path, memory=1 << 30) as ahead:
+        assert ahead.wait() == 20_000_005
 
 
-def test_a_file_larger_than_half_the_memory_is_not_read(tmp_path: Path) -> None:
+def test_a_file_larger_than_half_the_memory_or_too_small_is_not_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "ledger.db"
     path.write_bytes(bytes(10_005))
     with ReadAhead(path, memory=2 * 10_004) as ahead:
-        ahead._thread.join()
-    assert ahead.bytes_read == 0
+        assert ahead.wait() == 0
     with ReadAhead(path, memory=2 * 10_005) as ahead:
-        ahead._thread.join()
-    assert ahead.bytes_read == 10_005
+        assert ahead.wait() == 10_005
+    monkeypatch.setattr(readahead, "SMALLEST", 10_006)
+    with ReadAhead(path, memory=1 << 30) as ahead:
+        assert ahead.wait() == 0
 
 
-def test_the_reading_stops_when_the_scan_ends(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(readahead, "_STEP", 1)
+def test_the_reading_stops_when_the_scan_ends(tmp_path: Path) -> None:
     path = tmp_path / "ledger.db"
     path.write_bytes(bytes(1 << 20))
     with ReadAhead(path, memory=1 << 30) as ahead:
-        pass
-    assert not ahead._thread.is_alive()
-    assert ahead.bytes_read < 1 << 20
-    assert "read-ahead" not in {thread.name for thread in threading.enumerate()}
+        reader = ahead._reader
+        assert reader is not None
+    assert reader.returncode is not None  # ended, and waited for
 
 
 def test_a_missing_file_reads_nothing_and_raises_nothing(tmp_path: Path) -> None:
     with ReadAhead(tmp_path / "gone.db", memory=1 << 30) as ahead:
-        ahead._thread.join()
-    assert ahead.bytes_read == 0
+        assert ahead.wait() == 0
+
+
+def test_reading_ahead_keeps_this_process_s_hold_on_the_file(tmp_path: Path) -> None:
+    # Closing a descriptor of the file in this process would drop SQLite's POSIX
+    # locks on it: another process's connection, closing, would then believe itself
+    # the last one and remove the WAL under this one's open transaction.
+    path = tmp_path / "ledger.db"
+    connection = sqlite3.connect(path, isolation_level=None)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("CREATE TABLE t (x)")
+    connection.execute("INSERT INTO t VALUES (1)")
+    connection.execute("BEGIN")
+    assert connection.execute("SELECT x FROM t").fetchall() == [(1,)]
+    with ReadAhead(path, memory=1 << 30) as ahead:
+        assert ahead.wait() == path.stat().st_size
+    other = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sqlite3, sys\n"
+            "c = sqlite3.connect(sys.argv[1])\n"
+            "c.execute('SELECT x FROM t').fetchall()\n"
+            "c.close()",
+            str(path),
+        ],
+        check=True,
+    )
+    assert other.returncode == 0
+    assert Path(f"{path}-wal").exists()
+    connection.execute("COMMIT")
+    connection.close()
 
 
 def test_a_rebuild_reads_the_ledgers_file_ahead(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    opened: list[ReadAhead] = []
+    opened: list[tuple[Path, int]] = []
 
     class Watched(ReadAhead):
         def __enter__(self) -> ReadAhead:
-            opened.append(self)
-            return super().__enter__()
+            super().__enter__()
+            opened.append((self.path, self.wait()))
+            return self
 
     monkeypatch.setattr(recorder, "ReadAhead", Watched)
     sample = Path(__file__).resolve().parents[2] / "docs" / "examples" / "xingcheng-small.jsonl"
@@ -74,5 +110,5 @@ def test_a_rebuild_reads_the_ledgers_file_ahead(
         ledger.projector.rebuild()
     finally:
         ledger.close()
-    assert [ahead.path for ahead in opened] == [path]
-    assert not opened[0]._thread.is_alive()
+    assert [read for read, _ in opened] == [path]
+    assert opened[0][1] > 0
