@@ -69,7 +69,9 @@ class ReadAhead:
             size = self.path.stat().st_size  # a stat opens nothing
         except OSError:
             return self
-        if SMALLEST <= size <= self.limit:
+        if not SMALLEST <= size <= self.limit:
+            return self
+        try:
             self._reader = subprocess.Popen(
                 [sys.executable, "-I", "-S", "-c", _READER, str(self.path)],
                 stdin=subprocess.DEVNULL,
@@ -77,6 +79,8 @@ class ReadAhead:
                 stderr=subprocess.DEVNULL,
                 text=True,
             )
+        except OSError:  # a hint to the cache: the scan goes on without it
+            self._reader = None
         return self
 
     def wait(self) -> int:

@@ -58,6 +58,19 @@ def test_a_missing_file_reads_nothing_and_raises_nothing(tmp_path: Path) -> None
         assert ahead.wait() == 0
 
 
+def test_a_reader_that_cannot_start_reads_nothing_and_raises_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def cannot_start(*_: object, **__: object) -> None:
+        raise OSError("no processes left")
+
+    monkeypatch.setattr(readahead.subprocess, "Popen", cannot_start)
+    path = tmp_path / "ledger.db"
+    path.write_bytes(bytes(10_005))
+    with ReadAhead(path, memory=1 << 30) as ahead:
+        assert ahead.wait() == 0
+
+
 def test_reading_ahead_keeps_this_process_s_hold_on_the_file(tmp_path: Path) -> None:
     # Closing a descriptor of the file in this process would drop SQLite's POSIX
     # locks on it: another process's connection, closing, would then believe itself
