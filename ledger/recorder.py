@@ -275,11 +275,13 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
 
     def read_ahead(self) -> AbstractContextManager[object]:
         """The database file read into the operating system's cache in the background
-        while a scan of every event (a rebuild) goes on; nothing for a memory database."""
-        with self.datastore.transaction(commit=False) as c:
-            c.execute("PRAGMA database_list")
-            path = next((row[2] for row in c.fetchall() if row[1] == "main"), "")
-        return ReadAhead(Path(path)) if path else nullcontext()
+        while a scan of every event (a rebuild) goes on; nothing for a memory database.
+        Its name is the pool's: asking a connection for it would wait for the rebuild's
+        own writer, on a memory database until the pool's timeout."""
+        pool = self.datastore.pool
+        if pool.is_sqlite_memory_mode:
+            return nullcontext()
+        return ReadAhead(Path(pool.db_name))
 
     def tracking_position(self, name: str) -> int:
         return self._positions.read(name, self._tracking.max_tracking_id(name) or 0)

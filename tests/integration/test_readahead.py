@@ -5,6 +5,7 @@ when the rebuild ends, and that it never loosens SQLite's hold on the file."""
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import subprocess
 import sys
@@ -13,9 +14,12 @@ from pathlib import Path
 import pytest
 
 from ledger import readahead, recorder
+from ledger.application import Ledger
 from ledger.ingest import ingest
 from ledger.readahead import ReadAhead
 from ledger.store import open_ledger
+
+SAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "xingcheng-small.jsonl"
 
 
 @pytest.fixture(autouse=True)
@@ -44,13 +48,26 @@ def test_a_file_larger_than_half_the_memory_or_too_small_is_not_read(
         assert ahead.wait() == 0
 
 
-def test_the_reading_stops_when_the_scan_ends(tmp_path: Path) -> None:
+def test_the_reading_is_stopped_when_the_scan_ends(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(readahead, "_READER", "import time; time.sleep(60)")
     path = tmp_path / "ledger.db"
     path.write_bytes(bytes(1 << 20))
     with ReadAhead(path, memory=1 << 30) as ahead:
         reader = ahead._reader
         assert reader is not None
-    assert reader.returncode is not None  # ended, and waited for
+    assert reader.returncode is not None and reader.returncode < 0  # killed, and reaped
+
+
+def test_a_memory_ledger_rebuilds_without_reading_ahead() -> None:
+    ledger = Ledger(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": ":memory:"})
+    try:
+        assert isinstance(ledger.recorder.read_ahead(), contextlib.nullcontext)
+        ingest(ledger, SAMPLE.read_text(encoding="utf-8").splitlines())
+        assert ledger.projector.rebuild() > 0
+    finally:
+        ledger.close()
 
 
 def test_a_missing_file_reads_nothing_and_raises_nothing(tmp_path: Path) -> None:
@@ -114,11 +131,10 @@ def test_a_rebuild_reads_the_ledgers_file_ahead(
             return self
 
     monkeypatch.setattr(recorder, "ReadAhead", Watched)
-    sample = Path(__file__).resolve().parents[2] / "docs" / "examples" / "xingcheng-small.jsonl"
     path = tmp_path / "ledger.db"
     ledger = open_ledger(f"sqlite:///{path}")
     try:
-        ingest(ledger, sample.read_text(encoding="utf-8").splitlines())
+        ingest(ledger, SAMPLE.read_text(encoding="utf-8").splitlines())
         opened.clear()
         ledger.projector.rebuild()
     finally:
