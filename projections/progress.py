@@ -70,6 +70,13 @@ def hour_of(at: int) -> int:
     return at // _HOUR
 
 
+def _packed(contributions: list[Contribution]) -> bytes:
+    """A source's contributions as rm_progress_sources stores them (followed and
+    rebuilt alike)."""
+    packed: bytes = msgpack.packb([list(x) for x in contributions])
+    return packed
+
+
 def _old(c: Any, source: str, cache: MutableMapping[str, list[Contribution]]) -> list[Contribution]:
     known = cache.get(source)
     if known is not None:
@@ -156,10 +163,7 @@ def replace(
     c.executemany(
         "INSERT INTO rm_progress_sources VALUES (?, ?) "
         "ON CONFLICT (source) DO UPDATE SET contributions = excluded.contributions",
-        [
-            (source, msgpack.packb([list(x) for x in new]))
-            for source, new in sorted(changed.items())
-        ],
+        [(source, _packed(new)) for source, new in sorted(changed.items())],
     )
     known.update(changed)
 
@@ -189,7 +193,7 @@ class BulkLoad:
         )
         c.executemany(
             "INSERT INTO rebuild_sources VALUES (?, ?)",
-            [(source, msgpack.packb([list(x) for x in new])) for source, new in changed.items()],
+            [(source, _packed(new)) for source, new in changed.items()],
         )
 
     def finish(self, c: Any) -> None:
