@@ -15,9 +15,9 @@ import click
 
 from cli import reports
 from cli.labels import COLUMNS, LANGUAGES, label
-from cli.options import BadInput, Refused, db_option, ledger_at, translate_errors
+from cli.options import BadInput, Refused, db_option, reads_at, translate_errors
 from domain.values import LEDGER_TZ, end_of_day, parse_date
-from ledger.application import Ledger
+from ledger.reads import Reads
 from projections.progress import days_between, ranked
 
 TEXT = {
@@ -127,8 +127,8 @@ class Bulletin:
     checkpoint: tuple[int, str] | tuple[int, str, str] | None
 
 
-def read(ledger: Ledger, day: date) -> Bulletin:
-    first = ledger.first_business_day()
+def read(reads: Reads, day: date) -> Bulletin:
+    first = reads.first_business_day()
     if first is None:
         raise Refused(
             "there is no bulletin: the ledger has no household yet; ingest the programme first."
@@ -136,22 +136,19 @@ def read(ledger: Ledger, day: date) -> Bulletin:
     first_day = first.astimezone(LEDGER_TZ).date()
     if day < first_day:
         raise Refused(f"there is no bulletin before {first_day}; give a later --date.")
-    today = ledger.clock().astimezone(LEDGER_TZ).date()
+    today = reads.now().astimezone(LEDGER_TZ).date()
     if day > today:
         raise Refused(f"{day} is in the future; a bulletin reports a day up to today, {today}.")
     as_of = end_of_day(day, LEDGER_TZ)
     ends = days_between(first, as_of)
-    # The integrity checkpoint comes from another part of the ledger that may not be
-    # there yet; the page simply shows none until it is.
-    checkpoint_for_bulletin = getattr(ledger, "checkpoint_for_bulletin", None)
     return Bulletin(
         day=day,
         programme_day=(day - first_day).days + 1,
-        document=ledger.group_report(as_of),
+        document=reads.group_report(as_of),
         days=[end.date() for end in ends],
-        history=ledger.group_reports(ends),
-        names=ledger.group_names(),
-        checkpoint=checkpoint_for_bulletin() if checkpoint_for_bulletin else None,
+        history=reads.group_reports(ends),
+        names=reads.group_names(),
+        checkpoint=reads.latest_checkpoint(),
     )
 
 
@@ -393,8 +390,8 @@ def bulletin_command(day: str, output: Path, lang: str, db: str | None) -> None:
     """The daily bulletin of day D as one self-contained HTML page: the groups'
     figures and the town total, the ranking, and each group's signing rate by day."""
     when = parse_date(day, "--date")
-    with ledger_at(db, must_exist=True) as ledger:
-        contents = read(ledger, when)
+    with reads_at(db) as reads:
+        contents = read(reads, when)
     page = render(contents, lang)
     try:
         output.write_text(page, encoding="utf-8")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from cli import groups
-from cli.options import db_option, json_option, ledger_at, print_json, translate_errors
+from cli.options import db_option, json_option, print_json, reads_at, translate_errors
 from cli.render import table
 from domain.values import LEDGER_TZ
 
@@ -18,9 +18,9 @@ from domain.values import LEDGER_TZ
 @translate_errors
 def list_complaints(only_open: bool, only_overdue: bool, as_json: bool, db: str | None) -> None:
     """Every complaint, with its deadlines (acknowledge, resolve) and what is overdue now."""
-    with ledger_at(db, must_exist=True) as ledger:
-        now = ledger.clock().astimezone(LEDGER_TZ)
-        entries = ledger.complaint_register(now)
+    with reads_at(db) as reads:
+        now = reads.now().astimezone(LEDGER_TZ)
+        entries = reads.complaints(now)
     if only_open:
         entries = [e for e in entries if e["status"] == "open"]
     if only_overdue:

@@ -12,10 +12,11 @@ from cli.integrity import write_key_pair
 from cli.labels import LANGUAGES
 from cli.options import Refused, ledger_at, translate_errors
 from cli.reports import print_report
-from ledger import integrity
 from ledger.application import Ledger
 from ledger.checkpoint import generate_key, parse_signer
 from ledger.ingest import ingest
+from ledger.integrity import StoredCheckpoint
+from ledger.reads import Reads
 from ledger.simulation import Programme, last_day
 
 
@@ -82,7 +83,7 @@ def demo(households: int, groups: int, directory: Path, seed: int, lang: str) ->
         checkpoint = sign_checkpoint(ledger, directory)
         click.echo(f"built {households} households in {path}: {report.summary()}")
         click.echo()
-        print_report(ledger, last_day(), lang)
+        print_report(Reads(ledger), last_day(), lang)
         click.echo()
         click.echo(
             f"checkpoint: size {checkpoint.size}, root {checkpoint.root.hex()} "
@@ -94,14 +95,12 @@ def demo(households: int, groups: int, directory: Path, seed: int, lang: str) ->
 KEY_NAME = "xingcheng-office"
 
 
-def sign_checkpoint(ledger: Ledger, directory: Path) -> integrity.StoredCheckpoint:
+def sign_checkpoint(ledger: Ledger, directory: Path) -> StoredCheckpoint:
     """The office's key pair, made for the demo, and a signed checkpoint of the log."""
     signer_text, verifier_text = generate_key(KEY_NAME)
     write_key_pair(directory, KEY_NAME, signer_text, verifier_text)
-    return integrity.make_checkpoint(
-        ledger.ledger_recorder,
+    return ledger.sign_checkpoint(
         parse_signer(signer_text),
         origin="oneruler/xingcheng-2018",
         default_origin="oneruler/xingcheng-2018",
-        now=ledger.clock(),
     )

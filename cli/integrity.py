@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import click
-from eventsourcing.persistence import StoredEvent
 
 from cli.options import (
     BadInput,
@@ -21,11 +20,11 @@ from cli.options import (
     json_option,
     ledger_at,
     print_json,
+    reads_at,
     translate_errors,
 )
 from cli.render import fields
 from ledger import integrity
-from ledger.application import Ledger
 from ledger.checkpoint import (
     CheckpointError,
     Signer,
@@ -36,7 +35,6 @@ from ledger.checkpoint import (
     parse_verifier,
 )
 from ledger.store import resolve_url, store_name
-from projections.history import event_data
 
 
 def _sentence(error: Exception) -> str:
@@ -159,13 +157,7 @@ def checkpoint(key_file: TextIO | None, origin: str | None, db: str | None) -> N
         )
     signer = _signer(key_file)
     with ledger_at(db, must_exist=True) as ledger:
-        stored = integrity.make_checkpoint(
-            ledger.ledger_recorder,
-            signer,
-            origin=origin,
-            default_origin=_default_origin(db),
-            now=ledger.clock(),
-        )
+        stored = ledger.sign_checkpoint(signer, origin=origin, default_origin=_default_origin(db))
     click.echo(stored.note, nl=False)
 
 
@@ -223,20 +215,10 @@ def verify(against: TextIO | None, pubkey: TextIO | None, as_json: bool, db: str
     note = _against(against) if against is not None else None
     verifier = _verifier(pubkey) if pubkey is not None else None
     show = not as_json and sys.stderr.isatty()
-    with ledger_at(db, must_exist=True) as ledger:
-        store = ledger.ledger_recorder
-        length = 0
-        if show:
-            with store.log_transaction(commit=False) as c:
-                length = store.log.size(c)
+    with reads_at(db) as reads:
+        length = reads.log_size() if show else 0
         with _progress(show, length) as advance:
-            result = integrity.verify(
-                store,
-                against=note,
-                pubkey=verifier,
-                progress=advance,
-                second_process=ledger.sharable_settings,
-            )
+            result = reads.verify(against=note, pubkey=verifier, progress=advance)
     for line in result.notes:
         click.echo(line, err=True)
     if as_json:
@@ -256,8 +238,8 @@ def verify(against: TextIO | None, pubkey: TextIO | None, as_json: bool, db: str
 def prove_consistency(old_size: int, new_size: int, as_json: bool, db: str | None) -> None:
     """The RFC 9162 consistency proof that the log at NEW_SIZE extends the log at
     OLD_SIZE, with both roots (hex)."""
-    with ledger_at(db, must_exist=True) as ledger:
-        document = integrity.consistency(ledger.ledger_recorder, old_size, new_size)
+    with reads_at(db) as reads:
+        document = reads.consistency_proof(old_size, new_size)
     if as_json:
         print_json(document)
         return
@@ -267,27 +249,6 @@ def prove_consistency(old_size: int, new_size: int, as_json: bool, db: str | Non
 
 
 # --- audit bundles --------------------------------------------------------------
-
-
-def _decoded(ledger: Ledger, proof: integrity.HouseholdProof) -> list[dict[str, Any]]:
-    """Each proven event decoded from its own stored bytes, for people to read."""
-    documents = []
-    for proven in proof.events:
-        event: Any = ledger.mapper.to_domain_event(
-            StoredEvent(proof.originator_id, proven.version, proven.topic, proven.state)
-        )
-        documents.append(
-            {
-                "type": proven.topic.rpartition(".")[2],
-                "version": proven.version,
-                "occurred_at": event.occurred_at.isoformat(),
-                "recorded_at": event.recorded_at.isoformat(),
-                "actor": event.actor,
-                "command": event.command,
-                **event_data(event),
-            }
-        )
-    return documents
 
 
 @click.command("prove")
@@ -307,9 +268,8 @@ def prove(household_code: str, output: str, as_json: bool, db: str | None) -> No
     inclusion proof in the latest checkpoint, for oneruler audit-verify."""
     if as_json and output == "-":
         raise BadInput("--json prints a summary on standard output; give -o FILE, not -o -.")
-    with ledger_at(db, must_exist=True) as ledger:
-        proof = integrity.prove_household(ledger.ledger_recorder, household_code)
-        document = integrity.bundle(proof, _decoded(ledger, proof))
+    with reads_at(db) as reads:
+        proof, document = reads.bundle(household_code)
     text = json.dumps(document, ensure_ascii=False, indent=2) + "\n"
     if output == "-":
         click.echo(text, nl=False)

@@ -7,6 +7,7 @@ import sys
 import click
 
 from cli.options import db_option, ledger_at, translate_errors
+from ledger.reads import Reads
 
 
 @click.group(name="projections")
@@ -24,12 +25,12 @@ def rebuild(db: str | None) -> None:
     are refused as busy until it ends. From 200,000 events a second process folds
     households too, from the other end."""
     with ledger_at(db, must_exist=True) as ledger:
-        total = ledger.recorder.max_notification_id() or 0
         if sys.stderr.isatty():
+            total = Reads(ledger).events_stored()
             with click.progressbar(length=total, label="rebuilding", file=sys.stderr) as bar:
-                done = ledger.projector.rebuild(bar.update)
+                done, notes = ledger.rebuild_read_models(bar.update)
         else:
-            done = ledger.projector.rebuild()
-        for note in ledger.projector.notes:
+            done, notes = ledger.rebuild_read_models()
+        for note in notes:
             click.echo(note, err=True)
     click.echo(f"rebuilt the read models from {done} events")

@@ -19,6 +19,7 @@ from cli.labels import LANGUAGES
 from domain.errors import DomainError, InvalidInput
 from domain.values import LEDGER_TZ
 from ledger.application import Ledger
+from ledger.reads import Reads
 from ledger.store import display_url, open_ledger, resolve_url
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -59,6 +60,13 @@ def ledger_at(db: str | None, *, must_exist: bool = False) -> Iterator[Ledger]:
         raise
     finally:
         ledger.close()
+
+
+@contextmanager
+def reads_at(db: str | None) -> Iterator[Reads]:
+    """The read facade of the ledger at db, which must exist."""
+    with ledger_at(db, must_exist=True) as ledger:
+        yield Reads(ledger)
 
 
 def db_option(f: F) -> F:

@@ -10,11 +10,10 @@ from typing import Any
 import click
 
 from cli import groups
-from cli.options import db_option, json_option, ledger_at, print_json, translate_errors
+from cli.options import db_option, json_option, print_json, reads_at, translate_errors
 from cli.render import fields, table
 from domain.values import LEDGER_TZ, parse_as_of
-from ledger.application import Ledger
-from projections import history as view
+from ledger.reads import Reads
 
 
 def as_of_option(f):  # type: ignore[no-untyped-def]
@@ -26,9 +25,9 @@ def as_of_option(f):  # type: ignore[no-untyped-def]
     )(f)
 
 
-def moment(value: str | None, ledger: Ledger) -> datetime:
+def moment(value: str | None, reads: Reads) -> datetime:
     if value is None:
-        return ledger.clock().astimezone(LEDGER_TZ)
+        return reads.now().astimezone(LEDGER_TZ)
     return parse_as_of(value, LEDGER_TZ)
 
 
@@ -48,8 +47,8 @@ def details(data: dict[str, Any]) -> str:
 @translate_errors
 def show(household_code: str, as_of: str | None, as_json: bool, db: str | None) -> None:
     """The state of household HH, now or as of a business time."""
-    with ledger_at(db, must_exist=True) as ledger:
-        document = ledger.household_state(household_code, moment(as_of, ledger))
+    with reads_at(db) as reads:
+        document = reads.household(household_code, moment(as_of, reads))
     if as_json:
         print_json(document)
     else:
@@ -64,19 +63,13 @@ def show(household_code: str, as_of: str | None, as_json: bool, db: str | None) 
 @translate_errors
 def history(household_code: str, as_of: str | None, as_json: bool, db: str | None) -> None:
     """Every event of household HH and of its complaints, in business-time order."""
-    with ledger_at(db, must_exist=True) as ledger:
-        when = moment(as_of, ledger) if as_of is not None else None
-        own, attached = ledger.household_record(household_code)
-        rows = view.history(own, attached, when)
+    with reads_at(db) as reads:
+        when = moment(as_of, reads) if as_of is not None else None
+        document = reads.household_history(household_code, when)
     if as_json:
-        print_json(
-            {
-                "household": household_code,
-                "as_of": when.isoformat() if when else None,
-                "events": rows,
-            }
-        )
+        print_json(document)
         return
+    rows = document["events"]
     table(
         ["occurred_at", "recorded_at", "actor", "event", "details"],
         [
@@ -113,13 +106,11 @@ def show_policy(
     """A published policy version, as it was published; or what changed between two."""
     if diff is not None and version is not None:
         raise click.UsageError("choose one of --version and --diff.")
-    with ledger_at(db, must_exist=True) as ledger:
-        policy = ledger.policy(policy_code)
+    with reads_at(db) as reads:
         if diff is not None:
-            from cli.ruler import show_policy_diff  # here: cli.ruler imports this module
-
-            show_policy_diff(policy, diff[0], diff[1], as_json)
+            show_policy_diff(reads.policy_diff(policy_code, diff[0], diff[1]), as_json)
             return
+        policy = reads.policy(policy_code)
         number = version if version is not None else policy.latest_version
         policy.version_of(number)  # refuses a version that was never published
         document = policy.documents[number - 1]
@@ -146,3 +137,23 @@ def show_policy(
             [[i["name"], i["amount"], i["signed_by"]] for i in document["incentives"]],
         )
     click.echo("required documents: " + ", ".join(document.get("required_documents", [])))
+
+
+def show_policy_diff(document: dict[str, Any], as_json: bool) -> None:
+    """What changed from one version of a published policy to another."""
+    if as_json:
+        print_json(document)
+        return
+    rows = [
+        [section, c["name"], c["change"], c["old"], c["new"]]
+        for section, changes in document["changes"].items()
+        for c in changes
+    ]
+    click.echo(
+        f"{document['policy']}: what changed from version {document['from']} "
+        f"to version {document['to']}"
+    )
+    if rows:
+        table(["section", "name", "change", "old", "new"], rows)
+    else:
+        click.echo("no differences")

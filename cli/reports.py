@@ -18,14 +18,14 @@ from cli.options import (
     db_option,
     json_option,
     lang_option,
-    ledger_at,
     print_json,
+    reads_at,
     translate_errors,
     xlsx_option,
 )
 from cli.reads import as_of_option, moment
 from cli.render import as_text_cells, table
-from ledger.application import Ledger
+from ledger.reads import Reads
 from projections import progress
 
 
@@ -77,9 +77,9 @@ def groups(
     """Per group and for the town: households, surveyed, valued, signed, signing
     rate, files complete, paid in full and open complaints, as of a business time."""
     check_one_format(as_json, as_csv, xlsx)
-    with ledger_at(db, must_exist=True) as ledger:
-        document = ledger.group_report(moment(as_of, ledger))
-        names = ledger.group_names()
+    with reads_at(db) as reads:
+        document = reads.group_report(moment(as_of, reads))
+        names = reads.group_names()
     if as_json:
         print_json(document)
         return
@@ -105,10 +105,10 @@ def show_table(document: dict[str, Any], names: dict[str, str], lang: str) -> No
     table([label(c, lang) for c in COLUMNS], rows_for_people(document, names, lang))
 
 
-def print_report(ledger: Ledger, as_of: datetime, lang: str) -> None:
+def print_report(reads: Reads, as_of: datetime, lang: str) -> None:
     """The bulletin table and the ranking, for the terminal."""
-    document = ledger.group_report(as_of)
-    names = ledger.group_names()
+    document = reads.group_report(as_of)
+    names = reads.group_names()
     show_table(document, names, lang)
     ranking = progress.ranked(document["groups"])
     click.echo()

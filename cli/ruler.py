@@ -19,14 +19,13 @@ from cli.options import (
     db_option,
     json_option,
     lang_option,
-    ledger_at,
     print_json,
+    reads_at,
     translate_errors,
     xlsx_option,
 )
 from cli.reads import as_of_option, moment
 from cli.render import as_text_cells, table
-from domain.programme import Policy
 from projections import consistency
 
 PEERS_SHOWN = 10
@@ -61,11 +60,8 @@ def dispute(
     """Replay household HH's pricing from the record (policy version, rates line by
     line, valuations and reviews with who and when, agreement and deviation) beside
     its peers (same village, same structure types), with a verdict."""
-    with ledger_at(db, must_exist=True) as ledger:
-        when = moment(as_of, ledger)
-        own, _ = ledger.household_record(household_code)
-        with ledger.projector.reading() as c:
-            document = consistency.dispute(c, household_code, own, when, policy_version)
+    with reads_at(db) as reads:
+        document = reads.dispute(household_code, moment(as_of, reads), policy_version)
     if as_json:
         print_json(document)
         return
@@ -264,11 +260,8 @@ def consistency_report(as_of: str | None, as_json: bool, db: str | None) -> None
     """Every departure from the ruler: agreements in force that depart from their
     entitlement, households priced under another policy version than their
     village's, reviewed valuations, and voided agreements."""
-    with ledger_at(db, must_exist=True) as ledger:
-        when = moment(as_of, ledger)
-        with ledger.projector.reading() as c:
-            document = consistency.consistency(c, when)
-        consistency.add_actors(document, lambda code: ledger.household_record(code)[0])
+    with reads_at(db) as reads:
+        document = reads.consistency(moment(as_of, reads))
     if as_json:
         print_json(document)
         return
@@ -519,10 +512,8 @@ def disclosure(
     structure, the entitlement's parts, the agreed amount and method; the head's
     name and the ID number masked in every output."""
     check_one_format(as_json, as_csv, xlsx)
-    with ledger_at(db, must_exist=True) as ledger:
-        when = moment(as_of, ledger)
-        with ledger.projector.reading() as c:
-            document = consistency.disclosure(c, group, when)
+    with reads_at(db) as reads:
+        document = reads.disclosure(group, moment(as_of, reads))
     if as_json:
         print_json(document)
     elif as_csv:
@@ -576,26 +567,3 @@ def write_disclosure_xlsx(path: Path, document: dict[str, Any], lang: str) -> No
 
 def _decimal(text: str) -> bool:
     return text.replace(".", "", 1).lstrip("-").isdigit()
-
-
-# --- policy show --diff (called from cli/reads.py) ------------------------------------
-
-
-def show_policy_diff(policy: Policy, old: int, new: int, as_json: bool) -> None:
-    """What changed from version `old` to version `new` of a published policy."""
-    document = consistency.policy_diff(
-        policy.policy, policy.version_of(old), policy.version_of(new)
-    )
-    if as_json:
-        print_json(document)
-        return
-    rows = [
-        [section, c["name"], c["change"], c["old"], c["new"]]
-        for section, changes in document["changes"].items()
-        for c in changes
-    ]
-    click.echo(f"{policy.policy}: what changed from version {old} to version {new}")
-    if rows:
-        table(["section", "name", "change", "old", "new"], rows)
-    else:
-        click.echo("no differences")

@@ -20,18 +20,16 @@ from domain.errors import AlreadyExists, DomainError, NotFound, RuleViolation
 from domain.household import Household
 from domain.ids import complaint_id, group_id, household_id, payout_id, policy_id, staff_id
 from domain.payout import PayoutIndex
-from domain.policy import DEFAULT_ACKNOWLEDGE_DAYS, DEFAULT_RESOLVE_DAYS, PolicyVersion
+from domain.policy import PolicyVersion
 from domain.programme import Policy, Staff, WorkGroup
 from domain.roles import BUILTIN_ADMIN, BUILTIN_ADMIN_ACTOR, Actor
 from ledger import commands as c
+from ledger.checkpoint import Signer
 from ledger.follower import can_follow
+from ledger.integrity import StoredCheckpoint, make_checkpoint
 from ledger.projector import Projector
 from ledger.recorder import LedgerRecorder, is_ledger_recorder
 from ledger.transcoder import construct_transcoder
-from projections import complaints as complaints_rm
-from projections import households as households_rm
-from projections import programme as programme_rm
-from projections import progress as progress_rm
 
 A = TypeVar("A", bound=Aggregate)
 Clock = Callable[[], datetime]
@@ -540,56 +538,28 @@ class Ledger(Application[UUID]):
                 attached.extend(self.events_of(complaint_id(event.complaint)))
         return own, attached
 
-    # --- the read models -------------------------------------------------------
+    # --- maintenance -------------------------------------------------------------
 
-    def household_state(self, code: str, as_of: datetime) -> dict[str, Any]:
-        """The `household show` document, from the household's timeline."""
-        with self.projector.reading() as c:
-            row = households_rm.load_by_code(c, code)
-            if row is None:
-                raise NotFound(f"unknown household {code}: check the code, or register it first.")
-            document = households_rm.show(
-                row, self.projector.policy_lookup(c), as_of, programme_rm.latest_policy(c)
-            )
-        if document is None:
-            raise NotFound(
-                f"{code} was not yet registered at {as_of.isoformat()}; give a later --as-of."
-            )
-        return document
+    def sign_checkpoint(
+        self, signer: Signer, *, origin: str | None, default_origin: str
+    ) -> StoredCheckpoint:
+        """Extend the log to the store's end and record a checkpoint signed by signer."""
+        return make_checkpoint(
+            self.ledger_recorder,
+            signer,
+            origin=origin,
+            default_origin=default_origin,
+            now=self.clock(),
+        )
 
-    def group_report(self, as_of: datetime) -> dict[str, Any]:
-        """The daily bulletin's table as of a business time (`report groups --json`)."""
-        with self.projector.reading() as c:
-            return progress_rm.report(c, as_of)
-
-    def group_reports(self, days: Sequence[datetime]) -> list[dict[str, Any]]:
-        with self.projector.reading() as c:
-            return [progress_rm.report(c, day) for day in days]
-
-    def first_business_day(self) -> datetime | None:
-        with self.projector.reading() as c:
-            return progress_rm.first_day(c)
-
-    def complaint_register(self, now: datetime) -> list[dict[str, Any]]:
-        """Every complaint with its deadlines (from the latest policy, else 2 and 15 days)."""
-        with self.projector.reading() as c:
-            policy = programme_rm.latest_policy(c)
-            acknowledge = policy.acknowledge_days if policy else DEFAULT_ACKNOWLEDGE_DAYS
-            resolve = policy.resolve_days if policy else DEFAULT_RESOLVE_DAYS
-            return complaints_rm.register(c, now, acknowledge, resolve)
-
-    def checkpoint_for_bulletin(self) -> tuple[int, str, str] | None:
-        """The size, root (hex) and signed note of the latest checkpoint, for the
-        bulletin to print: saved from a bulletin, the note is what `verify --against`
-        checks, so no history before it can be rewritten unnoticed."""
-        recorder = self.ledger_recorder
-        with recorder.log_transaction(commit=False) as c:
-            stored = recorder.log.latest_checkpoint(c)
-        return (stored.size, stored.root.hex(), stored.note) if stored else None
-
-    def group_names(self) -> dict[str, str]:
-        with self.projector.reading() as c:
-            return dict(programme_rm.groups(c))
+    def rebuild_read_models(
+        self, progress_to: Callable[[int], None] | None = None
+    ) -> tuple[int, list[str]]:
+        """Build every read model again from the first event; return how many events
+        were read, and what went wrong on the way that the result does not show (a
+        second process that failed, and so on)."""
+        done = self.projector.rebuild(progress_to)
+        return done, list(self.projector.notes)
 
     def policy_version_of(self, policy: str, version: int) -> PolicyVersion:
         key = (policy, version)

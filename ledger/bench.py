@@ -43,6 +43,7 @@ def generate(directory: Path, households: int, _db: str) -> Figures:
 
 def ingest(directory: Path, _households: int, db: str) -> Figures:
     from ledger.ingest import ingest as run_ingest
+    from ledger.reads import Reads
     from ledger.simulation import last_day
     from ledger.store import open_ledger
 
@@ -55,7 +56,7 @@ def ingest(directory: Path, _households: int, db: str) -> Figures:
     seconds = time.perf_counter() - started
     cpu = _cpu_seconds(resource.RUSAGE_SELF) - cpu
     events = ledger.recorder.max_notification_id() or 0
-    bulletin = ledger.group_report(last_day())
+    bulletin = Reads(ledger).group_report(last_day())
     ledger.close()
     return dict(
         commands=report.applied,
@@ -205,6 +206,7 @@ def _percentiles(samples: list[float]) -> dict[str, float]:
 
 
 def latency(_directory: Path, households: int, db: str) -> Figures:
+    from ledger.reads import Reads
     from ledger.simulation import START, last_day
     from ledger.store import open_ledger
 
@@ -216,10 +218,11 @@ def latency(_directory: Path, households: int, db: str) -> Figures:
         for n in (rng.randint(1, households) for _ in range(1000))
     ]
     now = last_day()
-    show = _timed(lambda code: ledger.household_state(code, now), codes)
+    reads = Reads(ledger)
+    show = _timed(lambda code: reads.household(code, now), codes)
     first = last_day() - timedelta(days=(last_day().date() - START).days)
     moments = [first + timedelta(seconds=rng.randrange(0, 30 * 86_400)) for _ in range(1000)]
-    report = _timed(ledger.group_report, moments)
+    report = _timed(reads.group_report, moments)
     ledger.close()
     return dict(household_show=_percentiles(show), report_groups=_percentiles(report))
 

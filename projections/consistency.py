@@ -764,7 +764,7 @@ def add_actors(report: dict[str, Any], events_of: Callable[[str], Sequence[Recor
     model's timeline keeps no actor for those, the events do. There are few."""
     wanted = {e["household"] for e in (*report["deviations"], *report["voided"])}
     actors: dict[tuple[str, str, str], str] = {}
-    approvals: dict[tuple[str, str, str], str] = {}  # (household, supervisor, amount) -> at
+    approvals: dict[tuple[str, str, str], str | None] = {}  # (household, supervisor, amount) -> at
     for code in sorted(wanted):
         for event in events_of(code):
             if isinstance(event, Household.AgreementSigned):

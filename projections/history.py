@@ -31,7 +31,7 @@ STATUSES = ("registered", "surveyed", "valued", "signed", "paid")
 
 def event_type(event: Recorded) -> str:
     """The stored name of an event, such as Household.AgreementSigned."""
-    return str(type(event).TOPIC).partition(":")[2]
+    return str(type(event).TOPIC).partition(":")[2]  # type: ignore[attr-defined]
 
 
 def plain(value: Any) -> Any:

@@ -19,8 +19,8 @@ from click.testing import CliRunner, Result
 from cli import bulletin
 from cli.labels import COLUMNS
 from cli.main import cli
-from ledger.application import Ledger
 from ledger.ingest import ingest
+from ledger.reads import Reads
 from ledger.store import open_ledger
 from projections.progress import ranked
 
@@ -236,20 +236,13 @@ def test_the_footer_shows_the_checkpoint_when_the_ledger_gives_one(
     db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     root = "0f" * 32
-    monkeypatch.setattr(Ledger, "checkpoint_for_bulletin", lambda self: (36, root), raising=False)
+    monkeypatch.setattr(Reads, "latest_checkpoint", lambda self: (36, root))
     text = make_page(db, tmp_path / "b.html")
     footer = text[text.index("<footer>") :]
     assert f"checkpoint: size 36, root {root}" in footer
 
 
-@pytest.mark.parametrize("hook", ["returns None", "absent"])
-def test_the_footer_shows_no_checkpoint_without_one(
-    db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hook: str
-) -> None:
-    if hook == "absent":
-        monkeypatch.delattr(Ledger, "checkpoint_for_bulletin", raising=False)
-    else:
-        monkeypatch.setattr(Ledger, "checkpoint_for_bulletin", lambda self: None, raising=False)
+def test_the_footer_shows_no_checkpoint_without_one(db: str, tmp_path: Path) -> None:
     assert "checkpoint:" not in make_page(db, tmp_path / "b.html")
 
 

@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from cli import reads
 from cli.main import cli
 from ledger.store import open_ledger
 from tests.integration.test_consistency import (
@@ -280,12 +279,9 @@ def test_disclosure_refuses_two_formats_and_an_unknown_group(departing: str) -> 
     )
 
 
-# --- policy show --diff (once cli/reads.py calls cli.ruler.show_policy_diff) ----------------
-
-HAS_DIFF = any(p.name == "diff" for p in reads.show_policy.params)
+# --- policy show --diff ------------------------------------------------------------
 
 
-@pytest.mark.skipif(not HAS_DIFF, reason="policy show --diff is not wired into cli/reads.py yet")
 def test_policy_show_diff(departing: str) -> None:
     result = oneruler("policy", "show", "XC-2018", "--diff", "1", "2", "--json", "--db", departing)
     assert result.exit_code == 0, result.output
@@ -305,17 +301,9 @@ def test_policy_show_diff(departing: str) -> None:
     )
 
 
-def test_the_policy_diff_for_people(departing: str, capsys: pytest.CaptureFixture[str]) -> None:
-    from cli.ruler import show_policy_diff
-
-    ledger = open_ledger(departing)
-    try:
-        policy = ledger.policy("XC-2018")
-    finally:
-        ledger.close()
-    show_policy_diff(policy, 1, 2, as_json=False)
-    out = capsys.readouterr().out
+def test_the_policy_diff_for_people(departing: str) -> None:
+    out = oneruler("policy", "show", "XC-2018", "--diff", "1", "2", "--db", departing).stdout
     assert out.splitlines()[0] == "XC-2018: what changed from version 1 to version 2"
     assert re.search(r"rates\s+building:brick_concrete\s+changed\s+3200\.00\s+3300\.00", out)
-    show_policy_diff(policy, 2, 2, as_json=False)
-    assert capsys.readouterr().out.splitlines()[-1] == "no differences"
+    same = oneruler("policy", "show", "XC-2018", "--diff", "2", "2", "--db", departing).stdout
+    assert same.splitlines()[-1] == "no differences"

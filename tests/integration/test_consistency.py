@@ -14,6 +14,7 @@ from domain.errors import NotFound, RuleViolation
 from domain.household import Household
 from ledger.application import Ledger
 from ledger.commands import parse_command
+from ledger.reads import Reads
 from ledger.simulation import POLICY
 from projections import consistency as rm
 
@@ -455,7 +456,7 @@ def test_publishing_a_new_version_never_changes_what_earlier_valuations_were_pri
     load(ledger, lines)
     as_of = AS_OF
     disputes = {code: dispute(ledger, code) for code in ("H01", "H06")}
-    shown = {code: ledger.household_state(code, as_of) for code in ("H01", "H06")}
+    shown = {code: Reads(ledger).household(code, as_of) for code in ("H01", "H06")}
 
     c = Commands("later")
     c.add(
@@ -476,7 +477,7 @@ def test_publishing_a_new_version_never_changes_what_earlier_valuations_were_pri
         assert again["policy"]["version"] == 1
         assert again["lines"] == disputes[code]["lines"]
         assert again["entitlement"] == disputes[code]["entitlement"]
-        assert ledger.household_state(code, as_of) == shown[code]
+        assert Reads(ledger).household(code, as_of) == shown[code]
     events = ledger.household_record("H01")[0]
     valued = [e for e in events if isinstance(e, Household.Valued)]
     assert [(e.policy, e.policy_version) for e in valued] == [("XC-2018", 1)]

@@ -30,6 +30,7 @@ from ledger.commands import parse_command
 from ledger.copy import recorder_of
 from ledger.ingest import ingest
 from ledger.projector import MODELS
+from ledger.reads import Reads
 from ledger.store import open_ledger
 from projections import households as households_rm
 
@@ -60,10 +61,10 @@ def figures(ledger: Ledger) -> dict[str, Any]:
         root = recorder.log.root(c, size).hex()
     return {
         "households": {
-            code: [ledger.household_state(code, day) for day in DAYS[-3:]] for code in HOUSEHOLDS
+            code: [Reads(ledger).household(code, day) for day in DAYS[-3:]] for code in HOUSEHOLDS
         },
-        "reports": [ledger.group_report(day) for day in DAYS],
-        "complaints": ledger.complaint_register(datetime(2018, 3, 9, tzinfo=LEDGER_TZ)),
+        "reports": [Reads(ledger).group_report(day) for day in DAYS],
+        "complaints": Reads(ledger).complaints(datetime(2018, 3, 9, tzinfo=LEDGER_TZ)),
         "log": (size, root),
     }
 
@@ -478,7 +479,7 @@ def test_a_process_whose_read_models_were_moved_on_gives_way(
         assert gave_way == [SAMPLE_EVENTS + 3]
         followed = read_models(second)
         assert followed == read_models(first)
-        assert second.household_state("XC-0100", DAYS[-1])["events"] == 3
+        assert Reads(second).household("XC-0100", DAYS[-1])["events"] == 3
         second.projector.rebuild()
         assert read_models(second) == followed
     finally:
@@ -570,13 +571,13 @@ def test_events_offered_after_another_writers_are_not_applied_across_the_gap(
         assert first.projector.catch_up() == 2
         assert read == [SAMPLE_EVENTS + 1, SAMPLE_EVENTS + 2]
         for code in ("XC-0100", "XC-0101"):
-            assert first.household_state(code, RECORDED)["status"] == "registered"
+            assert Reads(first).household(code, RECORDED)["status"] == "registered"
         # With no gap, the offered events are applied without reading the store.
         read.clear()
         first.execute(survey("XC-0101", "gap-3", "2018-03-20T10:00:00+08:00"))
         assert first.projector.catch_up() == 1
         assert read == []
-        assert first.household_state("XC-0101", RECORDED)["status"] == "surveyed"
+        assert Reads(first).household("XC-0101", RECORDED)["status"] == "surveyed"
     finally:
         first.close()
         second.close()

@@ -29,6 +29,7 @@ from ledger.checkpoint import generate_key, parse_signer
 from ledger.commands import parse_command
 from ledger.copy import recorder_of
 from ledger.ingest import ingest
+from ledger.reads import Reads
 from ledger.store import connection_problem, open_ledger, parse_postgres_url, store_name
 from tests.conftest import POSTGRES
 from tests.integration.test_contract import read_models
@@ -135,7 +136,7 @@ def test_clerks_signing_one_household_at_once_record_one_agreement(sample: str) 
     ledger = open_ledger(sample)
     try:
         signing = datetime(2018, 3, 20, 10, tzinfo=LEDGER_TZ)
-        amount = ledger.household_state("XC-0004", signing)["entitlement"]
+        amount = Reads(ledger).household("XC-0004", signing)["entitlement"]
     finally:
         ledger.close()
     events_table = f"{schema_of(sample)}.oneruler_events"
@@ -179,7 +180,7 @@ def test_clerks_signing_one_household_at_once_record_one_agreement(sample: str) 
     try:
         own, _ = ledger.household_record("XC-0004")
         assert [type(e).__name__ for e in own].count("AgreementSigned") == 1
-        assert ledger.household_state("XC-0004", END)["status"] == "signed"
+        assert Reads(ledger).household("XC-0004", END)["status"] == "signed"
         assert integrity.verify(recorder_of(ledger)).ok
         with recorder_of(ledger).log_transaction(commit=False) as c:
             c.execute("SELECT count(*) FROM applied_commands")
@@ -269,7 +270,7 @@ def follow(url: str, stop: Any, gave_way: Any) -> None:
 
         store.record_tracking = recording  # type: ignore[method-assign]
         while not stop.is_set():
-            ledger.group_report(END)
+            Reads(ledger).group_report(END)
     finally:
         ledger.close()
         gave_way.put(count)
@@ -322,7 +323,7 @@ def test_many_processes_ingesting_at_once_apply_every_command_once(
         assert sum(n for n, _ in per_aggregate) == total
         assert all(n == last for n, last in per_aggregate)  # versions 1..n, none twice
         followed = read_models(ledger)
-        report = ledger.group_report(END)
+        report = Reads(ledger).group_report(END)
         ledger.projector.rebuild()
         assert read_models(ledger) == followed
     finally:
@@ -334,7 +335,7 @@ def test_many_processes_ingesting_at_once_apply_every_command_once(
     try:
         for path in [setup, *files]:
             assert ingest(serial, path.read_text(encoding="utf-8").splitlines()).rejected == 0
-        assert serial.group_report(END) == report
+        assert Reads(serial).group_report(END) == report
     finally:
         serial.close()
 
@@ -376,7 +377,7 @@ def held(url: str) -> dict[str, Any]:
                 "root_38": recorder.log.root(c, SAMPLE_EVENTS),
                 "checkpoints": recorder.log.checkpoints(c),
                 "commands": commands,
-                "report": ledger.group_report(END),
+                "report": Reads(ledger).group_report(END),
                 "ok": integrity.verify(recorder).ok,
             }
     finally:
@@ -602,8 +603,8 @@ def test_the_read_models_follow_across_a_gap_in_notification_ids(sample: str) ->
         two.execute(attach("hukou", "late-1"))
         ids = [n.id for n in one.recorder.select_notifications(SAMPLE_EVENTS, 10)]
         assert ids == [SAMPLE_EVENTS, SAMPLE_EVENTS + 1, SAMPLE_EVENTS + 3]
-        shown = one.household_state("XC-0004", END)
-        assert shown["events"] == two.household_state("XC-0004", END)["events"] == 5
+        shown = Reads(one).household("XC-0004", END)
+        assert shown["events"] == Reads(two).household("XC-0004", END)["events"] == 5
         assert integrity.verify(recorder_of(one)).ok
         followed = read_models(one)
         one.projector.rebuild()

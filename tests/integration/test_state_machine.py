@@ -20,6 +20,7 @@ from domain.household import Household
 from domain.ids import household_id
 from ledger.application import Ledger
 from ledger.commands import parse_command
+from ledger.reads import Reads
 from ledger.store import open_ledger
 
 TZ = timezone(timedelta(hours=8))
@@ -318,7 +319,7 @@ class LedgerMachine(RuleBasedStateMachine):
             for code in HOUSEHOLDS:
                 replayed = fresh.repository.get(household_id(code))
                 assert replayed == self.live(code)
-                shown = fresh.household_state(code, self.now + timedelta(days=1))
+                shown = Reads(fresh).household(code, self.now + timedelta(days=1))
                 live = self.live(code)
                 assert shown["paid"] == f"{live.paid:.2f}"
                 agreed = f"{live.agreement.amount:.2f}" if live.agreement else None

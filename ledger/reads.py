@@ -1,0 +1,194 @@
+"""The read facade: every read that presentation (the CLI, and the web application)
+makes of a ledger, in one place. Presentation calls these methods and gets plain
+data (the documents of the specs' JSON shapes) or domain values; it never holds a
+cursor, a recorder or the read models' machinery, so a page and its `--json` read
+the same thing the same way."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from eventsourcing.persistence import StoredEvent
+
+from domain.errors import NotFound
+from domain.policy import DEFAULT_ACKNOWLEDGE_DAYS, DEFAULT_RESOLVE_DAYS
+from domain.programme import Policy
+from ledger import integrity
+from ledger.application import Ledger
+from ledger.checkpoint import Verifier
+from projections import complaints as complaints_rm
+from projections import consistency
+from projections import history as history_view
+from projections import households as households_rm
+from projections import programme as programme_rm
+from projections import progress as progress_rm
+
+
+class Reads:
+    """What can be read of one open ledger."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self._ledger = ledger
+
+    def now(self) -> datetime:
+        """The ledger's clock: what "now" means for reads that default to it."""
+        return self._ledger.clock()
+
+    # --- households ------------------------------------------------------------
+
+    def household(self, code: str, as_of: datetime) -> dict[str, Any]:
+        """The `household show --json` document (specs/cli.md), as of a business time."""
+        ledger = self._ledger
+        with ledger.projector.reading() as c:
+            row = households_rm.load_by_code(c, code)
+            if row is None:
+                raise NotFound(f"unknown household {code}: check the code, or register it first.")
+            document = households_rm.show(
+                row, ledger.projector.policy_lookup(c), as_of, programme_rm.latest_policy(c)
+            )
+        if document is None:
+            raise NotFound(
+                f"{code} was not yet registered at {as_of.isoformat()}; give a later --as-of."
+            )
+        return document
+
+    def household_history(self, code: str, as_of: datetime | None) -> dict[str, Any]:
+        """The `household history --json` document: every event of the household and
+        of the complaints about it, in business-time order, up to as_of (None: all)."""
+        own, attached = self._ledger.household_record(code)
+        return {
+            "household": code,
+            "as_of": as_of.isoformat() if as_of else None,
+            "events": history_view.history(own, attached, as_of),
+        }
+
+    # --- the bulletin and the registers ----------------------------------------
+
+    def group_report(self, as_of: datetime) -> dict[str, Any]:
+        """The daily bulletin's table as of a business time (`report groups --json`)."""
+        with self._ledger.projector.reading() as c:
+            return progress_rm.report(c, as_of)
+
+    def group_reports(self, days: Sequence[datetime]) -> list[dict[str, Any]]:
+        """The same table as of each of several moments, in one read."""
+        with self._ledger.projector.reading() as c:
+            return [progress_rm.report(c, day) for day in days]
+
+    def first_business_day(self) -> datetime | None:
+        """The business time of the first household's first step (None: none yet)."""
+        with self._ledger.projector.reading() as c:
+            return progress_rm.first_day(c)
+
+    def group_names(self) -> dict[str, str]:
+        """Each work group's name, by id."""
+        with self._ledger.projector.reading() as c:
+            return dict(programme_rm.groups(c))
+
+    def complaints(self, now: datetime) -> list[dict[str, Any]]:
+        """Every complaint with its deadlines (from the latest policy, else 2 and 15
+        days) and what is overdue at `now`, oldest first."""
+        with self._ledger.projector.reading() as c:
+            policy = programme_rm.latest_policy(c)
+            acknowledge = policy.acknowledge_days if policy else DEFAULT_ACKNOWLEDGE_DAYS
+            resolve = policy.resolve_days if policy else DEFAULT_RESOLVE_DAYS
+            return complaints_rm.register(c, now, acknowledge, resolve)
+
+    # --- one ruler ----------------------------------------------------------------
+
+    def dispute(
+        self, code: str, as_of: datetime, other_version: int | None = None
+    ) -> dict[str, Any]:
+        """The `dispute --json` document (docs/ruler.md)."""
+        own, _ = self._ledger.household_record(code)
+        with self._ledger.projector.reading() as c:
+            return consistency.dispute(c, code, own, as_of, other_version)
+
+    def consistency(self, as_of: datetime) -> dict[str, Any]:
+        """The `report consistency --json` document (docs/ruler.md)."""
+        with self._ledger.projector.reading() as c:
+            document = consistency.consistency(c, as_of)
+        consistency.add_actors(document, lambda code: self._ledger.household_record(code)[0])
+        return document
+
+    def disclosure(self, group: str | None, as_of: datetime) -> dict[str, Any]:
+        """The masked per-household compensation list (`report disclosure --json`)."""
+        with self._ledger.projector.reading() as c:
+            return consistency.disclosure(c, group, as_of)
+
+    # --- policies -----------------------------------------------------------------
+
+    def policy(self, code: str) -> Policy:
+        """A published policy with every version, as published."""
+        return self._ledger.policy(code)
+
+    def policy_diff(self, code: str, old: int, new: int) -> dict[str, Any]:
+        """The `policy show ID --diff A B --json` document."""
+        policy = self._ledger.policy(code)
+        return consistency.policy_diff(code, policy.version_of(old), policy.version_of(new))
+
+    # --- the transparency log -----------------------------------------------------
+
+    def latest_checkpoint(self) -> tuple[int, str, str] | None:
+        """The size, root (hex) and signed note of the latest checkpoint, for the
+        bulletin to print: saved from a bulletin, the note is what `verify --against`
+        checks, so no history before it can be rewritten unnoticed."""
+        recorder = self._ledger.ledger_recorder
+        with recorder.log_transaction(commit=False) as c:
+            stored = recorder.log.latest_checkpoint(c)
+        return (stored.size, stored.root.hex(), stored.note) if stored else None
+
+    def log_size(self) -> int:
+        """How many events the log holds."""
+        recorder = self._ledger.ledger_recorder
+        with recorder.log_transaction(commit=False) as c:
+            return recorder.log.size(c)
+
+    def events_stored(self) -> int:
+        """The position of the last stored event (0: none)."""
+        return self._ledger.recorder.max_notification_id() or 0
+
+    def verify(
+        self,
+        against: str | None = None,
+        pubkey: Verifier | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> integrity.Verification:
+        """Recompute the whole log (specs/integrity.md, `verify`)."""
+        return integrity.verify(
+            self._ledger.ledger_recorder,
+            against=against,
+            pubkey=pubkey,
+            progress=progress,
+            second_process=self._ledger.sharable_settings,
+        )
+
+    def consistency_proof(self, old: int, new: int) -> dict[str, Any]:
+        """The `prove-consistency --json` document."""
+        return integrity.consistency(self._ledger.ledger_recorder, old, new)
+
+    def bundle(self, code: str) -> tuple[integrity.HouseholdProof, dict[str, Any]]:
+        """A household's audit bundle (specs/integrity.md), with the proof it carries."""
+        proof = integrity.prove_household(self._ledger.ledger_recorder, code)
+        return proof, integrity.bundle(proof, self._decoded(proof))
+
+    def _decoded(self, proof: integrity.HouseholdProof) -> list[dict[str, Any]]:
+        """Each proven event decoded from its own stored bytes, for people to read."""
+        documents = []
+        for proven in proof.events:
+            event: Any = self._ledger.mapper.to_domain_event(
+                StoredEvent(proof.originator_id, proven.version, proven.topic, proven.state)
+            )
+            documents.append(
+                {
+                    "type": proven.topic.rpartition(".")[2],
+                    "version": proven.version,
+                    "occurred_at": event.occurred_at.isoformat(),
+                    "recorded_at": event.recorded_at.isoformat(),
+                    "actor": event.actor,
+                    "command": event.command,
+                    **history_view.event_data(event),
+                }
+            )
+        return documents
