@@ -27,7 +27,7 @@ from ledger import commands as c
 from ledger.checkpoint import Signer
 from ledger.follower import can_follow
 from ledger.integrity import StoredCheckpoint, make_checkpoint
-from ledger.projector import Projector
+from ledger.read_models import ReadModels
 from ledger.recorder import LedgerRecorder, is_ledger_recorder
 from ledger.transcoder import construct_transcoder
 
@@ -179,7 +179,7 @@ class Ledger(Application[UUID]):
         # Aggregates known as of the last commit, for long runs of commands (ingest).
         self._cache: OrderedDict[UUID, Aggregate] = OrderedDict()
         self.cache_size = 0
-        self._projector: Projector | None = None
+        self._read_models: ReadModels | None = None
         # Whether the read models are given the events this process commits; not
         # while another process keeps them (ledger/follower.py).
         self.offering = True
@@ -191,12 +191,12 @@ class Ledger(Application[UUID]):
         return self.settings if can_follow(self.settings) else None
 
     @property
-    def projector(self) -> Projector:
+    def read_models(self) -> ReadModels:
         """The read models, created on first use."""
-        if self._projector is None:
-            self._projector = Projector(self.recorder, self.mapper)
-            self._projector.second_process = self.sharable_settings
-        return self._projector
+        if self._read_models is None:
+            self._read_models = ReadModels(self.recorder, self.mapper)
+            self._read_models.second_process = self.sharable_settings
+        return self._read_models
 
     def construct_transcoder(self) -> Transcoder:
         return construct_transcoder()
@@ -250,8 +250,8 @@ class Ledger(Application[UUID]):
                 "the ledger was changed by someone else while this ran; "
                 "nothing was appended: re-read and retry."
             ) from None
-        if self._projector is not None and self.offering:
-            self._projector.offer(recordings)
+        if self._read_models is not None and self.offering:
+            self._read_models.offer(recordings)
         if self.cache_size:
             for aggregate_id, aggregate in uow.aggregates.items():
                 if isinstance(aggregate, PayoutIndex):
@@ -558,8 +558,8 @@ class Ledger(Application[UUID]):
         """Build every read model again from the first event; return how many events
         were read, and what went wrong on the way that the result does not show (a
         second process that failed, and so on)."""
-        done = self.projector.rebuild(progress_to)
-        return done, list(self.projector.notes)
+        done = self.read_models.rebuild(progress_to)
+        return done, list(self.read_models.notes)
 
     def policy_version_of(self, policy: str, version: int) -> PolicyVersion:
         key = (policy, version)

@@ -148,11 +148,11 @@ def rebuild(_directory: Path, _households: int, db: str) -> Figures:
     ledger = open_ledger(db)
     cpu = _cpu_seconds(resource.RUSAGE_SELF)
     started = time.perf_counter()
-    events = ledger.projector.rebuild()
+    events = ledger.read_models.rebuild()
     seconds = time.perf_counter() - started
     cpu = _cpu_seconds(resource.RUSAGE_SELF) - cpu
-    notes = ledger.projector.notes
-    elsewhere = ledger.projector.folded_elsewhere
+    notes = ledger.read_models.notes
+    elsewhere = ledger.read_models.folded_elsewhere
     ledger.close()
     if notes:  # a figure measured with the work done otherwise would mislead
         raise RuntimeError(notes[0])
@@ -211,7 +211,7 @@ def latency(_directory: Path, households: int, db: str) -> Figures:
     from ledger.store import open_ledger
 
     ledger = open_ledger(db)
-    ledger.projector.catch_up()
+    ledger.read_models.catch_up()
     rng = random.Random(3)
     codes = [
         f"XC-{n:04d}" if households < 10_000 else f"XC-{n:07d}"

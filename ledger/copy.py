@@ -141,7 +141,7 @@ class _Copy:
                 "and copy again."
             ) from None
         target_root = self.prove(size, source_root, checkpoints)
-        built = self.target.projector.rebuild()
+        built = self.target.read_models.rebuild()
         return CopyReport(
             self.source_name,
             self.target_name,

@@ -2,7 +2,7 @@
 that on a machine with two cores folding the events overlaps storing them.
 
 The follower is `python -m ledger.follower`, started with the store's settings in
-its environment. It catches up (Projector.catch_up: each page worked out in a read
+its environment. It catches up (ReadModels.catch_up: each page worked out in a read
 transaction and written in a short write transaction) until its standard input is
 closed, then catches up once more and exits. After each page it also copies the WAL
 into the database file (a checkpoint), which the ingest's commits leave to it meanwhile.
@@ -76,7 +76,7 @@ def main() -> int:
 
     ledger = Ledger(env=json.loads(os.environ[SETTINGS]))
     try:
-        projector = ledger.projector
+        read_models = ledger.read_models
         recorder = ledger.ledger_recorder
 
         with collected_between_units() as collector:
@@ -88,9 +88,9 @@ def main() -> int:
                 collector.between_units()
 
             while True:
-                applied = projector.catch_up(after_page)
+                applied = read_models.catch_up(after_page)
                 if _finishing(0 if applied else PAUSE):
-                    projector.catch_up()
+                    read_models.catch_up()
                     return 0
     except Exception as e:  # reported to the ingest, which catches up itself
         print(f"{type(e).__name__}: {e}", file=sys.stderr)

@@ -126,7 +126,7 @@ def ingest(
 
 class _ReadModels:
     """Who keeps the read models up to date during an ingest: this process, from the
-    events as it commits them (Projector.offer), or, once the ingest is long enough
+    events as it commits them (ReadModels.offer), or, once the ingest is long enough
     to be worth it, a follower process (ledger/follower.py)."""
 
     def __init__(self, ledger: Ledger, second_process: bool, report: IngestReport) -> None:
@@ -140,7 +140,7 @@ class _ReadModels:
     def __enter__(self) -> _ReadModels:
         # Caught up first, here: from nothing that is a rebuild, one long write
         # transaction, which would keep the ingest's commits waiting.
-        self.ledger.projector.catch_up()
+        self.ledger.read_models.catch_up()
         return self
 
     def advanced(self, commands: int) -> None:
@@ -153,7 +153,7 @@ class _ReadModels:
             self._finish_follower()
         self.since += commands
         if self.second_process and self.done >= SECOND_PROCESS_AFTER:
-            self.ledger.projector.catch_up()
+            self.ledger.read_models.catch_up()
             self.second_process = False
             try:
                 self.follower = Follower(self.ledger.settings)
@@ -166,7 +166,7 @@ class _ReadModels:
             self.ledger.offering = False
             self.ledger.ledger_recorder.leave_checkpoints(True)
         elif self.since >= FOLLOW_EVERY:
-            self.ledger.projector.catch_up()
+            self.ledger.read_models.catch_up()
             self.since = 0
 
     def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
@@ -178,7 +178,7 @@ class _ReadModels:
         if self.follower is not None:
             self._finish_follower()
         # Whatever a follower left (all of it, if it failed) is applied here.
-        self.ledger.projector.catch_up()
+        self.ledger.read_models.catch_up()
 
     def _finish_follower(self) -> None:
         assert self.follower is not None

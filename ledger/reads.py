@@ -13,7 +13,7 @@ from typing import Any
 from eventsourcing.persistence import StoredEvent
 
 from domain.errors import NotFound
-from domain.policy import DEFAULT_ACKNOWLEDGE_DAYS, DEFAULT_RESOLVE_DAYS
+from domain.policy import DEFAULT_ACKNOWLEDGE_DAYS, DEFAULT_RESOLVE_DAYS, PolicyVersion
 from domain.programme import Policy
 from ledger import integrity
 from ledger.application import Ledger
@@ -31,6 +31,8 @@ class Reads:
 
     def __init__(self, ledger: Ledger) -> None:
         self._ledger = ledger
+        # Policy versions as read: a published version never changes.
+        self._policies: dict[tuple[str, int], PolicyVersion] = {}
 
     def now(self) -> datetime:
         """The ledger's clock: what "now" means for reads that default to it."""
@@ -40,19 +42,29 @@ class Reads:
 
     def household(self, code: str, as_of: datetime) -> dict[str, Any]:
         """The `household show --json` document (specs/cli.md), as of a business time."""
-        ledger = self._ledger
-        with ledger.projector.reading() as c:
+        with self._ledger.read_models.reading() as c:
             row = households_rm.load_by_code(c, code)
             if row is None:
                 raise NotFound(f"unknown household {code}: check the code, or register it first.")
             document = households_rm.show(
-                row, ledger.projector.policy_lookup(c), as_of, programme_rm.latest_policy(c)
+                row, self._policy_lookup(c), as_of, programme_rm.latest_policy(c)
             )
         if document is None:
             raise NotFound(
                 f"{code} was not yet registered at {as_of.isoformat()}; give a later --as-of."
             )
         return document
+
+    def _policy_lookup(self, c: Any) -> households_rm.PolicyLookup:
+        def lookup(policy: str, version: int) -> PolicyVersion | None:
+            found = self._policies.get((policy, version))
+            if found is None:
+                found = programme_rm.policy_version(c, policy, version)
+                if found is not None:
+                    self._policies[policy, version] = found
+            return found
+
+        return lookup
 
     def household_history(self, code: str, as_of: datetime | None) -> dict[str, Any]:
         """The `household history --json` document: every event of the household and
@@ -68,28 +80,28 @@ class Reads:
 
     def group_report(self, as_of: datetime) -> dict[str, Any]:
         """The daily bulletin's table as of a business time (`report groups --json`)."""
-        with self._ledger.projector.reading() as c:
+        with self._ledger.read_models.reading() as c:
             return progress_rm.report(c, as_of)
 
     def group_reports(self, days: Sequence[datetime]) -> list[dict[str, Any]]:
         """The same table as of each of several moments, in one read."""
-        with self._ledger.projector.reading() as c:
+        with self._ledger.read_models.reading() as c:
             return [progress_rm.report(c, day) for day in days]
 
     def first_business_day(self) -> datetime | None:
         """The business time of the first household's first step (None: none yet)."""
-        with self._ledger.projector.reading() as c:
+        with self._ledger.read_models.reading() as c:
             return progress_rm.first_day(c)
 
     def group_names(self) -> dict[str, str]:
         """Each work group's name, by id."""
-        with self._ledger.projector.reading() as c:
+        with self._ledger.read_models.reading() as c:
             return dict(programme_rm.groups(c))
 
     def complaints(self, now: datetime) -> list[dict[str, Any]]:
         """Every complaint with its deadlines (from the latest policy, else 2 and 15
         days) and what is overdue at `now`, oldest first."""
-        with self._ledger.projector.reading() as c:
+        with self._ledger.read_models.reading() as c:
             policy = programme_rm.latest_policy(c)
             acknowledge = policy.acknowledge_days if policy else DEFAULT_ACKNOWLEDGE_DAYS
             resolve = policy.resolve_days if policy else DEFAULT_RESOLVE_DAYS
@@ -101,20 +113,17 @@ class Reads:
         self, code: str, as_of: datetime, other_version: int | None = None
     ) -> dict[str, Any]:
         """The `dispute --json` document (docs/ruler.md)."""
-        own, _ = self._ledger.household_record(code)
-        with self._ledger.projector.reading() as c:
-            return consistency.dispute(c, code, own, as_of, other_version)
+        with self._ledger.read_models.reading() as c:
+            return consistency.dispute(c, code, as_of, other_version)
 
     def consistency(self, as_of: datetime) -> dict[str, Any]:
         """The `report consistency --json` document (docs/ruler.md)."""
-        with self._ledger.projector.reading() as c:
-            document = consistency.consistency(c, as_of)
-        consistency.add_actors(document, lambda code: self._ledger.household_record(code)[0])
-        return document
+        with self._ledger.read_models.reading() as c:
+            return consistency.consistency(c, as_of)
 
     def disclosure(self, group: str | None, as_of: datetime) -> dict[str, Any]:
         """The masked per-household compensation list (`report disclosure --json`)."""
-        with self._ledger.projector.reading() as c:
+        with self._ledger.read_models.reading() as c:
             return consistency.disclosure(c, group, as_of)
 
     # --- policies -----------------------------------------------------------------

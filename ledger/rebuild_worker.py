@@ -1,19 +1,21 @@
-"""A second process that folds households in a long rebuild, while the rebuilding
-process folds others and writes them all in its one transaction (Projector._rebuild).
+"""A second process that folds aggregates in a long rebuild, while the rebuilding
+process folds others and writes them all in its one transaction
+(ReadModels._fold, ledger/read_models.py).
 
 The worker is `python -m ledger.rebuild_worker`, started with the store's settings in
-its environment and, as msgpack on its standard input, what the rebuilding process
-has already read in stored order: the policy versions (each household's fold looks
-them up) and the timeline entries of the complaints about each household. It reads
-the households' events from the highest aggregate id down (up to the rebuild's last
-position), in one read transaction, folds each household's row exactly as the
-rebuilding process does (households.row_of_events) and works out its share of the
-bulletin (progress.household_contributions); it writes each as a msgpack record on
-its standard output, then one record that says it is done. Meanwhile the rebuilding
-process folds from the lowest id up, and stops the worker where the two meet: the
-work is shared in whatever proportion the two processes' speeds give, on any ledger
-and machine. The worker writes nothing to the store: the rebuilding process writes,
-so an interrupted rebuild still leaves the read models as they were."""
+its environment and, as msgpack on its standard input, the model to fold (a read
+model that folds aggregate by aggregate) and the stored events the rebuilding
+process read in stored order before the fold (what the models take in first: the
+policy versions, the complaints about each household, ...). It takes those in, then
+reads the folded model's events from the highest aggregate id down (up to the
+rebuild's last position), in one read transaction, folds each aggregate exactly as
+the rebuilding process does, and sends, as a msgpack record on its standard output,
+every write the models made of it (ReadModels.fold_from_the_end); then one record
+that says it is done. Meanwhile the rebuilding process folds from the lowest id up,
+and stops the worker where the two meet: the work is shared in whatever proportion
+the two processes' speeds give, on any ledger and machine. The worker writes nothing
+to the store: the rebuilding process makes its writes, so an interrupted rebuild
+still leaves the read models as they were. It knows no read model."""
 
 from __future__ import annotations
 
@@ -32,8 +34,6 @@ from uuid import UUID
 
 import msgpack
 
-from projections import households, progress
-
 SETTINGS = "ONERULER_REBUILD_SETTINGS"
 DONE = "done"
 _F_SETPIPE_SZ = 1031
@@ -51,31 +51,28 @@ COLLECT_EVERY = 5_000
 
 @dataclass(frozen=True, slots=True)
 class Folded:
-    """One household as the worker folded it: its row (the timeline packed as the
-    read model stores it), its contributions to the bulletin, and its events."""
+    """One aggregate as the worker folded it: the writes the models made of it (many,
+    statement, parameters), and how many events it has."""
 
     aggregate: bytes
-    household: str
-    group: str
-    village: str
-    head: str
-    id_number: str | None
-    timeline: bytes
-    contributions: list[progress.Contribution]
+    writes: list[Any]
     events: int
 
 
-def write(c: Any, folded: Sequence[Folded], bulk: progress.BulkLoad) -> None:
-    """Write folded households into a rebuild's emptied tables (no old rows, no old
-    contributions to take back)."""
-    households.write_packed(
-        c,
-        [
-            (f.aggregate, f.household, f.group, f.village, f.head, f.id_number, f.timeline)
-            for f in folded
-        ],
-    )
-    bulk.add(c, {"h:" + f.household: f.contributions for f in folded})
+def write(c: Any, folded: Sequence[Folded]) -> None:
+    """Make the writes of aggregates the worker folded, each statement's rows in one
+    go: they are inserts into a rebuild's emptied tables, in any order."""
+    grouped: dict[str, list[Any]] = {}
+    for record in folded:
+        for many, statement, parameters in record.writes:
+            rows = grouped.setdefault(statement, [])
+            if many:
+                rows.extend(parameters)
+            else:
+                rows.append(parameters)
+    for statement, rows in grouped.items():
+        if rows:
+            c.executemany(statement, rows)
 
 
 class RebuildWorker:
@@ -86,8 +83,8 @@ class RebuildWorker:
         settings: Mapping[str, str],
         *,
         upto: int,
-        documents: Sequence[str],
-        entries: Mapping[str, list[households.Entry]],
+        model: str,
+        read: Sequence[tuple[int, Sequence[Any]]],
     ) -> None:
         # The lowest aggregate id received: the worker has sent every household from
         # the highest down to it.
@@ -107,9 +104,7 @@ class RebuildWorker:
             stderr=subprocess.PIPE,
             env={**os.environ, SETTINGS: json.dumps(dict(settings))},
         )
-        request = msgpack.packb(
-            {"upto": upto, "documents": list(documents), "entries": dict(entries)}
-        )
+        request = msgpack.packb({"upto": upto, "model": model, "read": list(read)})
         # Written by a thread: the request can be larger than the pipe holds, and the
         # worker reads it only once it has started.
         self._writer = threading.Thread(target=self._send, args=(request,), daemon=True)
@@ -122,6 +117,7 @@ class RebuildWorker:
         # the worker goes on while this process writes.
         self._chunks: queue.Queue[bytes] = queue.Queue(maxsize=_BUFFERED_CHUNKS)
         self._stopping = threading.Event()
+        self._eof = threading.Event()  # its output ended (set by the reading thread)
         self._reader = threading.Thread(target=self._pump, daemon=True)
         self._reader.start()
 
@@ -137,6 +133,8 @@ class RebuildWorker:
     def _pump(self) -> None:
         while True:
             chunk = os.read(self._out, _CHUNK)
+            if not chunk:
+                self._eof.set()
             while not self._stopping.is_set():
                 try:
                     self._chunks.put(chunk, timeout=0.1)
@@ -180,36 +178,28 @@ class RebuildWorker:
             if record == DONE:
                 self._done = True
                 continue
-            aggregate, household, group, village, head, id_number, timeline, given, events = record
+            aggregate, events, writes = record
             key = UUID(bytes=aggregate)
             if self.floor is not None and key <= self.floor:
                 continue  # folded here meanwhile
-            self._folded.append(
-                Folded(
-                    aggregate,
-                    household,
-                    group,
-                    village,
-                    head,
-                    id_number,
-                    timeline,
-                    [(at, grp, metric, delta) for at, grp, metric, delta in given],
-                    events,
-                )
-            )
+            self._folded.append(Folded(aggregate, writes, events))
             self.lowest = key
 
     def stop(self) -> None:
-        """End it at once if it still runs (the rebuild met it, failed or was
-        interrupted); failure then says why it ended early, if it did by itself."""
-        running = self._process.poll() is None
-        if running:
+        """End it at once (the rebuild met it, failed or was interrupted), unless it
+        ended by itself; failure then says why, if it failed.
+
+        Whether it ended by itself is whether its output ended: a process closes its
+        output as it exits, and may not have exited yet when the rebuild gets here
+        (asking whether it still runs would then kill it and lose its failure)."""
+        ended = self._ended or self._eof.is_set() or self._process.poll() is not None
+        if not ended:
             self._process.kill()
         self._process.wait()
         self._writer.join()
         self._stopping.set()
         self._reader.join()
-        if not running and self._process.returncode != 0:
+        if ended and self._process.returncode != 0:
             assert self._process.stderr is not None
             lines = self._process.stderr.read().decode("utf-8", "replace").strip().splitlines()
             self.failure = (
@@ -223,42 +213,30 @@ class RebuildWorker:
 def main() -> int:
     from ledger.application import Ledger
     from ledger.collector import collected_between_units
-    from ledger.projector import Projector
-    from projections.programme import parse_policy
+    from ledger.read_models import ReadModels
 
     request = msgpack.unpackb(sys.stdin.buffer.read(), raw=False)
-    versions = {}
-    for document in request["documents"]:
-        version = parse_policy(document)
-        versions[version.policy, version.version] = version
-    entries: dict[str, list[households.Entry]] = request["entries"]
     ledger = Ledger(env=json.loads(os.environ[SETTINGS]))
     try:
-        projector = Projector(ledger.recorder, ledger.mapper, prepare=False)
+        read_models = ReadModels(ledger.recorder, ledger.mapper, prepare=False)
         out = sys.stdout.buffer
         packer = msgpack.Packer()
+
+        def send(aggregate: UUID, events: int, writes: list[Any]) -> None:
+            out.write(packer.pack((aggregate.bytes, events, writes)))
+
         with (
             collected_between_units() as collector,
-            projector.store.projection_transaction(commit=False) as c,
+            read_models.store.projection_transaction(commit=False) as c,
         ):
-            for number, facts in enumerate(
-                projector.households_by_aggregate(c, request["upto"], descending=True), start=1
-            ):
-                row = households.row_of_events(facts, entries.get(facts[0].state["household"], ()))
-                record = [
-                    row.aggregate,
-                    row.household,
-                    row.group,
-                    row.village,
-                    row.head,
-                    row.id_number,
-                    row.pack(packer),
-                    progress.household_contributions(row, lambda p, v: versions.get((p, v))),
-                    len(facts),
-                ]
-                out.write(packer.pack(record))
-                if number % COLLECT_EVERY == 0:
-                    collector.between_units()
+            read_models.fold_from_the_end(
+                c,
+                request["model"],
+                request["upto"],
+                request["read"],
+                send,
+                collector.between_units,
+            )
         out.write(packer.pack(DONE))
         out.flush()
         return 0

@@ -4,24 +4,18 @@ groups it counts against, its clock, and whether it is open or overdue."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import singledispatchmethod
 from typing import Any
 
 import msgpack
 
 from domain.complaint import Complaint
-from projections.facts import Fact, micros
+from projections.households import Households
+from projections.model import Cursor, ReadModel, micros
+from projections.programme import Programme
 
-TABLES = (
-    "CREATE TABLE IF NOT EXISTS rm_complaints ("
-    "aggregate BLOB PRIMARY KEY, complaint TEXT NOT NULL UNIQUE, channel TEXT NOT NULL, "
-    "about TEXT NOT NULL, summary TEXT NOT NULL, household TEXT, groups TEXT NOT NULL, "
-    "filed_at TEXT NOT NULL, acknowledged_at TEXT, resolved_at TEXT, finding TEXT, "
-    "clock_from TEXT NOT NULL, events BIGINT NOT NULL, timeline BLOB NOT NULL)",
-)
-CLEAR = ("DELETE FROM rm_complaints",)
 _COLUMNS = (
     "aggregate",
     "complaint",
@@ -46,13 +40,6 @@ _UPSERT = (
 )
 
 C = Complaint
-TOPICS = (
-    C.Filed.TOPIC,
-    C.Acknowledged.TOPIC,
-    C.NoteAdded.TOPIC,
-    C.Resolved.TOPIC,
-    C.Reopened.TOPIC,
-)
 
 
 @dataclass
@@ -74,7 +61,7 @@ class Row:
     timeline: list[list[int]]
 
 
-def _load(c: Any, aggregate: bytes) -> Row | None:
+def _load(c: Cursor, aggregate: bytes) -> Row | None:
     c.execute("SELECT * FROM rm_complaints WHERE aggregate = ?", (aggregate,))
     r = c.fetchone()
     if r is None:
@@ -97,85 +84,116 @@ def _load(c: Any, aggregate: bytes) -> Row | None:
     )
 
 
-def subject_of(c: Any, aggregate: bytes) -> tuple[str, str] | None:
-    """(complaint, household) for a complaint about a household."""
-    c.execute("SELECT complaint, household FROM rm_complaints WHERE aggregate = ?", (aggregate,))
-    r = c.fetchone()
-    return (r[0], r[1]) if r and r[1] is not None else None
+class Complaints(ReadModel):
+    """rm_complaints: the register, with the groups each complaint counts against
+    (its household's group, its staff member's group, its group)."""
 
+    tables = (
+        "CREATE TABLE IF NOT EXISTS rm_complaints ("
+        "aggregate BLOB PRIMARY KEY, complaint TEXT NOT NULL UNIQUE, channel TEXT NOT NULL, "
+        "about TEXT NOT NULL, summary TEXT NOT NULL, household TEXT, groups TEXT NOT NULL, "
+        "filed_at TEXT NOT NULL, acknowledged_at TEXT, resolved_at TEXT, finding TEXT, "
+        "clock_from TEXT NOT NULL, events BIGINT NOT NULL, timeline BLOB NOT NULL)",
+    )
+    after = (Households, Programme)
 
-def process(
-    c: Any,
-    facts: Sequence[Fact],
-    household_group: Callable[[str], str | None],
-    staff_group: Callable[[str], str | None],
-) -> dict[bytes, Row]:
-    rows: dict[bytes, Row] = {}
-    for fact in facts:
-        if fact.topic not in TOPICS:
-            continue
-        key = fact.aggregate.bytes
-        s = fact.state
-        at = fact.at.isoformat()
-        if fact.topic == C.Filed.TOPIC:
-            about = dict(s["about"])
-            groups = {about["group"]} if "group" in about else set()
-            if "household" in about:
-                groups.add(household_group(about["household"]) or "")
-            if "staff" in about:
-                groups.add(staff_group(about["staff"]) or "")
-            groups.discard("")
-            rows[key] = Row(
-                key,
-                s["complaint"],
-                s["channel"],
-                about,
-                s["summary"],
-                about.get("household"),
-                sorted(groups),
-                at,
-                None,
-                None,
-                None,
-                at,
-                1,
-                [[micros(fact.at), fact.position, 1]],
-            )
-            continue
-        row = rows.get(key) or _load(c, key)
-        assert row is not None, f"{fact.topic} before its complaint was filed"
-        rows[key] = row
-        row.events += 1
-        change = 0
-        if fact.topic == C.Acknowledged.TOPIC:
-            row.acknowledged_at = at
-        elif fact.topic == C.Resolved.TOPIC:
-            row.resolved_at, row.finding, change = at, s["finding"], -1
-        elif fact.topic == C.Reopened.TOPIC:
-            row.resolved_at, row.finding, row.clock_from, change = None, None, at, 1
-        row.timeline.append([micros(fact.at), fact.position, change])
-    for row in rows.values():
-        row.timeline.sort()
-        c.execute(
-            _UPSERT,
-            (
-                row.aggregate,
-                row.complaint,
-                row.channel,
-                json.dumps(row.about, ensure_ascii=False, sort_keys=True),
-                row.summary,
-                row.household,
-                json.dumps(row.groups),
-                row.filed_at,
-                row.acknowledged_at,
-                row.resolved_at,
-                row.finding,
-                row.clock_from,
-                row.events,
-                msgpack.packb(row.timeline),
-            ),
+    def __init__(self, households: Households, programme: Programme) -> None:
+        super().__init__()
+        self.households = households
+        self.programme = programme
+        # The rows this batch changed; after the flush, what the models after this
+        # one consume.
+        self.changed: dict[bytes, Row] = {}
+
+    def begin(self, c: Cursor) -> None:
+        super().begin(c)
+        self.changed = {}
+
+    @singledispatchmethod
+    def handle(self, event: object, position: int) -> None:
+        """Take in one event (one handler per event class below)."""
+
+    @handle.register
+    def _filed(self, e: C.Filed, position: int) -> None:
+        key = e.originator_id.bytes
+        at = e.occurred_at.isoformat()
+        about = dict(e.about)
+        groups = {about["group"]} if "group" in about else set()
+        if "household" in about:
+            groups.add(self.households.group_of(about["household"]) or "")
+        if "staff" in about:
+            groups.add(self.programme.staff_group(about["staff"]) or "")
+        groups.discard("")
+        self.changed[key] = Row(
+            key,
+            e.complaint,
+            e.channel,
+            about,
+            e.summary,
+            about.get("household"),
+            sorted(groups),
+            at,
+            None,
+            None,
+            None,
+            at,
+            1,
+            [[micros(e.occurred_at), position, 1]],
         )
-    return rows
+
+    @handle.register
+    def _acknowledged(self, e: C.Acknowledged, position: int) -> None:
+        row = self._row(e, position, 0)
+        row.acknowledged_at = e.occurred_at.isoformat()
+
+    @handle.register
+    def _noted(self, e: C.NoteAdded, position: int) -> None:
+        self._row(e, position, 0)
+
+    @handle.register
+    def _resolved(self, e: C.Resolved, position: int) -> None:
+        row = self._row(e, position, -1)
+        row.resolved_at, row.finding = e.occurred_at.isoformat(), e.finding
+
+    @handle.register
+    def _reopened(self, e: C.Reopened, position: int) -> None:
+        row = self._row(e, position, 1)
+        row.resolved_at, row.finding, row.clock_from = None, None, e.occurred_at.isoformat()
+
+    def _row(self, e: C.Event, position: int, change: int) -> Row:
+        """The complaint's row, with the event counted and in its timeline."""
+        key = e.originator_id.bytes
+        row = self.changed.get(key) or _load(self.c, key)
+        assert row is not None, f"{type(e).__name__} before its complaint was filed"
+        self.changed[key] = row
+        row.events += 1
+        row.timeline.append([micros(e.occurred_at), position, change])
+        return row
+
+    def flush(self) -> None:
+        for row in self.changed.values():
+            row.timeline.sort()
+        if self.changed:
+            self.c.executemany(_UPSERT, [_stored(row) for row in self.changed.values()])
+
+
+def _stored(row: Row) -> tuple[Any, ...]:
+    return (
+        row.aggregate,
+        row.complaint,
+        row.channel,
+        json.dumps(row.about, ensure_ascii=False, sort_keys=True),
+        row.summary,
+        row.household,
+        json.dumps(row.groups),
+        row.filed_at,
+        row.acknowledged_at,
+        row.resolved_at,
+        row.finding,
+        row.clock_from,
+        row.events,
+        msgpack.packb(row.timeline),
+    )
 
 
 def transitions(row: Row) -> list[tuple[int, int]]:
@@ -184,7 +202,7 @@ def transitions(row: Row) -> list[tuple[int, int]]:
 
 
 def register(
-    c: Any, now: datetime, acknowledge_days: int, resolve_days: int
+    c: Cursor, now: datetime, acknowledge_days: int, resolve_days: int
 ) -> list[dict[str, Any]]:
     """Every complaint, oldest first, with its deadlines and whether it is overdue now."""
     c.execute("SELECT aggregate FROM rm_complaints ORDER BY filed_at, complaint")

@@ -1,84 +1,39 @@
 """The one-ruler reads: a household's pricing beside its peers' (dispute), the
 consistency report, the masked disclosure list and the difference between two
-policy versions; from the read models (rm_households, rm_policy_versions) and,
-for the household in dispute, from its own events."""
+policy versions; from the households' timelines (rm_households, folded as
+projections/timeline.py folds them) and the policy versions (rm_policy_versions)."""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
-from functools import cached_property
+from operator import attrgetter
 from typing import Any
 
-import msgpack
-
 from domain import ruler
-from domain.base import Recorded
 from domain.errors import NotFound, RuleViolation
-from domain.household import Household
 from domain.policy import Entitlement, Item, Line, PolicyVersion, entitlement
 from domain.values import LEDGER_TZ, format_yuan
-from projections import programme
-from projections.facts import EPOCH, micros
+from projections import households, programme
+from projections.model import Cursor, micros
+from projections.timeline import (
+    DeviationApproved,
+    Entry,
+    Signed,
+    Step,
+    Surveyed,
+    Valued,
+    Voided,
+    fold,
+    moment,
+    registered_at,
+    unpack,
+)
 
-# --- a household's record, from its events or from its timeline -----------------
-
-
-@dataclass(frozen=True)
-class Survey:
-    at: datetime
-    areas: Mapping[str, Decimal]
-    land: Decimal
-    actor: str | None = None
-    recorded_at: datetime | None = None
-    reason: str | None = None
-
-
-@dataclass(frozen=True)
-class Valuation:
-    valuation: str
-    policy: str
-    version: int
-    # Items, or a timeline's [[item, quantity, value]] rows: parsed when first read,
-    # since the consistency report reads the items of reviewed households only.
-    rows: Sequence[Item] | Sequence[Sequence[Any]]
-    reviews: str | None
-    at: datetime
-    actor: str | None = None
-    recorded_at: datetime | None = None
-
-    @cached_property
-    def items(self) -> tuple[Item, ...]:
-        return tuple(r if isinstance(r, Item) else _item(r) for r in self.rows)
-
-
-@dataclass(frozen=True)
-class Signing:
-    agreement: str
-    amount: Decimal
-    entitlement: Decimal
-    policy: str
-    version: int
-    deviation: Mapping[str, str] | None
-    method: str
-    at: datetime
-    actor: str | None = None
-    recorded_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class Voiding:
-    agreement: str
-    reason: str
-    at: datetime
-    actor: str | None = None
-    recorded_at: datetime | None = None
-
-
-Step = Survey | Valuation | Signing | Voiding
+# --- a household's record, from its timeline -------------------------------------
 
 
 @dataclass
@@ -91,138 +46,48 @@ class Record:
     head: str = ""
     id_number: str | None = None
     steps: list[Step] = field(default_factory=list)  # in the order they took effect
+    # Every supervisor's approval of a deviation on record (whatever the moment).
+    approvals: list[DeviationApproved] = field(default_factory=list)
 
     @property
-    def valuations(self) -> list[Valuation]:
-        return [s for s in self.steps if isinstance(s, Valuation)]
+    def valuations(self) -> list[Valued]:
+        return [s for s in self.steps if isinstance(s, Valued)]
 
     @property
-    def current(self) -> Valuation | None:
+    def current(self) -> Valued | None:
         valuations = self.valuations
         return valuations[-1] if valuations else None
 
     @property
-    def agreement(self) -> Signing | None:
+    def agreement(self) -> Signed | None:
         """The agreement in force: the last signed, unless a void came after it."""
         for step in reversed(self.steps):
-            if isinstance(step, Voiding):
+            if isinstance(step, Voided):
                 return None
-            if isinstance(step, Signing):
+            if isinstance(step, Signed):
                 return step
         return None
 
 
-_LOCAL_EPOCH = EPOCH.astimezone(LEDGER_TZ)
-
-
-def at_micros(moment: int) -> datetime:
-    """A timeline's business time, in the ledger's zone."""
-    return _LOCAL_EPOCH + timedelta(microseconds=moment)
-
-
-def _item(row: Sequence[Any]) -> Item:
-    name, quantity, value = row
-    return Item(
-        name,
-        Decimal(quantity) if quantity is not None else None,
-        Decimal(value) if value is not None else None,
-    )
-
-
-_PRICING = frozenset("VAX")
-
-
-def record_from_timeline(
+def record_of(
     household: str,
     group: str,
     village: str,
-    timeline: Sequence[Sequence[Any]],
+    timeline: Sequence[Entry],
     as_of: int | None,
     head: str = "",
     id_number: str | None = None,
 ) -> Record | None:
-    """The record of a household's read-model timeline (see households.ENTRY_FORMS)
-    up to as_of (microseconds); None if it was not yet registered then. Its steps
-    are the valuations, agreements and voids: what prices a household (the survey's
-    areas are priced only through a valuation's items)."""
-    if not timeline or (as_of is not None and timeline[0][0] > as_of):
+    """The record of a household's timeline up to as_of (microseconds; None: all);
+    None if it was not yet registered then."""
+    registered = registered_at(timeline)
+    if registered is None or (as_of is not None and registered > as_of):
         return None
-    record = Record(household, group, village, head, id_number)
-    for entry in timeline:
-        if as_of is not None and entry[0] > as_of:
-            break
-        kind = entry[2]
-        if kind not in _PRICING:
-            continue
-        if kind == "V":
-            record.steps.append(
-                Valuation(
-                    entry[3],
-                    entry[4],
-                    entry[5],
-                    entry[6],
-                    entry[7],
-                    at_micros(entry[0]),
-                    entry[8],
-                )
-            )
-        elif kind == "A":
-            record.steps.append(
-                Signing(
-                    entry[3],
-                    Decimal(entry[4]),
-                    Decimal(entry[5]),
-                    entry[6],
-                    entry[7],
-                    entry[8],
-                    entry[9],
-                    at_micros(entry[0]),
-                )
-            )
-        elif kind == "X":
-            record.steps.append(Voiding(entry[3], entry[4], at_micros(entry[0])))
-    return record
-
-
-def record_from_events(events: Sequence[Recorded], as_of: datetime | None) -> Record | None:
-    """The record of a household from its own events, in the order the ledger
-    applied them, up to as_of (business time); None if not yet registered then."""
-    kept = [e for e in events if as_of is None or e.occurred_at <= as_of]
-    if not kept or not isinstance(kept[0], Household.Registered):
-        return None
-    first = kept[0]
-    record = Record(first.household, first.group, first.village, first.head, first.id_number)
-    for e in kept[1:]:
-        at = e.occurred_at.astimezone(LEDGER_TZ)
-        actor, recorded = e.actor, e.recorded_at.astimezone(LEDGER_TZ)
-        step: Step
-        if isinstance(e, Household.Surveyed):
-            areas = dict(e.building_area_m2)
-            step = Survey(at, areas, e.land_area_m2, actor, recorded, e.reason)
-        elif isinstance(e, Household.Valued):
-            items = tuple(Item.from_data(i) for i in e.items)
-            step = Valuation(
-                e.valuation, e.policy, e.policy_version, items, e.reviews, at, actor, recorded
-            )
-        elif isinstance(e, Household.AgreementSigned):
-            step = Signing(
-                e.agreement,
-                e.amount,
-                e.entitlement,
-                e.policy,
-                e.policy_version,
-                e.deviation,
-                e.method,
-                at,
-                actor,
-                recorded,
-            )
-        elif isinstance(e, Household.AgreementVoided):
-            step = Voiding(e.agreement, e.reason, at, actor, recorded)
-        else:
-            continue
-        record.steps.append(step)
-    return record
+    approvals = [e for e in timeline if isinstance(e, DeviationApproved)]
+    approvals.sort(key=attrgetter("position"))
+    return Record(
+        household, group, village, head, id_number, fold(timeline, as_of).steps, approvals
+    )
 
 
 # --- the published versions -----------------------------------------------------
@@ -237,7 +102,7 @@ class Policies:
         }
 
     @classmethod
-    def read(cls, c: Any) -> Policies:
+    def read(cls, c: Cursor) -> Policies:
         """All of them, read once from rm_policy_versions."""
         c.execute("SELECT document FROM rm_policy_versions ORDER BY policy, version")
         return cls(programme.parse_policy(row[0]) for row in c.fetchall())
@@ -290,14 +155,14 @@ def priced(record: Record, policies: Policies, as_of: datetime) -> Priced | None
         return None
     policy = policies[(current.policy, current.version)]
     agreement = record.agreement
-    at = agreement.at if agreement is not None else as_of
+    at = moment(agreement.at) if agreement is not None else as_of
     deviation = agreement.deviation if agreement is not None else None
     pricing, owed = ruler.pricing(
         record.household,
-        current.items,
+        current.parsed_items(),
         policy,
         at,
-        agreed=agreement.amount if agreement is not None else None,
+        agreed=Decimal(agreement.amount) if agreement is not None else None,
         deviation_reason=deviation.get("reason") if deviation else None,
         deviation_approved_by=deviation.get("approved_by") if deviation else None,
         reviews=[v.valuation for v in record.valuations if v.reviews is not None],
@@ -314,19 +179,19 @@ def reviews_of(record: Record, policies: Policies) -> list[ruler.Review]:
         if review.reviews is None or review.reviews not in by_id:
             continue
         before = by_id[review.reviews]
+        at = moment(review.at)
+        items_before, items_after = before.parsed_items(), review.parsed_items()
         reviews.append(
             ruler.Review(
                 valuation=review.valuation,
                 reviews=review.reviews,
                 actor=review.actor or "?",
-                at=review.at,
-                changes=ruler.item_changes(before.items, review.items),
+                at=at,
+                changes=ruler.item_changes(items_before, items_after),
                 before=entitlement(
-                    before.items, policies[(before.policy, before.version)], review.at
+                    items_before, policies[(before.policy, before.version)], at
                 ).total,
-                after=entitlement(
-                    review.items, policies[(review.policy, review.version)], review.at
-                ).total,
+                after=entitlement(items_after, policies[(review.policy, review.version)], at).total,
             )
         )
     return reviews
@@ -411,30 +276,30 @@ def policy_data(policy: PolicyVersion) -> dict[str, Any]:
 # --- dispute -----------------------------------------------------------------------
 
 
-def _structures_in(timeline: Sequence[Sequence[Any]], as_of: int) -> frozenset[str] | None:
+def _structures_in(timeline: Sequence[Entry], as_of: int) -> frozenset[str] | None:
     """The structure types of the valuation in force at as_of (None: not valued),
-    read from the raw entries so that a non-peer costs no more than this."""
+    read from the entries alone so that a non-peer costs no more than this."""
     found: frozenset[str] | None = None
     for entry in timeline:
-        if entry[0] > as_of:
+        if entry.at > as_of:
             break
-        if entry[2] == "V":
+        if isinstance(entry, Valued):
             found = frozenset(
                 name
-                for name, quantity, _ in entry[6]
-                if quantity is not None and name.startswith(ruler.BUILDING)
+                for name, quantity, _ in entry.items
+                if quantity is not None and name is not None and name.startswith(ruler.BUILDING)
             )
     return found
 
 
 def peers_of(
-    c: Any, own: ruler.Pricing, village: str, policies: Policies, as_of: datetime
+    c: Cursor, own: ruler.Pricing, village: str, policies: Policies, as_of: datetime
 ) -> list[ruler.Pricing]:
     """Peers: the other valued households of the same village whose current
     valuation prices the same set of building:* items (docs/ruler.md). The
     village is narrowed in SQL, so a large programme unpacks one village's
     timelines only."""
-    moment = micros(as_of)
+    at = micros(as_of)
     c.execute(
         "SELECT household, grp, timeline FROM rm_households "
         "WHERE village = ? AND household <> ? ORDER BY household",
@@ -442,10 +307,10 @@ def peers_of(
     )
     peers = []
     for code, group, packed in c.fetchall():
-        timeline = msgpack.unpackb(packed)
-        if _structures_in(timeline, moment) != own.structures:
+        timeline = unpack(packed)
+        if _structures_in(timeline, at) != own.structures:
             continue
-        record = record_from_timeline(code, group, village, timeline, moment)
+        record = record_of(code, group, village, timeline, at)
         assert record is not None
         found = priced(record, policies, as_of)
         assert found is not None
@@ -453,9 +318,13 @@ def peers_of(
     return peers
 
 
+def _step_time(at: int | None) -> str | None:
+    return None if at is None else moment(at).isoformat()
+
+
 def step_data(step: Step, policies: Policies, priced_at: datetime) -> dict[str, Any]:
-    common = {"occurred_at": _time(step.at), "recorded_at": _time(step.recorded_at)}
-    if isinstance(step, Survey):
+    common = {"occurred_at": _step_time(step.at), "recorded_at": _step_time(step.recorded)}
+    if isinstance(step, Surveyed):
         return {
             "step": "survey",
             **common,
@@ -464,7 +333,8 @@ def step_data(step: Step, policies: Policies, priced_at: datetime) -> dict[str, 
             "land_area_m2": str(step.land),
             "reason": step.reason,
         }
-    if isinstance(step, Valuation):
+    if isinstance(step, Valued):
+        items = step.parsed_items()
         return {
             "step": "review" if step.reviews else "valuation",
             **common,
@@ -473,22 +343,22 @@ def step_data(step: Step, policies: Policies, priced_at: datetime) -> dict[str, 
             "reviews": step.reviews,
             "policy": step.policy,
             "version": step.version,
-            "items": items_data(step.items),
+            "items": items_data(items),
             # Every valuation priced at the same moment, so the record shows
             # what each one's items were worth and nothing else.
             "entitlement": format_yuan(
-                entitlement(step.items, policies[(step.policy, step.version)], priced_at).total
+                entitlement(items, policies[(step.policy, step.version)], priced_at).total
             ),
         }
-    if isinstance(step, Signing):
+    if isinstance(step, Signed):
         return {
             "step": "agreement",
             **common,
             "actor": step.actor,
             "agreement": step.agreement,
             "method": step.method,
-            "amount": format_yuan(step.amount),
-            "entitlement": format_yuan(step.entitlement),
+            "amount": format_yuan(Decimal(step.amount)),
+            "entitlement": format_yuan(Decimal(step.entitlement)),
             "policy": step.policy,
             "version": step.version,
             "deviation": dict(step.deviation) if step.deviation else None,
@@ -531,15 +401,16 @@ def what_if(found: Priced, items: Sequence[Item], other: PolicyVersion) -> dict[
 
 
 def dispute(
-    c: Any,
-    code: str,
-    events: Sequence[Recorded],
-    as_of: datetime,
-    other_version: int | None = None,
+    c: Cursor, code: str, as_of: datetime, other_version: int | None = None
 ) -> dict[str, Any]:
-    """The one-ruler replay of one household (its own events) against its peers
-    (the read models): the `dispute --json` document of docs/ruler.md."""
-    record = record_from_events(events, as_of)
+    """One household's record against its peers': the `dispute --json` document of
+    docs/ruler.md."""
+    row = households.load_by_code(c, code)
+    if row is None:
+        raise NotFound(f"unknown household {code}: check the code, or register it first.")
+    record = record_of(
+        row.household, row.group, row.village, row.timeline, micros(as_of), row.head, row.id_number
+    )
     if record is None:
         raise NotFound(
             f"{code} was not yet registered at {as_of.isoformat()}; give a later --as-of."
@@ -572,7 +443,7 @@ def dispute(
         "valuation": {
             "valuation": current.valuation,
             "reviews": current.reviews,
-            "valued_at": _time(current.at),
+            "valued_at": _step_time(current.at),
             "valued_by": current.actor,
         },
         "priced_at": _time(found.priced_at),
@@ -594,13 +465,18 @@ def dispute(
         else {
             "agreement": agreement.agreement,
             "method": agreement.method,
-            "amount": format_yuan(agreement.amount),
-            "entitlement": format_yuan(agreement.entitlement),
-            "signed_at": _time(agreement.at),
+            "amount": format_yuan(Decimal(agreement.amount)),
+            "entitlement": format_yuan(Decimal(agreement.entitlement)),
+            "signed_at": _step_time(agreement.at),
             "signed_by": agreement.actor,
             "deviation": pricing_data(own)["deviation"],
         },
-        "record": [step_data(s, policies, found.priced_at) for s in record.steps],
+        # In the order the ledger applied them (a correcting survey may be dated
+        # before a valuation recorded earlier).
+        "record": [
+            step_data(s, policies, found.priced_at)
+            for s in sorted(record.steps, key=attrgetter("position"))
+        ],
         "reviews": [review_data(r) for r in reviews],
         "peers": {
             "definition": "the other valued households of the same village whose current "
@@ -618,14 +494,14 @@ def dispute(
                 for f in verdict.findings
             ],
         },
-        "what_if": None if other is None else what_if(found, current.items, other),
+        "what_if": None if other is None else what_if(found, current.parsed_items(), other),
     }
 
 
 # --- the consistency report -----------------------------------------------------------
 
 
-def all_records(c: Any, as_of: int | None, group: str | None = None) -> list[Record]:
+def all_records(c: Cursor, as_of: int | None, group: str | None = None) -> list[Record]:
     sql = "SELECT household, grp, village, head, id_number, timeline FROM rm_households"
     args: tuple[str, ...] = ()
     if group is not None:
@@ -634,9 +510,7 @@ def all_records(c: Any, as_of: int | None, group: str | None = None) -> list[Rec
     c.execute(sql + " ORDER BY grp, household", args)
     records = []
     for code, grp, village, head, id_number, timeline in c.fetchall():
-        record = record_from_timeline(
-            code, grp, village, msgpack.unpackb(timeline), as_of, head, id_number
-        )
+        record = record_of(code, grp, village, unpack(timeline), as_of, head, id_number)
         if record is not None:
             records.append(record)
     return records
@@ -665,7 +539,7 @@ def _where(record: Record) -> dict[str, str]:
     return {"household": record.household, "group": record.group, "village": record.village}
 
 
-def consistency(c: Any, as_of: datetime) -> dict[str, Any]:
+def consistency(c: Cursor, as_of: datetime) -> dict[str, Any]:
     """Every departure from the ruler as of a moment: deviations in force,
     households priced under another version than their village's, reviews, and
     voided agreements (with what was signed again)."""
@@ -675,24 +549,10 @@ def consistency(c: Any, as_of: datetime) -> dict[str, Any]:
     deviations, versions, reviews, voided = [], [], [], []
     for record in records:
         agreement = record.agreement
-        if agreement is not None and agreement.amount != agreement.entitlement:
-            deviation = agreement.deviation or {}
-            deviations.append(
-                {
-                    **_where(record),
-                    "agreement": agreement.agreement,
-                    "signed_at": _time(agreement.at),
-                    "signed_by": None,
-                    "policy": agreement.policy,
-                    "version": agreement.version,
-                    "entitlement": format_yuan(agreement.entitlement),
-                    "agreed": format_yuan(agreement.amount),
-                    "difference": format_yuan(agreement.amount - agreement.entitlement),
-                    "reason": deviation.get("reason"),
-                    "approved_by": deviation.get("approved_by"),
-                    "approval_recorded_at": None,
-                }
-            )
+        if agreement is not None:
+            amount, owed = Decimal(agreement.amount), Decimal(agreement.entitlement)
+            if amount != owed:
+                deviations.append(_deviation(record, agreement, amount, owed))
         current = record.current
         if current is not None:
             (policy, version), count, valued = in_force[record.village]
@@ -703,14 +563,14 @@ def consistency(c: Any, as_of: datetime) -> dict[str, Any]:
                     {
                         **_where(record),
                         "valuation": current.valuation,
-                        "valued_at": _time(current.at),
+                        "valued_at": _step_time(current.at),
                         "valued_by": current.actor,
                         "policy": current.policy,
                         "version": current.version,
                         "in_force": {"policy": policy, "version": version},
                         "village_households": {"in_force": count, "valued": valued},
                         "latest_effective_at_valuation": policies.latest_effective(
-                            current.policy, current.at
+                            current.policy, moment(current.at)
                         ),
                         "rate_changes": [c.as_data() for c in ruler.rate_changes(ours, theirs)],
                     }
@@ -727,61 +587,66 @@ def consistency(c: Any, as_of: datetime) -> dict[str, Any]:
     }
 
 
+def _deviation(record: Record, agreement: Signed, amount: Decimal, owed: Decimal) -> dict[str, Any]:
+    deviation = agreement.deviation or {}
+    agreed = format_yuan(amount)
+    approved_by = deviation.get("approved_by")
+    # Whether the supervisor approved it in the record (the last approval of this
+    # amount by them), or was only named by the clerk who recorded the agreement.
+    approvals = [
+        a.at
+        for a in record.approvals
+        if a.actor == approved_by and format_yuan(Decimal(a.amount)) == agreed
+    ]
+    return {
+        **_where(record),
+        "agreement": agreement.agreement,
+        "signed_at": _step_time(agreement.at),
+        "signed_by": agreement.actor,
+        "policy": agreement.policy,
+        "version": agreement.version,
+        "entitlement": format_yuan(owed),
+        "agreed": agreed,
+        "difference": format_yuan(amount - owed),
+        "reason": deviation.get("reason"),
+        "approved_by": approved_by,
+        "approval_recorded_at": _step_time(approvals[-1]) if approvals else None,
+    }
+
+
 def _voids(record: Record) -> list[dict[str, Any]]:
     """Each voided agreement, with the agreement signed after it (None: not yet)."""
     entries = []
-    signed: dict[str, Signing] = {}
+    signed: dict[str, Signed] = {}
     for index, step in enumerate(record.steps):
-        if isinstance(step, Signing):
+        if isinstance(step, Signed):
             signed[step.agreement] = step
-        if not isinstance(step, Voiding):
+        if not isinstance(step, Voided):
             continue
         old = signed.get(step.agreement)
-        again = next((s for s in record.steps[index + 1 :] if isinstance(s, Signing)), None)
+        old_amount = Decimal(old.amount) if old else None
+        again = next((s for s in record.steps[index + 1 :] if isinstance(s, Signed)), None)
         entries.append(
             {
                 **_where(record),
                 "agreement": step.agreement,
-                "amount": _yuan(old.amount) if old else None,
-                "voided_at": _time(step.at),
-                "voided_by": None,
+                "amount": _yuan(old_amount),
+                "voided_at": _step_time(step.at),
+                "voided_by": step.actor,
                 "reason": step.reason,
                 "re_signed": None
                 if again is None
                 else {
                     "agreement": again.agreement,
-                    "amount": format_yuan(again.amount),
-                    "signed_at": _time(again.at),
-                    "difference": format_yuan(again.amount - old.amount) if old else None,
+                    "amount": format_yuan(Decimal(again.amount)),
+                    "signed_at": _step_time(again.at),
+                    "difference": format_yuan(Decimal(again.amount) - old_amount)
+                    if old_amount is not None
+                    else None,
                 },
             }
         )
     return entries
-
-
-def add_actors(report: dict[str, Any], events_of: Callable[[str], Sequence[Recorded]]) -> None:
-    """Fill in who signed each deviation and who voided each agreement: the read
-    model's timeline keeps no actor for those, the events do. There are few."""
-    wanted = {e["household"] for e in (*report["deviations"], *report["voided"])}
-    actors: dict[tuple[str, str, str], str] = {}
-    approvals: dict[tuple[str, str, str], str | None] = {}  # (household, supervisor, amount) -> at
-    for code in sorted(wanted):
-        for event in events_of(code):
-            if isinstance(event, Household.AgreementSigned):
-                actors[(code, "signed", event.agreement)] = event.actor
-            elif isinstance(event, Household.AgreementVoided):
-                actors[(code, "voided", event.agreement)] = event.actor
-            elif isinstance(event, Household.DeviationApproved):
-                approvals[(code, event.actor, format_yuan(event.amount))] = _time(event.occurred_at)
-    for entry in report["deviations"]:
-        entry["signed_by"] = actors.get((entry["household"], "signed", entry["agreement"]))
-        # Whether the supervisor approved it in the record, or was only named by the
-        # clerk who recorded the agreement.
-        entry["approval_recorded_at"] = approvals.get(
-            (entry["household"], entry["approved_by"], entry["agreed"])
-        )
-    for entry in report["voided"]:
-        entry["voided_by"] = actors.get((entry["household"], "voided", entry["agreement"]))
 
 
 def is_empty(report: Mapping[str, Any]) -> bool:
@@ -819,17 +684,14 @@ def disclosure_row(record: Record, policies: Policies, as_of: datetime) -> dict[
         return None
     current = record.current
     assert current is not None
+    items = current.parsed_items()
     areas = {
         i.item.removeprefix(ruler.BUILDING): str(i.quantity)
-        for i in sorted(current.items, key=lambda i: i.item)
+        for i in sorted(items, key=lambda i: i.item)
         if i.quantity is not None and i.item.startswith(ruler.BUILDING)
     }
     land = sum(
-        (
-            i.quantity
-            for i in current.items
-            if i.quantity is not None and i.item.startswith(ruler.LAND)
-        ),
+        (i.quantity for i in items if i.quantity is not None and i.item.startswith(ruler.LAND)),
         Decimal(0),
     )
     agreement = record.agreement
@@ -844,13 +706,13 @@ def disclosure_row(record: Record, policies: Policies, as_of: datetime) -> dict[
         "land_area_m2": str(land),
         **{name: format_yuan(amount) for name, amount in parts.items()},
         "entitlement": format_yuan(found.owed.total),
-        "agreed": _yuan(agreement.amount) if agreement else None,
+        "agreed": format_yuan(Decimal(agreement.amount)) if agreement else None,
         "difference": _yuan(found.pricing.deviation),
         "method": agreement.method if agreement else None,
     }
 
 
-def disclosure(c: Any, group: str | None, as_of: datetime) -> dict[str, Any]:
+def disclosure(c: Cursor, group: str | None, as_of: datetime) -> dict[str, Any]:
     """The per-household compensation list of the valued households, by group."""
     if group is not None:
         known = [code for code, _ in programme.groups(c)]

@@ -1,6 +1,6 @@
-"""Each household's timeline as a read model: the facts of its own events and of
-the complaints about it, kept in business-time order, from which its state as of
-any moment is folded without replaying aggregates."""
+"""Each household's timeline as a read model: the entries of its own events and of
+the complaints about it (projections/timeline.py), kept in business-time order, from
+which its state as of any moment is folded without replaying aggregates."""
 
 from __future__ import annotations
 
@@ -9,119 +9,22 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from functools import singledispatchmethod
 from typing import Any
 
 import msgpack
 
 from domain.complaint import Complaint
 from domain.household import Household
-from domain.policy import Item, PolicyVersion, entitlement
-from domain.values import ZERO, format_yuan
-from projections.facts import Fact, micros
-
-TABLES = (
-    "CREATE TABLE IF NOT EXISTS rm_households ("
-    "aggregate BLOB PRIMARY KEY, household TEXT NOT NULL UNIQUE, grp TEXT NOT NULL, "
-    "village TEXT NOT NULL, head TEXT NOT NULL, id_number TEXT, timeline BLOB NOT NULL)",
-    # Peers are looked up by village (dispute, consistency).
-    "CREATE INDEX IF NOT EXISTS rm_households_village ON rm_households (village)",
-)
-CLEAR = ("DELETE FROM rm_households",)
+from domain.policy import PolicyVersion, entitlement
+from domain.values import format_yuan
+from projections import timeline as t
+from projections.model import Cursor, ReadModel, micros
 
 H = Household
-TOPICS = {
-    H.Registered.TOPIC: "R",
-    H.Surveyed.TOPIC: "S",
-    H.Valued.TOPIC: "V",
-    H.AgreementSigned.TOPIC: "A",
-    H.AgreementVoided.TOPIC: "X",
-    H.DocumentAttached.TOPIC: "D",
-    H.PayoutRequested.TOPIC: "Q",
-    H.PayoutConfirmed.TOPIC: "C",
-    H.Vacated.TOPIC: "M",
-    H.ComplaintAttached.TOPIC: "L",
-    H.DeviationApproved.TOPIC: "P",
-}
-COMPLAINT_TOPICS = {
-    Complaint.Filed.TOPIC: "F",
-    Complaint.Resolved.TOPIC: "K",
-    Complaint.Reopened.TOPIC: "O",
-    Complaint.Acknowledged.TOPIC: "N",
-    Complaint.NoteAdded.TOPIC: "N",
-}
+C = Complaint
 
-# A timeline entry: [at (microseconds), position, kind, *payload]
-Entry = list[Any]
-
-
-def _entry(fact: Fact, kind: str, complaint: str | None) -> Entry:
-    """The compact form of one fact in a household's timeline (see ENTRY_FORMS)."""
-    s = fact.state
-    at, pos = micros(fact.at), fact.position
-    if kind == "S":
-        areas = {k: str(v) for k, v in s["building_area_m2"].items()}
-        return [at, pos, kind, areas, str(s["land_area_m2"]), s["residents"]]
-    if kind == "V":
-        items = [[i["item"], _s(i.get("quantity")), _s(i.get("value"))] for i in s["items"]]
-        return [
-            at,
-            pos,
-            kind,
-            s["valuation"],
-            s["policy"],
-            s["policy_version"],
-            items,
-            s["reviews"],
-            fact.state["actor"],
-        ]
-    if kind == "A":
-        return [
-            at,
-            pos,
-            kind,
-            s["agreement"],
-            str(s["amount"]),
-            str(s["entitlement"]),
-            s["policy"],
-            s["policy_version"],
-            s["deviation"],
-            s["method"],
-        ]
-    if kind == "X":
-        return [at, pos, kind, s["agreement"], s["reason"]]
-    if kind == "D":
-        return [at, pos, kind, s["kind"]]
-    if kind == "Q":
-        return [at, pos, kind, s["payout"], str(s["amount"])]
-    if kind == "C":
-        return [at, pos, kind, s["payout"]]
-    if kind in "FKON":
-        return [at, pos, kind, complaint]
-    return [at, pos, kind]
-
-
-# What follows [at, position, kind] in each kind of entry.
-ENTRY_FORMS = {
-    "R": "registered",
-    "S": "surveyed: {structure: area}, land area, residents",
-    "V": "valued: valuation, policy, version, [[item, quantity|None, value|None]], reviews, actor",
-    "A": "signed: agreement, amount, entitlement, policy, version, deviation|None, method",
-    "X": "voided: agreement, reason",
-    "D": "document attached: kind",
-    "Q": "payout requested: payout, amount",
-    "C": "payout confirmed: payout",
-    "M": "vacated",
-    "L": "complaint attached (the household's own note)",
-    "P": "deviation approved by a supervisor",
-    "F": "complaint filed: complaint",
-    "K": "resolved: complaint",
-    "O": "reopened: complaint",
-    "N": "complaint acknowledged or added to: complaint",
-}
-
-
-def _s(value: Any) -> str | None:
-    return None if value is None else str(value)
+PolicyLookup = Callable[[str, int], PolicyVersion | None]
 
 
 @dataclass
@@ -132,7 +35,7 @@ class Row:
     village: str
     head: str
     id_number: str | None
-    timeline: list[Entry]
+    timeline: list[t.Entry]
     # The fold as far as the timeline went when the row was last written (in memory
     # only), so that entries appended later continue it instead of starting over.
     folded: Folded | None = field(default=None, compare=False, repr=False)
@@ -141,16 +44,17 @@ class Row:
     # the entries appended since.
     packed: bytes = field(default=b"", compare=False, repr=False)
     packed_count: int = field(default=0, compare=False, repr=False)
-    packed_last: Entry | None = field(default=None, compare=False, repr=False)
+    packed_last: t.Entry | None = field(default=None, compare=False, repr=False)
 
     def pack(self, packer: msgpack.Packer) -> bytes:
-        """The timeline as msgpack: the same bytes as msgpack.packb(self.timeline)."""
+        """The timeline's stored form: the same bytes as timeline.pack(self.timeline)."""
         timeline, done = self.timeline, self.packed_count
         # Entries are only ever added: the first `done` are those packed before unless
         # one was sorted in among them, which moves a new entry to their last place.
         if done and (done > len(timeline) or timeline[done - 1] is not self.packed_last):
             self.packed, done = b"", 0
-        self.packed += b"".join(packer.pack(entry) for entry in timeline[done:])
+        stored = t.stored
+        self.packed += b"".join(packer.pack(stored(entry)) for entry in timeline[done:])
         self.packed_count = len(timeline)
         self.packed_last = timeline[-1] if timeline else None
         header: bytes = packer.pack_array_header(len(timeline))
@@ -189,8 +93,7 @@ class RowCache:
         kept = self._kept.get(aggregate)
         if kept is None:
             return None
-        header = self._packer.pack_array_header(kept.count)
-        timeline: list[Entry] = msgpack.unpackb(header + kept.packed)
+        timeline = t.unpack(self._packer.pack_array_header(kept.count) + kept.packed)
         return Row(
             aggregate,
             kept.household,
@@ -227,120 +130,294 @@ class RowCache:
         self._kept.clear()
 
 
-def _load(c: Any, aggregate: bytes) -> Row | None:
-    c.execute(
-        "SELECT household, grp, village, head, id_number, timeline FROM rm_households "
-        "WHERE aggregate = ?",
-        (aggregate,),
+# Rows and complaint subjects kept between pages (see Households).
+CACHE = 20_000
+
+
+class Households(ReadModel):
+    """rm_households: a row per household with its timeline. Complaints are found by
+    their aggregate in rm_household_complaints (a complaint's later events name only
+    the complaint's aggregate)."""
+
+    tables = (
+        "CREATE TABLE IF NOT EXISTS rm_households ("
+        "aggregate BLOB PRIMARY KEY, household TEXT NOT NULL UNIQUE, grp TEXT NOT NULL, "
+        "village TEXT NOT NULL, head TEXT NOT NULL, id_number TEXT, timeline BLOB NOT NULL)",
+        # Peers are looked up by village (dispute, consistency).
+        "CREATE INDEX IF NOT EXISTS rm_households_village ON rm_households (village)",
+        "CREATE TABLE IF NOT EXISTS rm_household_complaints ("
+        "aggregate BLOB PRIMARY KEY, complaint TEXT NOT NULL, household TEXT NOT NULL)",
     )
-    r = c.fetchone()
-    if r is None:
-        return None
-    return Row(aggregate, r[0], r[1], r[2], r[3], r[4], msgpack.unpackb(r[5]))
+    folds = Household.Event
 
+    def __init__(self) -> None:
+        super().__init__()
+        # The rows this batch changed, by aggregate; after the flush, what the models
+        # after this one consume.
+        self.changed: dict[bytes, Row] = {}
+        self._codes: dict[str, bytes] = {}  # households registered in this batch
+        self._subjects: dict[bytes, tuple[str, str]] = {}  # complaints filed in this batch
+        # Rows and subjects as last written, so that a household touched page after
+        # page is not read back each time; bounded, and dropped with a failed page.
+        self._rows = RowCache(CACHE)
+        self._known_subjects: OrderedDict[bytes, tuple[str, str] | None] = OrderedDict()
+        # While rebuilding: the entries of complaints about households not folded yet.
+        self._waiting: dict[str, list[t.Entry]] = {}
 
-def load_by_code(c: Any, household: str) -> Row | None:
-    c.execute("SELECT aggregate FROM rm_households WHERE household = ?", (household,))
-    r = c.fetchone()
-    return _load(c, r[0]) if r else None
+    def begin(self, c: Cursor) -> None:
+        super().begin(c)
+        self.changed = {}
+        self._codes = {}
+        self._subjects = {}
 
+    def forget(self) -> None:
+        self._rows.clear()
+        self._known_subjects.clear()
 
-def process(
-    c: Any,
-    facts: Sequence[Fact],
-    complaint_households: Callable[[bytes], tuple[str, str] | None],
-    cache: RowCache | None = None,
-) -> dict[bytes, Row]:
-    """Fold a page of facts into the timelines; return the rows that changed.
-    complaint_households maps a complaint aggregate to (complaint, household);
-    cache holds rows as last written (the caller drops it if the page fails)."""
-    rows: dict[bytes, Row] = {}
+    def start_rebuild(self) -> None:
+        super().start_rebuild()
+        self._waiting = {}
 
-    def row_of(aggregate: bytes) -> Row | None:
-        row = rows.get(aggregate) or (cache.get(aggregate) if cache is not None else None)
+    def finish_rebuild(self) -> None:
+        super().finish_rebuild()
+        self._waiting = {}
+
+    # --- the household's own events ------------------------------------------------
+
+    @singledispatchmethod
+    def handle(self, event: object, position: int) -> None:
+        """Take in one event (one handler per event class below)."""
+
+    @handle.register
+    def _registered(self, e: H.Registered, position: int) -> None:
+        aggregate = e.originator_id.bytes
+        waiting = self._waiting.pop(e.household, []) if self.rebuilding else []
+        row = Row(aggregate, e.household, e.group, e.village, e.head, e.id_number, waiting)
+        row.timeline.append(t.Registered(micros(e.occurred_at), position))
+        self.changed[aggregate] = row
+        self._codes[e.household] = aggregate
+
+    @handle.register
+    def _surveyed(self, e: H.Surveyed, position: int) -> None:
+        areas = {structure: str(area) for structure, area in e.building_area_m2.items()}
+        self._add(
+            e,
+            t.Surveyed(
+                micros(e.occurred_at),
+                position,
+                areas,
+                str(e.land_area_m2),
+                e.residents,
+                e.reason,
+                e.actor,
+                micros(e.timestamp),
+            ),
+        )
+
+    @handle.register
+    def _valued(self, e: H.Valued, position: int) -> None:
+        items = [[i["item"], _text(i.get("quantity")), _text(i.get("value"))] for i in e.items]
+        self._add(
+            e,
+            t.Valued(
+                micros(e.occurred_at),
+                position,
+                e.valuation,
+                e.policy,
+                e.policy_version,
+                items,
+                e.reviews,
+                e.actor,
+                micros(e.timestamp),
+            ),
+        )
+
+    @handle.register
+    def _signed(self, e: H.AgreementSigned, position: int) -> None:
+        self._add(
+            e,
+            t.Signed(
+                micros(e.occurred_at),
+                position,
+                e.agreement,
+                str(e.amount),
+                str(e.entitlement),
+                e.policy,
+                e.policy_version,
+                e.deviation,
+                e.method,
+                e.actor,
+                micros(e.timestamp),
+            ),
+        )
+
+    @handle.register
+    def _approved(self, e: H.DeviationApproved, position: int) -> None:
+        self._add(e, t.DeviationApproved(micros(e.occurred_at), position, str(e.amount), e.actor))
+
+    @handle.register
+    def _voided(self, e: H.AgreementVoided, position: int) -> None:
+        at, recorded = micros(e.occurred_at), micros(e.timestamp)
+        self._add(e, t.Voided(at, position, e.agreement, e.reason, e.actor, recorded))
+
+    @handle.register
+    def _document(self, e: H.DocumentAttached, position: int) -> None:
+        self._add(e, t.DocumentAttached(micros(e.occurred_at), position, e.kind))
+
+    @handle.register
+    def _complaint_attached(self, e: H.ComplaintAttached, position: int) -> None:
+        self._add(e, t.ComplaintAttached(micros(e.occurred_at), position))
+
+    @handle.register
+    def _requested(self, e: H.PayoutRequested, position: int) -> None:
+        self._add(e, t.PayoutRequested(micros(e.occurred_at), position, e.payout, str(e.amount)))
+
+    @handle.register
+    def _confirmed(self, e: H.PayoutConfirmed, position: int) -> None:
+        self._add(e, t.PayoutConfirmed(micros(e.occurred_at), position, e.payout))
+
+    @handle.register
+    def _vacated(self, e: H.Vacated, position: int) -> None:
+        self._add(e, t.Vacated(micros(e.occurred_at), position))
+
+    def _add(self, e: H.Event, entry: t.Entry) -> None:
+        row = self._row(e.originator_id.bytes)
+        assert row is not None, f"{type(e).__name__} before its household's registration"
+        row.timeline.append(entry)
+
+    # --- the events of complaints about a household ---------------------------------
+
+    @handle.register
+    def _filed(self, e: C.Filed, position: int) -> None:
+        household = e.about.get("household")
+        if household is None:  # a complaint about a group, staff or policy only
+            return
+        self._subjects[e.originator_id.bytes] = (e.complaint, household)
+        self._attach(household, t.ComplaintFiled(micros(e.occurred_at), position, e.complaint))
+
+    @handle.register
+    def _noted(self, e: C.Acknowledged | C.NoteAdded, position: int) -> None:
+        subject = self._subject(e.originator_id.bytes)
+        if subject is not None:
+            self._attach(subject[1], t.ComplaintNoted(micros(e.occurred_at), position, subject[0]))
+
+    @handle.register
+    def _resolved(self, e: C.Resolved, position: int) -> None:
+        subject = self._subject(e.originator_id.bytes)
+        if subject is not None:
+            entry = t.ComplaintResolved(micros(e.occurred_at), position, subject[0])
+            self._attach(subject[1], entry)
+
+    @handle.register
+    def _reopened(self, e: C.Reopened, position: int) -> None:
+        subject = self._subject(e.originator_id.bytes)
+        if subject is not None:
+            entry = t.ComplaintReopened(micros(e.occurred_at), position, subject[0])
+            self._attach(subject[1], entry)
+
+    def _subject(self, complaint: bytes) -> tuple[str, str] | None:
+        """(complaint, household) of a complaint about a household, else None."""
+        found = self._subjects.get(complaint)
+        if found is not None:
+            return found
+        if complaint in self._known_subjects:
+            return self._known_subjects[complaint]
+        self.c.execute(
+            "SELECT complaint, household FROM rm_household_complaints WHERE aggregate = ?",
+            (complaint,),
+        )
+        r = self.c.fetchone()
+        subject = (r[0], r[1]) if r else None
+        _keep(self._known_subjects, complaint, subject)
+        return subject
+
+    def _attach(self, household: str, entry: t.Entry) -> None:
+        if self.rebuilding:  # households are folded after every complaint was read
+            self._waiting.setdefault(household, []).append(entry)
+            return
+        aggregate = self._codes.get(household) or self._aggregate_of(household)
+        row = self._row(aggregate)
+        assert row is not None
+        row.timeline.append(entry)
+
+    # --- rows --------------------------------------------------------------------------
+
+    def _row(self, aggregate: bytes) -> Row | None:
+        row = self.changed.get(aggregate) or self._rows.get(aggregate)
         if row is None:
-            row = _load(c, aggregate)
+            row = _load(self.c, aggregate)
         if row is not None:
-            rows[aggregate] = row
+            self.changed[aggregate] = row
         return row
 
-    codes: dict[str, bytes] = {}
-    for fact in facts:
-        kind = TOPICS.get(fact.topic)
-        if kind is not None:
-            aggregate = fact.aggregate.bytes
-            if kind == "R":
-                s = fact.state
-                row = Row(
-                    aggregate,
-                    s["household"],
-                    s["group"],
-                    s["village"],
-                    s["head"],
-                    s["id_number"],
-                    [],
-                )
-                rows[aggregate] = row
-                codes[row.household] = aggregate
-            else:
-                found = row_of(aggregate)
-                assert found is not None, f"{fact.topic} before its household's registration"
-                row = found
-            row.timeline.append(_entry(fact, kind, None))
-            continue
-        complaint_kind = COMPLAINT_TOPICS.get(fact.topic)
-        if complaint_kind is None:
-            continue
-        about = complaint_households(fact.aggregate.bytes)
-        if about is None:  # a complaint about a group, staff or policy only
-            continue
-        complaint, household = about
-        aggregate = codes.get(household) or _aggregate_of(c, household)
-        found = row_of(aggregate)
-        assert found is not None
-        found.timeline.append(_entry(fact, complaint_kind, complaint))
-    for row in rows.values():
-        row.timeline.sort(key=_order)
-    write(c, rows.values())
-    if cache is not None:
-        cache.update(rows)
-    return rows
+    def _aggregate_of(self, household: str) -> bytes:
+        self.c.execute("SELECT aggregate FROM rm_households WHERE household = ?", (household,))
+        r = self.c.fetchone()
+        assert r is not None, f"a complaint about {household} before its registration"
+        aggregate: bytes = r[0]
+        return aggregate
+
+    def group_of(self, household: str) -> str | None:
+        """A household's group (one registered in this batch, or before)."""
+        aggregate = self._codes.get(household)
+        if aggregate is not None:
+            return self.changed[aggregate].group
+        self.c.execute("SELECT grp FROM rm_households WHERE household = ?", (household,))
+        r = self.c.fetchone()
+        return r[0] if r else None
+
+    def flush(self) -> None:
+        rows = self.changed
+        for row in rows.values():
+            row.timeline.sort()
+        write(self.c, rows.values())
+        if not self.rebuilding:
+            self._rows.update(rows)
+        if self._subjects:
+            self.c.executemany(
+                "INSERT INTO rm_household_complaints VALUES (?, ?, ?)",
+                [(key, *subject) for key, subject in self._subjects.items()],
+            )
+            for key, subject in self._subjects.items():
+                _keep(self._known_subjects, key, subject)
+            self._subjects = {}
 
 
-def _order(entry: Entry) -> tuple[int, int]:
-    return entry[0], entry[1]
+def _keep(cache: OrderedDict[bytes, Any], key: bytes, value: Any) -> None:
+    cache[key] = value
+    cache.move_to_end(key)
+    if len(cache) > CACHE:
+        cache.popitem(last=False)
 
 
-def complaint_entry(fact: Fact, complaint: str) -> Entry | None:
-    """The entry a complaint's event adds to the timeline of the household it is about."""
-    kind = COMPLAINT_TOPICS.get(fact.topic)
-    return None if kind is None else _entry(fact, kind, complaint)
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
 
 
-def row_of_events(facts: Sequence[Fact], complaint_entries: Sequence[Entry]) -> Row:
-    """A household's row from all its own events (in version order, so registration
-    first) and the entries of the complaints about it: what process() builds from
-    the same facts page by page."""
-    s = facts[0].state
-    assert TOPICS[facts[0].topic] == "R", "a household's first event is its registration"
-    timeline = [_entry(fact, TOPICS[fact.topic], None) for fact in facts]
-    timeline.extend(complaint_entries)
-    timeline.sort(key=_order)
-    return Row(
-        facts[0].aggregate.bytes,
-        s["household"],
-        s["group"],
-        s["village"],
-        s["head"],
-        s["id_number"],
-        timeline,
-    )
+_SELECT = "SELECT aggregate, household, grp, village, head, id_number, timeline FROM rm_households"
 
 
-def write(c: Any, rows: Iterable[Row]) -> None:
+def _row_of(r: Sequence[Any]) -> Row:
+    return Row(r[0], r[1], r[2], r[3], r[4], r[5], t.unpack(r[6]))
+
+
+def _load(c: Cursor, aggregate: bytes) -> Row | None:
+    c.execute(f"{_SELECT} WHERE aggregate = ?", (aggregate,))
+    r = c.fetchone()
+    return None if r is None else _row_of(r)
+
+
+def load_by_code(c: Cursor, household: str) -> Row | None:
+    c.execute(f"{_SELECT} WHERE household = ?", (household,))
+    r = c.fetchone()
+    return None if r is None else _row_of(r)
+
+
+def write(c: Cursor, rows: Iterable[Row]) -> None:
     packer = msgpack.Packer()
-    write_packed(
-        c,
+    c.executemany(
+        "INSERT INTO rm_households VALUES (?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (aggregate) DO UPDATE SET timeline = excluded.timeline",
         [
             (r.aggregate, r.household, r.group, r.village, r.head, r.id_number, r.pack(packer))
             for r in rows
@@ -348,109 +425,16 @@ def write(c: Any, rows: Iterable[Row]) -> None:
     )
 
 
-def write_packed(c: Any, rows: Sequence[tuple[Any, ...]]) -> None:
-    """Write rows given as (aggregate, household, group, village, head, id_number,
-    the timeline packed)."""
-    c.executemany(
-        "INSERT INTO rm_households VALUES (?, ?, ?, ?, ?, ?, ?) "
-        "ON CONFLICT (aggregate) DO UPDATE SET timeline = excluded.timeline",
-        rows,
-    )
-
-
-def _aggregate_of(c: Any, household: str) -> bytes:
-    c.execute("SELECT aggregate FROM rm_households WHERE household = ?", (household,))
-    r = c.fetchone()
-    assert r is not None, f"a complaint about {household} before its registration"
-    aggregate: bytes = r[0]
-    return aggregate
-
-
-# --- folding a timeline -----------------------------------------------------
+# --- what the household shows --------------------------------------------------------
 
 STATUSES = ("registered", "surveyed", "valued", "signed", "paid")
 
 
-@dataclass
-class State:
-    surveyed: bool = False
-    valuation: tuple[str, str, int, tuple[Item, ...]] | None = None  # id, policy, version, items
-    agreement: tuple[str, Decimal, Decimal] | None = None  # number, amount, entitlement
-    documents: set[str] = field(default_factory=set)
-    requested: dict[str, Decimal] = field(default_factory=dict)
-    confirmed: dict[str, Decimal] = field(default_factory=dict)
-    vacated: bool = False
-    open_complaints: set[str] = field(default_factory=set)
-    events: int = 0
-
-    @property
-    def paid(self) -> Decimal:
-        return sum(self.confirmed.values(), ZERO)
-
-    @property
-    def paid_in_full(self) -> bool:
-        return (
-            self.agreement is not None and bool(self.confirmed) and self.paid >= self.agreement[1]
-        )
-
-    @property
-    def status(self) -> str:
-        if self.agreement is not None:
-            return "paid" if self.paid_in_full else "signed"
-        if self.valuation is not None:
-            return "valued"
-        return "surveyed" if self.surveyed else "registered"
-
-    def apply(self, entry: Entry) -> None:
-        kind = entry[2]
-        self.events += 1
-        if kind == "S":
-            self.surveyed = True
-        elif kind == "V":
-            items = tuple(
-                Item(
-                    name,
-                    Decimal(q) if q is not None else None,
-                    Decimal(v) if v is not None else None,
-                )
-                for name, q, v in entry[6]
-            )
-            self.valuation = (entry[3], entry[4], entry[5], items)
-        elif kind == "A":
-            self.agreement = (entry[3], Decimal(entry[4]), Decimal(entry[5]))
-        elif kind == "X":
-            self.agreement = None
-        elif kind == "D":
-            self.documents.add(entry[3])
-        elif kind == "Q":
-            self.requested[entry[3]] = Decimal(entry[4])
-        elif kind == "C":
-            self.confirmed[entry[3]] = self.requested.get(entry[3], ZERO)
-        elif kind == "M":
-            self.vacated = True
-        elif kind in "FO":
-            self.open_complaints.add(entry[3])
-        elif kind == "K":
-            self.open_complaints.discard(entry[3])
-
-
-def fold(timeline: Iterable[Entry], as_of: int | None = None) -> State:
-    state = State()
-    for entry in timeline:
-        if as_of is not None and entry[0] > as_of:
-            break
-        state.apply(entry)
-    return state
-
-
-PolicyLookup = Callable[[str, int], PolicyVersion | None]
-
-
 def required_documents(
-    state: State, policies: PolicyLookup, fallback: PolicyVersion | None
+    state: t.Fold, policies: PolicyLookup, fallback: PolicyVersion | None
 ) -> tuple[str, ...] | None:
     if state.valuation is not None:
-        policy = policies(state.valuation[1], state.valuation[2])
+        policy = policies(state.valuation.policy, state.valuation.version)
         return policy.required_documents if policy else None
     return fallback.required_documents if fallback else None
 
@@ -460,16 +444,16 @@ def show(
 ) -> dict[str, Any] | None:
     """The `household show --json` document of specs/cli.md (None: not yet registered)."""
     moment = micros(as_of)
-    if not row.timeline or row.timeline[0][0] > moment:
+    if not row.timeline or row.timeline[0].at > moment:
         return None
-    state = fold(row.timeline, moment)
+    state = t.fold(row.timeline, moment)
     owed: Decimal | None = None
     if state.agreement is not None:
-        owed = state.agreement[2]
+        owed = Decimal(state.agreement.entitlement)
     elif state.valuation is not None:
-        policy = policies(state.valuation[1], state.valuation[2])
+        policy = policies(state.valuation.policy, state.valuation.version)
         assert policy is not None, "a valuation names a published policy version"
-        owed = entitlement(state.valuation[3], policy, as_of).total
+        owed = entitlement(state.valuation.parsed_items(), policy, as_of).total
     required = required_documents(state, policies, fallback)
     missing = [kind for kind in (required or ()) if kind not in state.documents]
     return {
@@ -478,7 +462,7 @@ def show(
         "village": row.village,
         "status": state.status,
         "entitlement": format_yuan(owed) if owed is not None else None,
-        "agreed": format_yuan(state.agreement[1]) if state.agreement is not None else None,
+        "agreed": format_yuan(state.agreed) if state.agreed is not None else None,
         "paid": format_yuan(state.paid),
         "file_complete": required is not None and not missing,
         "missing_documents": missing,
@@ -488,12 +472,12 @@ def show(
     }
 
 
-# --- the bulletin's metrics -------------------------------------------------
+# --- the bulletin's metrics -------------------------------------------------------------
 
 METRICS = ("households", "surveyed", "valued", "signed", "files_complete", "paid")
 
 
-def metrics_of(state: State, required: tuple[str, ...] | None) -> tuple[bool, ...]:
+def metrics_of(state: t.Fold, required: tuple[str, ...] | None) -> tuple[bool, ...]:
     return (
         True,
         state.surveyed,
@@ -509,7 +493,7 @@ Transition = tuple[int, str, int]  # at, metric, +1 or -1
 
 @dataclass
 class Folded:
-    state: State
+    state: t.Fold
     metrics: tuple[bool, ...]
     count: int  # how many entries of the timeline were folded
     last: tuple[int, int]  # (at, position) of the last of them
@@ -523,7 +507,7 @@ def transitions(row: Row, policies: PolicyLookup) -> list[Transition]:
     timeline = row.timeline
     folded = row.folded
     if folded is None or tuple(timeline[folded.count - 1][:2]) != folded.last:
-        folded = Folded(State(), (False,) * len(METRICS), 0, (0, 0), [])
+        folded = Folded(t.Fold(), (False,) * len(METRICS), 0, (0, 0), [])
     state, before, changes = folded.state, folded.metrics, list(folded.changes)
     for entry in timeline[folded.count :]:
         state.apply(entry)
@@ -531,8 +515,8 @@ def transitions(row: Row, policies: PolicyLookup) -> list[Transition]:
         if after != before:
             for metric, was, now in zip(METRICS, before, after, strict=True):
                 if was != now:
-                    changes.append((entry[0], metric, 1 if now else -1))
+                    changes.append((entry.at, metric, 1 if now else -1))
             before = after
     last = timeline[-1]
-    row.folded = Folded(state, before, len(timeline), (last[0], last[1]), changes)
+    row.folded = Folded(state, before, len(timeline), (last.at, last.position), changes)
     return changes

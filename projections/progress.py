@@ -4,7 +4,7 @@ the same at each moment, so that any as-of is a sum over stored counts."""
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,12 +15,15 @@ from domain.values import LEDGER_TZ
 from projections import complaints as complaint_rm
 from projections import households as household_rm
 from projections import programme
-from projections.facts import micros
+from projections.complaints import Complaints
+from projections.households import Households
+from projections.model import Cursor, ReadModel, micros
+from projections.programme import Programme
 
 METRICS = (*household_rm.METRICS, "open_complaints")
 TOTAL = "*"  # the group of the town's own count of open complaints
 
-TABLES = (
+_TABLES = (
     # Net change per group, metric and business day (days counted in the ledger's zone).
     "CREATE TABLE IF NOT EXISTS rm_progress_daily ("
     "grp TEXT NOT NULL, metric TEXT NOT NULL, day BIGINT NOT NULL, total BIGINT NOT NULL, "
@@ -39,12 +42,8 @@ TABLES = (
     "CREATE TABLE IF NOT EXISTS rm_progress_sources ("
     "source TEXT PRIMARY KEY, contributions BLOB NOT NULL) WITHOUT ROWID",
 )
-CLEAR = (
-    "DELETE FROM rm_progress_daily",
-    "DELETE FROM rm_progress_hourly",
-    "DELETE FROM rm_progress_moment",
-    "DELETE FROM rm_progress_sources",
-)
+# Sources' contributions kept between pages (see Progress).
+CACHE = 20_000
 
 _DAY = 86_400_000_000
 _HOUR = 3_600_000_000
@@ -53,6 +52,83 @@ _OFFSET_HOURS = _OFFSET // _HOUR
 assert _OFFSET_HOURS * _HOUR == _OFFSET, "a business day must be 24 whole hours"
 
 Contribution = tuple[int, str, str, int]  # at, group, metric, delta
+
+
+class Progress(ReadModel):
+    """The bulletin's counts: what the households and complaints that a batch changed
+    contribute now, in place of what they contributed before."""
+
+    tables = _TABLES
+    after = (Households, Complaints, Programme)
+
+    def __init__(self, households: Households, complaints: Complaints, programme: Programme):
+        super().__init__()
+        self.households = households
+        self.complaints = complaints
+        self.programme = programme
+        # Contributions as last written, so that a source touched page after page is
+        # not read back each time; bounded, and dropped with a failed page.
+        self._contributions: _LRU = _LRU(CACHE)
+        self._bulk: BulkLoad | None = None
+        # While rebuilding: complaints' contributions, written at the end (a complaint
+        # read in stored order may change again in a later batch).
+        self._later: dict[str, list[Contribution]] = {}
+
+    def forget(self) -> None:
+        self._contributions.clear()
+
+    def start_rebuild(self) -> None:
+        super().start_rebuild()
+        self._bulk = BulkLoad(self.c)
+        self._later = {}
+
+    def finish_rebuild(self) -> None:
+        super().finish_rebuild()
+        assert self._bulk is not None
+        self._bulk.add(self.c, self._later)
+        self._bulk.finish(self.c)
+        self._bulk, self._later = None, {}
+
+    def compared(self, table: str) -> str:
+        if table == "rm_progress_sources":
+            return super().compared(table)
+        # Following adds and takes back counts, and may leave a net count of zero
+        # where a rebuild writes no row: a count of zero is no count.
+        return f"SELECT * FROM {table} WHERE total != 0"
+
+    def flush(self) -> None:
+        policy = self.programme.policy
+        households = {
+            "h:" + row.household: household_contributions(row, policy)
+            for row in self.households.changed.values()
+        }
+        complaints = {
+            "c:" + row.complaint: complaint_contributions(row)
+            for row in self.complaints.changed.values()
+        }
+        if self._bulk is None:
+            if households or complaints:
+                replace(self.c, {**households, **complaints}, self._contributions)
+            return
+        # A household's row is rebuilt whole (folded aggregate by aggregate): its
+        # contributions are final, and loaded at once.
+        if households:
+            self._bulk.add(self.c, households)
+        self._later.update(complaints)
+
+
+class _LRU(OrderedDict[str, list[Contribution]]):
+    """A dict that forgets its least recently written entries beyond a size."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def __setitem__(self, key: str, value: list[Contribution]) -> None:
+        super().__setitem__(key, value)
+        self.move_to_end(key)
+        if len(self) > self.size:
+            self.popitem(last=False)
 
 
 def day_of(at: int) -> int:
@@ -77,7 +153,9 @@ def _packed(contributions: list[Contribution]) -> bytes:
     return packed
 
 
-def _old(c: Any, source: str, cache: MutableMapping[str, list[Contribution]]) -> list[Contribution]:
+def _old(
+    c: Cursor, source: str, cache: MutableMapping[str, list[Contribution]]
+) -> list[Contribution]:
     known = cache.get(source)
     if known is not None:
         return known
@@ -86,27 +164,13 @@ def _old(c: Any, source: str, cache: MutableMapping[str, list[Contribution]]) ->
     return [tuple(x) for x in msgpack.unpackb(r[0])] if r else []
 
 
-def update(
-    c: Any,
-    households: Mapping[bytes, household_rm.Row],
-    complaints: Mapping[bytes, complaint_rm.Row],
-    policies: household_rm.PolicyLookup,
-    cache: MutableMapping[str, list[Contribution]] | None = None,
-) -> None:
-    """Replace the contributions of the households and complaints that changed:
-    take back each one's old contributions, add its new ones, and write the net
-    change of the whole page at once. cache holds contributions as last written
-    (the caller drops it if the page fails)."""
-    changed: dict[str, list[Contribution]] = {}
-    for row in households.values():
-        changed["h:" + row.household] = household_contributions(row, policies)
-    for complaint in complaints.values():
-        new: list[Contribution] = []
-        for at, delta in complaint_rm.transitions(complaint):
-            new.extend((at, group, "open_complaints", delta) for group in complaint.groups)
-            new.append((at, TOTAL, "open_complaints", delta))
-        changed["c:" + complaint.complaint] = new
-    replace(c, changed, cache)
+def complaint_contributions(complaint: complaint_rm.Row) -> list[Contribution]:
+    """What a complaint adds to the bulletin's counts: its groups' and the town's."""
+    new: list[Contribution] = []
+    for at, delta in complaint_rm.transitions(complaint):
+        new.extend((at, group, "open_complaints", delta) for group in complaint.groups)
+        new.append((at, TOTAL, "open_complaints", delta))
+    return new
 
 
 def household_contributions(
@@ -120,7 +184,7 @@ def household_contributions(
 
 
 def replace(
-    c: Any,
+    c: Cursor,
     changed: Mapping[str, list[Contribution]],
     cache: MutableMapping[str, list[Contribution]] | None = None,
 ) -> None:
@@ -176,7 +240,7 @@ class BulkLoad:
     spans the whole calendar): at a million households that was a quarter of the
     rebuild. Old contributions are never taken back: there are none."""
 
-    def __init__(self, c: Any) -> None:
+    def __init__(self, c: Cursor) -> None:
         c.execute(
             "CREATE TEMPORARY TABLE rebuild_moments "
             "(at BIGINT NOT NULL, grp TEXT NOT NULL, metric TEXT NOT NULL, delta BIGINT NOT NULL)"
@@ -185,7 +249,7 @@ class BulkLoad:
             "CREATE TEMPORARY TABLE rebuild_sources (source TEXT NOT NULL, contributions BLOB)"
         )
 
-    def add(self, c: Any, changed: Mapping[str, list[Contribution]]) -> None:
+    def add(self, c: Cursor, changed: Mapping[str, list[Contribution]]) -> None:
         """The contributions of sources not written before."""
         c.executemany(
             "INSERT INTO rebuild_moments VALUES (?, ?, ?, ?)",
@@ -196,7 +260,7 @@ class BulkLoad:
             [(source, _packed(new)) for source, new in changed.items()],
         )
 
-    def finish(self, c: Any) -> None:
+    def finish(self, c: Cursor) -> None:
         """Sum what was added into the bulletin's tables (as replace() would have)."""
         # Each table from the one before, smaller each time: the moments from what was
         # added, the hours from the moments, the days from the hours (a business day
@@ -222,7 +286,7 @@ class BulkLoad:
         c.execute("DROP TABLE rebuild_sources")
 
 
-def counts(c: Any, as_of: datetime) -> dict[tuple[str, str], int]:
+def counts(c: Cursor, as_of: datetime) -> dict[tuple[str, str], int]:
     """Every group's metrics as of a moment: whole days before its day from the daily
     table, whole hours of its day before its hour from the hourly table, and the
     moments of its hour up to as_of."""
@@ -259,7 +323,7 @@ def _figures(get: Callable[[str], int]) -> dict[str, Any]:
     return figures
 
 
-def report(c: Any, as_of: datetime) -> dict[str, Any]:
+def report(c: Cursor, as_of: datetime) -> dict[str, Any]:
     """The `report groups --json` document of specs/cli.md."""
     totals = counts(c, as_of)
     groups = programme.groups(c, created_by=micros(as_of))
@@ -301,7 +365,7 @@ def days_between(first: datetime, last: datetime) -> list[datetime]:
     return out
 
 
-def first_day(c: Any) -> datetime | None:
+def first_day(c: Cursor) -> datetime | None:
     c.execute("SELECT MIN(at) FROM rm_progress_moment")
     r = c.fetchone()
     if r is None or r[0] is None:

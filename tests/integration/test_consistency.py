@@ -152,16 +152,11 @@ def stored_events(ledger: Ledger) -> int:
 
 
 def report(ledger: Ledger) -> dict[str, Any]:
-    with ledger.projector.reading() as c:
-        document = rm.consistency(c, AS_OF)
-    rm.add_actors(document, lambda code: ledger.household_record(code)[0])
-    return document
+    return Reads(ledger).consistency(AS_OF)
 
 
 def dispute(ledger: Ledger, code: str, other: int | None = None) -> dict[str, Any]:
-    own, _ = ledger.household_record(code)
-    with ledger.projector.reading() as c:
-        return rm.dispute(c, code, own, AS_OF, other)
+    return Reads(ledger).dispute(code, AS_OF, other)
 
 
 # --- the consistency report ---------------------------------------------------------
@@ -492,13 +487,11 @@ def test_dispute_refuses_a_version_never_published_and_a_household_not_valued(
         RuleViolation, match=r"^policy XC-2018 has no version 3; it has versions 1 to 2\.$"
     ):
         dispute(ledger, "H01", 3)
-    own, _ = ledger.household_record("H01")
-    with ledger.projector.reading() as c:
-        early = datetime(2018, 3, 2, 23, 0, tzinfo=CST)
-        with pytest.raises(RuleViolation, match="H01 has no valuation as of"):
-            rm.dispute(c, "H01", own, early)
-        with pytest.raises(NotFound, match="H01 was not yet registered at"):
-            rm.dispute(c, "H01", own, datetime(2018, 2, 1, tzinfo=CST))
+    early = datetime(2018, 3, 2, 23, 0, tzinfo=CST)
+    with pytest.raises(RuleViolation, match="H01 has no valuation as of"):
+        Reads(ledger).dispute("H01", early)
+    with pytest.raises(NotFound, match="H01 was not yet registered at"):
+        Reads(ledger).dispute("H01", datetime(2018, 2, 1, tzinfo=CST))
 
 
 def test_peers_are_the_same_village_and_the_same_structure_types(ledger: Ledger) -> None:

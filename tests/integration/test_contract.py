@@ -19,17 +19,18 @@ import pytest
 from eventsourcing.persistence import IntegrityError
 
 from domain.errors import DomainError
+from domain.ids import household_id
 from domain.values import LEDGER_TZ
 from ledger import follower as follower_module
 from ledger import ingest as ingest_module
-from ledger import integrity, projector, rebuild_worker, verify_worker
+from ledger import integrity, rebuild_worker, verify_worker
+from ledger import read_models as read_models_module
 from ledger import recorder as recorder_module
 from ledger.application import Ledger
 from ledger.checkpoint import generate_key, parse_signer
 from ledger.commands import parse_command
 from ledger.copy import recorder_of
 from ledger.ingest import ingest
-from ledger.projector import MODELS
 from ledger.reads import Reads
 from ledger.store import open_ledger
 from projections import households as households_rm
@@ -38,6 +39,7 @@ from projections import households as households_rm
 # so the same log.
 RECORDED = datetime(2018, 6, 1, tzinfo=UTC)
 HOUSEHOLDS = ("XC-0001", "XC-0002", "XC-0003", "XC-0004")
+CODES = {household_id(code).bytes: code for code in HOUSEHOLDS}
 DAYS = [
     datetime(2018, month, day, 23, 59, 59, 999999, tzinfo=LEDGER_TZ)
     for month, day in ((3, 1), (3, 6), (3, 11), (3, 13), (3, 31), (5, 31))
@@ -82,24 +84,9 @@ def stored(ledger: Ledger) -> tuple[int, int, int]:
 
 
 def read_models(ledger: Ledger) -> dict[str, list[tuple[Any, ...]]]:
-    """Every read-model table's rows, sorted (a net count of zero is no count)."""
-    tables = [
-        statement.split("EXISTS ", 1)[1].split(" ", 1)[0]
-        for model in MODELS
-        for statement in model.TABLES
-        if statement.startswith("CREATE TABLE")
-    ]
-    dump: dict[str, list[tuple[Any, ...]]] = {}
-    with ledger.projector.reading() as c:
-        for table in tables:
-            where = (
-                " WHERE total != 0"
-                if table.startswith("rm_progress_") and table != "rm_progress_sources"
-                else ""
-            )
-            c.execute(f"SELECT * FROM {table}{where}")
-            dump[table] = sorted(tuple(row) for row in c.fetchall())
-    return dump
+    """Every registered read model's rows, sorted, as the models compare them."""
+    ledger.read_models.catch_up()
+    return ledger.read_models.rows()
 
 
 @pytest.fixture(scope="module")
@@ -253,7 +240,7 @@ def test_verify_checkpoints_and_audit_bundles(loaded: Ledger) -> None:
 def test_read_models_rebuilt_equal_read_models_followed(loaded: Ledger) -> None:
     followed = read_models(loaded)
     assert followed["rm_households"] and followed["rm_progress_daily"]
-    assert loaded.projector.rebuild() == SAMPLE_EVENTS
+    assert loaded.read_models.rebuild() == SAMPLE_EVENTS
     assert read_models(loaded) == followed
 
 
@@ -264,8 +251,8 @@ def test_a_rebuild_in_small_pages_reads_the_same(
     # The sample's households have 3 to 14 events: pages end inside a household
     # (which the next page reads), or one household fills a page (read whole).
     followed = read_models(loaded)
-    monkeypatch.setattr(projector, "PAGE", page)
-    assert loaded.projector.rebuild() == SAMPLE_EVENTS
+    monkeypatch.setattr(read_models_module, "PAGE", page)
+    assert loaded.read_models.rebuild() == SAMPLE_EVENTS
     assert read_models(loaded) == followed
 
 
@@ -273,13 +260,13 @@ def test_a_rebuild_in_small_pages_reads_the_same(
 def folded_by_a_second_process(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """A rebuild of any length folds households in a second process too; the
     households it folded, as the rebuilding process writes them."""
-    monkeypatch.setattr(projector, "SECOND_PROCESS_FROM", 0)
+    monkeypatch.setattr(read_models_module, "SECOND_PROCESS_FROM", 0)
     written: list[str] = []
     write = rebuild_worker.write
 
-    def kept(c: Any, folded: Any, bulk: Any) -> None:
-        written.extend(f.household for f in folded)
-        write(c, folded, bulk)
+    def kept(c: Any, folded: Any) -> None:
+        written.extend(CODES[f.aggregate] for f in folded)
+        write(c, folded)
 
     monkeypatch.setattr(rebuild_worker, "write", kept)
     return written
@@ -312,15 +299,15 @@ def test_a_rebuild_with_a_second_process_reads_the_same(
     # lowest up, and they meet wherever their speeds take them: given a head start
     # of so many households, the second process folds at least those.
     followed = read_models(loaded)
-    monkeypatch.setattr(projector, "_HEAD_START", head_start)
-    assert loaded.projector.rebuild() == SAMPLE_EVENTS
-    assert loaded.projector.notes == []
+    monkeypatch.setattr(read_models_module, "_HEAD_START", head_start)
+    assert loaded.read_models.rebuild() == SAMPLE_EVENTS
+    assert loaded.read_models.notes == []
     assert len(folded_by_a_second_process) >= head_start
     # Every household is written once, by one process or the other.
     assert sorted(folded_by_a_second_process + folded_here) == list(HOUSEHOLDS)
     assert read_models(loaded) == followed
-    assert 0 <= loaded.projector.folded_elsewhere <= SAMPLE_EVENTS
-    assert (loaded.projector.folded_elsewhere > 0) == bool(folded_by_a_second_process)
+    assert 0 <= loaded.read_models.folded_elsewhere <= SAMPLE_EVENTS
+    assert (loaded.read_models.folded_elsewhere > 0) == bool(folded_by_a_second_process)
 
 
 def test_what_the_second_process_sends_of_households_folded_here_is_dropped(
@@ -333,7 +320,7 @@ def test_what_the_second_process_sends_of_households_folded_here_is_dropped(
     # the second one has sent meanwhile. Here it looks after each household, and
     # sees nothing until it has folded two, and then all four.
     followed = read_models(loaded)
-    monkeypatch.setattr(projector, "_LOOK_EVERY", 1)
+    monkeypatch.setattr(read_models_module, "_LOOK_EVERY", 1)
     poll = rebuild_worker.RebuildWorker.poll
     looks = [0]
 
@@ -345,7 +332,7 @@ def test_what_the_second_process_sends_of_households_folded_here_is_dropped(
         return poll(self)
 
     monkeypatch.setattr(rebuild_worker.RebuildWorker, "poll", late)
-    assert loaded.projector.rebuild() == SAMPLE_EVENTS
+    assert loaded.read_models.rebuild() == SAMPLE_EVENTS
     assert len(folded_here) == 2
     assert sorted(folded_by_a_second_process + folded_here) == list(HOUSEHOLDS)
     assert read_models(loaded) == followed
@@ -358,7 +345,7 @@ def test_a_second_process_that_fails_leaves_its_households_to_the_rebuild(
     folded_here: list[str],
 ) -> None:
     followed = read_models(loaded)
-    monkeypatch.setattr(projector, "_HEAD_START", 1)
+    monkeypatch.setattr(read_models_module, "_HEAD_START", 1)
     take_in = rebuild_worker.RebuildWorker._take_in
 
     def dies_after_one(self: rebuild_worker.RebuildWorker, chunk: bytes) -> None:
@@ -373,10 +360,10 @@ def test_a_second_process_that_fails_leaves_its_households_to_the_rebuild(
             self.lowest = UUID(bytes=self._folded[0].aggregate)
 
     monkeypatch.setattr(rebuild_worker.RebuildWorker, "_take_in", dies_after_one)
-    assert loaded.projector.rebuild() == SAMPLE_EVENTS
+    assert loaded.read_models.rebuild() == SAMPLE_EVENTS
     assert len(folded_by_a_second_process) == 1
     assert sorted(folded_by_a_second_process + folded_here) == list(HOUSEHOLDS)
-    assert loaded.projector.notes == [
+    assert loaded.read_models.notes == [
         "the second process that folded households failed (it exited with status -9); "
         "this one folded the rest."
     ]
@@ -390,10 +377,10 @@ def test_a_second_process_that_cannot_run_leaves_the_households_to_the_rebuild(
     # Settings under a name the second process does not read: it fails at once (and
     # this process, waiting for its first household, sees it end).
     monkeypatch.setattr(rebuild_worker, "SETTINGS", "NOT_THE_SETTINGS")
-    monkeypatch.setattr(projector, "_HEAD_START", 1)
-    assert loaded.projector.rebuild() == SAMPLE_EVENTS
+    monkeypatch.setattr(read_models_module, "_HEAD_START", 1)
+    assert loaded.read_models.rebuild() == SAMPLE_EVENTS
     assert folded_by_a_second_process == []
-    assert loaded.projector.notes == [
+    assert loaded.read_models.notes == [
         "the second process that folded households failed (KeyError: "
         "'ONERULER_REBUILD_SETTINGS'); this one folded the rest."
     ]
@@ -404,22 +391,23 @@ def test_an_interrupted_rebuild_leaves_the_read_models_as_they_were(
     loaded: Ledger, store_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     followed = read_models(loaded)
-    position = loaded.projector.position()
+    position = loaded.read_models.position()
     built = 0
-    row_of_events = households_rm.row_of_events
+    by_aggregate = read_models_module.ReadModels._by_aggregate
 
-    def fail_on_the_third(*args: Any) -> Any:
+    def fail_on_the_third(*args: Any, **kwargs: Any) -> Any:
         nonlocal built
-        built += 1
-        if built == 3:
-            raise KeyboardInterrupt
-        return row_of_events(*args)
+        for aggregate in by_aggregate(*args, **kwargs):
+            built += 1
+            if built == 3:
+                raise KeyboardInterrupt
+            yield aggregate
 
-    monkeypatch.setattr(households_rm, "row_of_events", fail_on_the_third)
+    monkeypatch.setattr(read_models_module.ReadModels, "_by_aggregate", fail_on_the_third)
     with pytest.raises(KeyboardInterrupt):
-        loaded.projector.rebuild()
+        loaded.read_models.rebuild()
     monkeypatch.undo()
-    assert loaded.projector.position() == position == SAMPLE_EVENTS
+    assert loaded.read_models.position() == position == SAMPLE_EVENTS
     assert read_models(loaded) == followed
     reopened = open_at(store_url)
     try:
@@ -460,12 +448,12 @@ def test_a_process_whose_read_models_were_moved_on_gives_way(
     try:
         ingest(first, sample_lines)
         second.execute(register("XC-0100", "more-1"))
-        assert second.projector.catch_up() == 1  # the second now remembers XC-0100's row
+        assert second.read_models.catch_up() == 1  # the second now remembers XC-0100's row
         first.execute(survey("XC-0100", "more-2", "2018-03-20T10:00:00+08:00"))
-        assert first.projector.catch_up() == 1
+        assert first.read_models.catch_up() == 1
         second.execute(survey("XC-0100", "more-3", "2018-03-21T10:00:00+08:00", "remeasured"))
         gave_way = []
-        record = second.projector.store.record_tracking
+        record = second.read_models.store.record_tracking
 
         def recording(c: Any, name: str, position: int) -> None:
             try:
@@ -474,13 +462,13 @@ def test_a_process_whose_read_models_were_moved_on_gives_way(
                 gave_way.append(position)
                 raise
 
-        second.projector.store.record_tracking = recording  # type: ignore[method-assign]
-        assert second.projector.catch_up() == 1
+        second.read_models.store.record_tracking = recording  # type: ignore[method-assign]
+        assert second.read_models.catch_up() == 1
         assert gave_way == [SAMPLE_EVENTS + 3]
         followed = read_models(second)
         assert followed == read_models(first)
         assert Reads(second).household("XC-0100", DAYS[-1])["events"] == 3
-        second.projector.rebuild()
+        second.read_models.rebuild()
         assert read_models(second) == followed
     finally:
         first.close()
@@ -568,14 +556,14 @@ def test_events_offered_after_another_writers_are_not_applied_across_the_gap(
             return page
 
         monkeypatch.setattr(type(first.recorder), "select_notifications", counting)
-        assert first.projector.catch_up() == 2
+        assert first.read_models.catch_up() == 2
         assert read == [SAMPLE_EVENTS + 1, SAMPLE_EVENTS + 2]
         for code in ("XC-0100", "XC-0101"):
             assert Reads(first).household(code, RECORDED)["status"] == "registered"
         # With no gap, the offered events are applied without reading the store.
         read.clear()
         first.execute(survey("XC-0101", "gap-3", "2018-03-20T10:00:00+08:00"))
-        assert first.projector.catch_up() == 1
+        assert first.read_models.catch_up() == 1
         assert read == []
         assert Reads(first).household("XC-0101", RECORDED)["status"] == "surveyed"
     finally:
@@ -595,7 +583,7 @@ def followed(url: str) -> dict[str, list[tuple[Any, ...]]]:
 def rebuilt(url: str) -> dict[str, list[tuple[Any, ...]]]:
     ledger = open_at(url)
     try:
-        ledger.projector.rebuild()
+        ledger.read_models.rebuild()
         return read_models(ledger)
     finally:
         ledger.close()
@@ -607,13 +595,13 @@ def second_process_from_the_first_batch(monkeypatch: pytest.MonkeyPatch) -> list
     positions up to which this process applied pages itself."""
     monkeypatch.setattr(ingest_module, "SECOND_PROCESS_AFTER", 1)
     applied_here: list[int] = []
-    apply_page = projector.Projector._apply_page
+    apply_page = read_models_module.ReadModels._apply_page
 
-    def recording(self: projector.Projector, facts: Any, last: int) -> None:
-        apply_page(self, facts, last)
+    def recording(self: read_models_module.ReadModels, events: Any, last: int) -> None:
+        apply_page(self, events, last)
         applied_here.append(last)
 
-    monkeypatch.setattr(projector.Projector, "_apply_page", recording)
+    monkeypatch.setattr(read_models_module.ReadModels, "_apply_page", recording)
     return applied_here
 
 
@@ -632,7 +620,7 @@ def test_read_models_kept_by_a_second_process_read_the_same(
         assert second_process_from_the_first_batch == []
         assert figures(ledger) == reference
         followed = read_models(ledger)
-        ledger.projector.rebuild()
+        ledger.read_models.rebuild()
         assert read_models(ledger) == followed
     finally:
         ledger.close()
@@ -698,8 +686,8 @@ def test_an_interrupted_ingest_stops_its_follower(
         assert started[0]._process.returncode is not None  # ended, not left running
         # The first batch was committed, and its events are in the read models.
         assert stored(ledger) == (4, 4, 4)
-        ledger.projector.catch_up()
-        assert ledger.projector.position() == 4
+        ledger.read_models.catch_up()
+        assert ledger.read_models.position() == 4
     finally:
         ledger.close()
 

@@ -117,6 +117,7 @@ def test_a_ledger_in_a_schema_keeps_every_table_there(sample: str) -> None:
         "rm_groups",
         "rm_staff",
         "rm_households",
+        "rm_household_complaints",
         "rm_complaints",
         "rm_progress_daily",
         "rm_progress_hourly",
@@ -257,7 +258,7 @@ def follow(url: str, stop: Any, gave_way: Any) -> None:
     ledger = open_ledger(url)
     count = 0
     try:
-        store = ledger.projector.store
+        store = ledger.read_models.store
         record = store.record_tracking
 
         def recording(c: Any, name: str, position: int) -> None:
@@ -324,7 +325,7 @@ def test_many_processes_ingesting_at_once_apply_every_command_once(
         assert all(n == last for n, last in per_aggregate)  # versions 1..n, none twice
         followed = read_models(ledger)
         report = Reads(ledger).group_report(END)
-        ledger.projector.rebuild()
+        ledger.read_models.rebuild()
         assert read_models(ledger) == followed
     finally:
         ledger.close()
@@ -594,7 +595,7 @@ def test_a_read_only_server_reads_the_record_and_says_why_reports_need_the_prima
 def test_the_read_models_follow_across_a_gap_in_notification_ids(sample: str) -> None:
     one, two = open_ledger(sample), open_ledger(sample)
     try:
-        one.projector.catch_up()
+        one.read_models.catch_up()
         late = UnitOfWork(two)
         late.run(attach("hukou", "late-1"), two.handler(attach("hukou", "late-1")))
         one.execute(attach("id_card", "first-1"))
@@ -607,7 +608,7 @@ def test_the_read_models_follow_across_a_gap_in_notification_ids(sample: str) ->
         assert shown["events"] == Reads(two).household("XC-0004", END)["events"] == 5
         assert integrity.verify(recorder_of(one)).ok
         followed = read_models(one)
-        one.projector.rebuild()
+        one.read_models.rebuild()
         assert read_models(one) == followed
     finally:
         one.close()

@@ -22,7 +22,7 @@ from domain.complaint import Complaint
 from domain.household import Household
 from domain.programme import Staff, WorkGroup
 from domain.values import LEDGER_TZ
-from ledger import projector as projector_module
+from ledger import read_models as read_models_module
 from ledger.application import Ledger
 from ledger.ingest import ingest
 from ledger.reads import Reads
@@ -44,28 +44,8 @@ def programme(households: int, seed: int, shuffle: int) -> list[str]:
 
 
 def read_models(ledger: Ledger) -> dict[str, list[tuple[Any, ...]]]:
-    """Every read model's rows, in a comparable form (net counts of zero are no count)."""
-    with ledger.projector.store.projection_transaction(commit=False) as c:
-        tables = {}
-        for table, order in (
-            ("rm_policy_versions", "policy, version"),
-            ("rm_groups", "grp"),
-            ("rm_staff", "staff"),
-            ("rm_households", "household"),
-            ("rm_complaints", "complaint"),
-            ("rm_progress_sources", "source"),
-            ("rm_progress_daily", "day, grp, metric"),
-            ("rm_progress_hourly", "hour, grp, metric"),
-            ("rm_progress_moment", "at, grp, metric"),
-        ):
-            where = (
-                " WHERE total != 0"
-                if table.startswith("rm_progress_") and "sources" not in table
-                else ""
-            )
-            c.execute(f"SELECT * FROM {table}{where} ORDER BY {order}")
-            tables[table] = [tuple(row) for row in c.fetchall()]
-    return tables
+    """Every registered read model's rows, as the models compare them."""
+    return ledger.read_models.rows()
 
 
 # --- a naive recount, written without the read models' code ---------------------------
@@ -207,41 +187,41 @@ def test_followed_equals_rebuilt_equals_a_naive_recount(
 ) -> None:
     path = tmp_path_factory.mktemp("followed") / "ledger.db"
     lines = programme(households, seed, shuffle)
-    original_apply = projector_module.Projector.apply
-    old_page = projector_module.PAGE
-    projector_module.PAGE = page
+    original_apply = read_models_module.ReadModels._work_out
+    old_page = read_models_module.PAGE
+    read_models_module.PAGE = page
     try:
         for n, batch in enumerate(batches(lines, sizes)):
             ledger = open_ledger(str(path))  # a new process, as it were: nothing cached
             if crashes[n % len(crashes)]:
                 # The process dies while the read models follow (after the events of
                 # the batch were committed): nothing of that page may count.
-                def crashing(self: Any, c: Any, facts: Any) -> None:
-                    original_apply(self, c, facts)
+                def crashing(self: Any, c: Any, events: Any) -> None:
+                    original_apply(self, c, events)
                     raise Crash
 
-                projector_module.Projector.apply = crashing  # type: ignore[method-assign]
+                read_models_module.ReadModels._work_out = crashing  # type: ignore[method-assign]
                 with contextlib.suppress(Crash):
                     ingest(ledger, batch, batch_size=max(1, len(batch) // 2))
-                projector_module.Projector.apply = original_apply  # type: ignore[method-assign]
+                read_models_module.ReadModels._work_out = original_apply  # type: ignore[method-assign]
                 ledger.close()
                 ledger = open_ledger(str(path))
             # The same file again (after a crash, the office simply runs it again).
             ingest(ledger, batch, batch_size=max(1, len(batch) // 2))
             ledger.close()
         followed = open_ledger(str(path))
-        followed.projector.catch_up()
+        followed.read_models.catch_up()
         incremental = read_models(followed)
         events = list(followed.all_events())
         end = max(e.occurred_at for e in events) + timedelta(days=1)
         reported = figures(Reads(followed).group_report(end))
-        followed.projector.rebuild()
+        followed.read_models.rebuild()
         assert read_models(followed) == incremental
         assert reported == naive_report(events, end)
         followed.close()
     finally:
-        projector_module.Projector.apply = original_apply  # type: ignore[method-assign]
-        projector_module.PAGE = old_page
+        read_models_module.ReadModels._work_out = original_apply  # type: ignore[method-assign]
+        read_models_module.PAGE = old_page
 
 
 @pytest.fixture(scope="module")
@@ -358,7 +338,7 @@ def test_a_complaint_about_a_household_registered_in_the_same_page_counts_for_it
         assert after[group]["open_complaints"] == before[group]["open_complaints"] + 1
         assert after["total"]["open_complaints"] == before["total"]["open_complaints"] + 1
         followed = read_models(ledger)
-        ledger.projector.rebuild()
+        ledger.read_models.rebuild()
         assert read_models(ledger) == followed
     finally:
         ledger.close()
@@ -377,7 +357,7 @@ def test_a_policy_followed_in_the_same_page_as_the_households_it_prices(tmp_path
         followed = read_models(ledger)
         complete = [row for row in followed["rm_progress_daily"] if row[1] == "files_complete"]
         assert sum(row[3] for row in complete) > 0
-        ledger.projector.rebuild()
+        ledger.read_models.rebuild()
         assert read_models(ledger) == followed
     finally:
         ledger.close()

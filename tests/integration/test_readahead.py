@@ -65,7 +65,7 @@ def test_a_memory_ledger_rebuilds_without_reading_ahead() -> None:
     try:
         assert isinstance(ledger.recorder.read_ahead(), contextlib.nullcontext)
         ingest(ledger, SAMPLE.read_text(encoding="utf-8").splitlines())
-        assert ledger.projector.rebuild() > 0
+        assert ledger.read_models.rebuild() > 0
     finally:
         ledger.close()
 
@@ -136,7 +136,7 @@ def test_a_rebuild_reads_the_ledgers_file_ahead(
     try:
         ingest(ledger, SAMPLE.read_text(encoding="utf-8").splitlines())
         opened.clear()
-        ledger.projector.rebuild()
+        ledger.read_models.rebuild()
     finally:
         ledger.close()
     assert [read for read, _ in opened] == [path]

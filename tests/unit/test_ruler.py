@@ -19,6 +19,8 @@ from domain import ruler
 from domain.policy import Item, PolicyVersion, entitlement
 from ledger.simulation import GIVEN, SURNAMES
 from projections import consistency as rm
+from projections.model import micros
+from projections.timeline import Signed, Valued
 from tests.strategies import policy_document
 
 CST = timezone(timedelta(hours=8))
@@ -32,6 +34,30 @@ RATE_KEYS = sorted(DOCUMENT["rates"])
 
 def version(**changes: Any) -> PolicyVersion:
     return PolicyVersion.from_document({**DOCUMENT, **changes})
+
+
+def valued(valuation: str, items: tuple[Item, ...] | list[Item]) -> Valued:
+    """A valuation's timeline entry (by app-1, at SIGNED)."""
+    rows = [[i.item, _text(i.quantity), _text(i.value)] for i in items]
+    return Valued(micros(SIGNED), 1, valuation, "XC-2018", 1, rows, None, "app-1", micros(SIGNED))
+
+
+def signed(
+    agreement: str,
+    amount: Decimal,
+    owed: Decimal,
+    deviation: dict[str, str] | None,
+    method: str,
+) -> Signed:
+    """An agreement's timeline entry (by c1, at SIGNED)."""
+    at = micros(SIGNED)
+    return Signed(
+        at, 2, agreement, str(amount), str(owed), "XC-2018", 1, deviation, method, "c1", at
+    )
+
+
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
 
 
 # --- strategies ----------------------------------------------------------------------
@@ -223,7 +249,7 @@ def records(draw: st.DrawFn, n: int) -> rm.Record:
     items.append(Item("land:homestead", quantity=draw(small_quantities)))
     if draw(st.booleans()):
         items.append(Item("well", value=draw(st.decimals(0, 999, places=2))))
-    valuation = rm.Valuation(f"V{n}", "XC-2018", 1, tuple(items), None, SIGNED, "app-1")
+    valuation = valued(f"V{n}", items)
     record = rm.Record(f"H{n:02d}", "G1", draw(st.sampled_from(("一村", "二村"))), name, id_number)
     record.steps.append(valuation)
     if draw(st.booleans()):
@@ -231,15 +257,12 @@ def records(draw: st.DrawFn, n: int) -> rm.Record:
         bonus = draw(st.sampled_from((Decimal(0), Decimal(5))))
         deviation = {"reason": "hardship", "approved_by": "sup-1"} if bonus else None
         record.steps.append(
-            rm.Signing(
+            signed(
                 f"A{n}",
                 owed + bonus,
                 owed,
-                "XC-2018",
-                1,
                 deviation,
                 draw(st.sampled_from(("monetary", "property_swap"))),
-                SIGNED,
             )
         )
     return record
@@ -279,17 +302,14 @@ def test_the_disclosure_row_has_the_parts_of_the_entitlement() -> None:
         Item("well", value=Decimal("1500.00")),
     )
     record = rm.Record("XC-0001", "G01", "一村", "欧阳修", "211481198903063317")
-    record.steps.append(rm.Valuation("V", "XC-2018", 1, items, None, SIGNED, "app-1"))
+    record.steps.append(valued("V", items))
     record.steps.append(
-        rm.Signing(
+        signed(
             "A",
             Decimal("460500.00"),
             Decimal("455500.00"),
-            "XC-2018",
-            1,
             {"reason": "hardship", "approved_by": "sup-1"},
             "monetary",
-            SIGNED,
         )
     )
     row = rm.disclosure_row(record, rm.Policies([POLICY]), AS_OF)

@@ -8,12 +8,31 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from projections.households import Entry, Row, RowCache, transitions
+from projections import timeline as t
+from projections.households import Row, RowCache, transitions
+from projections.timeline import Entry
 
+moments = st.integers(0, 2**53)
+positions = st.integers(1, 10**9)
 entries = st.lists(
-    st.tuples(
-        st.integers(0, 2**53), st.integers(1, 10**9), st.sampled_from("RSVADQCMLFKON"), st.text()
-    ).map(list),
+    st.one_of(
+        st.builds(t.Registered, moments, positions),
+        st.builds(t.DocumentAttached, moments, positions, st.text()),
+        st.builds(t.PayoutConfirmed, moments, positions, st.text()),
+        st.builds(t.ComplaintNoted, moments, positions, st.text()),
+        st.builds(t.DeviationApproved, moments, positions, st.text(), st.text()),
+        st.builds(
+            t.Surveyed,
+            moments,
+            positions,
+            st.dictionaries(st.text(), st.text(), max_size=3),
+            st.text(),
+            st.integers(0, 20),
+            st.none() | st.text(),
+            st.text(),
+            moments,
+        ),
+    ),
     max_size=40,
 )
 
@@ -25,12 +44,12 @@ def row_of(timeline: list[Entry]) -> Row:
 def add(row: Row, added: list[Entry]) -> None:
     """Entries arrive late (sorted in among those written) or in order (appended); a
     timeline is kept in (at, position) order, and no two entries share both."""
-    taken = {(e[0], e[1]) for e in row.timeline}
+    taken = {(e.at, e.position) for e in row.timeline}
     for entry in added:
-        if (entry[0], entry[1]) not in taken:
-            taken.add((entry[0], entry[1]))
+        if (entry.at, entry.position) not in taken:
+            taken.add((entry.at, entry.position))
             row.timeline.append(entry)
-    row.timeline.sort(key=lambda e: (e[0], e[1]))
+    row.timeline.sort(key=lambda e: (e.at, e.position))
 
 
 @given(first=entries, later=st.lists(entries, max_size=4))
@@ -40,30 +59,30 @@ def test_a_timeline_packed_piece_by_piece_is_packed_whole(
     packer = msgpack.Packer()
     row = row_of([])
     add(row, first)
-    assert row.pack(packer) == msgpack.packb(row.timeline)
+    assert row.pack(packer) == t.pack(row.timeline)
     for added in later:
         add(row, added)
-        assert row.pack(packer) == msgpack.packb(row.timeline)
+        assert row.pack(packer) == t.pack(row.timeline)
 
 
 @pytest.mark.parametrize("size", [14, 15, 65_534, 65_535])
 def test_the_array_header_changes_form_as_the_timeline_grows(size: int) -> None:
     packer = msgpack.Packer()
-    row = row_of([[n, n, "D", ""] for n in range(size)])
-    assert row.pack(packer) == msgpack.packb(row.timeline)
-    row.timeline.append([size, size, "C"])  # 15 -> 16 and 65,535 -> 65,536 entries
-    assert row.pack(packer) == msgpack.packb(row.timeline)
+    row = row_of([t.DocumentAttached(n, n, "") for n in range(size)])
+    assert row.pack(packer) == t.pack(row.timeline)
+    row.timeline.append(t.PayoutConfirmed(size, size, "P-1"))  # 15 -> 16, 65,535 -> 65,536
+    assert row.pack(packer) == t.pack(row.timeline)
 
 
 # Entries the fold reads without a policy: documents, complaints opened and resolved,
-# vacating (their payloads as ENTRY_FORMS gives them).
+# vacating.
 foldable = st.lists(
-    st.tuples(
-        st.integers(0, 2**53),
-        st.integers(1, 10**9),
-        st.sampled_from("DFKM"),
-        st.sampled_from(["id_card", "hukou", "C-1", "C-2"]),
-    ).map(list),
+    st.one_of(
+        st.builds(t.DocumentAttached, moments, positions, st.sampled_from(["id_card", "hukou"])),
+        st.builds(t.ComplaintFiled, moments, positions, st.sampled_from(["C-1", "C-2"])),
+        st.builds(t.ComplaintResolved, moments, positions, st.sampled_from(["C-1", "C-2"])),
+        st.builds(t.Vacated, moments, positions),
+    ),
     min_size=1,  # a row has at least its registration
     max_size=30,
 )
@@ -89,7 +108,7 @@ def test_a_row_kept_compact_between_pages_comes_back_the_same(
         assert back == row and back.folded == row.folded
         add(row, added)
         add(back, added)
-        assert back.pack(packer) == row.pack(packer) == msgpack.packb(row.timeline)
+        assert back.pack(packer) == row.pack(packer) == t.pack(row.timeline)
         assert transitions(back, _no_policy) == transitions(row, _no_policy)
 
 
