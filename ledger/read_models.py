@@ -299,6 +299,8 @@ class ReadModels:
     def _flush(self) -> None:
         for model in self.models:
             model.flush()
+        for model in self.models:
+            model.end()
 
     @staticmethod
     def _dispatch(handlers: Handlers, events: Iterable[Event]) -> None:

@@ -9,9 +9,11 @@ process read in stored order before the fold (what the models take in first: the
 policy versions, the complaints about each household, ...). It takes those in, then
 reads the folded model's events from the highest aggregate id down (up to the
 rebuild's last position), in one read transaction, folds each aggregate exactly as
-the rebuilding process does, and sends, as a msgpack record on its standard output,
-every write the models made of it (ReadModels.fold_from_the_end); then one record
-that says it is done. Meanwhile the rebuilding process folds from the lowest id up,
+the rebuilding process does, and sends every write the models made of it
+(ReadModels.fold_from_the_end) as msgpack records on its standard output: a
+statement as [text] the first time it is used (numbered in the order sent), an
+aggregate as [its id (16 bytes), its events, [[statement number, [parameters, ...]],
+...]]; then "done". Meanwhile the rebuilding process folds from the lowest id up,
 and stops the worker where the two meet: the work is shared in whatever proportion
 the two processes' speeds give, on any ledger and machine. The worker writes nothing
 to the store: the rebuilding process makes its writes, so an interrupted rebuild
@@ -51,11 +53,11 @@ COLLECT_EVERY = 5_000
 
 @dataclass(frozen=True, slots=True)
 class Folded:
-    """One aggregate as the worker folded it: the writes the models made of it (many,
-    statement, parameters), and how many events it has."""
+    """One aggregate as the worker folded it: the writes the models made of it (each
+    a statement and its rows of parameters), and how many events it has."""
 
     aggregate: bytes
-    writes: list[Any]
+    writes: list[tuple[str, list[Any]]]
     events: int
 
 
@@ -64,12 +66,8 @@ def write(c: Any, folded: Sequence[Folded]) -> None:
     go: they are inserts into a rebuild's emptied tables, in any order."""
     grouped: dict[str, list[Any]] = {}
     for record in folded:
-        for many, statement, parameters in record.writes:
-            rows = grouped.setdefault(statement, [])
-            if many:
-                rows.extend(parameters)
-            else:
-                rows.append(parameters)
+        for statement, rows in record.writes:
+            grouped.setdefault(statement, []).extend(rows)
     for statement, rows in grouped.items():
         if rows:
             c.executemany(statement, rows)
@@ -94,6 +92,7 @@ class RebuildWorker:
         self.floor: UUID | None = None
         self.failure: str | None = None
         self._folded: list[Folded] = []
+        self._statements: list[str] = []
         self._done = False
         self._ended = False
         self._unpacker = msgpack.Unpacker(raw=False)
@@ -178,11 +177,17 @@ class RebuildWorker:
             if record == DONE:
                 self._done = True
                 continue
+            if len(record) == 1:  # a statement, sent once
+                self._statements.append(record[0])
+                continue
             aggregate, events, writes = record
             key = UUID(bytes=aggregate)
             if self.floor is not None and key <= self.floor:
                 continue  # folded here meanwhile
-            self._folded.append(Folded(aggregate, writes, events))
+            statements = self._statements
+            self._folded.append(
+                Folded(aggregate, [(statements[n], rows) for n, rows in writes], events)
+            )
             self.lowest = key
 
     def stop(self) -> None:
@@ -221,9 +226,17 @@ def main() -> int:
         read_models = ReadModels(ledger.recorder, ledger.mapper, prepare=False)
         out = sys.stdout.buffer
         packer = msgpack.Packer()
+        numbers: dict[str, int] = {}
 
-        def send(aggregate: UUID, events: int, writes: list[Any]) -> None:
-            out.write(packer.pack((aggregate.bytes, events, writes)))
+        def send(aggregate: UUID, events: int, writes: list[tuple[bool, str, Any]]) -> None:
+            coded = []
+            for many, statement, parameters in writes:
+                number = numbers.get(statement)
+                if number is None:
+                    number = numbers[statement] = len(numbers)
+                    out.write(packer.pack((statement,)))
+                coded.append((number, parameters if many else [parameters]))
+            out.write(packer.pack((aggregate.bytes, events, coded)))
 
         with (
             collected_between_units() as collector,

@@ -163,6 +163,7 @@ class ReadMapper(Mapper[UUID]):
             else transcoder.decode
         )
         self._classes: dict[str, tuple[type, int]] = {}
+        self._plain = not self.cipher and not self.compressor
 
     def to_domain_event(self, stored_event: StoredEvent) -> Any:
         originator_id = stored_event.originator_id
@@ -179,11 +180,14 @@ class ReadMapper(Mapper[UUID]):
             found = self._classes[topic] = (cls, getattr(cls, "class_version", 1))
         cls, class_version = found
         try:
-            if self.cipher:
-                state = self.cipher.decrypt(state)
-            if self.compressor:
-                state = self.compressor.decompress(state)
-            event_state: dict[str, Any] = self._decode(state)
+            if self._plain:
+                event_state: dict[str, Any] = self._decode(state)
+            else:
+                if self.cipher:
+                    state = self.cipher.decrypt(state)
+                if self.compressor:
+                    state = self.compressor.decompress(state)
+                event_state = self._decode(state)
         except Exception as e:
             msg = (
                 f"Failed to deserialise state of stored event with topic '{topic}', "

@@ -109,6 +109,9 @@ class Complaints(ReadModel):
         super().begin(c)
         self.changed = {}
 
+    def end(self) -> None:
+        self.changed = {}
+
     @singledispatchmethod
     def handle(self, event: object, position: int) -> None:
         """Take in one event (one handler per event class below)."""

@@ -11,6 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 from functools import singledispatchmethod
 from typing import Any
+from uuid import UUID
 
 import msgpack
 
@@ -53,8 +54,10 @@ class Row:
         # one was sorted in among them, which moves a new entry to their last place.
         if done and (done > len(timeline) or timeline[done - 1] is not self.packed_last):
             self.packed, done = b"", 0
-        stored = t.stored
-        self.packed += b"".join(packer.pack(stored(entry)) for entry in timeline[done:])
+        tags = t.TAGS
+        added = [(tags[type(entry)], entry) for entry in timeline[done:]]  # t.stored
+        # Packed as one array, less its header: one call, not one per entry.
+        self.packed += packer.pack(added)[len(packer.pack_array_header(len(added))) :]
         self.packed_count = len(timeline)
         self.packed_last = timeline[-1] if timeline else None
         header: bytes = packer.pack_array_header(len(timeline))
@@ -163,12 +166,21 @@ class Households(ReadModel):
         self._known_subjects: OrderedDict[bytes, tuple[str, str] | None] = OrderedDict()
         # While rebuilding: the entries of complaints about households not folded yet.
         self._waiting: dict[str, list[t.Entry]] = {}
+        # The aggregate id (the object) and row of the last event taken in: a rebuild
+        # gives an aggregate's events one after another, with one id object.
+        self._last: tuple[UUID, Row] | None = None
 
     def begin(self, c: Cursor) -> None:
         super().begin(c)
         self.changed = {}
         self._codes = {}
         self._subjects = {}
+        self._last = None
+
+    def end(self) -> None:
+        self.changed = {}
+        self._codes = {}
+        self._last = None
 
     def forget(self) -> None:
         self._rows.clear()
@@ -196,6 +208,7 @@ class Households(ReadModel):
         row.timeline.append(t.Registered(micros(e.occurred_at), position))
         self.changed[aggregate] = row
         self._codes[e.household] = aggregate
+        self._last = (e.originator_id, row)
 
     @handle.register
     def _surveyed(self, e: H.Surveyed, position: int) -> None:
@@ -281,8 +294,13 @@ class Households(ReadModel):
         self._add(e, t.Vacated(micros(e.occurred_at), position))
 
     def _add(self, e: H.Event, entry: t.Entry) -> None:
+        last = self._last
+        if last is not None and last[0] is e.originator_id:
+            last[1].timeline.append(entry)
+            return
         row = self._row(e.originator_id.bytes)
         assert row is not None, f"{type(e).__name__} before its household's registration"
+        self._last = (e.originator_id, row)
         row.timeline.append(entry)
 
     # --- the events of complaints about a household ---------------------------------
@@ -483,7 +501,7 @@ def metrics_of(state: t.Fold, required: tuple[str, ...] | None) -> tuple[bool, .
         state.surveyed,
         state.valuation is not None,
         state.agreement is not None,
-        required is not None and all(kind in state.documents for kind in required),
+        required is not None and state.documents.issuperset(required),
         state.paid_in_full,
     )
 
@@ -509,9 +527,15 @@ def transitions(row: Row, policies: PolicyLookup) -> list[Transition]:
     if folded is None or tuple(timeline[folded.count - 1][:2]) != folded.last:
         folded = Folded(t.Fold(), (False,) * len(METRICS), 0, (0, 0), [])
     state, before, changes = folded.state, folded.metrics, list(folded.changes)
+    # The required documents change only with the valuation: looked up once for each.
+    valuation = state.valuation
+    required = required_documents(state, policies, None)
     for entry in timeline[folded.count :]:
         state.apply(entry)
-        after = metrics_of(state, required_documents(state, policies, None))
+        if state.valuation is not valuation:
+            valuation = state.valuation
+            required = required_documents(state, policies, None)
+        after = metrics_of(state, required)
         if after != before:
             for metric, was, now in zip(METRICS, before, after, strict=True):
                 if was != now:

@@ -76,7 +76,11 @@ class ReadModel:
 
     def flush(self) -> None:
         """Write what the batch changed (and keep it where the models after this one
-        look for it, until the next batch begins)."""
+        look for it, until the batch ends)."""
+
+    def end(self) -> None:
+        """The batch is written: let go of what it changed (so that collecting garbage
+        between batches does not walk it, nor keep it for longer)."""
 
     def forget(self) -> None:
         """Drop what is kept in memory between batches: a batch failed, or another

@@ -60,6 +60,8 @@ class Programme(ReadModel):
         self._staff[e.staff] = (e.staff, e.name, e.role, e.group)
 
     def flush(self) -> None:
+        if not (self._versions or self._groups or self._staff):
+            return
         for statement, rows in (
             ("INSERT INTO rm_policy_versions VALUES (?, ?, ?, ?, ?)", self._versions),
             ("INSERT INTO rm_groups VALUES (?, ?, ?, ?)", self._groups),

@@ -6,8 +6,8 @@ all read (no aggregate is replayed).
 Entries are named tuples whose first two fields are the business time (whole
 microseconds since the epoch) and the position of the event in the ledger (its
 notification id); no two entries of a timeline share both, so a timeline sorts as
-plain tuples. Each is stored as a msgpack array: its tag (one letter, TAGS) and then
-its fields in order. Changing an entry's fields changes the stored form: bump the
+plain tuples. Each is stored as a msgpack array of two: its tag (one letter, TAGS)
+and the array of its fields in order. Changing an entry's fields changes the stored form: bump the
 read models' format (ledger/read_models.py NAME) so that ledgers rebuild them."""
 
 from __future__ import annotations
@@ -251,9 +251,9 @@ TAGS: dict[type, str] = {
 _KINDS: dict[str, Any] = {tag: kind for kind, tag in TAGS.items()}
 
 
-def stored(entry: Entry) -> tuple[Any, ...]:
-    """An entry's stored form: its tag, then its fields."""
-    return (TAGS[type(entry)], *entry)
+def stored(entry: Entry) -> tuple[str, Entry]:
+    """An entry's stored form: its tag, and its fields."""
+    return (TAGS[type(entry)], entry)
 
 
 def pack(timeline: Iterable[Entry]) -> bytes:
@@ -264,7 +264,7 @@ def pack(timeline: Iterable[Entry]) -> bytes:
 def unpack(packed: bytes) -> list[Entry]:
     """A timeline from its stored form."""
     kinds = _KINDS
-    return [kinds[raw[0]]._make(raw[1:]) for raw in msgpack.unpackb(packed)]
+    return [kinds[tag]._make(fields) for tag, fields in msgpack.unpackb(packed)]
 
 
 # --- the fold -----------------------------------------------------------------------
