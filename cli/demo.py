@@ -17,7 +17,7 @@ from ledger.checkpoint import generate_key, parse_signer
 from ledger.ingest import ingest
 from ledger.integrity import StoredCheckpoint
 from ledger.reads import Reads
-from ledger.simulation import Programme, last_day
+from simulation.programme import Programme, last_day
 
 
 @click.command("demo")
