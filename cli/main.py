@@ -24,6 +24,7 @@ COMMANDS = {
     "prove": "cli.integrity:prove",
     "prove-consistency": "cli.integrity:prove_consistency",
     "audit-verify": "cli.integrity:audit_verify",
+    "witness": "cli.witness:witness",
 }
 
 
