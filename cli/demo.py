@@ -16,7 +16,7 @@ from ledger.application import Ledger
 from ledger.checkpoint import StoredCheckpoint, generate_key, parse_signer
 from ledger.ingest import ingest
 from ledger.reads import Reads
-from ledger.simulation import Programme, last_day
+from simulation.programme import Programme, last_day
 
 
 @click.command("demo")
