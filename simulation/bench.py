@@ -171,12 +171,12 @@ def rebuild(_directory: Path, _households: int, db: str) -> Figures:
 
 
 def verify(_directory: Path, _households: int, db: str) -> Figures:
-    from ledger import integrity
+    from ledger.log import verification
     from ledger.store import open_ledger
 
     ledger = open_ledger(db)
     cpu = _cpu_seconds(resource.RUSAGE_SELF)
-    events, seconds = integrity.timed_verify(ledger.ledger_recorder, ledger.sharable_settings)
+    events, seconds = verification.timed_verify(ledger.ledger_recorder, ledger.sharable_settings)
     cpu = _cpu_seconds(resource.RUSAGE_SELF) - cpu
     ledger.close()
     return dict(
