@@ -100,10 +100,15 @@ def parse_postgres_url(url: str) -> PostgresStore:
             "the one option is ?schema=NAME."
         )
     schema = options.get("schema", ["public"])[0]
-    if not _SCHEMA.fullmatch(schema) or schema.startswith("pg_"):
+    if is_system_schema(schema):
+        raise InvalidInput(
+            f"the schema {schema} is one of PostgreSQL's own (a system schema); keep a ledger "
+            "in a schema of its own, such as ?schema=xingcheng."
+        )
+    if not _SCHEMA.fullmatch(schema):
         raise InvalidInput(
             f"the schema {schema!r} is not a name the ledger takes; use lower-case letters, "
-            "digits and _ (not starting with a digit or pg_), such as ?schema=xingcheng."
+            "digits and _ (not starting with a digit), such as ?schema=xingcheng."
         )
     return PostgresStore(
         user=unquote(parts.username),
@@ -113,6 +118,13 @@ def parse_postgres_url(url: str) -> PostgresStore:
         dbname=dbname,
         schema=schema,
     )
+
+
+def is_system_schema(schema: str) -> bool:
+    """PostgreSQL's own schemas: its catalogue, the SQL standard's views of it, and
+    every name it reserves (pg_toast, pg_temp_N, ...). A ledger's tables there would
+    sit among the server's own."""
+    return schema.lower() == "information_schema" or schema.lower().startswith("pg_")
 
 
 def _sqlite_path(url: str) -> str:
