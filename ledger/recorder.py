@@ -29,6 +29,7 @@ from eventsourcing.sqlite import (
 )
 
 from domain.errors import RuleViolation
+from ledger import marker
 from ledger.integrity import Cursor, Dialect, LeafRow, TransparencyLog
 from ledger.readahead import ReadAhead
 
@@ -164,7 +165,17 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         statements = super().construct_create_table_statements()
         statements.append(_APPLIED_COMMANDS + " WITHOUT ROWID")
         statements.extend(self.log.create_table_statements())
+        statements.append(marker.CREATE)
         return statements
+
+    def _create_table(self, c: SQLiteCursor) -> None:
+        """The tables, and the marker's rows in the same transaction: a new ledger is
+        marked as it is made, one made before the marker when it is next opened to
+        write. Read first, since writing them again would wait for the write lock."""
+        super()._create_table(c)
+        c.execute(f"SELECT count(*) FROM {marker.TABLE}")
+        if c.fetchone()[0] == 0:
+            c.executemany(f"INSERT INTO {marker.TABLE} (key, value) VALUES (?, ?)", marker.ROWS)
 
     @contextmanager
     def transaction(self, *, commit: bool) -> Iterator[SQLiteCursor]:

@@ -9,11 +9,12 @@ import sqlite3
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from eventsourcing.persistence import PersistenceError
 
-from domain.errors import DomainError, InvalidInput, NotFound
+from domain.errors import DomainError, InvalidInput
+from ledger import marker
 from ledger.application import Clock, Ledger, utc_now
 
 DEFAULT_URL = "sqlite:///oneruler.db"
@@ -199,10 +200,15 @@ def connection_problem(store: PostgresStore, message: str) -> str:
     return f"could not connect to PostgreSQL at {store.where} ({detail}); check --db."
 
 
-def check_postgres(store: PostgresStore, *, must_exist: bool) -> None:
+def check_postgres(
+    store: PostgresStore, *, must_exist: bool, allow_incomplete: bool = False
+) -> None:
     """Connect once, directly, so that a wrong URL or a stopped server is one clear
-    sentence (the library's pool would retry until its timeout and say less)."""
+    sentence (the library's pool would retry until its timeout and say less); and
+    look at what the schema holds before the ledger is opened there, which would
+    create its tables."""
     import psycopg  # here: only a postgresql:// store pays for importing it
+    from psycopg.sql import SQL, Identifier
 
     try:
         with psycopg.connect(
@@ -214,28 +220,72 @@ def check_postgres(store: PostgresStore, *, must_exist: bool) -> None:
             connect_timeout=CONNECT_TIMEOUT,
             autocommit=True,
         ) as conn:
-            if must_exist:
-                row = conn.execute(
-                    "SELECT to_regclass(%s)", [f'"{store.schema}"."{Ledger.name}_events"']
-                ).fetchone()
-                if row is None or row[0] is None:
-                    raise NotFound(
-                        f"there is no ledger in schema {store.schema} of database {store.dbname} "
-                        f"on {store.where}; give --db (or ONERULER_DB), or load one with "
-                        "oneruler ingest."
+            tables = [
+                row[0]
+                for row in conn.execute(
+                    "SELECT c.relname FROM pg_class c "
+                    "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "WHERE n.nspname = %s AND c.relkind IN ('r', 'p', 'v', 'm', 'f')",
+                    [store.schema],
+                )
+            ]
+            rows = None
+            if marker.TABLE in tables:
+                rows = conn.execute(
+                    SQL("SELECT key, value FROM {0}.{1}").format(
+                        Identifier(store.schema), Identifier(marker.TABLE)
                     )
+                ).fetchall()
     except psycopg.OperationalError as e:
         raise StoreUnavailable(connection_problem(store, str(e))) from None
+    found = marker.recognise(
+        tables, dict(rows) if rows is not None else None, marker.LEGACY_POSTGRES
+    )
+    where = f"schema {store.schema} of database {store.dbname} on {store.where}"
+    _check_found(
+        found,
+        where,
+        "a new schema",
+        must_exist=must_exist,
+        allow_incomplete=allow_incomplete,
+        missing=(
+            f"there is no ledger in {where}; give --db (or ONERULER_DB), or load one with "
+            "oneruler ingest."
+        ),
+    )
+
+
+def _check_found(
+    found: marker.Found,
+    where: str,
+    remedy: str,
+    *,
+    must_exist: bool,
+    allow_incomplete: bool,
+    missing: str,
+) -> None:
+    """Refuse what no command may open: another program's store, a later format's
+    ledger, nothing at all to read."""
+    refused = marker.refusal(found, where, remedy)
+    if refused is not None:
+        raise InvalidInput(refused)
+    if found.kind == "empty" and must_exist:
+        raise InvalidInput(missing)
 
 
 def open_ledger(
-    url: str | None = None, *, must_exist: bool = False, clock: Clock = utc_now
+    url: str | None = None,
+    *,
+    must_exist: bool = False,
+    clock: Clock = utc_now,
+    allow_incomplete: bool = False,
 ) -> Ledger:
-    """Open (or, for writing, create) the ledger at a store URL."""
+    """Open (or, for writing, create) the ledger at a store URL. A store that holds
+    anything but a oneruler ledger is refused before anything is written to it."""
     resolved = resolve_url(url)
     if is_postgres(resolved):
         store = parse_postgres_url(resolved)
-        check_postgres(store, must_exist=must_exist)
+        check_postgres(store, must_exist=must_exist, allow_incomplete=allow_incomplete)
         try:
             return Ledger(env=store.env(), clock=clock)
         except PersistenceError as e:
@@ -260,23 +310,45 @@ def open_ledger(
     if file.is_dir():
         raise InvalidInput(f"{path} is a folder; give a ledger file with --db.")
     if file.exists() and (must_exist or file.stat().st_size > 0):
-        check_sqlite_ledger(path)
+        _check_found(
+            check_sqlite_ledger(path),
+            path,
+            "a new file",
+            must_exist=must_exist,
+            allow_incomplete=allow_incomplete,
+            missing=(
+                f"{path} holds no oneruler ledger; check --db, or load one with oneruler ingest."
+            ),
+        )
     return Ledger(env=store_env(resolved), clock=clock)
 
 
-def check_sqlite_ledger(path: str) -> None:
-    """An existing file must be a ledger: never add the ledger's tables to another
-    program's database, or read an empty one as if it were a ledger."""
+def read_only_uri(path: str) -> str:
+    """A URI that opens a SQLite file without writing to it or beside it. Without a
+    write-ahead log beside it the file is the whole database, read as it is
+    (immutable: no lock, no shared-memory file created next to it); with one, SQLite
+    reads the log too, through the files already there."""
+    uri = f"file:{quote(os.path.abspath(path))}?mode=ro"
+    return uri if Path(f"{path}-wal").exists() else f"{uri}&immutable=1"
+
+
+def check_sqlite_ledger(path: str) -> marker.Found:
+    """What an existing file holds, read without changing a byte of it: a ledger is
+    opened, anything else is refused, never given the ledger's tables."""
     try:
-        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
-            found = conn.execute(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'stored_events'"
-            ).fetchone()
+        with closing(sqlite3.connect(read_only_uri(path), uri=True)) as conn:
+            tables = [
+                row[0]
+                for row in conn.execute(
+                    "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') "
+                    "AND name NOT LIKE 'sqlite^_%' ESCAPE '^'"
+                )
+            ]
+            rows = None
+            if marker.TABLE in tables:
+                rows = conn.execute(f"SELECT key, value FROM {marker.TABLE}").fetchall()
     except sqlite3.Error as e:
         raise InvalidInput(
             f"{path} is not a ledger the ledger can read ({e}); check --db."
         ) from None
-    if found is None:
-        raise InvalidInput(
-            f"{path} holds no oneruler ledger; check --db, or load one with oneruler ingest."
-        )
+    return marker.recognise(tables, dict(rows) if rows is not None else None, marker.LEGACY_SQLITE)

@@ -271,7 +271,8 @@ def test_a_file_that_is_not_a_ledger_is_never_read_or_written(tmp_path: Path) ->
     )
     assert written.exit_code == 2
     assert written.stderr == (
-        f"Error: {other} holds no oneruler ledger; check --db, or load one with oneruler ingest.\n"
+        f"Error: {other} is not a oneruler ledger (it holds another program's tables: foo); "
+        "oneruler leaves it as it is: check --db, or give a new file.\n"
     )
     with sqlite3.connect(other) as conn:
         assert conn.execute("SELECT name FROM sqlite_master").fetchall() == [("foo",)]

@@ -113,6 +113,7 @@ def test_a_ledger_in_a_schema_keeps_every_table_there(sample: str) -> None:
         "merkle_leaves",
         "merkle_nodes",
         "checkpoints",
+        "oneruler_ledger",
         "rm_policy_versions",
         "rm_groups",
         "rm_staff",
@@ -535,7 +536,7 @@ def test_an_empty_schema_is_no_ledger_to_read_and_a_bad_url_is_bad_usage(
 ) -> None:
     server = parse_postgres_url(POSTGRES)
     result = oneruler("household", "show", "XC-0001", "--db", postgres_url)
-    assert (result.exit_code, result.stdout) == (1, "")
+    assert (result.exit_code, result.stdout) == (2, "")
     assert result.stderr == (
         f"Error: there is no ledger in schema {schema_of(postgres_url)} of database "
         f"{server.dbname} on {server.where}; give --db (or ONERULER_DB), or load one with "
