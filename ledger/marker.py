@@ -95,3 +95,12 @@ def refusal(found: Found, where: str, remedy: str) -> str | None:
             f"than this one (which reads version {VERSION}); open it with that version."
         )
     return None
+
+
+def unfinished(copying: Copying, name: str, delete: str) -> str:
+    """The sentence that refuses a store a copy was writing when it stopped."""
+    return (
+        f"{name} holds a copy of {copying.source} that did not finish (it stopped before its "
+        f"last rows and their proof were in); finish it with oneruler copy --resume --from "
+        f"{copying.source} --to {name}, or {delete} and copy again."
+    )

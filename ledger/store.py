@@ -246,6 +246,8 @@ def check_postgres(
         found,
         where,
         "a new schema",
+        name=store.display(),
+        delete="drop the schema",
         must_exist=must_exist,
         allow_incomplete=allow_incomplete,
         missing=(
@@ -260,6 +262,8 @@ def _check_found(
     where: str,
     remedy: str,
     *,
+    name: str,
+    delete: str,
     must_exist: bool,
     allow_incomplete: bool,
     missing: str,
@@ -271,6 +275,8 @@ def _check_found(
         raise InvalidInput(refused)
     if found.kind == "empty" and must_exist:
         raise InvalidInput(missing)
+    if found.copying is not None and not allow_incomplete:
+        raise InvalidInput(marker.unfinished(found.copying, name, delete))
 
 
 def open_ledger(
@@ -314,6 +320,8 @@ def open_ledger(
             check_sqlite_ledger(path),
             path,
             "a new file",
+            name=resolved,
+            delete="delete the file",
             must_exist=must_exist,
             allow_incomplete=allow_incomplete,
             missing=(
