@@ -4,6 +4,7 @@ tie a command to what existed then: each refused in one sentence, nothing append
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -432,3 +433,174 @@ def test_a_bulletin_of_a_day_still_to_come_is_refused(db: str, tmp_path: Path) -
     assert result.exit_code == 1
     assert result.stderr.startswith("Error: 2999-01-01 is in the future; a bulletin reports a day")
     assert not (tmp_path / "b.html").exists()
+
+
+# --- look-alike identifiers -----------------------------------------------------------
+
+AT = "2018-03-20T10:00:00+08:00"
+# A line naming each kind of id, valid in the sample but for the id put in its place.
+ID_LINES: dict[str, tuple[str, str, dict[str, Any]]] = {
+    "household": (
+        "register_household",
+        "admin",
+        {"household": "XC-0009", "group": "G01", "village": "一村", "head": "钱九"},
+    ),
+    "group": ("create_group", "admin", {"group": "G09", "name": "第九工作组"}),
+    "staff": ("enroll_staff", "admin", {"staff": "s-009", "name": "周九", "role": "clerk"}),
+    "valuation": (
+        "record_valuation",
+        "s-010",
+        {
+            "household": "XC-0004",
+            "valuation": "V-0004b",
+            "policy": "XC-2018",
+            "policy_version": 1,
+            "items": [{"item": "building:brick_concrete", "quantity": "100.00"}],
+        },
+    ),
+    "agreement": (
+        "sign_agreement",
+        "s-002",
+        {"household": "XC-0004", "agreement": "A-0004", "method": "monetary", "amount": "1.00"},
+    ),
+    "payout": (
+        "request_payout",
+        "s-001",
+        {"payout": "P-0009", "household": "XC-0001", "amount": "1.00"},
+    ),
+    "complaint": (
+        "file_complaint",
+        "s-030",
+        {"complaint": "C-0009", "channel": "hotline", "about": {"group": "G01"}, "summary": "x"},
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("character", "reason"),
+    [
+        ("\u200b", "contains U+200B (ZERO WIDTH SPACE), which does not show; remove it."),
+        ("\u200d", "contains U+200D (ZERO WIDTH JOINER), which does not show; remove it."),
+        ("\u2060", "contains U+2060 (WORD JOINER), which does not show; remove it."),
+        ("\ufeff", "contains U+FEFF (ZERO WIDTH NO-BREAK SPACE), which does not show; remove it."),
+        ("\u00ad", "contains U+00AD (SOFT HYPHEN), which does not show; remove it."),
+        ("\u202e", "contains U+202E (RIGHT-TO-LEFT OVERRIDE), which does not show; remove it."),
+        ("\u2066", "contains U+2066 (LEFT-TO-RIGHT ISOLATE), which does not show; remove it."),
+        ("\ue000", "contains U+E000 (a private-use character), which does not show; remove it."),
+        ("\u0085", "contains a control character; remove it."),
+        ("\u00a0", "must not contain spaces."),
+        ("\u3000", "must not contain spaces."),
+        ("\u2028", "must not contain spaces."),
+    ],
+    ids=lambda v: f"U+{ord(v):04X}" if len(v) == 1 else "",
+)
+@pytest.mark.parametrize("kind", list(ID_LINES))
+def test_an_id_with_a_character_that_does_not_show_is_refused(
+    db: str, kind: str, character: str, reason: str
+) -> None:
+    cmd, actor, fields = ID_LINES[kind]
+    code = str(fields[kind])
+    fields = {**fields, kind: code[:2] + character + code[2:]}
+    before = events(db)
+    report = ingest_lines(db, line(1, cmd, actor, AT, **fields))
+    [rejection] = report["rejections"]
+    shown = f'{kind} "{code[:2]} {code[2:]}" ' if reason.startswith("must") else f"{kind} "
+    assert rejection["reason"] == shown + reason
+    assert events(db) == before
+
+
+def test_ids_are_compared_in_their_normal_form(db: str) -> None:
+    """Full-width letters and digits are the same id as the ASCII ones (NFKC)."""
+    report = ingest_lines(
+        db,
+        line(
+            1,
+            *ID_LINES["household"][:2],
+            AT,
+            **{**ID_LINES["household"][2], "household": "ＸＣ-０００１"},
+        ),
+        line(
+            2,
+            *ID_LINES["household"][:2],
+            AT,
+            **{**ID_LINES["household"][2], "household": "ＸＣ-０００９"},
+        ),
+        line(
+            3,
+            "attach_document",
+            "s-002",
+            AT,
+            household="ＸＣ-０００４",
+            kind="ｉｄ＿ｃａｒｄ",
+            sha256="c" * 64,
+            filename="id.pdf",
+        ),
+    )
+    assert report["applied"] == 2
+    assert report["rejections"] == [
+        {"line": 1, "id": "h-1", "reason": "household XC-0001 is already registered."}
+    ]
+    for asked, meant in (("ＸＣ-０００９", "XC-0009"), ("ＸＣ-０００４", "XC-0004")):
+        shown = oneruler("household", "show", asked, "--db", db, "--json")
+        assert shown.exit_code == 0, shown.output
+        assert json.loads(shown.stdout) == json.loads(
+            oneruler("household", "show", meant, "--db", db, "--json").stdout
+        )
+        assert json.loads(shown.stdout)["household"] == meant
+    shown = json.loads(oneruler("household", "show", "XC-0004", "--db", db, "--json").stdout)
+    assert "id_card" not in shown["missing_documents"]
+    listed = oneruler("report", "disclosure", "--db", db, "--json")
+    codes = [row["household"] for row in json.loads(listed.stdout)["households"]]
+    assert codes == ["XC-0001", "XC-0002", "XC-0003", "XC-0004"]
+    groups = json.loads(oneruler("report", "groups", "--db", db, "--json").stdout)["groups"]
+    assert [g["households"] for g in groups] == [3, 2]  # XC-0009 joined G01, once
+    hidden = oneruler("household", "history", "XC-0001\u200b", "--db", db)
+    assert (hidden.exit_code, hidden.stderr) == (
+        2,
+        "Error: household contains U+200B (ZERO WIDTH SPACE), which does not show; remove it.\n",
+    )
+
+
+@pytest.mark.parametrize("field", ["head", "village", "address"])
+def test_a_name_with_a_bidirectional_control_is_refused(db: str, field: str) -> None:
+    fields = {**ID_LINES["household"][2], "address": "兴城镇一村9号"}
+    fields[field] = "钱\u202e九号"
+    report = ingest_lines(db, line(1, "register_household", "admin", AT, **fields))
+    assert report["rejections"] == [
+        {
+            "line": 1,
+            "id": "h-1",
+            "reason": f"{field} contains U+202E (RIGHT-TO-LEFT OVERRIDE), which changes the "
+            "order text is shown in; remove it.",
+        }
+    ]
+
+
+def test_a_policy_stored_before_the_rules_on_characters_still_reads(
+    db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stored documents are read as they were accepted: a rule added later never
+    stops them from being read (the policy below has a bidi control in its title)."""
+    import domain.values
+
+    document = json.loads(Path(SAMPLE).read_text(encoding="utf-8").splitlines()[0])["document"]
+    document = {**document, "policy": "XC-2019", "title": "方案\u202e2019"}
+    with monkeypatch.context() as before_the_rules:
+        before_the_rules.setattr(domain.values, "_BIDI", re.compile("(?!x)x"))
+        report = ingest_lines(db, line(1, "publish_policy", "admin", AT, document=document))
+    assert report["applied"] == 1
+    shown = oneruler("policy", "show", "XC-2019", "--db", db, "--json")
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.stdout)["document"]["title"] == "方案\u202e2019"
+    valued = ingest_lines(
+        db,
+        line(
+            2,
+            "record_valuation",
+            "s-010",
+            AT,
+            **{**ID_LINES["valuation"][2], "policy": "XC-2019"},
+        ),
+    )
+    assert valued["applied"] == 1, valued
+    assert oneruler("household", "show", "XC-0004", "--db", db).exit_code == 0
