@@ -3,6 +3,8 @@ tie a command to what existed then: each refused in one sentence, nothing append
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 import sqlite3
@@ -402,7 +404,7 @@ def test_a_formula_in_a_posted_list_stays_text(db: str, tmp_path: Path) -> None:
     assert oneruler("report", "disclosure", "--db", db, "--xlsx", out).exit_code == 0
     cells = [c for row in load_workbook(out).active.iter_rows() for c in row]
     assert not [c for c in cells if c.data_type == "f"]
-    assert any(isinstance(c.value, str) and c.value.startswith("=HYPERLINK") for c in cells)
+    assert any(isinstance(c.value, str) and c.value.startswith("'=HYPERLINK") for c in cells)
 
 
 def test_a_ledger_busy_with_another_writer_is_a_refusal_to_retry(
@@ -604,3 +606,125 @@ def test_a_policy_stored_before_the_rules_on_characters_still_reads(
     )
     assert valued["applied"] == 1, valued
     assert oneruler("household", "show", "XC-0004", "--db", db).exit_code == 0
+
+
+# --- formulas in exports ----------------------------------------------------------------
+
+FORMULAS = ['=HYPERLINK("http://example.invalid","点击")', "=1+2", "+1+2", "-1+2", "@SUM(1)"]
+RISKY = ("=", "+", "-", "@", "\t", "\r")
+
+
+def formula_households(db: str) -> None:
+    """A household whose village and head start like a formula, for each formula; a
+    group whose id and name do; and an agreement below its entitlement (a negative
+    deviation, a number that starts with '-')."""
+    lines: list[dict[str, Any]] = [
+        line(1, "create_group", "admin", "2018-03-02T08:00:00+08:00", group="=G9", name="+九组"),
+        line(
+            2,
+            "enroll_staff",
+            "admin",
+            "2018-03-02T08:00:00+08:00",
+            staff="s-009",
+            name="周九",
+            role="clerk",
+            group="=G9",
+        ),
+    ]
+    for n, formula in enumerate(FORMULAS, start=1):
+        code = f"XC-001{n}"
+        lines += [
+            line(
+                10 * n,
+                "register_household",
+                "admin",
+                "2018-03-02T09:00:00+08:00",
+                household=code,
+                group="=G9" if n == 1 else "G01",
+                village=formula,
+                head=formula,
+            ),
+            line(
+                10 * n + 1,
+                "record_survey",
+                "s-001" if n > 1 else "s-009",
+                "2018-03-03T09:00:00+08:00",
+                household=code,
+                residents=2,
+                building_area_m2={"brick_concrete": "50.00"},
+                land_area_m2="10.00",
+            ),
+            line(
+                10 * n + 2,
+                "record_valuation",
+                "s-010",
+                "2018-03-06T09:00:00+08:00",
+                household=code,
+                valuation=f"V-{code}",
+                policy="XC-2018",
+                policy_version=1,
+                items=[{"item": "building:brick_concrete", "quantity": "50.00"}],
+            ),
+        ]
+    lines.append(
+        line(
+            99,
+            "sign_agreement",
+            "s-002",
+            "2018-03-20T10:00:00+08:00",
+            household="XC-0003",
+            agreement="A-0003",
+            method="monetary",
+            amount="370000.00",
+            deviation={"reason": "协商", "approved_by": "s-020"},
+        )
+    )
+    report = ingest_lines(db, *lines)
+    assert report["rejected"] == 0, report["rejections"]
+
+
+def spreadsheet_cells(path: Path) -> list[Any]:
+    from openpyxl import load_workbook
+
+    cells = [c for row in load_workbook(path).active.iter_rows() for c in row]
+    assert not [c for c in cells if c.data_type == "f"]
+    return cells
+
+
+def test_a_cell_that_starts_like_a_formula_is_exported_as_text(db: str, tmp_path: Path) -> None:
+    """OWASP's rule for CSV injection, in every export: a text cell starting with =, +,
+    -, @, tab or CR gets a single quote in front; a number, even a negative one, is
+    left a number."""
+    formula_households(db)
+    as_of = ("--as-of", "2018-03-31")
+    listed = oneruler("report", "disclosure", "--db", db, "--csv", "--lang", "en", *as_of)
+    rows = list(csv.reader(io.StringIO(listed.stdout)))
+    cells = [cell for row in rows for cell in row]
+    assert [c for c in cells if c.startswith(RISKY)] == ["-21740.00"]  # XC-0003's deviation
+    by_code = {row[0]: row for row in rows}
+    for n, formula in enumerate(FORMULAS, start=1):
+        head, _, group, village = by_code[f"XC-001{n}"][1:5]
+        assert (head, village) == (f"'{formula[0]}某", f"'{formula}")
+        assert group == ("'=G9" if n == 1 else "G01")
+
+    out = tmp_path / "list.xlsx"
+    assert oneruler("report", "disclosure", "--db", db, "--xlsx", out, *as_of).exit_code == 0
+    cells = spreadsheet_cells(out)
+    texts = [c.value for c in cells if isinstance(c.value, str)]
+    assert not [t for t in texts if t.startswith(RISKY)]
+    assert {f"'{formula}" for formula in FORMULAS} <= set(texts)
+    assert -21740 in [c.value for c in cells if c.data_type == "n"]
+
+    grouped = oneruler("report", "groups", "--db", db, "--csv", *as_of)
+    assert [row[1] for row in csv.reader(io.StringIO(grouped.stdout))] == [
+        "group",
+        "'=G9",
+        "G01",
+        "G02",
+        "total",
+    ]
+    out = tmp_path / "groups.xlsx"
+    assert oneruler("report", "groups", "--db", db, "--xlsx", out, "--lang", "zh").exit_code == 0
+    texts = [c.value for c in spreadsheet_cells(out) if isinstance(c.value, str)]
+    assert "'+九组" in texts
+    assert not [t for t in texts if t.startswith(RISKY)]
