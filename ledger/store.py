@@ -13,9 +13,10 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from eventsourcing.persistence import PersistenceError
 
-from domain.errors import DomainError, InvalidInput
-from ledger import marker
+from domain.errors import InvalidInput
+from ledger import environment, marker
 from ledger.application import Clock, Ledger, utc_now
+from ledger.environment import StoreProblem
 
 DEFAULT_URL = "sqlite:///oneruler.db"
 
@@ -27,8 +28,8 @@ POSTGRES_USAGE = "write postgresql://USER[:PASSWORD]@HOST[:PORT]/DBNAME[?schema=
 _SCHEMA = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 
-class StoreUnavailable(DomainError):
-    """The store cannot be reached or refused the connection (exit 1)."""
+class StoreUnavailable(StoreProblem):
+    """The store cannot be reached or refused the connection (exit 2)."""
 
 
 @dataclass(frozen=True)
@@ -129,18 +130,30 @@ def is_system_schema(schema: str) -> bool:
 
 
 def _sqlite_path(url: str) -> str:
+    return _sqlite_target(url)[0]
+
+
+def _sqlite_target(url: str) -> tuple[str, bool]:
+    """The file a SQLite URL (or a bare path) names, and whether it asks to be opened
+    read-only (sqlite:///PATH?mode=ro; a bare path has no options, as a file's name
+    may hold a '?')."""
     if url.startswith("sqlite://"):
-        path = url.removeprefix("sqlite://")
+        path, _, query = url.removeprefix("sqlite://").partition("?")
         path = path.removeprefix("/") if path.startswith("/") else path
         if not path:
             raise InvalidInput(f"the store URL {url} names no file; write sqlite:///PATH.")
-        return path
+        if query not in ("", "mode=ro"):
+            raise InvalidInput(
+                f"the store URL {url} has an option the ledger does not know ({query}); "
+                "the one option is ?mode=ro, to open the ledger read-only."
+            )
+        return path, query == "mode=ro"
     if "://" in url:
         raise InvalidInput(
             f"the store URL {url} is not one the ledger knows; "
             "use sqlite:///PATH (or a bare path) or postgresql://..."
         )
-    return url
+    return url, False
 
 
 def store_env(url: str) -> dict[str, str]:
@@ -148,7 +161,37 @@ def store_env(url: str) -> dict[str, str]:
     postgresql://USER[:PASSWORD]@HOST[:PORT]/DBNAME[?schema=NAME]."""
     if is_postgres(url):
         return parse_postgres_url(url).env()
-    return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": _sqlite_path(url)}
+    path, read_only = _sqlite_target(url)
+    return _sqlite_env(path, read_only)
+
+
+def _sqlite_env(path: str, read_only: bool) -> dict[str, str]:
+    """The library's settings for a SQLite file. Read-only: opened through a URI that
+    never writes (mode=ro), with no table created; immutable as well where nothing can
+    be written beside the file (a read-only folder or mount, with no write-ahead log
+    there), since SQLite could not make its shared-memory file there, and nothing else
+    can write the file meanwhile either."""
+    if not read_only:
+        return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": path}
+    uri = f"file:{quote(os.path.abspath(path))}?mode=ro"
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.access(folder, os.W_OK) and not Path(f"{path}-wal").exists():
+        uri += "&immutable=1"
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+        "SQLITE_DBNAME": uri,
+        "CREATE_TABLE": "no",
+    }
+
+
+def writable(file: Path) -> bool:
+    """Whether this process may write a SQLite ledger file: the file, and the folder
+    for the write-ahead log and its index unless both are there already. False on a
+    read-only mount too (the system refuses writing there, whoever asks)."""
+    if not os.access(file, os.W_OK):
+        return False
+    beside = Path(f"{file}-wal").exists() and Path(f"{file}-shm").exists()
+    return beside or os.access(file.parent, os.W_OK)
 
 
 def display_url(url: str) -> str:
@@ -298,7 +341,7 @@ def open_ledger(
             raise StoreUnavailable(
                 f"the ledger at {store.display()} cannot be opened ({e}); check --db."
             ) from None
-    path = _sqlite_path(resolved)
+    path, read_only = _sqlite_target(resolved)
     if path == ":memory:" or "mode=memory" in path:
         raise InvalidInput(
             "an in-memory ledger keeps nothing; give a file such as sqlite:///oneruler.db."
@@ -315,6 +358,11 @@ def open_ledger(
         )
     if file.is_dir():
         raise InvalidInput(f"{path} is a folder; give a ledger file with --db.")
+    if not file.exists() and not os.access(file.parent, os.W_OK):
+        raise StoreProblem(
+            f"cannot create the ledger {path}: its folder {file.parent} cannot be written here "
+            "(a read-only folder or mount); give a --db where it can be."
+        )
     if file.exists() and (must_exist or file.stat().st_size > 0):
         _check_found(
             check_sqlite_ledger(path),
@@ -328,7 +376,10 @@ def open_ledger(
                 f"{path} holds no oneruler ledger; check --db, or load one with oneruler ingest."
             ),
         )
-    return Ledger(env=store_env(resolved), clock=clock)
+    # A ledger that cannot be written here (a read-only file or mount) is opened
+    # read-only: reads and verify work, and a write says why it cannot be made.
+    read_only = read_only or (file.exists() and not writable(file))
+    return Ledger(env=_sqlite_env(path, read_only), clock=clock)
 
 
 def read_only_uri(path: str) -> str:
@@ -356,6 +407,10 @@ def check_sqlite_ledger(path: str) -> marker.Found:
             if marker.TABLE in tables:
                 rows = conn.execute(f"SELECT key, value FROM {marker.TABLE}").fetchall()
     except sqlite3.Error as e:
+        # A full disk or a failing one is said as such: the ledger is not unreadable.
+        said = environment.problem(e, path)
+        if said is not None:
+            raise StoreProblem(said) from None
         raise InvalidInput(
             f"{path} is not a ledger the ledger can read ({e}); check --db."
         ) from None
