@@ -178,13 +178,13 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
 
     def _mark(self) -> None:
         """A ledger made before the marker gets it when next opened to write; on a
-        replica (or for a user that may only read) it goes on without, and the primary
-        adds it."""
+        replica, or for a user that may only read or may not create tables, it goes on
+        without, and the next writer that may adds it."""
         try:
             with self._transaction(commit=True) as c:
                 c.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"oneruler:{self.schema}"])
                 self._insert_marker(c)
-        except ReadOnlyStore:
+        except (ReadOnlyStore, psycopg.errors.InsufficientPrivilege):
             pass
 
     def _existing(self, c: PgCursor) -> tuple[bool, bool]:

@@ -339,7 +339,8 @@ def open_ledger(
             return Ledger(env=store.env(), clock=clock)
         except PersistenceError as e:
             raise StoreUnavailable(
-                f"the ledger at {store.display()} cannot be opened ({e}); check --db."
+                environment.problem(e, resolved)
+                or f"the ledger at {store.display()} cannot be opened ({e}); check --db."
             ) from None
     path, read_only = _sqlite_target(resolved)
     if path == ":memory:" or "mode=memory" in path:

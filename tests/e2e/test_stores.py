@@ -314,3 +314,28 @@ def test_an_empty_file_or_schema_becomes_a_ledger_and_is_no_ledger_to_read(
     )
     assert oneruler("ingest", SAMPLE, "--db", store_url).exit_code == 0
     assert marker(store_url) == [("format", "oneruler"), ("version", "1")]
+
+
+def test_a_ledger_made_before_the_marker_reads_on_a_replica_which_cannot_mark_it() -> None:
+    """A user whose transactions are read-only meets what a hot standby imposes: the
+    ledger is read as it is, and the primary marks it when it next writes."""
+    with postgres_schema() as url, admin_connection(url) as conn:
+        assert oneruler("ingest", SAMPLE, "--db", url).exit_code == 0
+        drop_marker(url)
+        server, schema = parse_postgres_url(url), parse_postgres_url(url).schema
+        role = f"ro_{schema}"
+        conn.execute(f"CREATE ROLE {role} LOGIN")
+        try:
+            conn.execute(f"ALTER ROLE {role} SET default_transaction_read_only = on")
+            conn.execute(f"GRANT USAGE ON SCHEMA {schema} TO {role}")
+            conn.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO {role}")
+            replica = f"postgresql://{role}@{server.where}/{server.dbname}?schema={schema}"
+            verified = oneruler("verify", "--db", replica)
+            assert verified.stdout.startswith("OK: 38 events"), verified.output
+            assert oneruler("household", "history", "XC-0001", "--db", replica).exit_code == 0
+            assert marker(url) is None
+        finally:
+            conn.execute(f"DROP OWNED BY {role}")
+            conn.execute(f"DROP ROLE {role}")
+        assert oneruler("verify", "--db", url).exit_code == 0
+        assert marker(url) == [("format", "oneruler"), ("version", "1")]
