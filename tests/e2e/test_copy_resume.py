@@ -257,3 +257,17 @@ def test_a_copy_killed_with_sigkill_is_refused_then_resumed(
         assert (
             oneruler(*what, "--db", target).stdout == oneruler(*what, "--db", larger_source).stdout
         )
+
+
+def test_resuming_takes_what_the_source_gained_since_the_copy_stopped(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    lines = SAMPLE.read_text(encoding="utf-8").splitlines()
+    first, later = tmp_path / "first.jsonl", tmp_path / "later.jsonl"
+    first.write_text("\n".join(lines[:30]) + "\n", encoding="utf-8")
+    later.write_text("\n".join(lines[30:]) + "\n", encoding="utf-8")
+    town, county = str(tmp_path / "town.db"), str(tmp_path / "county.db")
+    assert oneruler("ingest", first, "--db", town).exit_code == 0
+    assert stop_copy(monkeypatch, town, county, 4, False)
+    assert oneruler("ingest", later, "--db", town).exit_code == 0  # the town went on
+    resumed_and_whole(town, county)

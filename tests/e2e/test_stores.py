@@ -127,8 +127,16 @@ def snapshot(folder: Path) -> dict[str, str]:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
 
 
-def every_kind_of_command(db: str, elsewhere: Path) -> list[tuple[Any, ...]]:
-    return [
+@pytest.fixture(scope="module")
+def sample_ledger(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("sample") / "sample.db"
+    assert oneruler("ingest", SAMPLE, "--db", path).exit_code == 0
+    return path
+
+
+def refused_everywhere(db: str, sentence: str, ledger: Path, elsewhere: Path) -> None:
+    """Every kind of command, reading or writing db, or copying it or into it, refused."""
+    for args in (
         ("ingest", SAMPLE, "--db", db),
         ("group", "create", "--group", "G9", "--name", "九组", "--db", db, "--actor", "admin"),
         ("household", "show", "XC-0001", "--db", db),
@@ -138,23 +146,8 @@ def every_kind_of_command(db: str, elsewhere: Path) -> list[tuple[Any, ...]]:
         ("verify", "--db", db),
         ("projections", "rebuild", "--db", db),
         ("copy", "--from", db, "--to", elsewhere / "copy.db"),
-        ("copy", "--from", SAMPLE_LEDGER_PLACEHOLDER, "--to", db),
-    ]
-
-
-SAMPLE_LEDGER_PLACEHOLDER = "<a ledger>"
-
-
-@pytest.fixture(scope="module")
-def sample_ledger(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("sample") / "sample.db"
-    assert oneruler("ingest", SAMPLE, "--db", path).exit_code == 0
-    return path
-
-
-def refused_everywhere(db: str, sentence: str, sample_ledger: Path, elsewhere: Path) -> None:
-    for args in every_kind_of_command(db, elsewhere):
-        args = tuple(sample_ledger if a == SAMPLE_LEDGER_PLACEHOLDER else a for a in args)
+        ("copy", "--from", ledger, "--to", db),
+    ):
         result = oneruler(*args)
         assert (result.exit_code, result.stdout, result.stderr) == (2, "", sentence), args
     assert not (elsewhere / "copy.db").exists()
@@ -166,7 +159,7 @@ def test_another_eventsourcing_applications_file_is_refused_and_left_as_it_was(
     folder = tmp_path / "school"
     folder.mkdir()
     school = dog_school(folder / "school.db")
-    with sqlite3.connect(f"file:{school}?mode=ro", uri=True) as conn:
+    with closing(sqlite3.connect(f"file:{school}?immutable=1", uri=True)) as conn:
         assert conn.execute("SELECT topic FROM stored_events").fetchall() == [
             ("__main__:Dog.Registered",),
             ("__main__:Dog.TrickAdded",),
