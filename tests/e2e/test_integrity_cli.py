@@ -108,7 +108,7 @@ def test_key_generate_never_overwrites_a_key(keys: Path) -> None:
     before = (keys / "xingcheng-office.key").read_bytes()
     failed(
         oneruler("key", "generate", "xingcheng-office", "--dir", keys),
-        1,
+        2,
         f"{keys / 'xingcheng-office.key'} already exists and a key is never overwritten; "
         "choose another NAME or --dir.",
     )

@@ -70,7 +70,7 @@ def test_key_generate_writes_a_cosignature_v1_pair(tmp_path: Path) -> None:
     code, output = run(
         "witness", "key", "generate", "audit.xingcheng.example", "--dir", str(tmp_path)
     )
-    assert code == 1
+    assert code == 2
     assert "already exists and a key is never overwritten" in output
 
 
