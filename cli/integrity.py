@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
@@ -20,11 +20,11 @@ from cli.options import (
     json_option,
     ledger_at,
     print_json,
+    read_json,
     reads_at,
     translate_errors,
 )
 from cli.render import fields
-from ledger import integrity
 from ledger.checkpoint import (
     CheckpointError,
     Signer,
@@ -34,7 +34,11 @@ from ledger.checkpoint import (
     parse_signer,
     parse_verifier,
 )
+from ledger.log import audit
 from ledger.store import resolve_url, store_name
+
+if TYPE_CHECKING:
+    from ledger.log.verification import Verification
 
 
 def _sentence(error: Exception) -> str:
@@ -83,19 +87,32 @@ def write_key_pair(
         raise BadInput(f"the folder {directory} does not exist; create it or give another --dir.")
     private, public = directory / f"{name}.key", directory / f"{name}.pub"
     for path in (private, public):
-        if path.exists():
-            raise Refused(
-                f"{path} already exists and a key is never overwritten; "
-                "choose another NAME or --dir."
-            )
-    # Created with its final mode, so the private key is never readable by others,
-    # not even for a moment; O_EXCL refuses a file that appeared since the check.
-    descriptor = os.open(private, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(signer_text + "\n")
-    with public.open("x", encoding="utf-8") as handle:
-        handle.write(verifier_text + "\n")
+        if os.path.lexists(path):  # a link to nowhere too: a key is never written through one
+            raise _taken(path)
+    made: list[Path] = []
+    try:
+        # Created with its final mode, so the private key is never readable by others,
+        # not even for a moment; O_EXCL refuses a file or link that appeared since.
+        for path, text, mode in ((private, signer_text, 0o600), (public, verifier_text, 0o644)):
+            try:
+                descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+            except FileExistsError:
+                raise _taken(path) from None
+            made.append(path)
+            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+                handle.write(text + "\n")
+    except BaseException:
+        for path in made:  # never half a pair
+            path.unlink()
+        raise
     return private, public
+
+
+def _taken(path: Path) -> BadInput:
+    link = f" (a link to {os.readlink(path)})" if path.is_symlink() else ""
+    return BadInput(
+        f"{path} already exists{link} and a key is never overwritten; choose another NAME or --dir."
+    )
 
 
 @key.command("generate")
@@ -179,7 +196,7 @@ def _against(stream: TextIO) -> str:
     return note
 
 
-def _verified(result: integrity.Verification, against: str | None) -> str:
+def _verified(result: Verification, against: str | None) -> str:
     count = len(result.checkpoints)
     sizes = ", ".join(str(cp.size) for cp in result.checkpoints)
     stored = {
@@ -304,17 +321,11 @@ def audit_verify(bundle_file: TextIO, pubkey: TextIO | None, as_json: bool) -> N
     signature, every event's inclusion in the checkpoint, and that the household's
     events run from version 1 without a gap."""
     text = _read(bundle_file, "an audit bundle")
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise BadInput(
-            f"{bundle_file.name} is not JSON ({e.msg} at line {e.lineno}); "
-            "give the file oneruler prove wrote."
-        ) from None
+    document = read_json(text, bundle_file.name, "give the file oneruler prove wrote.")
     verifier = _verifier(pubkey) if pubkey is not None else None
     try:
-        report = integrity.audit_verify(document, verifier)
-    except integrity.BundleRejected as e:
+        report = audit.audit_verify(document, verifier)
+    except audit.BundleRejected as e:
         if as_json:
             print_json({"ok": False, "problem": str(e)})
         raise Refused(str(e)) from None

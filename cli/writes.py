@@ -3,14 +3,13 @@ builds the ingest line it stands for and runs it through the same path."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import click
 
 from cli import groups
-from cli.options import envelope, fail, ledger_at, write_options
+from cli.options import envelope, fail, ledger_at, read_json, write_options
 from domain.complaint import CHANNELS, FINDINGS
 from domain.errors import DomainError
 from domain.household import METHODS
@@ -388,11 +387,12 @@ def confirm_payout(payout_id: str, bank_reference: str, **env: Any) -> None:
 def publish_policy(file: Path, **env: Any) -> None:
     """Publish a policy version from a JSON FILE (DOMAIN.md, the policy as data)."""
     try:
-        document = json.loads(file.read_text(encoding="utf-8"))
+        text = file.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise click.BadParameter(f"{file} does not exist.", param_hint="FILE") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+    except (OSError, UnicodeDecodeError) as e:
         raise click.BadParameter(
             f"{file} is not a readable JSON file ({e}).", param_hint="FILE"
         ) from None
+    document = read_json(text, str(file), "give a policy document (DOMAIN.md, the policy as data).")
     run("publish_policy", document=document, **env)

@@ -24,9 +24,9 @@ from domain.policy import PolicyVersion
 from domain.programme import Policy, Staff, WorkGroup
 from domain.roles import BUILTIN_ADMIN, BUILTIN_ADMIN_ACTOR, Actor
 from ledger import commands as c
-from ledger.checkpoint import Signer
+from ledger.checkpoint import Signer, StoredCheckpoint
 from ledger.follower import can_follow
-from ledger.integrity import StoredCheckpoint, make_checkpoint
+from ledger.log.store import make_checkpoint
 from ledger.read_models import ReadModels
 from ledger.recorder import LedgerRecorder, is_ledger_recorder
 from ledger.transcoder import construct_transcoder

@@ -18,7 +18,7 @@ from eventsourcing.persistence import ApplicationRecorder, IntegrityError, Mappe
 
 from ledger import rebuild_worker
 from ledger.collector import Collector, collected_between_units
-from ledger.integrity import TransparencyLog
+from ledger.log.store import TransparencyLog
 from ledger.rebuild_worker import Folded, RebuildWorker
 from ledger.transcoder import ReadMapper
 from projections.model import ReadModel, registered

@@ -15,15 +15,23 @@ from eventsourcing.persistence import StoredEvent
 from domain.errors import NotFound
 from domain.policy import DEFAULT_ACKNOWLEDGE_DAYS, DEFAULT_RESOLVE_DAYS, PolicyVersion
 from domain.programme import Policy
-from ledger import integrity
+from domain.values import parse_code
 from ledger.application import Ledger
 from ledger.checkpoint import Verifier
+from ledger.log import audit, verification
+from ledger.log import store as log_store
 from projections import complaints as complaints_rm
 from projections import consistency
 from projections import history as history_view
 from projections import households as households_rm
 from projections import programme as programme_rm
 from projections import progress as progress_rm
+
+
+def asked(code: str, kind: str) -> str:
+    """A code asked about, read as a command's code is: in its normal form, so that
+    ＸＣ-０００１ finds XC-0001, and refused if it holds a character that does not show."""
+    return parse_code(code, kind)
 
 
 class Reads:
@@ -42,6 +50,7 @@ class Reads:
 
     def household(self, code: str, as_of: datetime) -> dict[str, Any]:
         """The `household show --json` document (specs/cli.md), as of a business time."""
+        code = asked(code, "household")
         with self._ledger.read_models.reading() as c:
             row = households_rm.load_by_code(c, code)
             if row is None:
@@ -69,6 +78,7 @@ class Reads:
     def household_history(self, code: str, as_of: datetime | None) -> dict[str, Any]:
         """The `household history --json` document: every event of the household and
         of the complaints about it, in business-time order, up to as_of (None: all)."""
+        code = asked(code, "household")
         own, attached = self._ledger.household_record(code)
         return {
             "household": code,
@@ -113,6 +123,7 @@ class Reads:
         self, code: str, as_of: datetime, other_version: int | None = None
     ) -> dict[str, Any]:
         """The `dispute --json` document (docs/ruler.md)."""
+        code = asked(code, "household")
         with self._ledger.read_models.reading() as c:
             return consistency.dispute(c, code, as_of, other_version)
 
@@ -123,6 +134,7 @@ class Reads:
 
     def disclosure(self, group: str | None, as_of: datetime) -> dict[str, Any]:
         """The masked per-household compensation list (`report disclosure --json`)."""
+        group = asked(group, "group") if group is not None else None
         with self._ledger.read_models.reading() as c:
             return consistency.disclosure(c, group, as_of)
 
@@ -130,10 +142,11 @@ class Reads:
 
     def policy(self, code: str) -> Policy:
         """A published policy with every version, as published."""
-        return self._ledger.policy(code)
+        return self._ledger.policy(asked(code, "policy"))
 
     def policy_diff(self, code: str, old: int, new: int) -> dict[str, Any]:
         """The `policy show ID --diff A B --json` document."""
+        code = asked(code, "policy")
         policy = self._ledger.policy(code)
         return consistency.policy_diff(code, policy.version_of(old), policy.version_of(new))
 
@@ -163,9 +176,9 @@ class Reads:
         against: str | None = None,
         pubkey: Verifier | None = None,
         progress: Callable[[int], None] | None = None,
-    ) -> integrity.Verification:
+    ) -> verification.Verification:
         """Recompute the whole log (specs/integrity.md, `verify`)."""
-        return integrity.verify(
+        return verification.verify(
             self._ledger.ledger_recorder,
             against=against,
             pubkey=pubkey,
@@ -175,14 +188,15 @@ class Reads:
 
     def consistency_proof(self, old: int, new: int) -> dict[str, Any]:
         """The `prove-consistency --json` document."""
-        return integrity.consistency(self._ledger.ledger_recorder, old, new)
+        return log_store.consistency(self._ledger.ledger_recorder, old, new)
 
-    def bundle(self, code: str) -> tuple[integrity.HouseholdProof, dict[str, Any]]:
+    def bundle(self, code: str) -> tuple[audit.HouseholdProof, dict[str, Any]]:
         """A household's audit bundle (specs/integrity.md), with the proof it carries."""
-        proof = integrity.prove_household(self._ledger.ledger_recorder, code)
-        return proof, integrity.bundle(proof, self._decoded(proof))
+        code = asked(code, "household")
+        proof = log_store.prove_household(self._ledger.ledger_recorder, code)
+        return proof, audit.bundle(proof, self._decoded(proof))
 
-    def _decoded(self, proof: integrity.HouseholdProof) -> list[dict[str, Any]]:
+    def _decoded(self, proof: audit.HouseholdProof) -> list[dict[str, Any]]:
         """Each proven event decoded from its own stored bytes, for people to read."""
         documents = []
         for proven in proof.events:

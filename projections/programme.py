@@ -94,7 +94,7 @@ class Programme(ReadModel):
 
 @lru_cache(maxsize=256)
 def parse_policy(document: str) -> PolicyVersion:
-    return PolicyVersion.from_document(json.loads(document))
+    return PolicyVersion.from_document(json.loads(document), stored=True)
 
 
 def policy_version(c: Cursor, policy: str, version: int) -> PolicyVersion | None:

@@ -23,12 +23,13 @@ from eventsourcing.persistence import IntegrityError
 
 from cli.main import cli
 from domain.values import LEDGER_TZ
-from ledger import integrity
 from ledger.application import ConflictError, UnitOfWork
 from ledger.checkpoint import generate_key, parse_signer
 from ledger.commands import parse_command
 from ledger.copy import recorder_of
 from ledger.ingest import ingest
+from ledger.log import audit, verification
+from ledger.log import store as log_store
 from ledger.reads import Reads
 from ledger.store import connection_problem, open_ledger, parse_postgres_url, store_name
 from tests.conftest import POSTGRES
@@ -113,6 +114,7 @@ def test_a_ledger_in_a_schema_keeps_every_table_there(sample: str) -> None:
         "merkle_leaves",
         "merkle_nodes",
         "checkpoints",
+        "oneruler_ledger",
         "rm_policy_versions",
         "rm_groups",
         "rm_staff",
@@ -182,7 +184,7 @@ def test_clerks_signing_one_household_at_once_record_one_agreement(sample: str) 
         own, _ = ledger.household_record("XC-0004")
         assert [type(e).__name__ for e in own].count("AgreementSigned") == 1
         assert Reads(ledger).household("XC-0004", END)["status"] == "signed"
-        assert integrity.verify(recorder_of(ledger)).ok
+        assert verification.verify(recorder_of(ledger)).ok
         with recorder_of(ledger).log_transaction(commit=False) as c:
             c.execute("SELECT count(*) FROM applied_commands")
             assert c.fetchone() == (37,)
@@ -356,7 +358,7 @@ def leaves(url: str) -> list[bytes]:
                 f"FROM {d.events_table} ORDER BY {d.notification_id}"
             )
             return [
-                integrity.leaf_bytes(n, d.originator_bytes(o), v, t, bytes(s))
+                audit.leaf_bytes(n, d.originator_bytes(o), v, t, bytes(s))
                 for n, o, v, t, s in c.fetchall()
             ]
     finally:
@@ -379,7 +381,7 @@ def held(url: str) -> dict[str, Any]:
                 "checkpoints": recorder.log.checkpoints(c),
                 "commands": commands,
                 "report": Reads(ledger).group_report(END),
-                "ok": integrity.verify(recorder).ok,
+                "ok": verification.verify(recorder).ok,
             }
     finally:
         ledger.close()
@@ -402,7 +404,7 @@ def test_a_copy_there_and_back_keeps_every_leaf(
     ledger = open_ledger(town)
     try:
         ingest(ledger, sample_lines)
-        integrity.make_checkpoint(
+        log_store.make_checkpoint(
             recorder_of(ledger), signer, origin=None, default_origin="oneruler/town",
             now=datetime.now(UTC),
         )  # fmt: skip
@@ -426,7 +428,7 @@ def test_a_copy_there_and_back_keeps_every_leaf(
         with pytest.raises(ConflictError):
             two.commit(late)
         two.execute(attach("hukou", "late-1"))
-        integrity.make_checkpoint(
+        log_store.make_checkpoint(
             recorder_of(two), signer, origin=None, default_origin="oneruler/county",
             now=datetime.now(UTC),
         )  # fmt: skip
@@ -457,7 +459,7 @@ def test_a_copy_there_and_back_keeps_every_leaf(
     try:
         ledger.execute(attach("property_certificate", "home-1"))
         assert recorder_of(ledger).max_notification_id() == SAMPLE_EVENTS + 4
-        assert integrity.verify(recorder_of(ledger)).ok
+        assert verification.verify(recorder_of(ledger)).ok
     finally:
         ledger.close()
 
@@ -486,7 +488,7 @@ def test_a_stopped_server_is_one_sentence_and_quick() -> None:
     result = run(
         "household", "show", "XC-0001", "--db", f"postgresql://postgres@127.0.0.1:{port}/test"
     )
-    assert (result.returncode, result.stdout) == (1, "")
+    assert (result.returncode, result.stdout) == (2, "")
     assert result.stderr == (
         f"Error: could not connect to PostgreSQL at 127.0.0.1:{port}: is the server running? "
         "check the host and port in --db.\n"
@@ -499,7 +501,7 @@ def test_a_missing_database_is_one_sentence() -> None:
     url = f"postgresql://{server.user}@{server.where}/nosuch"
     for args in (("household", "show", "XC-0001"), ("ingest", "-")):
         result = oneruler(*args, "--db", url)
-        assert (result.exit_code, result.stdout) == (1, "")
+        assert (result.exit_code, result.stdout) == (2, "")
         assert result.stderr == (
             f"Error: database nosuch does not exist on {server.where}; create it "
             "(createdb nosuch) or check --db.\n"
@@ -514,7 +516,7 @@ def test_an_unknown_user_is_one_sentence_and_the_password_is_never_shown() -> No
     server = parse_postgres_url(POSTGRES)
     url = f"postgresql://nobody_here:s3cret@{server.where}/{server.dbname}"
     result = run("report", "groups", "--db", url)
-    assert (result.returncode, result.stdout) == (1, "")
+    assert (result.returncode, result.stdout) == (2, "")
     assert result.stderr == (
         f"Error: PostgreSQL at {server.where} has no user nobody_here; check the user in --db, "
         "or create the role (createuser nobody_here).\n"
@@ -536,7 +538,7 @@ def test_an_empty_schema_is_no_ledger_to_read_and_a_bad_url_is_bad_usage(
 ) -> None:
     server = parse_postgres_url(POSTGRES)
     result = oneruler("household", "show", "XC-0001", "--db", postgres_url)
-    assert (result.exit_code, result.stdout) == (1, "")
+    assert (result.exit_code, result.stdout) == (2, "")
     assert result.stderr == (
         f"Error: there is no ledger in schema {schema_of(postgres_url)} of database "
         f"{server.dbname} on {server.where}; give --db (or ONERULER_DB), or load one with "
@@ -570,7 +572,7 @@ def test_a_read_only_server_reads_the_record_and_says_why_reports_need_the_prima
             history = oneruler("household", "history", "XC-0001", "--db", url)
             assert history.exit_code == 0
             shown = oneruler("household", "show", "XC-0001", "--db", url)
-            assert (shown.exit_code, shown.stdout) == (1, "")
+            assert (shown.exit_code, shown.stdout) == (2, "")
             assert shown.stderr == (
                 f"Error: the PostgreSQL server at {server.where} takes no writes here (a "
                 "replica, or a user that may only read), and the read models are brought up "
@@ -582,7 +584,7 @@ def test_a_read_only_server_reads_the_record_and_says_why_reports_need_the_prima
                 "--method", "monetary", "--amount", "399100.00", "--actor", "s-002",
                 "--at", "2018-03-20T10:00:00+08:00", "--db", url,
             )  # fmt: skip
-            assert (signed.exit_code, signed.stdout) == (1, "")
+            assert (signed.exit_code, signed.stdout) == (2, "")
             assert signed.stderr == (
                 f"Error: the PostgreSQL server at {server.where} takes no writes here (a "
                 "replica, or a user that may only read); send the command to the primary.\n"
@@ -606,7 +608,7 @@ def test_the_read_models_follow_across_a_gap_in_notification_ids(sample: str) ->
         assert ids == [SAMPLE_EVENTS, SAMPLE_EVENTS + 1, SAMPLE_EVENTS + 3]
         shown = Reads(one).household("XC-0004", END)
         assert shown["events"] == Reads(two).household("XC-0004", END)["events"] == 5
-        assert integrity.verify(recorder_of(one)).ok
+        assert verification.verify(recorder_of(one)).ok
         followed = read_models(one)
         one.read_models.rebuild()
         assert read_models(one) == followed
