@@ -16,10 +16,10 @@ from uuid import UUID
 
 from eventsourcing.persistence import ApplicationRecorder, IntegrityError, Mapper, Recording
 
-from ledger import rebuild_worker
+from ledger import rebuild_client
 from ledger.collector import Collector, collected_between_units
 from ledger.log.store import TransparencyLog
-from ledger.rebuild_worker import Folded, RebuildWorker
+from ledger.rebuild_client import Folded, RebuildWorker
 from ledger.transcoder import ReadMapper
 from projections.model import ReadModel, registered
 
@@ -477,7 +477,7 @@ class ReadModels:
         def write_folded(folded: list[Folded]) -> None:
             """Write what the second process folded."""
             nonlocal done
-            rebuild_worker.write(c, folded)
+            rebuild_client.write(c, folded)
             events = sum(record.events for record in folded)
             self.folded_elsewhere += events
             report(events)
@@ -570,7 +570,7 @@ class ReadModels:
                 handlers[type(event)](event, position)
             self._flush()
             send(aggregate, len(events), writes.take())
-            if number % rebuild_worker.COLLECT_EVERY == 0:
+            if number % rebuild_client.COLLECT_EVERY == 0:
                 between()
 
     # --- reading stored events ----------------------------------------------------------

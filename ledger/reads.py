@@ -22,6 +22,7 @@ from ledger.log import audit, verification
 from ledger.log import store as log_store
 from projections import complaints as complaints_rm
 from projections import consistency
+from projections import dispute as dispute_rm
 from projections import history as history_view
 from projections import households as households_rm
 from projections import programme as programme_rm
@@ -125,7 +126,7 @@ class Reads:
         """The `dispute --json` document (docs/ruler.md)."""
         code = asked(code, "household")
         with self._ledger.read_models.reading() as c:
-            return consistency.dispute(c, code, as_of, other_version)
+            return dispute_rm.dispute(c, code, as_of, other_version)
 
     def consistency(self, as_of: datetime) -> dict[str, Any]:
         """The `report consistency --json` document (docs/ruler.md)."""

@@ -17,14 +17,13 @@ from domain import ruler
 from domain.errors import NotFound, RuleViolation
 from domain.policy import Entitlement, Item, Line, PolicyVersion, entitlement
 from domain.values import LEDGER_TZ, format_yuan
-from projections import households, programme
+from projections import programme
 from projections.model import Cursor, micros
 from projections.timeline import (
     DeviationApproved,
     Entry,
     Signed,
     Step,
-    Surveyed,
     Valued,
     Voided,
     fold,
@@ -200,15 +199,15 @@ def reviews_of(record: Record, policies: Policies) -> list[ruler.Review]:
 # --- data for JSON -------------------------------------------------------------------
 
 
-def _time(moment: datetime | None) -> str | None:
+def when(moment: datetime | None) -> str | None:
     return None if moment is None else moment.astimezone(LEDGER_TZ).isoformat()
 
 
-def _yuan(amount: Decimal | None) -> str | None:
+def yuan(amount: Decimal | None) -> str | None:
     return None if amount is None else format_yuan(amount)
 
 
-def _number(value: Decimal | None) -> str | None:
+def number(value: Decimal | None) -> str | None:
     return None if value is None else str(value)
 
 
@@ -216,8 +215,8 @@ def line_data(line: Line) -> dict[str, str | None]:
     return {
         "kind": line.kind,
         "item": line.item,
-        "quantity": _number(line.quantity),
-        "rate": _number(line.rate),
+        "quantity": number(line.quantity),
+        "rate": number(line.rate),
         "amount": format_yuan(line.amount),
         "condition": line.condition,
     }
@@ -225,7 +224,7 @@ def line_data(line: Line) -> dict[str, str | None]:
 
 def items_data(items: Iterable[Item]) -> list[dict[str, str | None]]:
     return [
-        {"item": i.item, "quantity": _number(i.quantity), "value": _number(i.value)} for i in items
+        {"item": i.item, "quantity": number(i.quantity), "value": number(i.value)} for i in items
     ]
 
 
@@ -237,9 +236,9 @@ def pricing_data(p: ruler.Pricing) -> dict[str, Any]:
         "rates": {item: format_yuan(rate) for item, rate in sorted(p.unit_rates.items())},
         "building_area_m2": str(p.building_area),
         "entitlement": format_yuan(p.entitlement),
-        "entitlement_per_m2": _yuan(p.entitlement_per_m2),
+        "entitlement_per_m2": yuan(p.entitlement_per_m2),
         "incentives": list(p.incentives),
-        "agreed": _yuan(p.agreed),
+        "agreed": yuan(p.agreed),
         "deviation": None
         if p.deviation is None
         else {
@@ -255,7 +254,7 @@ def review_data(review: ruler.Review) -> dict[str, Any]:
     return {
         "valuation": review.valuation,
         "reviews": review.reviews,
-        "reviewed_at": _time(review.at),
+        "reviewed_at": when(review.at),
         "reviewed_by": review.actor,
         "changes": [c.as_data() for c in review.changes],
         "entitlement_before": format_yuan(review.before),
@@ -273,229 +272,8 @@ def policy_data(policy: PolicyVersion) -> dict[str, Any]:
     }
 
 
-# --- dispute -----------------------------------------------------------------------
-
-
-def _structures_in(timeline: Sequence[Entry], as_of: int) -> frozenset[str] | None:
-    """The structure types of the valuation in force at as_of (None: not valued),
-    read from the entries alone so that a non-peer costs no more than this."""
-    found: frozenset[str] | None = None
-    for entry in timeline:
-        if entry.at > as_of:
-            break
-        if isinstance(entry, Valued):
-            found = frozenset(
-                name
-                for name, quantity, _ in entry.items
-                if quantity is not None and name is not None and name.startswith(ruler.BUILDING)
-            )
-    return found
-
-
-def peers_of(
-    c: Cursor, own: ruler.Pricing, village: str, policies: Policies, as_of: datetime
-) -> list[ruler.Pricing]:
-    """Peers: the other valued households of the same village whose current
-    valuation prices the same set of building:* items (docs/ruler.md). The
-    village is narrowed in SQL, so a large programme unpacks one village's
-    timelines only."""
-    at = micros(as_of)
-    c.execute(
-        "SELECT household, grp, timeline FROM rm_households "
-        "WHERE village = ? AND household <> ? ORDER BY household",
-        (village, own.household),
-    )
-    peers = []
-    for code, group, packed in c.fetchall():
-        timeline = unpack(packed)
-        if _structures_in(timeline, at) != own.structures:
-            continue
-        record = record_of(code, group, village, timeline, at)
-        assert record is not None
-        found = priced(record, policies, as_of)
-        assert found is not None
-        peers.append(found.pricing)
-    return peers
-
-
-def _step_time(at: int | None) -> str | None:
+def step_time(at: int | None) -> str | None:
     return None if at is None else moment(at).isoformat()
-
-
-def step_data(step: Step, policies: Policies, priced_at: datetime) -> dict[str, Any]:
-    common = {"occurred_at": _step_time(step.at), "recorded_at": _step_time(step.recorded)}
-    if isinstance(step, Surveyed):
-        return {
-            "step": "survey",
-            **common,
-            "actor": step.actor,
-            "building_area_m2": {k: str(v) for k, v in sorted(step.areas.items())},
-            "land_area_m2": str(step.land),
-            "reason": step.reason,
-        }
-    if isinstance(step, Valued):
-        items = step.parsed_items()
-        return {
-            "step": "review" if step.reviews else "valuation",
-            **common,
-            "actor": step.actor,
-            "valuation": step.valuation,
-            "reviews": step.reviews,
-            "policy": step.policy,
-            "version": step.version,
-            "items": items_data(items),
-            # Every valuation priced at the same moment, so the record shows
-            # what each one's items were worth and nothing else.
-            "entitlement": format_yuan(
-                entitlement(items, policies[(step.policy, step.version)], priced_at).total
-            ),
-        }
-    if isinstance(step, Signed):
-        return {
-            "step": "agreement",
-            **common,
-            "actor": step.actor,
-            "agreement": step.agreement,
-            "method": step.method,
-            "amount": format_yuan(Decimal(step.amount)),
-            "entitlement": format_yuan(Decimal(step.entitlement)),
-            "policy": step.policy,
-            "version": step.version,
-            "deviation": dict(step.deviation) if step.deviation else None,
-        }
-    return {
-        "step": "void",
-        **common,
-        "actor": step.actor,
-        "agreement": step.agreement,
-        "reason": step.reason,
-    }
-
-
-def what_if(found: Priced, items: Sequence[Item], other: PolicyVersion) -> dict[str, Any]:
-    """The same items under another version, line by line; reads and writes nothing."""
-    ruler.check_priceable(items, other, found.pricing.household)
-    alternative = entitlement(items, other, found.priced_at)
-    rows = ruler.compare_lines(found.owed, alternative)
-    return {
-        **policy_data(other),
-        "priced_at": _time(found.priced_at),
-        "lines": [
-            {
-                "kind": r.kind,
-                "item": r.item,
-                "quantity": _number(r.quantity),
-                "rate": _number(r.rate),
-                "other_rate": _number(r.other_rate),
-                "amount": _yuan(r.amount),
-                "other_amount": _yuan(r.other_amount),
-                "difference": format_yuan(r.difference),
-            }
-            for r in rows
-        ],
-        "entitlement": format_yuan(found.owed.total),
-        "other_entitlement": format_yuan(alternative.total),
-        "difference": format_yuan(alternative.total - found.owed.total),
-        "changes": ruler.diff_as_data(ruler.policy_diff(found.policy, other)),
-    }
-
-
-def dispute(
-    c: Cursor, code: str, as_of: datetime, other_version: int | None = None
-) -> dict[str, Any]:
-    """One household's record against its peers': the `dispute --json` document of
-    docs/ruler.md."""
-    row = households.load_by_code(c, code)
-    if row is None:
-        raise NotFound(f"unknown household {code}: check the code, or register it first.")
-    record = record_of(
-        row.household, row.group, row.village, row.timeline, micros(as_of), row.head, row.id_number
-    )
-    if record is None:
-        raise NotFound(
-            f"{code} was not yet registered at {as_of.isoformat()}; give a later --as-of."
-        )
-    policies = Policies.read(c)
-    found = priced(record, policies, as_of)
-    if found is None:
-        raise RuleViolation(
-            f"{record.household} has no valuation as of {as_of.isoformat()}, so there is "
-            "nothing to compare; value it first or give a later --as-of."
-        )
-    other = None
-    if other_version is not None:
-        other = policies.version(found.policy.policy, other_version)
-    own = found.pricing
-    peers = peers_of(c, own, record.village, policies, as_of)
-    reviews = reviews_of(record, policies)
-    verdict = ruler.verdict(own, peers, policies.all, reviews, found.priced_at)
-    current = record.current
-    assert current is not None
-    agreement = record.agreement
-    missed = [i for i in found.policy.incentives if i.name not in own.incentives]
-    return {
-        "household": record.household,
-        "group": record.group,
-        "village": record.village,
-        "as_of": _time(as_of),
-        "structures": sorted(own.structures),
-        "policy": policy_data(found.policy),
-        "valuation": {
-            "valuation": current.valuation,
-            "reviews": current.reviews,
-            "valued_at": _step_time(current.at),
-            "valued_by": current.actor,
-        },
-        "priced_at": _time(found.priced_at),
-        "lines": [line_data(line) for line in found.owed.lines],
-        "incentives_not_applied": [
-            {
-                "name": i.name,
-                "amount": format_yuan(i.amount),
-                "condition": f"signed by {i.signed_by.isoformat()}",
-            }
-            for i in missed
-        ],
-        "entitlement": format_yuan(found.owed.total),
-        "building_area_m2": str(own.building_area),
-        "entitlement_per_m2": _yuan(own.entitlement_per_m2),
-        "rates": pricing_data(own)["rates"],
-        "agreement": None
-        if agreement is None
-        else {
-            "agreement": agreement.agreement,
-            "method": agreement.method,
-            "amount": format_yuan(Decimal(agreement.amount)),
-            "entitlement": format_yuan(Decimal(agreement.entitlement)),
-            "signed_at": _step_time(agreement.at),
-            "signed_by": agreement.actor,
-            "deviation": pricing_data(own)["deviation"],
-        },
-        # In the order the ledger applied them (a correcting survey may be dated
-        # before a valuation recorded earlier).
-        "record": [
-            step_data(s, policies, found.priced_at)
-            for s in sorted(record.steps, key=attrgetter("position"))
-        ],
-        "reviews": [review_data(r) for r in reviews],
-        "peers": {
-            "definition": "the other valued households of the same village whose current "
-            "valuation prices the same set of building:* items",
-            "village": record.village,
-            "structures": sorted(own.structures),
-            "count": len(peers),
-            "households": [pricing_data(p) for p in peers],
-        },
-        "verdict": {
-            "same_ruler": verdict.same_ruler,
-            "summary": verdict.summary,
-            "findings": [
-                {"kind": f.kind, "own": f.own, "text": f.text, "households": list(f.households)}
-                for f in verdict.findings
-            ],
-        },
-        "what_if": None if other is None else what_if(found, current.parsed_items(), other),
-    }
 
 
 # --- the consistency report -----------------------------------------------------------
@@ -563,7 +341,7 @@ def consistency(c: Cursor, as_of: datetime) -> dict[str, Any]:
                     {
                         **_where(record),
                         "valuation": current.valuation,
-                        "valued_at": _step_time(current.at),
+                        "valued_at": step_time(current.at),
                         "valued_by": current.actor,
                         "policy": current.policy,
                         "version": current.version,
@@ -579,7 +357,7 @@ def consistency(c: Cursor, as_of: datetime) -> dict[str, Any]:
             reviews.append({**_where(record), **review_data(review)})
         voided.extend(_voids(record))
     return {
-        "as_of": _time(as_of),
+        "as_of": when(as_of),
         "deviations": deviations,
         "policy_versions": versions,
         "reviews": reviews,
@@ -601,7 +379,7 @@ def _deviation(record: Record, agreement: Signed, amount: Decimal, owed: Decimal
     return {
         **_where(record),
         "agreement": agreement.agreement,
-        "signed_at": _step_time(agreement.at),
+        "signed_at": step_time(agreement.at),
         "signed_by": agreement.actor,
         "policy": agreement.policy,
         "version": agreement.version,
@@ -610,7 +388,7 @@ def _deviation(record: Record, agreement: Signed, amount: Decimal, owed: Decimal
         "difference": format_yuan(amount - owed),
         "reason": deviation.get("reason"),
         "approved_by": approved_by,
-        "approval_recorded_at": _step_time(approvals[-1]) if approvals else None,
+        "approval_recorded_at": step_time(approvals[-1]) if approvals else None,
     }
 
 
@@ -630,8 +408,8 @@ def _voids(record: Record) -> list[dict[str, Any]]:
             {
                 **_where(record),
                 "agreement": step.agreement,
-                "amount": _yuan(old_amount),
-                "voided_at": _step_time(step.at),
+                "amount": yuan(old_amount),
+                "voided_at": step_time(step.at),
                 "voided_by": step.actor,
                 "reason": step.reason,
                 "re_signed": None
@@ -639,7 +417,7 @@ def _voids(record: Record) -> list[dict[str, Any]]:
                 else {
                     "agreement": again.agreement,
                     "amount": format_yuan(Decimal(again.amount)),
-                    "signed_at": _step_time(again.at),
+                    "signed_at": step_time(again.at),
                     "difference": format_yuan(Decimal(again.amount) - old_amount)
                     if old_amount is not None
                     else None,
@@ -707,7 +485,7 @@ def disclosure_row(record: Record, policies: Policies, as_of: datetime) -> dict[
         **{name: format_yuan(amount) for name, amount in parts.items()},
         "entitlement": format_yuan(found.owed.total),
         "agreed": format_yuan(Decimal(agreement.amount)) if agreement else None,
-        "difference": _yuan(found.pricing.deviation),
+        "difference": yuan(found.pricing.deviation),
         "method": agreement.method if agreement else None,
     }
 
@@ -726,7 +504,7 @@ def disclosure_document(
 ) -> dict[str, Any]:
     """The `report disclosure --json` document: the valued households' rows, masked."""
     rows = [row for r in records if (row := disclosure_row(r, policies, as_of)) is not None]
-    return {"as_of": _time(as_of), "group": group, "households": rows}
+    return {"as_of": when(as_of), "group": group, "households": rows}
 
 
 # --- policy versions --------------------------------------------------------------------

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from cli.main import cli
-from ledger import read_models, rebuild_worker
+from ledger import read_models, rebuild_client
 from ledger.store import open_ledger
 
 # The environment must not choose the ledger or the actor for a test.
@@ -1030,7 +1030,7 @@ def test_projections_rebuild_says_when_its_second_process_failed(
     monkeypatch.setattr(read_models, "SECOND_PROCESS_FROM", 0)
     # Settings under a name the second process does not read: it fails at once (and
     # the rebuild, waiting for its first household, sees it end).
-    monkeypatch.setattr(rebuild_worker, "SETTINGS", "NOT_THE_SETTINGS")
+    monkeypatch.setattr(rebuild_client, "SETTINGS", "NOT_THE_SETTINGS")
     monkeypatch.setattr(read_models, "_HEAD_START", 1)
     result = oneruler("projections", "rebuild", "--db", sample_db)
     assert result.exit_code == 0

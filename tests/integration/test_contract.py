@@ -24,7 +24,7 @@ from domain.values import LEDGER_TZ
 from ledger import follower as follower_module
 from ledger import ingest as ingest_module
 from ledger import read_models as read_models_module
-from ledger import rebuild_worker, verify_worker
+from ledger import rebuild_client, verify_worker
 from ledger import recorder as recorder_module
 from ledger.application import Ledger
 from ledger.checkpoint import generate_key, parse_signer
@@ -264,13 +264,13 @@ def folded_by_a_second_process(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     households it folded, as the rebuilding process writes them."""
     monkeypatch.setattr(read_models_module, "SECOND_PROCESS_FROM", 0)
     written: list[str] = []
-    write = rebuild_worker.write
+    write = rebuild_client.write
 
     def kept(c: Any, folded: Any) -> None:
         written.extend(CODES[f.aggregate] for f in folded)
         write(c, folded)
 
-    monkeypatch.setattr(rebuild_worker, "write", kept)
+    monkeypatch.setattr(rebuild_client, "write", kept)
     return written
 
 
@@ -323,17 +323,17 @@ def test_what_the_second_process_sends_of_households_folded_here_is_dropped(
     # sees nothing until it has folded two, and then all four.
     followed = read_models(loaded)
     monkeypatch.setattr(read_models_module, "_LOOK_EVERY", 1)
-    poll = rebuild_worker.RebuildWorker.poll
+    poll = rebuild_client.RebuildWorker.poll
     looks = [0]
 
-    def late(self: rebuild_worker.RebuildWorker) -> int:
+    def late(self: rebuild_client.RebuildWorker) -> int:
         looks[0] += 1
         if looks[0] < 3:
             return 0
         self.wait_for(len(HOUSEHOLDS) - 2)
         return poll(self)
 
-    monkeypatch.setattr(rebuild_worker.RebuildWorker, "poll", late)
+    monkeypatch.setattr(rebuild_client.RebuildWorker, "poll", late)
     assert loaded.read_models.rebuild() == SAMPLE_EVENTS
     assert len(folded_here) == 2
     assert sorted(folded_by_a_second_process + folded_here) == list(HOUSEHOLDS)
@@ -348,9 +348,9 @@ def test_a_second_process_that_fails_leaves_its_households_to_the_rebuild(
 ) -> None:
     followed = read_models(loaded)
     monkeypatch.setattr(read_models_module, "_HEAD_START", 1)
-    take_in = rebuild_worker.RebuildWorker._take_in
+    take_in = rebuild_client.RebuildWorker._take_in
 
-    def dies_after_one(self: rebuild_worker.RebuildWorker, chunk: bytes) -> None:
+    def dies_after_one(self: rebuild_client.RebuildWorker, chunk: bytes) -> None:
         # Sent one household, then killed: the rest of what it sent is never read.
         take_in(self, chunk)
         if self._folded:
@@ -361,7 +361,7 @@ def test_a_second_process_that_fails_leaves_its_households_to_the_rebuild(
             self._ended = True
             self.lowest = UUID(bytes=self._folded[0].aggregate)
 
-    monkeypatch.setattr(rebuild_worker.RebuildWorker, "_take_in", dies_after_one)
+    monkeypatch.setattr(rebuild_client.RebuildWorker, "_take_in", dies_after_one)
     assert loaded.read_models.rebuild() == SAMPLE_EVENTS
     assert len(folded_by_a_second_process) == 1
     assert sorted(folded_by_a_second_process + folded_here) == list(HOUSEHOLDS)
@@ -378,7 +378,7 @@ def test_a_second_process_that_cannot_run_leaves_the_households_to_the_rebuild(
     followed = read_models(loaded)
     # Settings under a name the second process does not read: it fails at once (and
     # this process, waiting for its first household, sees it end).
-    monkeypatch.setattr(rebuild_worker, "SETTINGS", "NOT_THE_SETTINGS")
+    monkeypatch.setattr(rebuild_client, "SETTINGS", "NOT_THE_SETTINGS")
     monkeypatch.setattr(read_models_module, "_HEAD_START", 1)
     assert loaded.read_models.rebuild() == SAMPLE_EVENTS
     assert folded_by_a_second_process == []
