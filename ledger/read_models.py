@@ -102,13 +102,14 @@ class DeferredWrites:
 
 
 def handlers_of(
-    models: Iterable[ReadModel], only: Callable[[type], bool] | None = None
+    models: Iterable[ReadModel], only: Callable[[ReadModel, type], bool] | None = None
 ) -> Handlers:
-    """For each event class, the handlers of these models, in their order."""
+    """For each event class, the handlers of these models (those `only` keeps), in the
+    models' order."""
     table: dict[type, list[Callable[[Any, int], None]]] = {}
     for model in models:
         for event_class, handler in type(model).handlers().items():
-            if only is None or only(event_class):
+            if only is None or only(model, event_class):
                 table.setdefault(event_class, []).append(handler.__get__(model))
     return {event_class: tuple(found) for event_class, found in table.items()}
 
@@ -151,18 +152,19 @@ def plan(models: Sequence[ReadModel]) -> list[Step]:
                 folding = model
             joined.append(model)
         remaining = [model for model in remaining if model not in joined]
-        folds = folding.folds if folding is not None else None
-
-        def inside(event_class: type, folds: type | None = folds) -> bool:
-            return folds is not None and issubclass(event_class, folds)
-
-        def outside(event_class: type, folds: type | None = folds) -> bool:
-            return not inside(event_class, folds)
-
-        folded = handlers_of([folding], inside) if folding is not None else {}
-        steps.append(Step(handlers_of(joined, outside), folding, folded))
+        folded = handlers_of([folding], _folded_events) if folding is not None else {}
+        steps.append(Step(handlers_of(joined, _stored_order_events), folding, folded))
         complete.update(joined)
     return steps
+
+
+def _folded_events(model: ReadModel, event_class: type) -> bool:
+    return model.folds is not None and issubclass(event_class, model.folds)
+
+
+def _stored_order_events(model: ReadModel, event_class: type) -> bool:
+    """A model that folds reads its other events in stored order, before its fold."""
+    return not _folded_events(model, event_class)
 
 
 class ReadModels:

@@ -59,6 +59,9 @@ def write(c: Any, folded: Sequence[Folded]) -> None:
 class RebuildWorker:
     """A running worker, and what it has sent so far."""
 
+    # How Python is asked to run it.
+    program: tuple[str, ...] = ("-m", "ledger.rebuild_worker")
+
     def __init__(
         self,
         settings: Mapping[str, str],
@@ -80,7 +83,7 @@ class RebuildWorker:
         self._ended = False
         self._unpacker = msgpack.Unpacker(raw=False)
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "ledger.rebuild_worker"],
+            [sys.executable, *self.program],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
