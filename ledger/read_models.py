@@ -21,7 +21,7 @@ from ledger.collector import Collector, collected_between_units
 from ledger.log.store import TransparencyLog
 from ledger.rebuild_client import Folded, RebuildWorker
 from ledger.transcoder import ReadMapper
-from projections.model import ReadModel, registered
+from projections.model import ReadModel, in_dependency_order, registered
 
 # The tracking name carries the read models' format: a new format starts again
 # from an empty position, and so from empty tables (see __init__).
@@ -186,7 +186,7 @@ class ReadModels:
         self.store: ReadModelStore = recorder
         self.mapper = ReadMapper(mapper)
         instances: dict[type[ReadModel], ReadModel] = {}
-        for cls in models if models is not None else registered():
+        for cls in in_dependency_order(models) if models is not None else registered():
             instances[cls] = cls(*(instances[before] for before in cls.after))
         self.models = list(instances.values())
         self._handlers = handlers_of(self.models)

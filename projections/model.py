@@ -32,9 +32,6 @@ class Cursor(Protocol):
     def fetchall(self) -> list[Any]: ...
 
 
-Handler = Callable[[Any, int], None]
-
-
 class ReadModel:
     """The base of every read model.
 
@@ -58,9 +55,9 @@ class ReadModel:
     # the model's other events were read in stored order. None: stored order only.
     folds: ClassVar[type | None] = None
 
-    def __init__(self, *after: ReadModel) -> None:
-        self.c: Cursor
-        self.rebuilding = False
+    def __init__(self) -> None:
+        self.c: Cursor  # set as each batch begins
+        self.rebuilding = False  # between start_rebuild and finish_rebuild
 
     @property
     def name(self) -> str:
