@@ -11,7 +11,7 @@ import click
 
 from cli.options import Refused, print_json, translate_errors
 from cli.render import table
-from ledger import bench as measure
+from simulation import bench as measure
 
 
 def rows(figures: dict[str, Any]) -> list[list[str]]:

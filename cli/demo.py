@@ -13,11 +13,10 @@ from cli.labels import LANGUAGES
 from cli.options import Refused, ledger_at, translate_errors
 from cli.reports import print_report
 from ledger.application import Ledger
-from ledger.checkpoint import generate_key, parse_signer
+from ledger.checkpoint import StoredCheckpoint, generate_key, parse_signer
 from ledger.ingest import ingest
-from ledger.integrity import StoredCheckpoint
 from ledger.reads import Reads
-from ledger.simulation import Programme, last_day
+from simulation.programme import Programme, last_day
 
 
 @click.command("demo")

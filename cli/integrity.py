@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
@@ -24,7 +24,6 @@ from cli.options import (
     translate_errors,
 )
 from cli.render import fields
-from ledger import integrity
 from ledger.checkpoint import (
     CheckpointError,
     Signer,
@@ -34,7 +33,11 @@ from ledger.checkpoint import (
     parse_signer,
     parse_verifier,
 )
+from ledger.log import audit
 from ledger.store import resolve_url, store_name
+
+if TYPE_CHECKING:
+    from ledger.log.verification import Verification
 
 
 def _sentence(error: Exception) -> str:
@@ -179,7 +182,7 @@ def _against(stream: TextIO) -> str:
     return note
 
 
-def _verified(result: integrity.Verification, against: str | None) -> str:
+def _verified(result: Verification, against: str | None) -> str:
     count = len(result.checkpoints)
     sizes = ", ".join(str(cp.size) for cp in result.checkpoints)
     stored = {
@@ -313,8 +316,8 @@ def audit_verify(bundle_file: TextIO, pubkey: TextIO | None, as_json: bool) -> N
         ) from None
     verifier = _verifier(pubkey) if pubkey is not None else None
     try:
-        report = integrity.audit_verify(document, verifier)
-    except integrity.BundleRejected as e:
+        report = audit.audit_verify(document, verifier)
+    except audit.BundleRejected as e:
         if as_json:
             print_json({"ok": False, "problem": str(e)})
         raise Refused(str(e)) from None

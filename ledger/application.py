@@ -21,11 +21,11 @@ from domain.ids import complaint_id, household_id, policy_id
 from domain.payout import PayoutIndex
 from domain.policy import PolicyVersion
 from domain.programme import Policy
-from ledger.checkpoint import Signer
+from ledger.checkpoint import Signer, StoredCheckpoint
 from ledger.commands import Command, UnitOfWork, declaration_of, references
 from ledger.commands.declaration import ThenReads
 from ledger.follower import can_follow
-from ledger.integrity import StoredCheckpoint, make_checkpoint
+from ledger.log.store import make_checkpoint
 from ledger.projector import Projector
 from ledger.recorder import LedgerRecorder, is_ledger_recorder
 from ledger.transcoder import construct_transcoder

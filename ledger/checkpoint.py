@@ -1,4 +1,5 @@
-"""C2SP signed notes, tlog checkpoints and Ed25519 note keys for the ledger's tree heads."""
+"""C2SP signed notes, tlog checkpoints and Ed25519 note keys for the ledger's tree heads,
+and a checkpoint as the ledger keeps it."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import binascii
 import hashlib
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 # cryptography is imported where a key is made, read or used: every command opens the
 # log, few sign or check a checkpoint, and the import is a fiftieth of a second of
@@ -23,6 +24,7 @@ __all__ = [
     "Checkpoint",
     "CheckpointError",
     "Signer",
+    "StoredCheckpoint",
     "Verifier",
     "generate_key",
     "key_id",
@@ -342,6 +344,31 @@ class Checkpoint:
             *self.extensions,
         ]
         return "".join(line + "\n" for line in lines)
+
+
+@dataclass(frozen=True)
+class StoredCheckpoint:
+    """A checkpoint as the ledger keeps it: the signed note and the public key that
+    checks it (never a private key)."""
+
+    id: int
+    origin: str
+    size: int
+    root: bytes
+    note: str
+    key_name: str
+    verifier_key: str
+    created_at: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "origin": self.origin,
+            "size": self.size,
+            "root": self.root.hex(),
+            "key": self.verifier_key,
+            "created_at": self.created_at,
+        }
 
 
 def sign_note(body: str, signer: Signer, *more_signers: Signer) -> str:

@@ -14,7 +14,9 @@ from eventsourcing.persistence import PersistenceError
 
 from domain.errors import RuleViolation
 from ledger.application import Clock, Ledger, utc_now
-from ledger.integrity import Cursor, Dialect, LeafRow, LogMismatch, verify
+from ledger.log.audit import LeafRow
+from ledger.log.store import Cursor, Dialect, LogMismatch
+from ledger.log.verification import verify, verify_snapshot
 from ledger.recorder import LedgerRecorder
 from ledger.store import display_url, open_ledger, resolve_url
 
@@ -179,7 +181,7 @@ class _Copy:
         written meanwhile), written to the target a page to a transaction."""
         s, t = self.s, self.t
         with s.log_transaction(commit=False) as sc:
-            checked = s.log.verify(sc)
+            checked = verify_snapshot(s.log, sc)
             if not checked.ok:
                 first = checked.problems[0].message if checked.problems else "it stopped early."
                 raise CopyRefused(

@@ -13,12 +13,15 @@ __all__ = [
     "MissingNodeError",
     "NodeKey",
     "NodeReader",
+    "append_subtree",
     "consistency_proof",
     "frontier_keys",
     "inclusion_proof",
     "leaf_hash",
+    "leaf_hashes",
     "new_perfect_nodes",
     "node_hash",
+    "parent_hashes",
     "range_hash",
     "root",
     "subtree_keys",
@@ -50,14 +53,40 @@ class MissingNodeError(LookupError):
     """A hash the computation needs is not in the node store."""
 
 
+# The domain separation of RFC 9162: a leaf's hash can never be taken for a node's.
+_LEAF = b"\x00"
+_NODE = b"\x01"
+
+
 def leaf_hash(data: bytes) -> bytes:
     """Hash one leaf: SHA-256(0x00 || data)."""
-    return hashlib.sha256(b"\x00" + data).digest()
+    return hashlib.sha256(_LEAF + data).digest()
 
 
 def node_hash(left: bytes, right: bytes) -> bytes:
     """Hash an interior node: SHA-256(0x01 || left || right)."""
-    return hashlib.sha256(b"\x01" + left + right).digest()
+    return hashlib.sha256(_NODE + left + right).digest()
+
+
+# The batch forms, for the log's hot loops (appending, verifying millions of leaves):
+# the same hashes as leaf_hash and node_hash, with no call per hash.
+
+
+def leaf_hashes(leaves: Sequence[bytes]) -> list[bytes]:
+    """Hash many leaves: leaf_hash of each, in order."""
+    sha256 = hashlib.sha256
+    return [sha256(_LEAF + data).digest() for data in leaves]
+
+
+def parent_hashes(hashes: Sequence[bytes]) -> list[bytes]:
+    """The level above a run of sibling hashes that starts with a left child: the
+    node_hash of each pair, in order; a last hash without its right sibling has no
+    parent yet and is left out."""
+    sha256 = hashlib.sha256
+    return [
+        sha256(_NODE + left + right).digest()
+        for left, right in zip(hashes[0::2], hashes[1::2], strict=False)
+    ]
 
 
 def _split_point(n: int) -> int:
@@ -322,22 +351,33 @@ def new_perfect_nodes(
             )
     if not new_leaf_hashes:
         return []
-    frontier = frontier_keys(existing_size)
-    fetched = _fetch(reader, frontier)
-    # Left siblings still waiting for a right partner, by level: exactly one per set bit
-    # of the current size, like the carries of a binary counter.
-    pending = {level: fetched[(level, index)] for level, index in frontier}
+    frontier = _fetch(reader, frontier_keys(existing_size))
     created: list[tuple[NodeKey, bytes]] = []
     for position, hashed in enumerate(new_leaf_hashes, start=existing_size):
-        level, index, current = 0, position, hashed
-        created.append(((level, index), current))
-        while index & 1:
-            current = node_hash(pending.pop(level), current)
-            level += 1
-            index >>= 1
-            created.append(((level, index), current))
-        pending[level] = current
+        created.append(((0, position), hashed))
+        created.extend(append_subtree(frontier, 0, position, hashed))
     return created
+
+
+def append_subtree(
+    frontier: dict[NodeKey, bytes], level: int, index: int, hashed: bytes
+) -> list[tuple[NodeKey, bytes]]:
+    """Append the perfect subtree (level, index) to the tree it ends, and return every
+    node this completes above it, lowest first.
+
+    frontier holds the hashes of frontier_keys(index << level), the subtrees of the
+    tree before it, and is left holding those of the tree with it. Those are the left
+    siblings still waiting for a right partner: one per set bit of the tree's size,
+    joined like the carries of a binary counter.
+    """
+    completed: list[tuple[NodeKey, bytes]] = []
+    while index & 1:
+        hashed = node_hash(frontier.pop((level, index - 1)), hashed)
+        level += 1
+        index >>= 1
+        completed.append(((level, index), hashed))
+    frontier[(level, index)] = hashed
+    return completed
 
 
 class DictNodeReader:

@@ -27,7 +27,7 @@ from eventsourcing.utils import retry
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Composed, Identifier
 
-from ledger.integrity import Cursor, TransparencyLog, postgres_dialect
+from ledger.log.store import Cursor, TransparencyLog, postgres_dialect
 from ledger.recorder import (
     _APPLIED_COMMANDS,
     _READ_MODELS_WRITE,

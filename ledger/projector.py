@@ -24,7 +24,7 @@ from domain.complaint import Complaint
 from domain.policy import PolicyVersion
 from ledger import rebuild_worker
 from ledger.collector import Collector, collected_between_units
-from ledger.integrity import TransparencyLog
+from ledger.log.store import TransparencyLog
 from ledger.rebuild_worker import Folded, RebuildWorker
 from ledger.transcoder import MsgpackTranscoder
 from projections import complaints, households, programme, progress

@@ -15,9 +15,10 @@ from eventsourcing.persistence import StoredEvent
 from domain.errors import NotFound
 from domain.policy import DEFAULT_ACKNOWLEDGE_DAYS, DEFAULT_RESOLVE_DAYS
 from domain.programme import Policy
-from ledger import integrity
 from ledger.application import Ledger
 from ledger.checkpoint import Verifier
+from ledger.log import audit, verification
+from ledger.log import store as log_store
 from projections import complaints as complaints_rm
 from projections import consistency
 from projections import history as history_view
@@ -154,9 +155,9 @@ class Reads:
         against: str | None = None,
         pubkey: Verifier | None = None,
         progress: Callable[[int], None] | None = None,
-    ) -> integrity.Verification:
+    ) -> verification.Verification:
         """Recompute the whole log (specs/integrity.md, `verify`)."""
-        return integrity.verify(
+        return verification.verify(
             self._ledger.ledger_recorder,
             against=against,
             pubkey=pubkey,
@@ -166,14 +167,14 @@ class Reads:
 
     def consistency_proof(self, old: int, new: int) -> dict[str, Any]:
         """The `prove-consistency --json` document."""
-        return integrity.consistency(self._ledger.ledger_recorder, old, new)
+        return log_store.consistency(self._ledger.ledger_recorder, old, new)
 
-    def bundle(self, code: str) -> tuple[integrity.HouseholdProof, dict[str, Any]]:
+    def bundle(self, code: str) -> tuple[audit.HouseholdProof, dict[str, Any]]:
         """A household's audit bundle (specs/integrity.md), with the proof it carries."""
-        proof = integrity.prove_household(self._ledger.ledger_recorder, code)
-        return proof, integrity.bundle(proof, self._decoded(proof))
+        proof = log_store.prove_household(self._ledger.ledger_recorder, code)
+        return proof, audit.bundle(proof, self._decoded(proof))
 
-    def _decoded(self, proof: integrity.HouseholdProof) -> list[dict[str, Any]]:
+    def _decoded(self, proof: audit.HouseholdProof) -> list[dict[str, Any]]:
         """Each proven event decoded from its own stored bytes, for people to read."""
         documents = []
         for proven in proof.events:

@@ -29,7 +29,8 @@ from eventsourcing.sqlite import (
 )
 
 from domain.errors import RuleViolation
-from ledger.integrity import Cursor, Dialect, LeafRow, TransparencyLog
+from ledger.log.audit import LeafRow
+from ledger.log.store import Cursor, Dialect, TransparencyLog
 from ledger.readahead import ReadAhead
 
 if TYPE_CHECKING:

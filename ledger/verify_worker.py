@@ -1,5 +1,5 @@
 """The second half of a long verification, checked by a second process while the
-first process checks the first half (TransparencyLog._verify_stream).
+first process checks the first half (ledger/log/verification.py, _verify_stream).
 
 The worker is `python -m ledger.verify_worker`, started with the store's settings in
 its environment and what to check as JSON on its standard input: the leaf to start
@@ -19,12 +19,14 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from ledger import integrity, merkle
+from ledger import merkle
+from ledger.log import pages
+from ledger.log.store import Cursor, StoredNodes, TransparencyLog
 
 SETTINGS = "ONERULER_VERIFY_SETTINGS"
 
 # (the subtrees it started from, events checked, tree size, problems, complete)
-Outcome = tuple[dict[merkle.NodeKey, bytes], int, int, list[integrity.Problem], bool]
+Outcome = tuple[dict[merkle.NodeKey, bytes], int, int, list[pages.Problem], bool]
 
 
 class VerifyWorker:
@@ -98,7 +100,7 @@ class VerifyWorker:
             return None
         found = json.loads(finals[0][2:])
         frontier = {(level, index): bytes.fromhex(h) for level, index, h in found["frontier"]}
-        problems = [integrity.Problem(**problem) for problem in found["problems"]]
+        problems = [pages.Problem(**problem) for problem in found["problems"]]
         return frontier, found["events"], found["tree_size"], problems, found["complete"]
 
     def stop(self) -> None:
@@ -111,14 +113,14 @@ class VerifyWorker:
                 stream.close()
 
 
-def check(log: integrity.TransparencyLog, c: integrity.Cursor, request: dict[str, Any]) -> Any:
+def check(log: TransparencyLog, c: Cursor, request: dict[str, Any]) -> Any:
     """Check the second half as the request says; the outcome, as JSON."""
     start, after = request["start"], request["after"]
     expected: dict[int, list[tuple[int | None, bytes]]] = {}
     for size, checkpoint, root in request["expected"]:
         expected.setdefault(size, []).append((checkpoint, bytes.fromhex(root)))
     keys = merkle.subtree_keys(0, start)
-    frontier = integrity.StoredNodes(log, c).get_nodes(keys)
+    frontier = StoredNodes(log, c).get_nodes(keys)
     outcome = {
         "frontier": [[level, index, frontier[level, index].hex()] for level, index in frontier],
         "events": start,
@@ -132,9 +134,10 @@ def check(log: integrity.TransparencyLog, c: integrity.Cursor, request: dict[str
     def report(count: int) -> None:
         print(f"p {count}", flush=True)
 
-    result = integrity.Verification()
-    if log.check_pages(c, expected, result, report, frontier=frontier, start=start, after=after):
-        log.check_end(c, expected, result)
+    result = pages.Verification()
+    checks = pages.PageCheck(log)
+    if checks.check_pages(c, expected, result, report, frontier=frontier, start=start, after=after):
+        checks.check_end(c, expected, result)
     outcome.update(
         events=result.events,
         problems=[problem.as_json() for problem in result.problems],
@@ -148,8 +151,8 @@ def main() -> int:
 
     request = json.load(sys.stdin)
     # Pages cut where the first process cuts them.
-    integrity.PAGE_LEVELS = request["page_levels"]
-    integrity.PAGE = 1 << integrity.PAGE_LEVELS
+    pages.PAGE_LEVELS = request["page_levels"]
+    pages.PAGE = 1 << pages.PAGE_LEVELS
     ledger = Ledger(env=json.loads(os.environ[SETTINGS]))
     try:
         store = ledger.ledger_recorder

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from ledger.simulation import POLICY
+from simulation.programme import POLICY
 
 
 def independent_count(commands: list[dict[str, Any]]) -> dict[str, int]:

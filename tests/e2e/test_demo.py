@@ -8,7 +8,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from cli.main import cli
-from ledger.simulation import Programme
+from simulation.programme import Programme
 from tests.counting import independent_count
 
 COLUMNS = (

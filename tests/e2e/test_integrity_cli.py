@@ -20,8 +20,9 @@ from click.testing import CliRunner, Result
 
 from cli.main import cli
 from domain.ids import household_id
-from ledger import integrity, merkle, verify_worker
+from ledger import merkle, verify_worker
 from ledger.checkpoint import parse_signer, parse_verifier, verify_checkpoint
+from ledger.log import pages, verification
 
 # The environment must not choose the ledger, the actor or the key for a test.
 ENV = {"ONERULER_DB": None, "ONERULER_ACTOR": None, "ONERULER_KEY": None}
@@ -222,9 +223,9 @@ def test_verify_passes_then_names_the_changed_event(checkpointed: str) -> None:
 @pytest.fixture
 def two_processes(monkeypatch: pytest.MonkeyPatch) -> None:
     """Verify with a second process from the sample's leaf 16 (pages of 4 leaves)."""
-    monkeypatch.setattr(integrity, "SPLIT_FROM", 0)
-    monkeypatch.setattr(integrity, "PAGE_LEVELS", 2)
-    monkeypatch.setattr(integrity, "PAGE", 4)
+    monkeypatch.setattr(verification, "SPLIT_FROM", 0)
+    monkeypatch.setattr(pages, "PAGE_LEVELS", 2)
+    monkeypatch.setattr(pages, "PAGE", 4)
 
 
 @pytest.mark.usefixtures("two_processes")

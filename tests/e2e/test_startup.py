@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from cli.main import cli
 
 # What `household show` has no use for: the charts and spreadsheets of reports, the
-# commands that write, and the signing keys of the transparency log.
+# commands that write, the signing keys of the transparency log, and the demo's generator.
 UNUSED_BY_SHOW = (
     "matplotlib",
     "openpyxl",
@@ -25,6 +25,7 @@ UNUSED_BY_SHOW = (
     "cli.integrity",
     "cli.bench",
     "cli.demo",
+    "simulation",
 )
 
 PROGRAM = """

@@ -15,8 +15,8 @@ from domain.household import Household
 from ledger.application import Ledger
 from ledger.commands import parse_command
 from ledger.reads import Reads
-from ledger.simulation import POLICY
 from projections import consistency as rm
+from simulation.programme import POLICY
 
 CST = timezone(timedelta(hours=8))
 AS_OF = datetime(2018, 3, 31, 12, 0, tzinfo=CST)

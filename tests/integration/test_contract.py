@@ -22,13 +22,15 @@ from domain.errors import DomainError
 from domain.values import LEDGER_TZ
 from ledger import follower as follower_module
 from ledger import ingest as ingest_module
-from ledger import integrity, projector, rebuild_worker, verify_worker
+from ledger import projector, rebuild_worker, verify_worker
 from ledger import recorder as recorder_module
 from ledger.application import Ledger
 from ledger.checkpoint import generate_key, parse_signer
 from ledger.commands import parse_command
 from ledger.copy import recorder_of
 from ledger.ingest import ingest
+from ledger.log import audit, pages, verification
+from ledger.log import store as log_store
 from ledger.projector import MODELS
 from ledger.reads import Reads
 from ledger.store import open_ledger
@@ -135,13 +137,13 @@ def test_two_processes_verify_what_one_verifies(
 ) -> None:
     recorder = recorder_of(loaded)
     signer = parse_signer(generate_key("office")[0])
-    integrity.make_checkpoint(
+    log_store.make_checkpoint(
         recorder, signer, origin=None, default_origin="oneruler/test", now=datetime.now(UTC)
     )
-    one = integrity.verify(recorder)
-    monkeypatch.setattr(integrity, "SPLIT_FROM", 0)
-    monkeypatch.setattr(integrity, "PAGE_LEVELS", 2)
-    monkeypatch.setattr(integrity, "PAGE", 4)
+    one = verification.verify(recorder)
+    monkeypatch.setattr(verification, "SPLIT_FROM", 0)
+    monkeypatch.setattr(pages, "PAGE_LEVELS", 2)
+    monkeypatch.setattr(pages, "PAGE", 4)
     outcomes: list[Any] = []
     result = verify_worker.VerifyWorker.result
 
@@ -150,7 +152,7 @@ def test_two_processes_verify_what_one_verifies(
         return outcomes[-1]
 
     monkeypatch.setattr(verify_worker.VerifyWorker, "result", kept)
-    two = integrity.verify(recorder, second_process=loaded.sharable_settings)
+    two = verification.verify(recorder, second_process=loaded.sharable_settings)
     # The second process checked leaves 16 to 37, starting from the node over 0-15.
     [(frontier, events, _, problems, complete)] = outcomes
     assert (list(frontier), events, problems, complete) == ([(4, 0)], 38, [], True)
@@ -232,7 +234,7 @@ def test_refused_commands_append_nothing(loaded: Ledger, reference: dict[str, An
 def test_verify_checkpoints_and_audit_bundles(loaded: Ledger) -> None:
     recorder = recorder_of(loaded)
     signer_text, verifier_text = generate_key("contract-office")
-    checkpoint = integrity.make_checkpoint(
+    checkpoint = log_store.make_checkpoint(
         recorder,
         parse_signer(signer_text),
         origin=None,
@@ -240,12 +242,12 @@ def test_verify_checkpoints_and_audit_bundles(loaded: Ledger) -> None:
         now=RECORDED,
     )
     assert (checkpoint.id, checkpoint.size) == (1, SAMPLE_EVENTS)
-    result = integrity.verify(recorder, against=checkpoint.note)
+    result = verification.verify(recorder, against=checkpoint.note)
     assert result.ok, result.problems
     assert (result.events, [cp.size for cp in result.checkpoints]) == (SAMPLE_EVENTS, [38])
-    proof = integrity.prove_household(recorder, "XC-0002")
-    bundle = integrity.bundle(proof, [{} for _ in proof.events])
-    report = integrity.audit_verify(json.loads(json.dumps(bundle)))
+    proof = log_store.prove_household(recorder, "XC-0002")
+    bundle = audit.bundle(proof, [{} for _ in proof.events])
+    report = audit.audit_verify(json.loads(json.dumps(bundle)))
     assert report.events == 4
     assert bundle["public_key"] == verifier_text
 
@@ -443,7 +445,7 @@ def test_a_failure_while_logging_rolls_back_the_events_and_the_command_id(
     monkeypatch.undo()
     assert stored(loaded) == before
     assert loaded.applied_commands(["late-1"]) == set()
-    assert integrity.verify(recorder_of(loaded)).ok
+    assert verification.verify(recorder_of(loaded)).ok
     # Nothing of it was kept: the same command applies now, as new.
     events = loaded.execute(register("XC-0005", "late-1"))
     assert events is not None and len(events) == 1

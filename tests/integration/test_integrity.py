@@ -22,10 +22,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain.errors import InvalidInput
-from ledger import integrity, merkle, verify_worker
+from ledger import merkle, verify_worker
 from ledger.application import Ledger
-from ledger.checkpoint import generate_key, parse_signer
+from ledger.checkpoint import StoredCheckpoint, generate_key, parse_signer
 from ledger.ingest import ingest
+from ledger.log import audit, pages, verification
+from ledger.log import store as log_store
 from ledger.store import open_ledger
 from tests.unit.test_merkle import naive_mth, naive_path, naive_subproof
 
@@ -52,7 +54,7 @@ def stored_rows(db: Path) -> list[tuple[Any, ...]]:
 def naive_leaf_hashes(db: Path) -> list[bytes]:
     """Every leaf hash straight from the stored rows, as an outside auditor would."""
     return [
-        merkle.leaf_hash(integrity.leaf_bytes(n, bytes.fromhex(o), v, t, s))
+        merkle.leaf_hash(audit.leaf_bytes(n, bytes.fromhex(o), v, t, s))
         for n, o, v, t, s in stored_rows(db)
     ]
 
@@ -90,8 +92,8 @@ def flip(data: bytes | str, offset: int) -> Any:
     return data[:offset] + bytes([data[offset] ^ 1]) + data[offset + 1 :]
 
 
-def make_checkpoint(ledger: Ledger) -> integrity.StoredCheckpoint:
-    return integrity.make_checkpoint(
+def make_checkpoint(ledger: Ledger) -> StoredCheckpoint:
+    return log_store.make_checkpoint(
         ledger.ledger_recorder,
         SIGNER,
         origin=None,
@@ -127,12 +129,12 @@ def fresh_ledger() -> Iterator[tuple[Ledger, Path]]:
 @contextmanager
 def small_pages(levels: int) -> Iterator[None]:
     """Pages of 2**levels leaves, so that small ledgers cross many page boundaries."""
-    with mock.patch.multiple(integrity, PAGE_LEVELS=levels, PAGE=1 << levels):
+    with mock.patch.multiple(pages, PAGE_LEVELS=levels, PAGE=1 << levels):
         yield
 
 
-def first_problem(ledger: Ledger, **kwargs: Any) -> integrity.Problem:
-    result = integrity.verify(ledger.ledger_recorder, **kwargs)
+def first_problem(ledger: Ledger, **kwargs: Any) -> verification.Problem:
+    result = verification.verify(ledger.ledger_recorder, **kwargs)
     assert not result.ok
     return result.problems[0]
 
@@ -146,11 +148,11 @@ def processes(
     38) to the end, so every kind of tampering is also found on either side of it."""
     started: list[int] = []
     if request.param == 2:
-        monkeypatch.setattr(integrity, "SPLIT_FROM", 0)
-        monkeypatch.setattr(integrity, "PAGE_LEVELS", 2)
-        monkeypatch.setattr(integrity, "PAGE", 4)
-        verify = functools.partial(integrity.verify, second_process=ledger.sharable_settings)
-        monkeypatch.setattr(integrity, "verify", verify)
+        monkeypatch.setattr(verification, "SPLIT_FROM", 0)
+        monkeypatch.setattr(pages, "PAGE_LEVELS", 2)
+        monkeypatch.setattr(pages, "PAGE", 4)
+        verify = functools.partial(verification.verify, second_process=ledger.sharable_settings)
+        monkeypatch.setattr(verification, "verify", verify)
 
         class Counted(verify_worker.VerifyWorker):
             def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -172,7 +174,7 @@ def sample(ledger: Ledger, sample_lines: list[str], processes: int) -> Ledger:
     make_checkpoint(ledger)
     ingest(ledger, sample_lines[20:], batch_size=1000)
     make_checkpoint(ledger)
-    result = integrity.verify(ledger.ledger_recorder)
+    result = verification.verify(ledger.ledger_recorder)
     assert result.ok, result.problems
     assert result.events == SAMPLE_EVENTS
     return ledger
@@ -201,7 +203,7 @@ def test_a_failed_log_write_stores_no_event(ledger: Ledger, db_path: Path) -> No
     with mock.patch.object(merkle, "new_perfect_nodes", broken), pytest.raises(RuntimeError):
         ledger.recorder.insert_events(synthetic(3))
     assert count(db_path, "stored_events") == 5
-    assert integrity.verify(ledger.ledger_recorder).ok
+    assert verification.verify(ledger.ledger_recorder).ok
 
 
 def test_roots_and_proofs_from_the_tables_equal_the_rfc_definitions(
@@ -270,7 +272,7 @@ def test_verify_across_page_boundaries_finds_the_changed_leaf(
             ledger.recorder.insert_events(synthetic(size, salt=number))
             if checkpointed:
                 make_checkpoint(ledger)
-        result = integrity.verify(ledger.ledger_recorder)
+        result = verification.verify(ledger.ledger_recorder)
         assert result.ok, result.problems
         total = sum(size for size, _ in batches)
         assert result.events == total
@@ -295,13 +297,13 @@ def test_verify_over_many_pages_checks_roots_inside_and_at_page_ends(
     for size in (4096, 904, 3192, 100):
         ledger.recorder.insert_events(synthetic(size, salt=size))
         make_checkpoint(ledger)  # sizes 4096, 5000, 8192, 8292
-    result = integrity.verify(ledger.ledger_recorder)
+    result = verification.verify(ledger.ledger_recorder)
     assert result.ok, result.problems
     assert [cp.size for cp in result.checkpoints] == [4096, 5000, 8192, 8292]
     hashes = naive_leaf_hashes(db_path)
     for cp in result.checkpoints:
         assert cp.root == naive_mth(hashes[: cp.size])
-    assert integrity.timed_verify(ledger.ledger_recorder)[0] == 8292
+    assert verification.timed_verify(ledger.ledger_recorder)[0] == 8292
 
 
 # --- tampering with the stored events ------------------------------------------------
@@ -464,7 +466,7 @@ def test_a_node_changed_while_two_processes_verify_is_found(
         start(self, *args, **kwargs)
 
     monkeypatch.setattr(verify_worker.VerifyWorker, "__init__", changed_meanwhile)
-    result = integrity.verify(sample.ledger_recorder)
+    result = verification.verify(sample.ledger_recorder)
     assert [p.message for p in result.problems] == [
         "the stored tree node at level 4, index 0 does not match the leaves below it: "
         "the tree's nodes were changed outside the ledger."
@@ -515,15 +517,15 @@ def test_a_deleted_tail_with_its_checkpoints_is_caught_against_a_saved_checkpoin
         ("DELETE FROM checkpoints", ()),
     )
     # Consistent in itself: only a checkpoint kept outside the ledger shows the loss.
-    assert integrity.verify(sample.ledger_recorder).ok
+    assert verification.verify(sample.ledger_recorder).ok
     deleted = (
         f"the checkpoint given is for {SAMPLE_EVENTS} events, but the store holds {kept}: "
         "events were deleted after it was signed."
     )
-    checked = integrity.verify(sample.ledger_recorder, against=saved, pubkey=SIGNER.verifier())
+    checked = verification.verify(sample.ledger_recorder, against=saved, pubkey=SIGNER.verifier())
     assert [p.message for p in checked.problems] == [deleted]
     # The stored key went with the stored checkpoints: the loss still shows first.
-    unchecked = integrity.verify(sample.ledger_recorder, against=saved)
+    unchecked = verification.verify(sample.ledger_recorder, against=saved)
     assert [p.message for p in unchecked.problems] == [
         deleted,
         "the ledger holds no public key of the checkpoint given (signed by test-office), so "
@@ -545,7 +547,7 @@ def test_a_rewritten_history_with_its_checkpoints_is_caught_against_a_saved_chec
         ("DELETE FROM checkpoints", ()),
     )
     make_checkpoint(sample)  # logs the rewritten store afresh, as a forger would
-    assert integrity.verify(sample.ledger_recorder).ok
+    assert verification.verify(sample.ledger_recorder).ok
     problem = first_problem(sample, against=saved, pubkey=SIGNER.verifier())
     assert problem.message == (
         "the log does not extend the checkpoint given (size 20): the root of the first 20 "
@@ -557,7 +559,7 @@ def test_a_rewritten_history_with_its_checkpoints_is_caught_against_a_saved_chec
 def test_verify_against_a_checkpoint_of_this_log_passes(sample: Ledger) -> None:
     with sample.ledger_recorder.log_transaction(commit=False) as c:
         saved = sample.ledger_recorder.log.checkpoints(c)[0].note
-    result = integrity.verify(sample.ledger_recorder, against=saved)
+    result = verification.verify(sample.ledger_recorder, against=saved)
     assert result.ok
     assert result.against is not None and result.against.size == 20
 
@@ -570,7 +572,7 @@ def test_a_write_after_an_event_was_inserted_outside_the_ledger_is_refused(
 ) -> None:
     topic, state = event_row(db_path, 3)[2:]
     tamper(db_path, ("INSERT INTO stored_events VALUES (?,?,?,?)", (uuid4().hex, 1, topic, state)))
-    with pytest.raises(integrity.LogMismatch, match="notification id 39"):
+    with pytest.raises(log_store.LogMismatch, match="notification id 39"):
         sample.recorder.insert_events(synthetic(2))
     assert count(db_path, "stored_events") == SAMPLE_EVENTS + 1
 
@@ -579,7 +581,7 @@ def test_a_write_after_the_last_events_were_deleted_is_refused(
     sample: Ledger, db_path: Path
 ) -> None:
     tamper(db_path, ("DELETE FROM stored_events WHERE rowid > 36", ()))
-    with pytest.raises(integrity.LogMismatch, match="notification id 37 is already in the log"):
+    with pytest.raises(log_store.LogMismatch, match="notification id 37 is already in the log"):
         sample.recorder.insert_events(synthetic(1))
     assert count(db_path, "stored_events") == 36
 
@@ -587,7 +589,7 @@ def test_a_write_after_the_last_events_were_deleted_is_refused(
 def test_a_ledger_made_before_the_log_is_taken_in_whole(
     ledger: Ledger, db_path: Path, sample_lines: list[str]
 ) -> None:
-    with mock.patch.object(integrity.TransparencyLog, "append"):
+    with mock.patch.object(log_store.TransparencyLog, "append"):
         ingest(ledger, sample_lines[:20])
     assert count(db_path, "merkle_leaves") == 0
     ingest(ledger, sample_lines[20:])
@@ -596,4 +598,4 @@ def test_a_ledger_made_before_the_log_is_taken_in_whole(
         assert ledger.ledger_recorder.log.root(c, SAMPLE_EVENTS) == naive_mth(
             naive_leaf_hashes(db_path)
         )
-    assert integrity.verify(ledger.ledger_recorder).ok
+    assert verification.verify(ledger.ledger_recorder).ok

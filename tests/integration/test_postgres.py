@@ -23,12 +23,13 @@ from eventsourcing.persistence import IntegrityError
 
 from cli.main import cli
 from domain.values import LEDGER_TZ
-from ledger import integrity
 from ledger.application import ConflictError
 from ledger.checkpoint import generate_key, parse_signer
 from ledger.commands import UnitOfWork, parse_command
 from ledger.copy import recorder_of
 from ledger.ingest import ingest
+from ledger.log import audit, verification
+from ledger.log import store as log_store
 from ledger.reads import Reads
 from ledger.store import connection_problem, open_ledger, parse_postgres_url, store_name
 from tests.conftest import POSTGRES
@@ -181,7 +182,7 @@ def test_clerks_signing_one_household_at_once_record_one_agreement(sample: str) 
         own, _ = ledger.household_record("XC-0004")
         assert [type(e).__name__ for e in own].count("AgreementSigned") == 1
         assert Reads(ledger).household("XC-0004", END)["status"] == "signed"
-        assert integrity.verify(recorder_of(ledger)).ok
+        assert verification.verify(recorder_of(ledger)).ok
         with recorder_of(ledger).log_transaction(commit=False) as c:
             c.execute("SELECT count(*) FROM applied_commands")
             assert c.fetchone() == (37,)
@@ -355,7 +356,7 @@ def leaves(url: str) -> list[bytes]:
                 f"FROM {d.events_table} ORDER BY {d.notification_id}"
             )
             return [
-                integrity.leaf_bytes(n, d.originator_bytes(o), v, t, bytes(s))
+                audit.leaf_bytes(n, d.originator_bytes(o), v, t, bytes(s))
                 for n, o, v, t, s in c.fetchall()
             ]
     finally:
@@ -378,7 +379,7 @@ def held(url: str) -> dict[str, Any]:
                 "checkpoints": recorder.log.checkpoints(c),
                 "commands": commands,
                 "report": Reads(ledger).group_report(END),
-                "ok": integrity.verify(recorder).ok,
+                "ok": verification.verify(recorder).ok,
             }
     finally:
         ledger.close()
@@ -401,7 +402,7 @@ def test_a_copy_there_and_back_keeps_every_leaf(
     ledger = open_ledger(town)
     try:
         ingest(ledger, sample_lines)
-        integrity.make_checkpoint(
+        log_store.make_checkpoint(
             recorder_of(ledger), signer, origin=None, default_origin="oneruler/town",
             now=datetime.now(UTC),
         )  # fmt: skip
@@ -425,7 +426,7 @@ def test_a_copy_there_and_back_keeps_every_leaf(
         with pytest.raises(ConflictError):
             two.commit(late)
         two.execute(attach("hukou", "late-1"))
-        integrity.make_checkpoint(
+        log_store.make_checkpoint(
             recorder_of(two), signer, origin=None, default_origin="oneruler/county",
             now=datetime.now(UTC),
         )  # fmt: skip
@@ -456,7 +457,7 @@ def test_a_copy_there_and_back_keeps_every_leaf(
     try:
         ledger.execute(attach("property_certificate", "home-1"))
         assert recorder_of(ledger).max_notification_id() == SAMPLE_EVENTS + 4
-        assert integrity.verify(recorder_of(ledger)).ok
+        assert verification.verify(recorder_of(ledger)).ok
     finally:
         ledger.close()
 
@@ -605,7 +606,7 @@ def test_the_read_models_follow_across_a_gap_in_notification_ids(sample: str) ->
         assert ids == [SAMPLE_EVENTS, SAMPLE_EVENTS + 1, SAMPLE_EVENTS + 3]
         shown = Reads(one).household("XC-0004", END)
         assert shown["events"] == Reads(two).household("XC-0004", END)["events"] == 5
-        assert integrity.verify(recorder_of(one)).ok
+        assert verification.verify(recorder_of(one)).ok
         followed = read_models(one)
         one.projector.rebuild()
         assert read_models(one) == followed

@@ -26,8 +26,8 @@ from ledger import projector as projector_module
 from ledger.application import Ledger
 from ledger.ingest import ingest
 from ledger.reads import Reads
-from ledger.simulation import POLICY, Programme
 from ledger.store import open_ledger
+from simulation.programme import POLICY, Programme
 
 REQUIRED = set(POLICY["required_documents"])
 

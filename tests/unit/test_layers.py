@@ -1,4 +1,6 @@
-"""The layers import one way: cli -> ledger -> projections -> domain; domain is pure."""
+"""The layers import one way: cli -> simulation -> ledger -> projections -> domain; domain
+is pure. The generator and the bench (simulation/) use the ledger; the ledger never uses
+them."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-LAYERS = ("domain", "projections", "ledger", "cli")
+LAYERS = ("domain", "projections", "ledger", "simulation", "cli")
 
 
 def imports(package: str) -> list[tuple[Path, str]]:

@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from cli.ruler import DISCLOSURE_LABELS, METHODS_ZH, STRUCTURES_ZH, disclosure_csv
 from domain import ruler
 from domain.policy import Item, PolicyVersion, entitlement
-from ledger.simulation import GIVEN, SURNAMES
 from projections import consistency as rm
+from simulation.programme import GIVEN, SURNAMES
 from tests.strategies import policy_document
 
 CST = timezone(timedelta(hours=8))

@@ -26,11 +26,11 @@ RAW_BATCH = 1000
 Figures = dict[str, Any]
 
 
-# --- the phases, each run as `python -m ledger.bench PHASE DIR HOUSEHOLDS [DB]` --------
+# --- the phases, each run as `python -m simulation.bench PHASE DIR HOUSEHOLDS [DB]` ----
 
 
 def generate(directory: Path, households: int, _db: str) -> Figures:
-    from ledger.simulation import Programme
+    from simulation.programme import Programme
 
     started = time.perf_counter()
     lines = 0
@@ -44,8 +44,8 @@ def generate(directory: Path, households: int, _db: str) -> Figures:
 def ingest(directory: Path, _households: int, db: str) -> Figures:
     from ledger.ingest import ingest as run_ingest
     from ledger.reads import Reads
-    from ledger.simulation import last_day
     from ledger.store import open_ledger
+    from simulation.programme import last_day
 
     ledger = open_ledger(db)
     wal = _WalWatch(db)
@@ -171,12 +171,12 @@ def rebuild(_directory: Path, _households: int, db: str) -> Figures:
 
 
 def verify(_directory: Path, _households: int, db: str) -> Figures:
-    from ledger import integrity
+    from ledger.log import verification
     from ledger.store import open_ledger
 
     ledger = open_ledger(db)
     cpu = _cpu_seconds(resource.RUSAGE_SELF)
-    events, seconds = integrity.timed_verify(ledger.ledger_recorder, ledger.sharable_settings)
+    events, seconds = verification.timed_verify(ledger.ledger_recorder, ledger.sharable_settings)
     cpu = _cpu_seconds(resource.RUSAGE_SELF) - cpu
     ledger.close()
     return dict(
@@ -207,8 +207,8 @@ def _percentiles(samples: list[float]) -> dict[str, float]:
 
 def latency(_directory: Path, households: int, db: str) -> Figures:
     from ledger.reads import Reads
-    from ledger.simulation import START, last_day
     from ledger.store import open_ledger
+    from simulation.programme import START, last_day
 
     ledger = open_ledger(db)
     ledger.projector.catch_up()
@@ -276,7 +276,7 @@ def run(
         if on_phase is not None:
             on_phase(phase)
         process = subprocess.Popen(
-            [sys.executable, "-m", "ledger.bench", phase, str(directory), str(households), url],
+            [sys.executable, "-m", "simulation.bench", phase, str(directory), str(households), url],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

@@ -1,0 +1,282 @@
+"""Verification of the whole log, in one read transaction: every stored checkpoint's
+signature, a checkpoint kept outside the ledger (`verify --against`), and the page
+checks (pages.py) over every leaf, in this process or, for a long log, with its
+second half in a second process (`python -m ledger.verify_worker`) at the same time."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import suppress
+
+from ledger import merkle
+from ledger.checkpoint import (
+    Checkpoint,
+    CheckpointError,
+    StoredCheckpoint,
+    Verifier,
+    parse_checkpoint_unverified,
+    parse_verifier,
+    verify_checkpoint,
+)
+from ledger.log import pages
+from ledger.log.pages import Expected, PageCheck, Problem, Verification, node_problem
+from ledger.log.store import Cursor, LogMismatch, LogStore, TransparencyLog
+
+__all__ = [
+    "SPLIT_FROM",
+    "Problem",
+    "Verification",
+    "timed_verify",
+    "verify",
+    "verify_snapshot",
+]
+
+# Logs of this many leaves or more are verified in two processes, each checking half
+# of the pages: a second process takes about 0.3 s to start, about 100,000 leaves'
+# worth of checking.
+SPLIT_FROM = 64 * pages.PAGE
+
+
+def verify(
+    store: LogStore,
+    *,
+    against: str | None = None,
+    pubkey: Verifier | None = None,
+    progress: Callable[[int], None] | None = None,
+    second_process: Mapping[str, str] | None = None,
+) -> Verification:
+    """Verify the whole log in one read transaction (one consistent snapshot), and,
+    for a long log with second_process given (the store's settings), its second half
+    in a second process's; see _verify_stream."""
+    started = time.perf_counter()
+    with store.log_transaction(commit=False) as c:
+        result = verify_snapshot(
+            store.log,
+            c,
+            against=against,
+            pubkey=pubkey,
+            progress=progress,
+            second_process=second_process,
+        )
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def timed_verify(
+    store: LogStore, second_process: Mapping[str, str] | None = None
+) -> tuple[int, float]:
+    """Verify the log and return (events verified, seconds), for the bench; a log that
+    does not verify raises LogMismatch, since its speed would mean nothing, and a
+    second process that failed RuntimeError, since the speed would be another's."""
+    result = verify(store, second_process=second_process)
+    if not result.ok:
+        raise LogMismatch(result.problems[0].message if result.problems else "verify stopped.")
+    if result.notes:
+        raise RuntimeError(result.notes[0])
+    return result.events, result.seconds
+
+
+def verify_snapshot(
+    log: TransparencyLog,
+    c: Cursor,
+    *,
+    against: str | None = None,
+    pubkey: Verifier | None = None,
+    progress: Callable[[int], None] | None = None,
+    second_process: Mapping[str, str] | None = None,
+) -> Verification:
+    """Recompute, as the cursor's transaction sees the store, every leaf from the
+    stored rows, every node and every checkpoint's root from the recomputed leaves,
+    and every signature; see docs/integrity.md. With second_process (the store's
+    settings), a log of SPLIT_FROM leaves or more has its second half checked by a
+    second process (ledger/verify_worker.py)."""
+    result = Verification()
+    stored = log.checkpoints(c)
+    result.checkpoints = stored
+    expected: dict[int, list[tuple[int | None, bytes]]] = {}
+    for cp in stored:
+        stated = _check_stored_checkpoint(cp, result)
+        if stated is not None:
+            expected.setdefault(stated.size, []).append((cp.id, stated.root))
+    unchecked: Problem | None = None
+    if against is not None:
+        theirs, unchecked = _open_against(log, c, against, pubkey, stored)
+        if theirs is not None:
+            result.against = theirs
+            expected.setdefault(theirs.size, []).append((None, theirs.root))
+    result.tree_size = log.size(c)
+    _verify_stream(log, c, expected, result, progress, second_process)
+    if unchecked is not None:
+        result.problems.append(unchecked)
+    return result
+
+
+# --- the checkpoints --------------------------------------------------------------
+
+
+def _check_stored_checkpoint(cp: StoredCheckpoint, result: Verification) -> Checkpoint | None:
+    where = f"checkpoint {cp.id} (size {cp.size})"
+    try:
+        stated = verify_checkpoint(cp.note, parse_verifier(cp.verifier_key))
+    except CheckpointError as e:
+        result.problems.append(
+            Problem(f"{where} does not verify: {_lower_first(str(e))}", checkpoint=cp.id)
+        )
+        return None
+    if (stated.origin, stated.size, stated.root) != (cp.origin, cp.size, cp.root):
+        result.problems.append(
+            Problem(
+                f"{where} was changed after it was signed: its stored origin, size or root "
+                f"differs from its signed note (size {stated.size}).",
+                checkpoint=cp.id,
+            )
+        )
+    return stated
+
+
+def _open_against(
+    log: TransparencyLog,
+    c: Cursor,
+    note: str,
+    pubkey: Verifier | None,
+    stored: Sequence[StoredCheckpoint],
+) -> tuple[Checkpoint | None, Problem | None]:
+    """What the outside checkpoint states, to check the log against, and a problem
+    to report after those checks (the signature, when it could not be checked)."""
+    unverified = parse_checkpoint_unverified(note)
+    if pubkey is not None:
+        candidates = [pubkey]
+    else:
+        names = _signer_names(note)
+        candidates = []
+        for cp in stored:
+            if cp.key_name in names:
+                with suppress(CheckpointError):  # a bad stored key is reported already
+                    candidates.append(parse_verifier(cp.verifier_key))
+        if not candidates:
+            # Still worth checking what it states: deleting the stored checkpoints
+            # (and their keys) must not hide a deleted tail.
+            return unverified, Problem(
+                "the ledger holds no public key of the checkpoint given (signed by "
+                f"{', '.join(sorted(names)) or 'no one'}), so its signature was not "
+                "checked; give the key with --pubkey FILE."
+            )
+    failure = ""
+    for verifier in dict.fromkeys(candidates):
+        try:
+            theirs = verify_checkpoint(note, verifier)
+        except CheckpointError as e:
+            failure = _lower_first(str(e))
+            continue
+        origin = log.origin(c)
+        if origin is not None and theirs.origin != origin:
+            return None, Problem(
+                f"the checkpoint given is for the log {theirs.origin}, not this "
+                f"ledger's log {origin}; give one of this ledger's checkpoints."
+            )
+        return theirs, None
+    return None, Problem(
+        f"the checkpoint given (size {unverified.size}) does not verify: {failure}"
+    )
+
+
+def _signer_names(note: str) -> set[str]:
+    return {line[2:].partition(" ")[0] for line in note.splitlines() if line.startswith("\u2014 ")}
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
+# --- the leaves, in one process or two ----------------------------------------------
+
+
+def _verify_stream(
+    log: TransparencyLog,
+    c: Cursor,
+    expected: Expected,
+    result: Verification,
+    progress: Callable[[int], None] | None,
+    second_process: Mapping[str, str] | None,
+) -> None:
+    """Check every page, in order, or, for a long log, the first half here and the
+    second half (from a page boundary to the store's end) in a second process at
+    the same time: the pages' checks are independent but for the subtrees before
+    each page (the frontier). The second process takes those of its first page
+    from the stored nodes, as it reads them, and this process then compares them
+    with the ones it recomputed from the first half: the second half is checked
+    against the same recomputed tree as when one process checks it all. That
+    process reads its own snapshot, a moment later than this one's: events stored
+    meanwhile are verified too; a change to the first half meanwhile shows as a
+    changed node."""
+    check = PageCheck(log)
+    check.check_roots(expected, 0, {}, result)
+    half = None if second_process is None else _second_half(log, c)
+    if second_process is None or half is None:
+        frontier: dict[merkle.NodeKey, bytes] = {}
+        if check.check_pages(c, expected, result, progress, frontier=frontier):
+            check.check_end(c, expected, result)
+        return
+    split, after = half
+    from ledger.verify_worker import VerifyWorker  # a process, only for long logs
+
+    worker = VerifyWorker(
+        second_process,
+        start=split,
+        after=after,
+        expected={size: cps for size, cps in expected.items() if size > split},
+        page_levels=pages.PAGE_LEVELS,
+    )
+
+    def both(count: int) -> None:
+        if progress is not None:
+            progress(count + worker.progressed())
+
+    try:
+        frontier = {}
+        checked = check.check_pages(c, expected, result, both, frontier=frontier, end=split)
+        if not checked:
+            return  # the first bad leaf or node is in the first half
+        rest = worker.result(progress)
+    finally:
+        worker.stop()
+    if rest is None:
+        result.notes.append(
+            f"the second process that checked the second half failed ({worker.failure}); "
+            "this one checked it."
+        )
+        if check.check_pages(
+            c, expected, result, progress, frontier=frontier, start=split, after=after
+        ):
+            check.check_end(c, expected, result)
+        return
+    theirs, events, tree_size, problems, complete = rest
+    for key in merkle.subtree_keys(0, split):
+        if theirs.get(key) != frontier[key]:
+            # It read the stored subtrees before its half as this process had
+            # checked them, unless the store changed in between.
+            result.problems.append(node_problem(key))
+            result.events = split
+            return
+    result.events = events
+    result.tree_size = tree_size
+    result.problems.extend(problems)
+    result.complete = complete
+
+
+def _second_half(log: TransparencyLog, c: Cursor) -> tuple[int, int] | None:
+    """Where a second process should take over (a leaf index at a page boundary,
+    and the notification id of the leaf before it), or None to check it all here."""
+    size = log.size(c)
+    if size < SPLIT_FROM:
+        return None
+    split = size // 2 >> pages.PAGE_LEVELS << pages.PAGE_LEVELS
+    if split == 0:
+        return None
+    leaf = "SELECT notification_id FROM merkle_leaves WHERE idx = ?"
+    c.execute(log.dialect.sql(leaf), [split - 1])
+    row = c.fetchone()
+    if row is None:
+        return None  # a leaf was deleted: found as this process checks the first half
+    return split, int(row[0])

@@ -1,0 +1,2 @@
+"""The ledger driven from outside: a generated renewal programme (`programme`), which
+`oneruler demo` ingests, and the bench that measures the ledger on it (`bench`)."""
