@@ -23,9 +23,9 @@ from eventsourcing.persistence import IntegrityError
 
 from cli.main import cli
 from domain.values import LEDGER_TZ
-from ledger.application import ConflictError, UnitOfWork
+from ledger.application import ConflictError
 from ledger.checkpoint import generate_key, parse_signer
-from ledger.commands import parse_command
+from ledger.commands import UnitOfWork, parse_command
 from ledger.copy import recorder_of
 from ledger.ingest import ingest
 from ledger.log import audit, verification
@@ -423,7 +423,7 @@ def test_a_copy_there_and_back_keeps_every_leaf(
     one, two = open_ledger(postgres_url), open_ledger(postgres_url)
     try:
         late = UnitOfWork(two)
-        late.run(attach("hukou", "late-1"), two.handler(attach("hukou", "late-1")))
+        late.run(attach("hukou", "late-1"))
         one.execute(attach("id_card", "first-1"))
         with pytest.raises(ConflictError):
             two.commit(late)
@@ -599,7 +599,7 @@ def test_the_read_models_follow_across_a_gap_in_notification_ids(sample: str) ->
     try:
         one.read_models.catch_up()
         late = UnitOfWork(two)
-        late.run(attach("hukou", "late-1"), two.handler(attach("hukou", "late-1")))
+        late.run(attach("hukou", "late-1"))
         one.execute(attach("id_card", "first-1"))
         with pytest.raises(ConflictError):
             two.commit(late)
