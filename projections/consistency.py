@@ -18,8 +18,7 @@ from domain.errors import NotFound, RuleViolation
 from domain.policy import Entitlement, Item, Line, PolicyVersion, entitlement
 from domain.values import LEDGER_TZ, format_yuan
 from projections import programme
-from projections.model import Cursor, micros
-from projections.timeline import (
+from projections.households import (
     DeviationApproved,
     Entry,
     Signed,
@@ -27,10 +26,10 @@ from projections.timeline import (
     Valued,
     Voided,
     fold,
-    moment,
     registered_at,
     unpack,
 )
+from projections.model import Cursor, micros, moment
 
 # --- a household's record, from its timeline -------------------------------------
 

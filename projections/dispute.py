@@ -32,8 +32,8 @@ from projections.consistency import (
     when,
     yuan,
 )
+from projections.households import Entry, Signed, Step, Surveyed, Valued, unpack
 from projections.model import Cursor, micros
-from projections.timeline import Entry, Signed, Step, Surveyed, Valued, unpack
 
 
 def _structures_in(timeline: Sequence[Entry], as_of: int) -> frozenset[str] | None:

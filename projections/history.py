@@ -26,8 +26,6 @@ _STANDARD = frozenset(
     }
 )
 
-STATUSES = ("registered", "surveyed", "valued", "signed", "paid")
-
 
 def event_type(event: Recorded) -> str:
     """The stored name of an event, such as Household.AgreementSigned."""

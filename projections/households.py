@@ -1,25 +1,37 @@
-"""Each household's timeline as a read model: the entries of its own events and of
-the complaints about it (projections/timeline.py), kept in business-time order, from
-which its state as of any moment is folded without replaying aggregates."""
+"""Each household's timeline as a read model: one named entry for each event of the
+household and of the complaints about it, kept in business-time order; and the one
+fold of a timeline that `household show`, the bulletin's counts, the dispute and the
+consistency report all read (no aggregate is replayed).
+
+Entries are named tuples whose first two fields are the business time (whole
+microseconds since the epoch) and the position of the event in the ledger (its
+notification id); no two entries of a timeline share both, so a timeline sorts as
+plain tuples. Each is stored as a msgpack array of two: its tag (one letter, TAGS)
+and the array of its fields in order. Changing an entry's fields changes the stored
+form: bump the read models' format (ledger/read_models.py NAME) so that ledgers
+rebuild them.
+
+A new kind of household event shown by `household show` is all here: its entry (with
+how it changes the fold), its tag, its handler, and its column in show()."""
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from functools import singledispatchmethod
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 import msgpack
 
 from domain.complaint import Complaint
 from domain.household import Household
-from domain.policy import PolicyVersion, entitlement
-from domain.values import format_yuan
-from projections import timeline as t
+from domain.policy import Item, PolicyVersion, entitlement
+from domain.values import ZERO, format_yuan
+from projections.household_rows import Row, RowCache
 from projections.model import Cursor, ReadModel, micros
 
 H = Household
@@ -27,110 +39,301 @@ C = Complaint
 
 PolicyLookup = Callable[[str, int], PolicyVersion | None]
 
+# --- the entries --------------------------------------------------------------------
 
-@dataclass
-class Row:
-    aggregate: bytes
-    household: str
-    group: str
-    village: str
-    head: str
-    id_number: str | None
-    timeline: list[t.Entry]
-    # The fold as far as the timeline went when the row was last written (in memory
-    # only), so that entries appended later continue it instead of starting over.
-    folded: Folded | None = field(default=None, compare=False, repr=False)
-    # The timeline's entries as packed when the row was last written (in memory only,
-    # concatenated without the array's header), so that writing it again packs only
-    # the entries appended since.
-    packed: bytes = field(default=b"", compare=False, repr=False)
-    packed_count: int = field(default=0, compare=False, repr=False)
-    packed_last: t.Entry | None = field(default=None, compare=False, repr=False)
 
-    def pack(self, packer: msgpack.Packer) -> bytes:
-        """The timeline's stored form: the same bytes as timeline.pack(self.timeline)."""
-        timeline, done = self.timeline, self.packed_count
-        # Entries are only ever added: the first `done` are those packed before unless
-        # one was sorted in among them, which moves a new entry to their last place.
-        if done and (done > len(timeline) or timeline[done - 1] is not self.packed_last):
-            self.packed, done = b"", 0
-        tags = t.TAGS
-        added = [(tags[type(entry)], entry) for entry in timeline[done:]]  # t.stored
-        # Packed as one array, less its header: one call, not one per entry.
-        self.packed += packer.pack(added)[len(packer.pack_array_header(len(added))) :]
-        self.packed_count = len(timeline)
-        self.packed_last = timeline[-1] if timeline else None
-        header: bytes = packer.pack_array_header(len(timeline))
-        return header + self.packed
+class Registered(NamedTuple):
+    at: int
+    position: int
+
+    def apply(self, fold: Fold) -> None:
+        pass
+
+
+class Surveyed(NamedTuple):
+    at: int
+    position: int
+    areas: dict[str, str]  # structure: m², as text
+    land: str
+    residents: int
+    reason: str | None  # a correcting survey's
+    actor: str
+    recorded: int  # when the ledger recorded it, microseconds since the epoch
+
+    def apply(self, fold: Fold) -> None:
+        fold.surveyed = True
+        fold.steps.append(self)
+
+
+class Valued(NamedTuple):
+    at: int
+    position: int
+    valuation: str
+    policy: str
+    version: int
+    items: Sequence[Sequence[Any]]  # [item, quantity | None, value | None], as text
+    reviews: str | None
+    actor: str
+    recorded: int
+
+    def apply(self, fold: Fold) -> None:
+        fold.valuation = self
+        fold.steps.append(self)
+
+    def parsed_items(self) -> tuple[Item, ...]:
+        return tuple(
+            Item(
+                name,
+                Decimal(quantity) if quantity is not None else None,
+                Decimal(value) if value is not None else None,
+            )
+            for name, quantity, value in self.items
+        )
+
+
+class Signed(NamedTuple):
+    at: int
+    position: int
+    agreement: str
+    amount: str
+    entitlement: str
+    policy: str
+    version: int
+    deviation: dict[str, str] | None  # {"reason", "approved_by"}
+    method: str
+    actor: str
+    recorded: int
+
+    def apply(self, fold: Fold) -> None:
+        fold.agreement = self
+        fold.agreed = Decimal(self.amount)
+        fold.steps.append(self)
+
+
+class DeviationApproved(NamedTuple):
+    at: int
+    position: int
+    amount: str
+    actor: str  # the supervisor
+
+    def apply(self, fold: Fold) -> None:
+        pass
+
+
+class Voided(NamedTuple):
+    at: int
+    position: int
+    agreement: str
+    reason: str
+    actor: str
+    recorded: int
+
+    def apply(self, fold: Fold) -> None:
+        fold.agreement = None
+        fold.agreed = None
+        fold.steps.append(self)
+
+
+class DocumentAttached(NamedTuple):
+    at: int
+    position: int
+    kind: str
+
+    def apply(self, fold: Fold) -> None:
+        fold.documents.add(self.kind)
+
+
+class ComplaintAttached(NamedTuple):
+    """The household's own note that a complaint is about it."""
+
+    at: int
+    position: int
+
+    def apply(self, fold: Fold) -> None:
+        pass
+
+
+class PayoutRequested(NamedTuple):
+    at: int
+    position: int
+    payout: str
+    amount: str
+
+    def apply(self, fold: Fold) -> None:
+        fold.requested[self.payout] = Decimal(self.amount)
+
+
+class PayoutConfirmed(NamedTuple):
+    at: int
+    position: int
+    payout: str
+
+    def apply(self, fold: Fold) -> None:
+        fold.confirmed[self.payout] = fold.requested.get(self.payout, ZERO)
+
+
+class Vacated(NamedTuple):
+    at: int
+    position: int
+
+    def apply(self, fold: Fold) -> None:
+        fold.vacated = True
+
+
+class ComplaintFiled(NamedTuple):
+    at: int
+    position: int
+    complaint: str
+
+    def apply(self, fold: Fold) -> None:
+        fold.open_complaints.add(self.complaint)
+
+
+class ComplaintNoted(NamedTuple):
+    """A complaint about the household acknowledged, or added to."""
+
+    at: int
+    position: int
+    complaint: str
+
+    def apply(self, fold: Fold) -> None:
+        pass
+
+
+class ComplaintResolved(NamedTuple):
+    at: int
+    position: int
+    complaint: str
+
+    def apply(self, fold: Fold) -> None:
+        fold.open_complaints.discard(self.complaint)
+
+
+class ComplaintReopened(NamedTuple):
+    at: int
+    position: int
+    complaint: str
+
+    def apply(self, fold: Fold) -> None:
+        fold.open_complaints.add(self.complaint)
+
+
+Entry = (
+    Registered
+    | Surveyed
+    | Valued
+    | Signed
+    | DeviationApproved
+    | Voided
+    | DocumentAttached
+    | ComplaintAttached
+    | PayoutRequested
+    | PayoutConfirmed
+    | Vacated
+    | ComplaintFiled
+    | ComplaintNoted
+    | ComplaintResolved
+    | ComplaintReopened
+)
+Step = Surveyed | Valued | Signed | Voided
+
+# The stored tag of each kind of entry: part of the stored form.
+TAGS: dict[type, str] = {
+    Registered: "R",
+    Surveyed: "S",
+    Valued: "V",
+    Signed: "A",
+    DeviationApproved: "P",
+    Voided: "X",
+    DocumentAttached: "D",
+    ComplaintAttached: "L",
+    PayoutRequested: "Q",
+    PayoutConfirmed: "C",
+    Vacated: "M",
+    ComplaintFiled: "F",
+    ComplaintNoted: "N",
+    ComplaintResolved: "K",
+    ComplaintReopened: "O",
+}
+_KINDS: dict[str, Any] = {tag: kind for kind, tag in TAGS.items()}
+
+
+def stored(entry: Entry) -> tuple[str, Entry]:
+    """An entry's stored form: its tag, and its fields."""
+    return (TAGS[type(entry)], entry)
+
+
+def pack(timeline: Iterable[Entry]) -> bytes:
+    packed: bytes = msgpack.packb([stored(entry) for entry in timeline])
+    return packed
+
+
+def unpack(packed: bytes) -> list[Entry]:
+    """A timeline from its stored form."""
+    kinds = _KINDS
+    return [kinds[tag]._make(fields) for tag, fields in msgpack.unpackb(packed)]
+
+
+# --- the fold -----------------------------------------------------------------------
 
 
 @dataclass(slots=True)
-class _Kept:
-    """A row as kept in memory between pages: its timeline only as packed (a tenth of
-    the memory of the entries as objects), with its fold."""
+class Fold:
+    """A household as of a moment, folded from its timeline."""
 
-    household: str
-    group: str
-    village: str
-    head: str
-    id_number: str | None
-    packed: bytes
-    count: int
-    folded: Folded | None
+    surveyed: bool = False
+    valuation: Valued | None = None  # the current valuation
+    agreement: Signed | None = None  # the agreement in force
+    agreed: Decimal | None = None  # its amount
+    documents: set[str] = field(default_factory=set)
+    requested: dict[str, Decimal] = field(default_factory=dict)
+    confirmed: dict[str, Decimal] = field(default_factory=dict)
+    vacated: bool = False
+    open_complaints: set[str] = field(default_factory=set)
+    events: int = 0  # entries folded
+    # Surveys, valuations, agreements and voids, as they took effect.
+    steps: list[Step] = field(default_factory=list)
+
+    def apply(self, entry: Entry) -> None:
+        self.events += 1
+        entry.apply(self)
+
+    @property
+    def paid(self) -> Decimal:
+        return sum(self.confirmed.values(), ZERO)
+
+    @property
+    def paid_in_full(self) -> bool:
+        return self.agreed is not None and bool(self.confirmed) and self.paid >= self.agreed
+
+    @property
+    def status(self) -> str:
+        if self.agreement is not None:
+            return "paid" if self.paid_in_full else "signed"
+        if self.valuation is not None:
+            return "valued"
+        return "surveyed" if self.surveyed else "registered"
 
 
-class RowCache:
-    """Rows as last written, the least recently written forgotten beyond a size. A row
-    comes back with its timeline unpacked from the bytes it was written as, its fold
-    and its packing continued where they left off."""
+def fold(timeline: Iterable[Entry], as_of: int | None = None) -> Fold:
+    """The fold of a timeline's entries up to as_of (microseconds; None: all)."""
+    state = Fold()
+    for entry in timeline:
+        if as_of is not None and entry.at > as_of:
+            break
+        state.apply(entry)
+    return state
 
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._kept: OrderedDict[bytes, _Kept] = OrderedDict()
-        self._packer = msgpack.Packer()
 
-    def __len__(self) -> int:
-        return len(self._kept)
+def registered_at(timeline: Sequence[Entry]) -> int | None:
+    """When the household was registered (business time), if it is in the timeline."""
+    for entry in timeline:
+        if type(entry) is Registered:
+            return entry.at
+    return None
 
-    def get(self, aggregate: bytes) -> Row | None:
-        kept = self._kept.get(aggregate)
-        if kept is None:
-            return None
-        timeline = t.unpack(self._packer.pack_array_header(kept.count) + kept.packed)
-        return Row(
-            aggregate,
-            kept.household,
-            kept.group,
-            kept.village,
-            kept.head,
-            kept.id_number,
-            timeline,
-            kept.folded,
-            kept.packed,
-            kept.count,
-            timeline[-1] if timeline else None,
-        )
 
-    def update(self, rows: Mapping[bytes, Row]) -> None:
-        """Keep rows just written (Row.pack brought their packed bytes up to date)."""
-        for aggregate, row in rows.items():
-            assert row.packed_count == len(row.timeline), "a row is kept once written"
-            self._kept[aggregate] = _Kept(
-                row.household,
-                row.group,
-                row.village,
-                row.head,
-                row.id_number,
-                row.packed,
-                row.packed_count,
-                row.folded,
-            )
-            self._kept.move_to_end(aggregate)
-        while len(self._kept) > self.size:
-            self._kept.popitem(last=False)
-
-    def clear(self) -> None:
-        self._kept.clear()
+# --- the read model ---------------------------------------------------------------
 
 
 # Rows and complaint subjects kept between pages (see Households).
@@ -162,10 +365,10 @@ class Households(ReadModel):
         self._subjects: dict[bytes, tuple[str, str]] = {}  # complaints filed in this batch
         # Rows and subjects as last written, so that a household touched page after
         # page is not read back each time; bounded, and dropped with a failed page.
-        self._rows = RowCache(CACHE)
+        self._rows = RowCache(CACHE, unpack)
         self._known_subjects: OrderedDict[bytes, tuple[str, str] | None] = OrderedDict()
         # While rebuilding: the entries of complaints about households not folded yet.
-        self._waiting: dict[str, list[t.Entry]] = {}
+        self._waiting: dict[str, list[Entry]] = {}
         # The aggregate id (the object) and row of the last event taken in: a rebuild
         # gives an aggregate's events one after another, with one id object.
         self._last: tuple[UUID, Row] | None = None
@@ -205,7 +408,7 @@ class Households(ReadModel):
         aggregate = e.originator_id.bytes
         waiting = self._waiting.pop(e.household, []) if self.rebuilding else []
         row = Row(aggregate, e.household, e.group, e.village, e.head, e.id_number, waiting)
-        row.timeline.append(t.Registered(micros(e.occurred_at), position))
+        row.timeline.append(Registered(micros(e.occurred_at), position))
         self.changed[aggregate] = row
         self._codes[e.household] = aggregate
         self._last = (e.originator_id, row)
@@ -213,87 +416,75 @@ class Households(ReadModel):
     @handle.register
     def _surveyed(self, e: H.Surveyed, position: int) -> None:
         areas = {structure: str(area) for structure, area in e.building_area_m2.items()}
-        self._add(
-            e,
-            t.Surveyed(
-                micros(e.occurred_at),
-                position,
-                areas,
-                str(e.land_area_m2),
-                e.residents,
-                e.reason,
-                e.actor,
-                micros(e.timestamp),
-            ),
-        )
+        at, land, recorded = micros(e.occurred_at), str(e.land_area_m2), micros(e.timestamp)
+        self._add(e, Surveyed(at, position, areas, land, e.residents, e.reason, e.actor, recorded))
 
     @handle.register
     def _valued(self, e: H.Valued, position: int) -> None:
         items = [[i["item"], _text(i.get("quantity")), _text(i.get("value"))] for i in e.items]
-        self._add(
-            e,
-            t.Valued(
-                micros(e.occurred_at),
-                position,
-                e.valuation,
-                e.policy,
-                e.policy_version,
-                items,
-                e.reviews,
-                e.actor,
-                micros(e.timestamp),
-            ),
+        at, recorded = micros(e.occurred_at), micros(e.timestamp)
+        entry = Valued(
+            at,
+            position,
+            e.valuation,
+            e.policy,
+            e.policy_version,
+            items,
+            e.reviews,
+            e.actor,
+            recorded,
         )
+        self._add(e, entry)
 
     @handle.register
     def _signed(self, e: H.AgreementSigned, position: int) -> None:
-        self._add(
-            e,
-            t.Signed(
-                micros(e.occurred_at),
-                position,
-                e.agreement,
-                str(e.amount),
-                str(e.entitlement),
-                e.policy,
-                e.policy_version,
-                e.deviation,
-                e.method,
-                e.actor,
-                micros(e.timestamp),
-            ),
+        at, recorded = micros(e.occurred_at), micros(e.timestamp)
+        amount, owed, version = str(e.amount), str(e.entitlement), e.policy_version
+        entry = Signed(
+            at,
+            position,
+            e.agreement,
+            amount,
+            owed,
+            e.policy,
+            version,
+            e.deviation,
+            e.method,
+            e.actor,
+            recorded,
         )
+        self._add(e, entry)
 
     @handle.register
     def _approved(self, e: H.DeviationApproved, position: int) -> None:
-        self._add(e, t.DeviationApproved(micros(e.occurred_at), position, str(e.amount), e.actor))
+        self._add(e, DeviationApproved(micros(e.occurred_at), position, str(e.amount), e.actor))
 
     @handle.register
     def _voided(self, e: H.AgreementVoided, position: int) -> None:
         at, recorded = micros(e.occurred_at), micros(e.timestamp)
-        self._add(e, t.Voided(at, position, e.agreement, e.reason, e.actor, recorded))
+        self._add(e, Voided(at, position, e.agreement, e.reason, e.actor, recorded))
 
     @handle.register
     def _document(self, e: H.DocumentAttached, position: int) -> None:
-        self._add(e, t.DocumentAttached(micros(e.occurred_at), position, e.kind))
+        self._add(e, DocumentAttached(micros(e.occurred_at), position, e.kind))
 
     @handle.register
     def _complaint_attached(self, e: H.ComplaintAttached, position: int) -> None:
-        self._add(e, t.ComplaintAttached(micros(e.occurred_at), position))
+        self._add(e, ComplaintAttached(micros(e.occurred_at), position))
 
     @handle.register
     def _requested(self, e: H.PayoutRequested, position: int) -> None:
-        self._add(e, t.PayoutRequested(micros(e.occurred_at), position, e.payout, str(e.amount)))
+        self._add(e, PayoutRequested(micros(e.occurred_at), position, e.payout, str(e.amount)))
 
     @handle.register
     def _confirmed(self, e: H.PayoutConfirmed, position: int) -> None:
-        self._add(e, t.PayoutConfirmed(micros(e.occurred_at), position, e.payout))
+        self._add(e, PayoutConfirmed(micros(e.occurred_at), position, e.payout))
 
     @handle.register
     def _vacated(self, e: H.Vacated, position: int) -> None:
-        self._add(e, t.Vacated(micros(e.occurred_at), position))
+        self._add(e, Vacated(micros(e.occurred_at), position))
 
-    def _add(self, e: H.Event, entry: t.Entry) -> None:
+    def _add(self, e: H.Event, entry: Entry) -> None:
         last = self._last
         if last is not None and last[0] is e.originator_id:
             last[1].timeline.append(entry)
@@ -311,26 +502,26 @@ class Households(ReadModel):
         if household is None:  # a complaint about a group, staff or policy only
             return
         self._subjects[e.originator_id.bytes] = (e.complaint, household)
-        self._attach(household, t.ComplaintFiled(micros(e.occurred_at), position, e.complaint))
+        self._attach(household, ComplaintFiled(micros(e.occurred_at), position, e.complaint))
 
     @handle.register
     def _noted(self, e: C.Acknowledged | C.NoteAdded, position: int) -> None:
         subject = self._subject(e.originator_id.bytes)
         if subject is not None:
-            self._attach(subject[1], t.ComplaintNoted(micros(e.occurred_at), position, subject[0]))
+            self._attach(subject[1], ComplaintNoted(micros(e.occurred_at), position, subject[0]))
 
     @handle.register
     def _resolved(self, e: C.Resolved, position: int) -> None:
         subject = self._subject(e.originator_id.bytes)
         if subject is not None:
-            entry = t.ComplaintResolved(micros(e.occurred_at), position, subject[0])
+            entry = ComplaintResolved(micros(e.occurred_at), position, subject[0])
             self._attach(subject[1], entry)
 
     @handle.register
     def _reopened(self, e: C.Reopened, position: int) -> None:
         subject = self._subject(e.originator_id.bytes)
         if subject is not None:
-            entry = t.ComplaintReopened(micros(e.occurred_at), position, subject[0])
+            entry = ComplaintReopened(micros(e.occurred_at), position, subject[0])
             self._attach(subject[1], entry)
 
     def _subject(self, complaint: bytes) -> tuple[str, str] | None:
@@ -349,7 +540,7 @@ class Households(ReadModel):
         _keep(self._known_subjects, complaint, subject)
         return subject
 
-    def _attach(self, household: str, entry: t.Entry) -> None:
+    def _attach(self, household: str, entry: Entry) -> None:
         if self.rebuilding:  # households are folded after every complaint was read
             self._waiting.setdefault(household, []).append(entry)
             return
@@ -416,7 +607,7 @@ _SELECT = "SELECT aggregate, household, grp, village, head, id_number, timeline 
 
 
 def _row_of(r: Sequence[Any]) -> Row:
-    return Row(r[0], r[1], r[2], r[3], r[4], r[5], t.unpack(r[6]))
+    return Row(r[0], r[1], r[2], r[3], r[4], r[5], unpack(r[6]))
 
 
 def _load(c: Cursor, aggregate: bytes) -> Row | None:
@@ -437,7 +628,15 @@ def write(c: Cursor, rows: Iterable[Row]) -> None:
         "INSERT INTO rm_households VALUES (?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT (aggregate) DO UPDATE SET timeline = excluded.timeline",
         [
-            (r.aggregate, r.household, r.group, r.village, r.head, r.id_number, r.pack(packer))
+            (
+                r.aggregate,
+                r.household,
+                r.group,
+                r.village,
+                r.head,
+                r.id_number,
+                r.pack(packer, TAGS),
+            )
             for r in rows
         ],
     )
@@ -445,11 +644,9 @@ def write(c: Cursor, rows: Iterable[Row]) -> None:
 
 # --- what the household shows --------------------------------------------------------
 
-STATUSES = ("registered", "surveyed", "valued", "signed", "paid")
-
 
 def required_documents(
-    state: t.Fold, policies: PolicyLookup, fallback: PolicyVersion | None
+    state: Fold, policies: PolicyLookup, fallback: PolicyVersion | None
 ) -> tuple[str, ...] | None:
     if state.valuation is not None:
         policy = policies(state.valuation.policy, state.valuation.version)
@@ -461,10 +658,10 @@ def show(
     row: Row, policies: PolicyLookup, as_of: datetime, fallback: PolicyVersion | None
 ) -> dict[str, Any] | None:
     """The `household show --json` document of specs/cli.md (None: not yet registered)."""
-    moment = micros(as_of)
-    if not row.timeline or row.timeline[0].at > moment:
+    at = micros(as_of)
+    if not row.timeline or row.timeline[0].at > at:
         return None
-    state = t.fold(row.timeline, moment)
+    state = fold(row.timeline, at)
     owed: Decimal | None = None
     if state.agreement is not None:
         owed = Decimal(state.agreement.entitlement)
@@ -488,59 +685,3 @@ def show(
         "open_complaints": len(state.open_complaints),
         "events": state.events,
     }
-
-
-# --- the bulletin's metrics -------------------------------------------------------------
-
-METRICS = ("households", "surveyed", "valued", "signed", "files_complete", "paid")
-
-
-def metrics_of(state: t.Fold, required: tuple[str, ...] | None) -> tuple[bool, ...]:
-    return (
-        True,
-        state.surveyed,
-        state.valuation is not None,
-        state.agreement is not None,
-        required is not None and state.documents.issuperset(required),
-        state.paid_in_full,
-    )
-
-
-Transition = tuple[int, str, int]  # at, metric, +1 or -1
-
-
-@dataclass
-class Folded:
-    state: t.Fold
-    metrics: tuple[bool, ...]
-    count: int  # how many entries of the timeline were folded
-    last: tuple[int, int]  # (at, position) of the last of them
-    changes: list[Transition]
-
-
-def transitions(row: Row, policies: PolicyLookup) -> list[Transition]:
-    """When each of the household's bulletin metrics switched on or off:
-    (at, metric, +1 or -1), in business-time order. Entries appended after the
-    last fold continue it; a late entry that lands earlier folds from the start."""
-    timeline = row.timeline
-    folded = row.folded
-    if folded is None or tuple(timeline[folded.count - 1][:2]) != folded.last:
-        folded = Folded(t.Fold(), (False,) * len(METRICS), 0, (0, 0), [])
-    state, before, changes = folded.state, folded.metrics, list(folded.changes)
-    # The required documents change only with the valuation: looked up once for each.
-    valuation = state.valuation
-    required = required_documents(state, policies, None)
-    for entry in timeline[folded.count :]:
-        state.apply(entry)
-        if state.valuation is not valuation:
-            valuation = state.valuation
-            required = required_documents(state, policies, None)
-        after = metrics_of(state, required)
-        if after != before:
-            for metric, was, now in zip(METRICS, before, after, strict=True):
-                if was != now:
-                    changes.append((entry.at, metric, 1 if now else -1))
-            before = after
-    last = timeline[-1]
-    row.folded = Folded(state, before, len(timeline), (last.at, last.position), changes)
-    return changes

@@ -9,9 +9,11 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import singledispatchmethod
 from typing import Any, ClassVar, Protocol
+
+from domain.values import LEDGER_TZ
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -20,6 +22,14 @@ def micros(moment: datetime) -> int:
     """A business time as whole microseconds since the epoch: sortable and exact."""
     delta = moment - EPOCH
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+_LOCAL_EPOCH = EPOCH.astimezone(LEDGER_TZ)
+
+
+def moment(at: int) -> datetime:
+    """A time kept as microseconds since the epoch, in the ledger's zone."""
+    return _LOCAL_EPOCH + timedelta(microseconds=at)
 
 
 class Cursor(Protocol):

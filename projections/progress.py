@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Mapping, MutableMapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,11 +17,13 @@ from projections import complaints as complaint_rm
 from projections import households as household_rm
 from projections import programme
 from projections.complaints import Complaints
+from projections.household_rows import Row
 from projections.households import Households
 from projections.model import Cursor, ReadModel, micros
 from projections.programme import Programme
 
-METRICS = (*household_rm.METRICS, "open_complaints")
+HOUSEHOLD_METRICS = ("households", "surveyed", "valued", "signed", "files_complete", "paid")
+METRICS = (*HOUSEHOLD_METRICS, "open_complaints")
 TOTAL = "*"  # the group of the town's own count of open complaints
 
 _TABLES = (
@@ -173,14 +176,63 @@ def complaint_contributions(complaint: complaint_rm.Row) -> list[Contribution]:
     return new
 
 
-def household_contributions(
-    row: household_rm.Row, policies: household_rm.PolicyLookup
-) -> list[Contribution]:
+# --- when a household's metrics switch ---------------------------------------------
+
+
+def metrics_of(state: household_rm.Fold, required: tuple[str, ...] | None) -> tuple[bool, ...]:
+    return (
+        True,
+        state.surveyed,
+        state.valuation is not None,
+        state.agreement is not None,
+        required is not None and state.documents.issuperset(required),
+        state.paid_in_full,
+    )
+
+
+Transition = tuple[int, str, int]  # at, metric, +1 or -1
+
+
+@dataclass
+class Folded:
+    state: household_rm.Fold
+    metrics: tuple[bool, ...]
+    count: int  # how many entries of the timeline were folded
+    last: tuple[int, int]  # (at, position) of the last of them
+    changes: list[Transition]
+
+
+def transitions(row: Row, policies: household_rm.PolicyLookup) -> list[Transition]:
+    """When each of the household's bulletin metrics switched on or off:
+    (at, metric, +1 or -1), in business-time order. Entries appended after the
+    last fold continue it; a late entry that lands earlier folds from the start."""
+    timeline = row.timeline
+    folded = row.folded
+    if folded is None or tuple(timeline[folded.count - 1][:2]) != folded.last:
+        folded = Folded(household_rm.Fold(), (False,) * len(HOUSEHOLD_METRICS), 0, (0, 0), [])
+    state, before, changes = folded.state, folded.metrics, list(folded.changes)
+    # The required documents change only with the valuation: looked up once for each.
+    valuation = state.valuation
+    required = household_rm.required_documents(state, policies, None)
+    for entry in timeline[folded.count :]:
+        state.apply(entry)
+        if state.valuation is not valuation:
+            valuation = state.valuation
+            required = household_rm.required_documents(state, policies, None)
+        after = metrics_of(state, required)
+        if after != before:
+            for metric, was, now in zip(HOUSEHOLD_METRICS, before, after, strict=True):
+                if was != now:
+                    changes.append((entry.at, metric, 1 if now else -1))
+            before = after
+    last = timeline[-1]
+    row.folded = Folded(state, before, len(timeline), (last.at, last.position), changes)
+    return changes
+
+
+def household_contributions(row: Row, policies: household_rm.PolicyLookup) -> list[Contribution]:
     """What a household's row adds to the bulletin's counts."""
-    return [
-        (at, row.group, metric, delta)
-        for at, metric, delta in household_rm.transitions(row, policies)
-    ]
+    return [(at, row.group, metric, delta) for at, metric, delta in transitions(row, policies)]
 
 
 def replace(

@@ -18,8 +18,8 @@ from cli.ruler import DISCLOSURE_LABELS, METHODS_ZH, STRUCTURES_ZH, disclosure_c
 from domain import ruler
 from domain.policy import Item, PolicyVersion, entitlement
 from projections import consistency as rm
+from projections.households import Signed, Valued
 from projections.model import micros
-from projections.timeline import Signed, Valued
 from simulation.programme import GIVEN, SURNAMES
 from tests.strategies import policy_document
 

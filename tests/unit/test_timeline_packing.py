@@ -8,9 +8,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from projections import timeline as t
-from projections.households import Row, RowCache, transitions
-from projections.timeline import Entry
+from projections import households as t
+from projections.household_rows import Row, RowCache
+from projections.households import TAGS, Entry, unpack
+from projections.progress import transitions
 
 moments = st.integers(0, 2**53)
 positions = st.integers(1, 10**9)
@@ -59,19 +60,19 @@ def test_a_timeline_packed_piece_by_piece_is_packed_whole(
     packer = msgpack.Packer()
     row = row_of([])
     add(row, first)
-    assert row.pack(packer) == t.pack(row.timeline)
+    assert row.pack(packer, TAGS) == t.pack(row.timeline)
     for added in later:
         add(row, added)
-        assert row.pack(packer) == t.pack(row.timeline)
+        assert row.pack(packer, TAGS) == t.pack(row.timeline)
 
 
 @pytest.mark.parametrize("size", [14, 15, 65_534, 65_535])
 def test_the_array_header_changes_form_as_the_timeline_grows(size: int) -> None:
     packer = msgpack.Packer()
     row = row_of([t.DocumentAttached(n, n, "") for n in range(size)])
-    assert row.pack(packer) == t.pack(row.timeline)
+    assert row.pack(packer, TAGS) == t.pack(row.timeline)
     row.timeline.append(t.PayoutConfirmed(size, size, "P-1"))  # 15 -> 16, 65,535 -> 65,536
-    assert row.pack(packer) == t.pack(row.timeline)
+    assert row.pack(packer, TAGS) == t.pack(row.timeline)
 
 
 # Entries the fold reads without a policy: documents, complaints opened and resolved,
@@ -96,10 +97,10 @@ def test_a_row_kept_compact_between_pages_comes_back_the_same(
     a row taken back out has the same timeline, and goes on packing and folding as
     the row itself would have."""
     packer = msgpack.Packer()
-    cache = RowCache(2)
+    cache = RowCache(2, unpack)
     row = row_of([])
     add(row, first)
-    row.pack(packer)
+    row.pack(packer, TAGS)
     transitions(row, _no_policy)
     for added in later:
         cache.update({row.aggregate: row})
@@ -108,7 +109,7 @@ def test_a_row_kept_compact_between_pages_comes_back_the_same(
         assert back == row and back.folded == row.folded
         add(row, added)
         add(back, added)
-        assert back.pack(packer) == row.pack(packer) == t.pack(row.timeline)
+        assert back.pack(packer, TAGS) == row.pack(packer, TAGS) == t.pack(row.timeline)
         assert transitions(back, _no_policy) == transitions(row, _no_policy)
 
 
@@ -118,10 +119,10 @@ def _no_policy(policy: str, version: int) -> None:
 
 def test_the_row_cache_forgets_the_least_recently_written() -> None:
     packer = msgpack.Packer()
-    cache = RowCache(2)
+    cache = RowCache(2, unpack)
     rows = [Row(bytes([n]) * 16, f"XC-000{n}", "G01", "一村", "张三", None, []) for n in range(3)]
     for row in rows:
-        row.pack(packer)
+        row.pack(packer, TAGS)
         cache.update({row.aggregate: row})
     assert len(cache) == 2
     assert cache.get(rows[0].aggregate) is None
