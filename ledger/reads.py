@@ -10,14 +10,12 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from eventsourcing.persistence import StoredEvent
-
 from domain.errors import NotFound
 from domain.policy import DEFAULT_ACKNOWLEDGE_DAYS, DEFAULT_RESOLVE_DAYS
 from domain.programme import Policy
 from ledger.application import Ledger
 from ledger.checkpoint import Verifier
-from ledger.log import audit, verification
+from ledger.log import audit, proving, verification
 from ledger.log import store as log_store
 from projections import complaints as complaints_rm
 from projections import consistency
@@ -169,27 +167,10 @@ class Reads:
         """The `prove-consistency --json` document."""
         return log_store.consistency(self._ledger.ledger_recorder, old, new)
 
-    def bundle(self, code: str) -> tuple[audit.HouseholdProof, dict[str, Any]]:
-        """A household's audit bundle (specs/integrity.md), with the proof it carries."""
-        proof = log_store.prove_household(self._ledger.ledger_recorder, code)
-        return proof, audit.bundle(proof, self._decoded(proof))
-
-    def _decoded(self, proof: audit.HouseholdProof) -> list[dict[str, Any]]:
-        """Each proven event decoded from its own stored bytes, for people to read."""
-        documents = []
-        for proven in proof.events:
-            event: Any = self._ledger.mapper.to_domain_event(
-                StoredEvent(proof.originator_id, proven.version, proven.topic, proven.state)
-            )
-            documents.append(
-                {
-                    "type": proven.topic.rpartition(".")[2],
-                    "version": proven.version,
-                    "occurred_at": event.occurred_at.isoformat(),
-                    "recorded_at": event.recorded_at.isoformat(),
-                    "actor": event.actor,
-                    "command": event.command,
-                    **history_view.event_data(event),
-                }
-            )
-        return documents
+    def bundle(
+        self, code: str, since: Sequence[int] = ()
+    ) -> tuple[audit.HouseholdProof, dict[str, Any]]:
+        """A household's audit bundle (docs/integrity.md), with the proof it carries;
+        since: sizes of earlier checkpoints to carry consistency proofs from."""
+        proof = proving.prove_household(self._ledger.ledger_recorder, code, since)
+        return proof, audit.bundle(proof)
