@@ -275,7 +275,11 @@ def _verified(result: Verification, against: str | None) -> str:
         0: "no stored checkpoint yet",
         1: f"the stored checkpoint (size {sizes})",
     }.get(count, f"{count} stored checkpoints (sizes {sizes})")
-    text = f"OK: {result.events} events, their tree and {stored} verified in {result.seconds:.2f} s"
+    heads = {0: "", 1: ", 1 map head"}.get(result.map_heads, f", {result.map_heads} map heads")
+    text = (
+        f"OK: {result.events} events, their tree{heads} and {stored} verified in "
+        f"{result.seconds:.2f} s"
+    )
     if result.against is not None:
         text += f"; the log extends the checkpoint in {against} (size {result.against.size})"
     return text + "."

@@ -1,19 +1,17 @@
-"""The auditor's side of the log: the leaf and audit-bundle formats, the bundle of a
-household's proven records, and its offline check, which needs the bundle (and the
-office's public key, the auditor's own receipts and kept checkpoint) and nothing
-else: no database, no store, no ledger (docs/integrity.md)."""
+"""The auditor's side of the log: the offline check of a household's audit bundle,
+which needs the bundle (and the office's public key, the auditor's own receipts and
+kept checkpoint) and nothing else: no database, no store, no ledger
+(docs/integrity.md). The bundle's format is in bundle.py."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeAlias
+from typing import Any
 from uuid import UUID
-
-import msgpack
 
 from domain.errors import RuleViolation
 from domain.ids import complaint_id, household_id, payout_id
@@ -21,13 +19,28 @@ from ledger import merkle
 from ledger.checkpoint import (
     Checkpoint,
     CheckpointError,
-    StoredCheckpoint,
     Verifier,
+    parse_checkpoint_unverified,
     parse_verifier,
     verify_checkpoint,
 )
 from ledger.log import smt
-from ledger.log.decode import Leaf, decode_leaf, decode_state, readable
+from ledger.log.bundle import (
+    BUNDLE_FORMAT,
+    DEFAULT_LATE_WINDOW,
+    LEGACY_FORMAT,
+    RECENT,
+    AuditReport,
+    HouseholdProof,
+    LeafRow,
+    ProvenEvent,
+    ProvenLeaf,
+    ProvenRecord,
+    b64,
+    bundle,
+    leaf_bytes,
+)
+from ledger.log.decode import Leaf, decode_leaf, decode_state, difference, readable
 from ledger.log.notes import KeyChain, NoteError, Receipt, check_receipt, parse_transition
 from ledger.log.record import LOG_RECORD_ID, MAP_HEAD, MapHead, read_map_head
 
@@ -48,18 +61,6 @@ __all__ = [
     "leaf_bytes",
 ]
 
-BUNDLE_FORMAT = "oneruler-audit-bundle/2"
-LEGACY_FORMAT = "oneruler-audit-bundle/1"
-# Consistency proofs a bundle carries by default: from each of this many checkpoints
-# before its own (an auditor who audits each week, with daily checkpoints); one who
-# holds an older checkpoint asks for a proof from it (prove --since).
-RECENT = 7
-# An act entered this long after the checkpoint before it is fine (a paper form typed
-# in on Monday); longer, and audit-verify names it.
-DEFAULT_LATE_WINDOW = timedelta(days=3)
-
-# (notification id, originator id as 16 bytes, originator version, topic, state)
-LeafRow: TypeAlias = tuple[int, bytes, int, str, bytes]
 
 _IDS = {"household": household_id, "complaint": complaint_id, "payout": payout_id}
 # The household's events that name its other records (stored topics, a format).
@@ -78,171 +79,7 @@ class BundleRejected(RuleViolation):
         self.evidence = tuple(evidence)
 
 
-def leaf_bytes(
-    notification_id: int, originator_id: bytes, version: int, topic: str, state: bytes
-) -> bytes:
-    """The leaf of one stored event: msgpack [id, originator id, version, topic, state]."""
-    packed: bytes = msgpack.packb(
-        [notification_id, originator_id, version, topic, state], use_bin_type=True
-    )
-    return packed
-
-
-# --- the bundle ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ProvenEvent:
-    """One of a record's stored events, its leaf, and its inclusion proof."""
-
-    index: int
-    notification_id: int
-    version: int
-    topic: str
-    state: bytes
-    leaf: bytes
-    proof: list[bytes]
-
-
-@dataclass(frozen=True)
-class ProvenLeaf:
-    """A leaf of the log's own record (a map head) and its inclusion proof."""
-
-    index: int
-    leaf: bytes
-    proof: list[bytes]
-
-
-@dataclass(frozen=True)
-class ProvenRecord:
-    """A household, complaint or payout: its events, and its place in the map."""
-
-    kind: str
-    code: str
-    events: list[ProvenEvent]
-    map_proof: smt.MapProof
-
-
-@dataclass(frozen=True)
-class HouseholdProof:
-    """What a household's bundle holds: its records (its own first), the map heads
-    that show them complete and bound when each event was recorded, consistency
-    proofs from earlier checkpoints, and the log's key transitions."""
-
-    household: str
-    checkpoint: StoredCheckpoint
-    records: list[ProvenRecord]
-    map_heads: list[ProvenLeaf]
-    consistency: list[tuple[int, list[bytes]]]
-    transitions: list[str] = field(default_factory=list)
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
-
-
-def _decoded_for_people(event: ProvenEvent) -> dict[str, Any] | None:
-    state = decode_state(event.state)
-    return None if state is None else readable(event.topic, event.version, state)
-
-
-def bundle(proof: HouseholdProof) -> dict[str, Any]:
-    """The audit bundle, format 2 (docs/integrity.md): binary values in base64."""
-
-    def event(e: ProvenEvent) -> dict[str, Any]:
-        document: dict[str, Any] = {
-            "index": e.index,
-            "leaf": _b64(e.leaf),
-            "proof": [_b64(h) for h in e.proof],
-        }
-        decoded = _decoded_for_people(e)
-        if decoded is not None:
-            document["decoded"] = decoded
-        return document
-
-    def record(r: ProvenRecord) -> dict[str, Any]:
-        found = r.map_proof.found
-        return {
-            "kind": r.kind,
-            "code": r.code,
-            "map": {
-                "version": found.version if found else 0,
-                "index": found.index if found else 0,
-                "siblings": [[depth, _b64(h)] for depth, h in r.map_proof.siblings],
-            },
-            "events": [event(e) for e in r.events],
-        }
-
-    return {
-        "format": BUNDLE_FORMAT,
-        "household": proof.household,
-        "checkpoint": proof.checkpoint.note,
-        "public_key": proof.checkpoint.verifier_keys[0],
-        "key_transitions": list(proof.transitions),
-        "map_heads": [
-            {"index": h.index, "leaf": _b64(h.leaf), "proof": [_b64(x) for x in h.proof]}
-            for h in proof.map_heads
-        ],
-        "records": [record(r) for r in proof.records],
-        "consistency": [
-            {"size": size, "proof": [_b64(h) for h in hashes]} for size, hashes in proof.consistency
-        ],
-    }
-
-
 # --- its check -------------------------------------------------------------------
-
-
-@dataclass
-class AuditReport:
-    """What a bundle was shown to prove, and every event as decoded from its leaf."""
-
-    household: str
-    format: str
-    checkpoint: Checkpoint
-    note: str
-    key: Verifier
-    records: list[tuple[str, str, int]]  # kind, code, events
-    events: list[dict[str, Any]]
-    complete: bool
-    notes: list[str] = field(default_factory=list)
-
-    def summary(self) -> str:
-        mine = sum(n for kind, _, n in self.records if kind == "household")
-        others = [(kind, code) for kind, code, _ in self.records if kind != "household"]
-        where = (
-            f"in the log {self.checkpoint.origin} at size {self.checkpoint.size}, signed by "
-            f"{self.key.name}+{self.key.key_id.hex()}"
-        )
-        if not self.complete:
-            return (
-                f"OK: household {self.household}: its {mine} events (versions 1 to {mine}) "
-                f"are {where}."
-            )
-        also = ""
-        if others:
-            also = " and its " + ", ".join(f"{kind} {code}" for kind, code in others)
-        return (
-            f"OK: household {self.household}{also}: all {len(self.events)} events, each record "
-            f"up to the latest version the log's map holds, are {where}."
-        )
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "ok": True,
-            "format": self.format,
-            "household": self.household,
-            "complete": self.complete,
-            "records": [
-                {"kind": kind, "code": code, "events": n} for kind, code, n in self.records
-            ],
-            "events": self.events,
-            "origin": self.checkpoint.origin,
-            "size": self.checkpoint.size,
-            "root": self.checkpoint.root.hex(),
-            "key": self.key.text,
-            "notes": self.notes,
-        }
 
 
 def _field(document: Mapping[str, Any], name: str, kind: type, where: str = "the bundle") -> Any:
@@ -274,7 +111,7 @@ def _base64(text: Any, what: str) -> bytes:
         except (binascii.Error, ValueError):
             pass
         else:
-            if _b64(raw) == text:
+            if b64(raw) == text:
                 return raw
     raise BundleRejected(f"{what} is not standard base64; the bundle was altered.")
 
@@ -326,18 +163,15 @@ class _Audit:
             raise BundleRejected(
                 f"the bundle's public key is unusable: {_lower_first(str(e))}"
             ) from None
-        try:
-            checkpoint = verify_checkpoint(note, key)
-        except CheckpointError as e:
-            raise BundleRejected(
-                f"the bundle's checkpoint does not verify: {_lower_first(str(e))}"
-            ) from None
         chain = KeyChain([self.pubkey if self.pubkey is not None else key])
         try:
             parsed = [parse_transition(text) for text in transitions]
         except NoteError as e:
             raise BundleRejected(f"a key transition in the bundle is unusable: {e}") from None
-        chain.follow(parsed, checkpoint.origin)
+        try:
+            chain.follow(parsed, parse_checkpoint_unverified(note).origin)
+        except CheckpointError:
+            pass  # the checkpoint is malformed: said just below
         if self.pubkey is not None and key not in chain.current:
             held = f"{self.pubkey.name}+{self.pubkey.key_id.hex()}"
             if key.name == self.pubkey.name:
@@ -352,6 +186,12 @@ class _Audit:
                 f"({self.pubkey.text}), nor one it named in a key transition: the bundle was "
                 "not signed by that office."
             )
+        try:
+            checkpoint = verify_checkpoint(note, key)
+        except CheckpointError as e:
+            raise BundleRejected(
+                f"the bundle's checkpoint does not verify: {_lower_first(str(e))}"
+            ) from None
         if self.origin is not None and checkpoint.origin != self.origin:
             raise BundleRejected(
                 f"the bundle's checkpoint is for the log {checkpoint.origin}, not the log "
@@ -452,7 +292,7 @@ class _Audit:
         decoded = readable(fields.topic, fields.version, checked.state)
         given = item.get("decoded")
         if given is not None and given != decoded:
-            raise BundleRejected(f"{where}: its decoded {_difference(given, decoded)}")
+            raise BundleRejected(f"{where}: its decoded {difference(given, decoded)}")
         return {"kind": kind, "code": code, "index": checked.index, **decoded}
 
     # --- format 2 ----------------------------------------------------------------
@@ -654,8 +494,8 @@ class _Audit:
                     late = moment - occurred
                     raise BundleRejected(
                         f"{where} says it happened at {occurred.isoformat()}, but it was recorded "
-                        f"after {source} of {moment.isoformat()}: {_days(late)} later, past the "
-                        f"{_days(self.late_window)} window, so it was entered late or backdated."
+                        f"after {source}: {_days(late)} later, past the "
+                        f"{_window(self.late_window)} window, so it was entered late or backdated."
                     )
 
     def check_receipts(
@@ -762,7 +602,11 @@ class TimeBounds:
                 f"the bundle lacks the map head that bounds when {where} (leaf {index}) was "
                 f"recorded: the map head at leaf {after.covers} is not the first after it."
             )
-        return before_time, f"the checkpoint whose map head is leaf {before_index}"
+        return (
+            before_time,
+            f"the checkpoint made at {before_time.isoformat()} (its map head is leaf "
+            f"{before_index})",
+        )
 
 
 def _missing(first: int, last: int) -> str:
@@ -774,21 +618,9 @@ def _days(delta: timedelta) -> str:
     return f"{days:,.0f} days" if days >= 2 else f"{delta.total_seconds() / 3600:,.0f} hours"
 
 
-def _difference(given: Any, decoded: Mapping[str, Any]) -> str:
-    """The first way a bundle's `decoded` differs from its leaf, for a sentence."""
-    if not isinstance(given, Mapping):
-        return "is not an object, where its leaf says " + str(dict(decoded))
-    for name in [*decoded, *(k for k in given if k not in decoded)]:
-        if name not in given:
-            return f"leaves out {name!r}, which its leaf holds ({decoded[name]!r})."
-        if name not in decoded:
-            return f"adds {name!r} ({given[name]!r}), which its leaf does not hold."
-        if given[name] != decoded[name]:
-            return (
-                f"says {name} {given[name]!r} where its leaf says {decoded[name]!r}: the bundle "
-                "shows you something other than what was signed."
-            )
-    return "differs from its leaf."
+def _window(delta: timedelta) -> str:
+    days = delta.total_seconds() / 86_400
+    return f"{days:g}-day"
 
 
 def audit_verify(

@@ -5,6 +5,7 @@ standard library only."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -13,7 +14,7 @@ from uuid import UUID
 
 import msgpack
 
-__all__ = ["Leaf", "decode_leaf", "decode_state", "readable"]
+__all__ = ["Leaf", "decode_leaf", "decode_state", "difference", "readable"]
 
 # ledger/transcoder.py's extension types (a stored format): Decimal as its text, a
 # datetime or a date in ISO 8601, a UUID as its 16 bytes.
@@ -124,3 +125,20 @@ def readable(topic: str, version: int, state: dict[str, Any]) -> dict[str, Any]:
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def difference(given: Any, decoded: Mapping[str, Any]) -> str:
+    """The first way a bundle's `decoded` differs from its leaf, for a sentence."""
+    if not isinstance(given, Mapping):
+        return "is not an object, where its leaf says " + str(dict(decoded))
+    for name in [*decoded, *(k for k in given if k not in decoded)]:
+        if name not in given:
+            return f"leaves out {name!r}, which its leaf holds ({decoded[name]!r})."
+        if name not in decoded:
+            return f"adds {name!r} ({given[name]!r}), which its leaf does not hold."
+        if given[name] != decoded[name]:
+            return (
+                f"says {name} {given[name]!r} where its leaf says {decoded[name]!r}: the bundle "
+                "shows you something other than what was signed."
+            )
+    return "differs from its leaf."

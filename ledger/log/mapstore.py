@@ -9,7 +9,7 @@ made, from the leaves since the one before."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -174,34 +174,37 @@ def nid_at(log: TransparencyLog, c: Cursor, index: int) -> int:
     return int(row[0])
 
 
-def entries_in(
+def _dense(log: TransparencyLog, c: Cursor, covers: int, bound: int) -> bool:
+    """Whether leaf i is notification id i + 1 for every leaf up to `bound` (as in every
+    ledger whose store never skipped an id): then a leaf's index needs no lookup."""
+    return bound == covers and nid_at(log, c, 0) == 1
+
+
+def entry_rows(
     log: TransparencyLog, c: Cursor, first: int, last: int, covers: int, bound: int | None
-) -> list[smt.Entry]:
-    """The map's entries whose ids run from first to last (integers), over the log's
-    first `covers` leaves, the last of which has notification id `bound`; by id."""
+) -> list[tuple[bytes, int, int]]:
+    """The map's entries (16-byte id, latest version, its leaf index) whose ids run
+    from first to last (integers), over the log's first `covers` leaves, the last of
+    which has notification id `bound`; by id."""
     if covers == 0 or bound is None:
         return []
     d = log.dialect
     c.execute(
-        d.sql(d.latest_versions),
+        d.sql(d.latest_versions(dense=_dense(log, c, covers, bound))),
         [d.originator_param(UUID(int=first)), d.originator_param(UUID(int=last)), bound],
     )
     to_bytes = d.originator_bytes
+    return [(to_bytes(o), v, i) for o, v, i in c.fetchall()]
+
+
+def entries_in(
+    log: TransparencyLog, c: Cursor, first: int, last: int, covers: int, bound: int | None
+) -> list[smt.Entry]:
+    """As entry_rows, as entries."""
     return [
-        smt.Entry(int.from_bytes(to_bytes(o), "big"), int(v), int(i)) for o, v, i in c.fetchall()
+        smt.Entry(int.from_bytes(key, "big"), int(v), int(i))
+        for key, v, i in entry_rows(log, c, first, last, covers, bound)
     ]
-
-
-def _buckets(entries: Sequence[smt.Entry]) -> dict[int, smt.Subtree]:
-    grouped: dict[int, list[smt.Entry]] = {}
-    for entry in entries:
-        grouped.setdefault(smt.bucket_of(entry.key), []).append(entry)
-    built = {}
-    for bucket, inside in grouped.items():
-        subtree = smt.bucket_subtree(inside)
-        assert subtree is not None
-        built[bucket] = subtree
-    return built
 
 
 def build_top(log: TransparencyLog, c: Cursor, covers: int) -> smt.Top:
@@ -212,7 +215,8 @@ def build_top(log: TransparencyLog, c: Cursor, covers: int) -> smt.Top:
     span = _BUCKET_SPAN * _BUCKETS_PER_READ
     buckets: dict[int, smt.Subtree] = {}
     for first in range(0, 1 << smt.KEY_BITS, span):
-        buckets.update(_buckets(entries_in(log, c, first, first + span - 1, covers, bound)))
+        rows = entry_rows(log, c, first, first + span - 1, covers, bound)
+        buckets.update(smt.bucket_subtrees(rows))
     return smt.top_from_buckets(buckets)
 
 
@@ -311,15 +315,7 @@ def _keep(log: TransparencyLog, c: Cursor, top: smt.Top, changed: set[int] | Non
             for up in range(smt.BUCKET_BITS + 1)
         }
         keys = sorted(paths)
-        for start in range(0, len(keys), _CHUNK):
-            chunk = keys[start : start + _CHUNK]
-            c.execute(
-                d.sql(
-                    "DELETE FROM map_nodes WHERE "
-                    + " OR ".join(["(depth = ? AND prefix = ?)"] * len(chunk))
-                ),
-                [number for pair in chunk for number in pair],
-            )
+        c.executemany(d.sql("DELETE FROM map_nodes WHERE depth = ? AND prefix = ?"), keys)
     d.insert_rows(
         c,
         "map_nodes",

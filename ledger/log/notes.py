@@ -118,15 +118,19 @@ class KeyChain:
         self.seen: list[Verifier] = list(self.current)
 
     def follow(self, transitions: Sequence[Transition], origin: str | None = None) -> None:
-        for transition in transitions:
-            if origin is not None and transition.origin != origin:
-                continue
+        mine = [t for t in transitions if origin is None or t.origin == origin]
+        for transition in mine:
             if transition.old in self.current and transition.new not in self.current:
                 self.current = [
                     transition.new if key == transition.old else key for key in self.current
                 ]
                 if transition.new not in self.seen:
                     self.seen.append(transition.new)
+        # Back, too: a key that handed over to one the chain holds was the log's key
+        # before it (it signed the handover), so what it signed then is the log's.
+        for transition in reversed(mine):
+            if transition.new in self.seen and transition.old not in self.seen:
+                self.seen.append(transition.old)
 
 
 # --- receipts -------------------------------------------------------------------

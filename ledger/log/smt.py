@@ -5,6 +5,7 @@ proofs and their check. Pure: hashing only, so the auditor's side can use it."""
 from __future__ import annotations
 
 import hashlib
+import struct
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ __all__ = [
     "Top",
     "bucket_of",
     "bucket_subtree",
+    "bucket_subtrees",
     "combine",
     "entry_hash",
     "node_hash",
@@ -144,6 +146,36 @@ def bucket_subtree(entries: Sequence[Entry]) -> Subtree | None:
     keys = [e.key for e in entries]
     hashes = [e.hash() for e in entries]
     return len(entries), _build(keys, hashes, 0, len(entries), BUCKET_BITS)
+
+
+_VERSION_INDEX = struct.Struct(">QQ").pack
+
+
+def bucket_subtrees(rows: Iterable[tuple[bytes, int, int]]) -> dict[int, Subtree]:
+    """The subtree of every bucket among rows of (16-byte id, version, leaf index),
+    sorted by id: the whole map's hashing, so done without an object per entry."""
+    sha256 = hashlib.sha256
+    built: dict[int, Subtree] = {}
+    keys: list[bytes] = []
+    hashes: list[bytes] = []
+    current = -1
+
+    def close() -> None:
+        if len(keys) == 1:
+            built[current] = (1, hashes[0])
+        elif keys:
+            numbers = [int.from_bytes(k, "big") for k in keys]
+            built[current] = (len(keys), _build(numbers, hashes, 0, len(keys), BUCKET_BITS))
+
+    for key, version, index in rows:
+        bucket = key[0] << 8 | key[1]
+        if bucket != current:
+            close()
+            keys, hashes, current = [], [], bucket
+        keys.append(key)
+        hashes.append(sha256(_ENTRY + key + _VERSION_INDEX(version, index)).digest())
+    close()
+    return built
 
 
 def combine(left: Subtree | None, right: Subtree | None) -> Subtree | None:

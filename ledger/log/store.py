@@ -125,10 +125,10 @@ class Dialect:
             rows,
         )
 
-    @property
-    def latest_versions(self) -> str:
+    def latest_versions(self, *, dense: bool) -> str:
         """The map's entries (id, latest version, its leaf index) for ids between two
-        values, among the events up to a notification id, by id."""
+        values, among the events up to a notification id, by id. Dense: every leaf's
+        index is its notification id less one, so no leaf is looked up."""
         nid, events = self.notification_id, self.events_table
         if self.distinct_on:
             latest = (
@@ -141,6 +141,11 @@ class Dialect:
                 f"SELECT originator_id, MAX(originator_version) AS version, {nid} AS nid "
                 f"FROM {events} WHERE originator_id BETWEEN ? AND ? AND {nid} <= ? "
                 "GROUP BY originator_id"
+            )
+        if dense:
+            return (
+                f"SELECT originator_id, version, nid - 1 FROM ({latest}) AS latest "
+                "ORDER BY originator_id"
             )
         return (
             f"SELECT latest.originator_id, latest.version, l.idx FROM ({latest}) AS latest "

@@ -144,6 +144,7 @@ def check_own_record(log: TransparencyLog, c: Cursor, result: Verification) -> N
             )
             return
         _check_map_head(log, c, event.index, head, last, top, result)
+        result.map_heads += 1
         last = (event.index, head)
     if last is not None:
         kept = mapstore.kept_top(log, c, last[1])
