@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -168,10 +169,8 @@ class _Audit:
             parsed = [parse_transition(text) for text in transitions]
         except NoteError as e:
             raise BundleRejected(f"a key transition in the bundle is unusable: {e}") from None
-        try:
+        with suppress(CheckpointError):  # a malformed checkpoint is said just below
             chain.follow(parsed, parse_checkpoint_unverified(note).origin)
-        except CheckpointError:
-            pass  # the checkpoint is malformed: said just below
         if self.pubkey is not None and key not in chain.current:
             held = f"{self.pubkey.name}+{self.pubkey.key_id.hex()}"
             if key.name == self.pubkey.name:
