@@ -195,18 +195,17 @@ def audit_verify(
         click.echo(f"note: {note}")
 
 
-_SHOWN_FIRST = ("kind", "code", "index", "type", "version", "occurred_at", "recorded_at")
+_SHOWN_FIRST = ("type", "version", "occurred_at", "recorded_at", "actor", "command")
 
 
-def _event_line(event: dict[str, Any]) -> str:
+def _event_line(shown: dict[str, Any]) -> str:
     """One event as its leaf says it: where, what, when, who, then its own fields."""
+    event = shown["event"]
     rest = {k: v for k, v in event.items() if k not in _SHOWN_FIRST}
-    actor = rest.pop("actor", "")
-    rest.pop("command", None)
     fields = " ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in rest.items())
     return (
-        f"  leaf {event['index']}  {event['kind']} {event['code']} v{event['version']}  "
-        f"{event['type']}  {event.get('occurred_at', '-')}  {actor}  {fields}".rstrip()
+        f"  leaf {shown['index']}  {shown['record']} v{event['version']}  {event['type']}  "
+        f"{event.get('occurred_at', '-')}  {event.get('actor', '')}  {fields}".rstrip()
     )
 
 

@@ -171,26 +171,36 @@ class _Audit:
             raise BundleRejected(f"a key transition in the bundle is unusable: {e}") from None
         with suppress(CheckpointError):  # a malformed checkpoint is said just below
             chain.follow(parsed, parse_checkpoint_unverified(note).origin)
-        if self.pubkey is not None and key not in chain.current:
-            held = f"{self.pubkey.name}+{self.pubkey.key_id.hex()}"
-            if key.name == self.pubkey.name:
+        # Any key the chain holds may have signed (a checkpoint signed with several
+        # keys names one in the bundle); else say why the bundle's own does not count.
+        for held_key in chain.current:
+            try:
+                checkpoint = verify_checkpoint(note, held_key)
+            except CheckpointError:
+                continue
+            key = held_key
+            break
+        else:
+            if self.pubkey is not None and key not in chain.current:
+                held = f"{self.pubkey.name}+{self.pubkey.key_id.hex()}"
+                if key.name == self.pubkey.name:
+                    raise BundleRejected(
+                        f"the bundle is signed by {key.name}+{key.key_id.hex()}, a key of the "
+                        f"same name as the one you hold ({held}) but another key, and it carries "
+                        "no key transition to it signed by yours: it is not the office's log, "
+                        "or its key was replaced without the office's own key saying so."
+                    )
                 raise BundleRejected(
-                    f"the bundle is signed by {key.name}+{key.key_id.hex()}, a key of the same "
-                    f"name as the one you hold ({held}) but another key, and it carries no key "
-                    "transition to it signed by yours: it is not the office's log, or its key "
-                    "was replaced without the office's own key saying so."
+                    f"the bundle's public key ({key.text}) is not the one given with --pubkey "
+                    f"({self.pubkey.text}), nor one it named in a key transition: the bundle "
+                    "was not signed by that office."
                 )
-            raise BundleRejected(
-                f"the bundle's public key ({key.text}) is not the one given with --pubkey "
-                f"({self.pubkey.text}), nor one it named in a key transition: the bundle was "
-                "not signed by that office."
-            )
-        try:
-            checkpoint = verify_checkpoint(note, key)
-        except CheckpointError as e:
-            raise BundleRejected(
-                f"the bundle's checkpoint does not verify: {_lower_first(str(e))}"
-            ) from None
+            try:
+                checkpoint = verify_checkpoint(note, key)
+            except CheckpointError as e:
+                raise BundleRejected(
+                    f"the bundle's checkpoint does not verify: {_lower_first(str(e))}"
+                ) from None
         if self.origin is not None and checkpoint.origin != self.origin:
             raise BundleRejected(
                 f"the bundle's checkpoint is for the log {checkpoint.origin}, not the log "
@@ -292,7 +302,7 @@ class _Audit:
         given = item.get("decoded")
         if given is not None and given != decoded:
             raise BundleRejected(f"{where}: its decoded {difference(given, decoded)}")
-        return {"kind": kind, "code": code, "index": checked.index, **decoded}
+        return {"record": f"{kind} {code}", "index": checked.index, "event": decoded}
 
     # --- format 2 ----------------------------------------------------------------
 
@@ -484,7 +494,7 @@ class _Audit:
                 occurred = item.state.get("occurred_at") if item.state else None
                 if not isinstance(occurred, datetime) or occurred.tzinfo is None:
                     continue
-                where = f"{kind} {code}'s version {item.fields.version} ({event['type']})"
+                where = f"{kind} {code}'s version {item.fields.version} ({event['event']['type']})"
                 bound = bounds.recorded_after(item.index, where)
                 if bound is None:
                     continue
@@ -598,8 +608,8 @@ class TimeBounds:
         before_index, before_time = after.previous
         if before_index > index:
             raise BundleRejected(
-                f"the bundle lacks the map head that bounds when {where} (leaf {index}) was "
-                f"recorded: the map head at leaf {after.covers} is not the first after it."
+                f"the bundle lacks the map head that bounds when {where} was recorded (leaf "
+                f"{index}): the map head at leaf {after.covers} is not the first after it."
             )
         return (
             before_time,

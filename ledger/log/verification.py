@@ -244,13 +244,17 @@ def _check_map_head(
 
 def _check_stored_checkpoint(cp: StoredCheckpoint, result: Verification) -> Checkpoint | None:
     where = f"checkpoint {cp.id} (size {cp.size})"
+    stated = None
     try:
-        stated = verify_checkpoint(cp.note, parse_verifier(cp.verifier_key))
+        # Signed with several keys, it keeps each (one a line): each must verify.
+        for text in cp.verifier_keys or [""]:
+            stated = verify_checkpoint(cp.note, parse_verifier(text))
     except CheckpointError as e:
         result.problems.append(
             Problem(f"{where} does not verify: {_lower_first(str(e))}", checkpoint=cp.id)
         )
         return None
+    assert stated is not None
     if (stated.origin, stated.size, stated.root) != (cp.origin, cp.size, cp.root):
         result.problems.append(
             Problem(
@@ -279,8 +283,9 @@ def _open_against(
         candidates = []
         for cp in stored:
             if cp.key_name in names:
-                with suppress(CheckpointError):  # a bad stored key is reported already
-                    candidates.append(parse_verifier(cp.verifier_key))
+                for text in cp.verifier_keys:
+                    with suppress(CheckpointError):  # a bad stored key is reported already
+                        candidates.append(parse_verifier(text))
         if not candidates:
             # Still worth checking what it states: deleting the stored checkpoints
             # (and their keys) must not hide a deleted tail.

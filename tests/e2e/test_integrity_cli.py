@@ -21,7 +21,7 @@ from click.testing import CliRunner, Result
 from cli.main import cli
 from domain.ids import household_id
 from ledger import merkle, verify_worker
-from ledger.checkpoint import parse_signer, parse_verifier, verify_checkpoint
+from ledger.checkpoint import parse_signer, parse_verifier, sign_note, verify_checkpoint
 from ledger.log import pages, verification
 
 # The environment must not choose the ledger, the actor or the key for a test.
@@ -405,6 +405,10 @@ def test_prove_then_audit_verify(checkpointed: str, office_pub: Path, tmp_path: 
     assert any(
         "payout P-0001 v1  Indexed" in line and 'household="XC-0001"' in line for line in lines
     )
+    assert any(
+        "household XC-0001 v5  DocumentAttached" in line and 'kind="id_card"' in line
+        for line in lines
+    )
     document = json.loads(ok(audit(bundle, tmp_path, "--json")))
     assert document["ok"] is True and document["complete"] is True
     assert document["records"] == [
@@ -470,7 +474,6 @@ ALTERATIONS: dict[str, Callable[[dict[str, Any]], None]] = {
         checkpoint=b["checkpoint"].replace(f"\n{SIGNED_SIZE}\n", f"\n{SAMPLE_EVENTS}\n")
     ),
     "checkpoint root": lambda b: b.update(checkpoint=_other_root(b["checkpoint"])),
-    "public key": lambda b: b.update(public_key=b["forger_key"]),
     "household": lambda b: b.update(household="XC-0002"),
     "a missing event": lambda b: _own(b).pop(6),
     "the latest event": lambda b: _own(b).pop(),
@@ -514,8 +517,13 @@ def test_a_bundle_mixing_in_another_households_event_fails(
 def test_a_bundle_under_another_key_fails_with_the_offices_key(
     checkpointed: str, keys: Path, office_pub: Path, tmp_path: Path
 ) -> None:
+    # The same checkpoint text, signed by the forger, with the forger's key.
     bundle = prove(checkpointed, tmp_path)
-    bundle["public_key"] = (keys / "log.pub").read_text(encoding="utf-8").strip()
+    forger = parse_signer((keys / "log.key").read_text(encoding="utf-8"))
+    bundle["checkpoint"] = sign_note(bundle["checkpoint"].split("\n\n")[0] + "\n", forger)
+    bundle["public_key"] = forger.verifier().text
+    sentence = failed(audit(bundle, tmp_path), 1)
+    assert sentence.startswith("the bundle's checkpoint is signed by the key forger.example/log,")
     sentence = failed(audit(bundle, tmp_path, "--pubkey", office_pub), 1)
     assert sentence.startswith("the bundle's public key (forger.example/log+")
     # Nor does a key given that is not the office's make the office's signature pass.
