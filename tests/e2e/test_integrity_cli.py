@@ -694,3 +694,104 @@ def test_the_documented_reference_verifier_checks_real_bundles(
         alter(altered)
         with pytest.raises(AssertionError):
             audit_bundle(altered, office)
+
+
+# --- the auditor's state, receipts and offline consistency: bad input ------------------
+
+
+def test_audit_verify_state_needs_an_origin_and_a_readable_state(
+    checkpointed: str, office_pub: Path, tmp_path: Path
+) -> None:
+    bundle = tmp_path / "b.json"
+    ok(oneruler("prove", "XC-0002", "-o", bundle, "--db", checkpointed))
+    failed(
+        oneruler("audit-verify", bundle, "--state", tmp_path / "state"),
+        2,
+        "--state keeps a checkpoint per log; give the log with --origin ORIGIN.",
+    )
+    state = tmp_path / "state"
+    state.mkdir()
+    kept = state / (ORIGIN.replace("/", "%2F") + ".checkpoint")
+    kept.write_text("not a checkpoint\n", encoding="utf-8")
+    sentence = failed(
+        oneruler(
+            "audit-verify", bundle, "--origin", ORIGIN, "--state", state, "--pubkey", office_pub
+        ),
+        2,
+    )
+    assert sentence.startswith(f"{kept} is not a signed checkpoint")
+    kept.unlink()
+    ok(oneruler("audit-verify", bundle, "--origin", ORIGIN, "--state", state))
+    assert kept.read_text(encoding="utf-8") == stored_notes(checkpointed)[0]
+
+
+def test_a_receipt_is_a_note_signed_by_the_logs_key(
+    checkpointed: str, office: Path, office_pub: Path, keys: Path, tmp_path: Path
+) -> None:
+    receipt = ok(
+        oneruler("receipt", "C-0001", "--kind", "complaint", "--key", office, "--db", checkpointed)
+    )
+    text, signature = receipt.split("\n\n")
+    lines = text.splitlines()
+    assert lines[:2] == ["oneruler receipt v1", ORIGIN]
+    assert re.fullmatch(r"leaf 37 [A-Za-z0-9+/]{43}=", lines[2])
+    assert lines[3:5] == ["complaint C-0001", "version 2"]
+    assert lines[5].startswith("recorded ")
+    assert lines[6] == "promise the next checkpoint includes this leaf"
+    assert signature.startswith(f"\u2014 {ORIGIN} ")
+    path = tmp_path / "receipt.txt"
+    path.write_text(receipt, encoding="utf-8")
+    bundle = tmp_path / "b.json"
+    ok(oneruler("prove", "XC-0003", "-o", bundle, "--db", checkpointed))
+    ok(oneruler("audit-verify", bundle, "--receipt", path, "--pubkey", office_pub))
+    # An altered receipt is not the office's.
+    path.write_text(receipt.replace("version 2", "version 1"), encoding="utf-8")
+    assert "is not signed by the log's key" in failed(
+        oneruler("audit-verify", bundle, "--receipt", path, "--pubkey", office_pub), 1
+    )
+    path.write_text("hello\n\n\u2014 x y\n", encoding="utf-8")
+    assert "is not a receipt as oneruler writes them" in failed(
+        oneruler("audit-verify", bundle, "--receipt", path), 2
+    )
+    # Only the log's key gives one.
+    failed(oneruler("receipt", "XC-0003", "--key", keys / "log.key", "--db", checkpointed), 1)
+    failed(
+        oneruler("receipt", "XC-0003", "--version", 9, "--key", office, "--db", checkpointed),
+        1,
+        "there is no version 9 of household XC-0003 in the ledger: check the code and version.",
+    )
+
+
+def test_check_consistency_refuses_what_is_not_a_note_or_a_proof(
+    checkpointed: str, office: Path, tmp_path: Path
+) -> None:
+    note = tmp_path / "note.txt"
+    note.write_text(stored_notes(checkpointed)[0], encoding="utf-8")
+    junk = tmp_path / "junk.txt"
+    junk.write_text("hello\n", encoding="utf-8")
+    proof = tmp_path / "proof.json"
+    proof.write_text(
+        ok(oneruler("prove-consistency", 20, SIGNED_SIZE, "--json", "--db", checkpointed)),
+        encoding="utf-8",
+    )
+    assert failed(oneruler("check-consistency", junk, note, proof), 2).startswith(
+        f"{junk} is not a signed checkpoint"
+    )
+    assert failed(oneruler("check-consistency", note, note, junk), 2).startswith(
+        f"{junk} is not JSON"
+    )
+    failed(
+        oneruler("check-consistency", note, note, proof),
+        2,
+        f"{proof} proves sizes 20 to {SIGNED_SIZE}, but the checkpoints are of sizes "
+        f"{SIGNED_SIZE} and {SIGNED_SIZE}; give the proof between them.",
+    )
+    same = tmp_path / "same.json"
+    same.write_text(
+        ok(oneruler("prove-consistency", SIGNED_SIZE, SIGNED_SIZE, "--json", "--db", checkpointed)),
+        encoding="utf-8",
+    )
+    assert ok(oneruler("check-consistency", note, note, same)) == (
+        f"OK: the log {ORIGIN} at size {SIGNED_SIZE} extends its checkpoint at size "
+        f"{SIGNED_SIZE} (signatures not checked: give --pubkey).\n"
+    )
