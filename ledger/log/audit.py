@@ -117,6 +117,16 @@ def _base64(text: Any, what: str) -> bytes:
     raise BundleRejected(f"{what} is not standard base64; the bundle was altered.")
 
 
+def _hashes(text: Any, what: str) -> list[bytes]:
+    """A proof: its hashes one after another, 32 bytes each, in one base64 text."""
+    raw = _base64(text, what)
+    if len(raw) % 32:
+        raise BundleRejected(
+            f"{what} is not a whole number of 32-byte hashes; the bundle was altered."
+        )
+    return [raw[i : i + 32] for i in range(0, len(raw), 32)]
+
+
 def _lower_first(text: str) -> str:
     return text[:1].lower() + text[1:]
 
@@ -234,10 +244,7 @@ class _Audit:
             return
         for item in self.document.get("consistency") or []:
             if isinstance(item, Mapping) and item.get("size") == known.size:
-                proof = [
-                    _base64(h, "a consistency proof hash")
-                    for h in _field(item, "proof", list, "a consistency proof")
-                ]
+                proof = _hashes(item.get("proof"), "a consistency proof")
                 if merkle.verify_consistency(
                     known.size, checkpoint.size, known.root, checkpoint.root, proof
                 ):
@@ -264,7 +271,11 @@ class _Audit:
             raise BundleRejected(f"{where} is not a JSON object; the bundle was altered.")
         index: int = _field(item, "index", int, where)
         leaf = decode(item.get("leaf"), f"{where}'s leaf")
-        proof = [decode(h, f"a proof hash of {where}") for h in _field(item, "proof", list, where)]
+        proof = (
+            [decode(h, f"a proof hash of {where}") for h in _field(item, "proof", list, where)]
+            if decode is _hex
+            else _hashes(item.get("proof"), f"{where}'s proof")
+        )
         if not merkle.verify_inclusion(
             merkle.leaf_hash(leaf), index, checkpoint.size, proof, checkpoint.root
         ):

@@ -34,9 +34,10 @@ __all__ = [
 BUNDLE_FORMAT = "oneruler-audit-bundle/2"
 LEGACY_FORMAT = "oneruler-audit-bundle/1"
 # Consistency proofs a bundle carries by default: from each of this many checkpoints
-# before its own (an auditor who audits each week, with daily checkpoints); one who
-# holds an older checkpoint asks for a proof from it (prove --since).
-RECENT = 7
+# before its own (the last few days' bulletins, with daily checkpoints); an auditor
+# who holds an older checkpoint asks for a proof from it (prove --since). Each is
+# about a kilobyte at a million households, of the bundle's 64.
+RECENT = 4
 # An act entered this long after the checkpoint before it is fine (a paper form typed
 # in on Monday); longer, and audit-verify names it.
 DEFAULT_LATE_WINDOW = timedelta(days=3)
@@ -120,7 +121,7 @@ def bundle(proof: HouseholdProof) -> dict[str, Any]:
         document: dict[str, Any] = {
             "index": e.index,
             "leaf": b64(e.leaf),
-            "proof": [b64(h) for h in e.proof],
+            "proof": b64(b"".join(e.proof)),
         }
         decoded = _decoded_for_people(e)
         if decoded is not None:
@@ -147,12 +148,12 @@ def bundle(proof: HouseholdProof) -> dict[str, Any]:
         "public_key": proof.checkpoint.verifier_keys[0],
         "key_transitions": list(proof.transitions),
         "map_heads": [
-            {"index": h.index, "leaf": b64(h.leaf), "proof": [b64(x) for x in h.proof]}
+            {"index": h.index, "leaf": b64(h.leaf), "proof": b64(b"".join(h.proof))}
             for h in proof.map_heads
         ],
         "records": [record(r) for r in proof.records],
         "consistency": [
-            {"size": size, "proof": [b64(h) for h in hashes]} for size, hashes in proof.consistency
+            {"size": size, "proof": b64(b"".join(hashes))} for size, hashes in proof.consistency
         ],
     }
 

@@ -33,10 +33,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MAP_NODES",
+    "Entries",
     "LogEvent",
     "append_log_event",
     "build_top",
-    "entries_in",
     "extend_map",
     "kept_matches",
     "kept_top",
@@ -174,49 +174,47 @@ def nid_at(log: TransparencyLog, c: Cursor, index: int) -> int:
     return int(row[0])
 
 
-def _dense(log: TransparencyLog, c: Cursor, covers: int, bound: int) -> bool:
-    """Whether leaf i is notification id i + 1 for every leaf up to `bound` (as in every
-    ledger whose store never skipped an id): then a leaf's index needs no lookup."""
-    return bound == covers and nid_at(log, c, 0) == 1
+class Entries:
+    """The map's entries over the log's first `covers` leaves, read from the stored
+    events: each id's latest version up to the last of those leaves, with its leaf
+    index. Leaf i is notification id i + 1 in every ledger whose store never skipped an
+    id; then no leaf's index is looked up."""
 
+    def __init__(self, log: TransparencyLog, c: Cursor, covers: int) -> None:
+        self.log, self.c, self.covers = log, c, covers
+        self.bound = nid_at(log, c, covers - 1) if covers else None
+        dense = self.bound == covers and nid_at(log, c, 0) == 1
+        self.statement = log.dialect.sql(log.dialect.latest_versions(dense=dense))
 
-def entry_rows(
-    log: TransparencyLog, c: Cursor, first: int, last: int, covers: int, bound: int | None
-) -> list[tuple[bytes, int, int]]:
-    """The map's entries (16-byte id, latest version, its leaf index) whose ids run
-    from first to last (integers), over the log's first `covers` leaves, the last of
-    which has notification id `bound`; by id."""
-    if covers == 0 or bound is None:
-        return []
-    d = log.dialect
-    c.execute(
-        d.sql(d.latest_versions(dense=_dense(log, c, covers, bound))),
-        [d.originator_param(UUID(int=first)), d.originator_param(UUID(int=last)), bound],
-    )
-    to_bytes = d.originator_bytes
-    return [(to_bytes(o), v, i) for o, v, i in c.fetchall()]
+    def rows(self, first: int, last: int) -> list[tuple[bytes, int, int]]:
+        """(16-byte id, latest version, leaf index) of the ids from first to last
+        (integers), by id."""
+        if self.bound is None:
+            return []
+        d = self.log.dialect
+        self.c.execute(
+            self.statement,
+            [d.originator_param(UUID(int=first)), d.originator_param(UUID(int=last)), self.bound],
+        )
+        to_bytes = d.originator_bytes
+        return [(to_bytes(o), v, i) for o, v, i in self.c.fetchall()]
 
-
-def entries_in(
-    log: TransparencyLog, c: Cursor, first: int, last: int, covers: int, bound: int | None
-) -> list[smt.Entry]:
-    """As entry_rows, as entries."""
-    return [
-        smt.Entry(int.from_bytes(key, "big"), int(v), int(i))
-        for key, v, i in entry_rows(log, c, first, last, covers, bound)
-    ]
+    def entries(self, first: int, last: int) -> list[smt.Entry]:
+        return [
+            smt.Entry(int.from_bytes(key, "big"), int(v), int(i))
+            for key, v, i in self.rows(first, last)
+        ]
 
 
 def build_top(log: TransparencyLog, c: Cursor, covers: int) -> smt.Top:
     """The whole map over the log's first `covers` leaves, from the stored events."""
     if covers == 0:
         return {}
-    bound = nid_at(log, c, covers - 1)
+    reader = Entries(log, c, covers)
     span = _BUCKET_SPAN * _BUCKETS_PER_READ
     buckets: dict[int, smt.Subtree] = {}
     for first in range(0, 1 << smt.KEY_BITS, span):
-        rows = entry_rows(log, c, first, first + span - 1, covers, bound)
-        buckets.update(smt.bucket_subtrees(rows))
+        buckets.update(smt.bucket_subtrees(reader.rows(first, first + span - 1)))
     return smt.top_from_buckets(buckets)
 
 
@@ -234,22 +232,56 @@ def changed_buckets(log: TransparencyLog, c: Cursor, after: int, bound: int) -> 
     return {smt.bucket_of(int.from_bytes(to_bytes(row[0]), "big")) for row in c.fetchall()}
 
 
+# A statement costs about as much as reading this many entries (SQLite, from Python).
+_STATEMENT_ROWS = 10
+# Buckets that may share one statement (a block of adjacent ones).
+_BLOCK_BITS = 6
+
+
 def update_buckets(
     log: TransparencyLog, c: Cursor, top: smt.Top, buckets: Iterable[int], covers: int
 ) -> set[int]:
     """Rebuild the given buckets over the log's first `covers` leaves, and the
-    subtrees above them; return the buckets."""
+    subtrees above them; return the buckets. Adjacent buckets are read with one
+    statement where that reads fewer rows than a statement each would cost: a small
+    map has less than an entry a bucket, a large one dozens."""
     changed = set(buckets)
-    bound = nid_at(log, c, covers - 1) if covers else None
+    held = smt.root(top)[0]
+    per_bucket = held / (1 << smt.BUCKET_BITS)
+    blocks: dict[int, list[int]] = {}
     for bucket in changed:
-        first = bucket * _BUCKET_SPAN
-        subtree = smt.bucket_subtree(
-            entries_in(log, c, first, first + _BUCKET_SPAN - 1, covers, bound)
-        )
-        if subtree is None:
-            top.pop((smt.BUCKET_BITS, bucket), None)
+        blocks.setdefault(bucket >> _BLOCK_BITS, []).append(bucket)
+    plans = []  # (members, read together), and what it costs in rows read
+    cost = 0.0
+    for members in blocks.values():
+        together = (max(members) - min(members) + 1) * per_bucket + _STATEMENT_ROWS
+        apart = len(members) * (per_bucket + _STATEMENT_ROWS)
+        plans.append((members, together < apart))
+        cost += min(together, apart)
+    if cost > 2 * (held + _STATEMENT_ROWS * _BUCKETS_PER_READ):
+        # Most of the map changed: reading all of it, 256 buckets a statement, costs less
+        # (it rehashes every bucket and the whole top too, hence the factor 2).
+        top.clear()
+        top.update(build_top(log, c, covers))
+        return changed
+    reader = Entries(log, c, covers)
+    for members, together in plans:
+        if together:
+            low, high = min(members), max(members)
+            rows = reader.rows(low * _BUCKET_SPAN, (high + 1) * _BUCKET_SPAN - 1)
+            wanted = set(members)
+            subtrees = smt.bucket_subtrees(r for r in rows if (r[0][0] << 8 | r[0][1]) in wanted)
         else:
-            top[(smt.BUCKET_BITS, bucket)] = subtree
+            subtrees = {}
+            for bucket in members:
+                first = bucket * _BUCKET_SPAN
+                subtrees.update(smt.bucket_subtrees(reader.rows(first, first + _BUCKET_SPAN - 1)))
+        for bucket in members:
+            subtree = subtrees.get(bucket)
+            if subtree is None:
+                top.pop((smt.BUCKET_BITS, bucket), None)
+            else:
+                top[(smt.BUCKET_BITS, bucket)] = subtree
     smt.update_top(top, changed)
     return changed
 
@@ -368,5 +400,4 @@ def prove_key(
     shift = smt.KEY_BITS - depth
     first = key >> shift << shift if depth else 0
     last = first + (1 << shift) - 1
-    bound = nid_at(log, c, head.covers - 1) if head.covers else None
-    return smt.prove_within(entries_in(log, c, first, last, head.covers, bound), key, siblings)
+    return smt.prove_within(Entries(log, c, head.covers).entries(first, last), key, siblings)

@@ -108,10 +108,18 @@ def verify_snapshot(
             result.against = theirs
             expected.setdefault(theirs.size, []).append((None, theirs.root))
     result.tree_size = log.size(c)
-    _verify_stream(log, c, expected, result, progress, second_process)
+    # The log's own record, read from the stored events: what it finds counts only once
+    # every leaf is shown to be its stored event. With a second process it runs while
+    # that one checks the second half.
+    own = Verification()
+    _verify_stream(
+        log, c, expected, result, progress, second_process, lambda: check_own_record(log, c, own)
+    )
     if result.complete and not result.problems:
-        # The stored events are the leaves, so the map can be read from them.
-        check_own_record(log, c, result)
+        if not own.complete:
+            check_own_record(log, c, own)
+        result.problems.extend(own.problems)
+        result.map_heads = own.map_heads
     if unchecked is not None:
         result.problems.append(unchecked)
     return result
@@ -125,6 +133,7 @@ def check_own_record(log: TransparencyLog, c: Cursor, result: Verification) -> N
     replaces, for this log; each map head at the leaf its map ends before, naming the
     map head before it, with the root and entry count of the map recomputed from the
     leaves before it; and the kept subtrees of the latest map, which proofs come from."""
+    result.complete = True  # it ran (see verify_snapshot)
     origin = log.origin(c)
     top: smt.Top = {}
     last: tuple[int, MapHead] | None = None
@@ -331,6 +340,7 @@ def _verify_stream(
     result: Verification,
     progress: Callable[[int], None] | None,
     second_process: Mapping[str, str] | None,
+    meanwhile: Callable[[], None] = lambda: None,
 ) -> None:
     """Check every page, in order, or, for a long log, the first half here and the
     second half (from a page boundary to the store's end) in a second process at
@@ -370,6 +380,7 @@ def _verify_stream(
         checked = check.check_pages(c, expected, result, both, frontier=frontier, end=split)
         if not checked:
             return  # the first bad leaf or node is in the first half
+        meanwhile()
         rest = worker.result(progress)
     finally:
         worker.stop()

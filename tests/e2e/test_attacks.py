@@ -141,15 +141,15 @@ def test_a_map_head_that_leaves_out_a_version_fails_verify(
     from ledger.log import mapstore
 
     office.void("XC-0002", "A-0002")
-    real = mapstore.entry_rows
+    real = mapstore.Entries.rows
 
-    def without_the_voiding(*args: Any) -> list[tuple[bytes, int, int]]:
+    def without_the_voiding(self: Any, first: int, last: int) -> list[tuple[bytes, int, int]]:
         return [
             (key, version - 1, index - 1) if version == 5 and index == 39 else (key, version, index)
-            for key, version, index in real(*args)
+            for key, version, index in real(self, first, last)
         ]
 
-    monkeypatch.setattr(mapstore, "entry_rows", without_the_voiding)
+    monkeypatch.setattr(mapstore.Entries, "rows", without_the_voiding)
     office.checkpoint()
     monkeypatch.undo()
     sentence = refused(oneruler("verify", "--db", office.db))

@@ -467,8 +467,13 @@ def _own(b: dict[str, Any]) -> list[dict[str, Any]]:
 
 ALTERATIONS: dict[str, Callable[[dict[str, Any]], None]] = {
     "leaf": lambda b: _own(b)[3].update(leaf=_flip(_own(b)[3]["leaf"])),
-    "proof hash": lambda b: _own(b)[5]["proof"].__setitem__(0, _flip(_own(b)[5]["proof"][0])),
-    "proof length": lambda b: _own(b)[5]["proof"].pop(),
+    "proof hash": lambda b: _own(b)[5].update(proof=_flip(_own(b)[5]["proof"])),
+    "proof length": lambda b: _own(b)[5].update(
+        proof=base64.b64encode(base64.b64decode(_own(b)[5]["proof"])[:-32]).decode()
+    ),
+    "a torn proof": lambda b: _own(b)[5].update(
+        proof=base64.b64encode(base64.b64decode(_own(b)[5]["proof"])[:-1]).decode()
+    ),
     "index": lambda b: _own(b)[2].update(index=_own(b)[2]["index"] + 1),
     "checkpoint size": lambda b: b.update(
         checkpoint=b["checkpoint"].replace(f"\n{SIGNED_SIZE}\n", f"\n{SAMPLE_EVENTS}\n")
