@@ -28,7 +28,7 @@ from ledger.checkpoint import Signer, StoredCheckpoint, Verifier
 from ledger.follower import can_follow
 from ledger.log import keys
 from ledger.log.notes import Receipt, Transition
-from ledger.log.store import MapperCodec, make_checkpoint
+from ledger.log.store import MapperCodec
 from ledger.projector import Projector
 from ledger.recorder import LedgerRecorder, is_ledger_recorder
 from ledger.transcoder import construct_transcoder
@@ -550,7 +550,7 @@ class Ledger(Application[UUID]):
     ) -> StoredCheckpoint:
         """Extend the log to the store's end, append its map head, and record a
         checkpoint signed by every key (docs/integrity.md)."""
-        return make_checkpoint(self.ledger_recorder, signers, origin=origin, now=self.clock())
+        return keys.make_checkpoint(self.ledger_recorder, signers, origin=origin, now=self.clock())
 
     def record_key_transition(self, old: Signer, new: Verifier) -> Transition:
         """Append the log's move from its current key `old` to `new`, signed by `old`."""

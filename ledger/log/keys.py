@@ -1,7 +1,8 @@
-"""The log's keys and origin: the origin (fixed by the first checkpoint, the name of the
-key that signs it), which keys may sign (those of the latest checkpoint, followed
-through the key transitions in the log's own record), recording a transition, and
-making a receipt for an event just written."""
+"""The log's keys and origin, and what they sign: the origin (fixed by the first
+checkpoint, the name of the key that signs it), which keys may sign (those of the
+latest checkpoint, followed through the key transitions in the log's own record),
+making a checkpoint, recording a transition, and making a receipt for an event just
+written."""
 
 from __future__ import annotations
 
@@ -12,7 +13,14 @@ from typing import TYPE_CHECKING
 
 from domain.errors import InvalidInput, NotFound, RuleViolation
 from domain.ids import complaint_id, household_id, payout_id
-from ledger.checkpoint import CheckpointError, Signer, Verifier, check_origin, parse_verifier
+from ledger.checkpoint import (
+    CheckpointError,
+    Signer,
+    StoredCheckpoint,
+    Verifier,
+    check_origin,
+    parse_verifier,
+)
 from ledger.log import mapstore
 from ledger.log.notes import (
     KeyChain,
@@ -31,6 +39,7 @@ if TYPE_CHECKING:
 __all__ = [
     "check_signers",
     "current_keys",
+    "make_checkpoint",
     "make_receipt",
     "record_transition",
     "transitions",
@@ -120,6 +129,22 @@ def check_signers(
                     f"it: {_TRANSITION_HOW}."
                 )
     return chosen
+
+
+def make_checkpoint(
+    store: LogStore, signers: Sequence[Signer], *, origin: str | None, now: datetime
+) -> StoredCheckpoint:
+    """Extend the tree to the store's end, append a map head over it (mapstore.py),
+    then sign and keep a checkpoint of it with every key: keys named as the log's
+    origin, and the log's own (keys.py)."""
+    if not signers:
+        raise InvalidInput("a checkpoint needs a key to sign it; give --key FILE.")
+    with store.log_transaction(commit=True) as c:
+        c.execute(store.log.dialect.write_lock)
+        store.log.catch_up(c)
+        chosen = check_signers(store.log, c, signers, origin)
+        mapstore.extend_map(store.log, c, now)
+        return store.log.record_checkpoint(c, chosen, signers, now.isoformat())
 
 
 def record_transition(store: LogStore, old: Signer, new: Verifier, now: datetime) -> Transition:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from eventsourcing.domain import DomainEvent
@@ -57,15 +57,6 @@ _BUCKET_SPAN = 1 << (smt.KEY_BITS - smt.BUCKET_BITS)
 # Buckets read per statement when the whole map is built: 256 statements in all.
 _BUCKETS_PER_READ = 256
 _CHUNK = 400
-
-
-class StateCodec(Protocol):
-    """How the ledger encodes an event's state for the store (its mapper's transcoder,
-    and any compression and encryption), for the log's own events."""
-
-    def encode(self, state: dict[str, Any]) -> bytes: ...
-
-    def decode(self, data: bytes) -> Any: ...
 
 
 # Classes for the log's own topics, so that whatever decodes every stored event with

@@ -1,8 +1,8 @@
 """The log's store: the Merkle tree and the checkpoints kept in tables beside the stored
 events, what differs between databases (the dialects), appending in the events' own
-transaction, the reads that proofs and checkpoints are made of, and the operations
-over a store that keeps the log (making a checkpoint, a consistency proof, what a
-household's audit bundle needs)."""
+transaction, the reads that proofs and checkpoints are made of, and a consistency
+proof over a store that keeps the log. Making a checkpoint is keys.py's, with the map
+head that mapstore.py appends."""
 
 from __future__ import annotations
 
@@ -11,14 +11,12 @@ import re
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Protocol, cast
 from uuid import UUID
 
 from domain.errors import InvalidInput, RuleViolation
 from ledger import merkle
 from ledger.checkpoint import Checkpoint, Signer, StoredCheckpoint, sign_note
-from ledger.log import keys, mapstore
 from ledger.log.audit import LeafRow, leaf_bytes
 from ledger.transcoder import construct_transcoder
 
@@ -29,10 +27,10 @@ __all__ = [
     "LogMismatch",
     "LogStore",
     "MapperCodec",
+    "StateCodec",
     "StoredNodes",
     "TransparencyLog",
     "consistency",
-    "make_checkpoint",
     "postgres_dialect",
 ]
 
@@ -236,6 +234,15 @@ class StoredNodes:
         return found
 
 
+class StateCodec(Protocol):
+    """How the ledger encodes an event's state for the store (its mapper's transcoder,
+    and any compression and encryption), for the log's own events."""
+
+    def encode(self, state: dict[str, Any]) -> bytes: ...
+
+    def decode(self, data: bytes) -> Any: ...
+
+
 class MapperCodec:
     """The log's own events encoded as the ledger encodes every event: its mapper's
     transcoder, then any compression and encryption (the library's order)."""
@@ -267,7 +274,7 @@ class TransparencyLog:
         self.dialect = dialect
         # How the log's own events (mapstore.py) are encoded: as the ledger's are, once
         # the ledger gives its mapper (Ledger.__init__); until then, its transcoder.
-        self.codec: mapstore.StateCodec = construct_transcoder()
+        self.codec: StateCodec = construct_transcoder()
 
     def create_table_statements(self) -> list[str]:
         d = self.dialect
@@ -487,22 +494,6 @@ class LogStore(Protocol):
     log: TransparencyLog
 
     def log_transaction(self, *, commit: bool) -> AbstractContextManager[Cursor]: ...
-
-
-def make_checkpoint(
-    store: LogStore, signers: Sequence[Signer], *, origin: str | None, now: datetime
-) -> StoredCheckpoint:
-    """Extend the tree to the store's end, append a map head over it (mapstore.py),
-    then sign and keep a checkpoint of it with every key: keys named as the log's
-    origin, and the log's own (keys.py)."""
-    if not signers:
-        raise InvalidInput("a checkpoint needs a key to sign it; give --key FILE.")
-    with store.log_transaction(commit=True) as c:
-        c.execute(store.log.dialect.write_lock)
-        store.log.catch_up(c)
-        chosen = keys.check_signers(store.log, c, signers, origin)
-        mapstore.extend_map(store.log, c, now)
-        return store.log.record_checkpoint(c, chosen, signers, now.isoformat())
 
 
 def consistency(store: LogStore, old: int, new: int) -> dict[str, Any]:

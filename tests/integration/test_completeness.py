@@ -25,7 +25,6 @@ from ledger.checkpoint import generate_key, parse_signer
 from ledger.copy import copy_ledger
 from ledger.ingest import ingest
 from ledger.log import audit, keys, proving, verification
-from ledger.log import store as log_store
 from ledger.store import open_ledger
 from tests.integration.test_integrity import fresh_ledger
 
@@ -116,7 +115,7 @@ def path_root(key: bytes, found: tuple[bytes, int, int] | None, siblings: list[A
 
 
 def checkpoint(ledger: Ledger, now: datetime | None = None) -> Any:
-    return log_store.make_checkpoint(
+    return keys.make_checkpoint(
         ledger.ledger_recorder, [SIGNER], origin=None, now=now or datetime.now(UTC)
     )
 
@@ -226,7 +225,7 @@ def test_a_ledger_made_before_map_heads_goes_on_with_its_origin_and_roots(
     # Its key's name is not its origin: the next checkpoint is refused until the key
     # of its first checkpoint names a key that is.
     with pytest.raises(RuleViolation) as refused:
-        log_store.make_checkpoint(ledger.ledger_recorder, [old], origin=None, now=datetime.now(UTC))
+        keys.make_checkpoint(ledger.ledger_recorder, [old], origin=None, now=datetime.now(UTC))
     assert str(refused.value) == (
         "the key xingcheng-office is not named as the log's origin oneruler/xingcheng, and a "
         "log's key must be; make one with oneruler key generate oneruler/xingcheng and record "
@@ -235,9 +234,7 @@ def test_a_ledger_made_before_map_heads_goes_on_with_its_origin_and_roots(
     )
     new = parse_signer(generate_key("oneruler/xingcheng")[0])
     keys.record_transition(ledger.ledger_recorder, old, new.verifier(), datetime.now(UTC))
-    second = log_store.make_checkpoint(
-        ledger.ledger_recorder, [new], origin=None, now=datetime.now(UTC)
-    )
+    second = keys.make_checkpoint(ledger.ledger_recorder, [new], origin=None, now=datetime.now(UTC))
     assert second.origin == "oneruler/xingcheng"
     # Its first checkpoint's root is the same, and the log extends it.
     with ledger.ledger_recorder.log_transaction(commit=False) as c:

@@ -29,8 +29,7 @@ from ledger.checkpoint import generate_key, parse_signer, parse_verifier
 from ledger.commands import parse_command
 from ledger.copy import recorder_of
 from ledger.ingest import ingest
-from ledger.log import audit, pages, proving, verification
-from ledger.log import store as log_store
+from ledger.log import audit, keys, pages, proving, verification
 from ledger.projector import MODELS
 from ledger.reads import Reads
 from ledger.store import open_ledger
@@ -137,7 +136,7 @@ def test_two_processes_verify_what_one_verifies(
 ) -> None:
     recorder = recorder_of(loaded)
     signer = parse_signer(generate_key("ledger.test.example/office")[0])
-    log_store.make_checkpoint(recorder, [signer], origin=None, now=datetime.now(UTC))
+    keys.make_checkpoint(recorder, [signer], origin=None, now=datetime.now(UTC))
     one = verification.verify(recorder)
     monkeypatch.setattr(verification, "SPLIT_FROM", 0)
     monkeypatch.setattr(pages, "PAGE_LEVELS", 2)
@@ -233,7 +232,7 @@ def test_verify_checkpoints_and_audit_bundles(loaded: Ledger) -> None:
     recorder = recorder_of(loaded)
     signer_text, verifier_text = generate_key("ledger.contract.example/office")
     signer = parse_signer(signer_text)
-    checkpoint = log_store.make_checkpoint(recorder, [signer], origin=None, now=RECORDED)
+    checkpoint = keys.make_checkpoint(recorder, [signer], origin=None, now=RECORDED)
     # The checkpoint signs the log with its map head, leaf 38.
     assert (checkpoint.id, checkpoint.size) == (1, SAMPLE_EVENTS + 1)
     result = verification.verify(recorder, against=checkpoint.note)
@@ -253,7 +252,7 @@ def test_verify_checkpoints_and_audit_bundles(loaded: Ledger) -> None:
              "sha256": "ab" * 32, "filename": "XC-0003-hukou.pdf"}
         )
     )  # fmt: skip
-    second = log_store.make_checkpoint(recorder, [signer], origin=None, now=RECORDED)
+    second = keys.make_checkpoint(recorder, [signer], origin=None, now=RECORDED)
     assert second.size == SAMPLE_EVENTS + 3
     result = verification.verify(recorder)
     assert result.ok and result.map_heads == 2, result.problems

@@ -26,7 +26,7 @@ from ledger import merkle, verify_worker
 from ledger.application import Ledger
 from ledger.checkpoint import StoredCheckpoint, generate_key, parse_signer
 from ledger.ingest import ingest
-from ledger.log import audit, pages, verification
+from ledger.log import audit, keys, pages, verification
 from ledger.log import store as log_store
 from ledger.store import open_ledger
 from tests.unit.test_merkle import naive_mth, naive_path, naive_subproof
@@ -96,7 +96,7 @@ def flip(data: bytes | str, offset: int) -> Any:
 
 
 def make_checkpoint(ledger: Ledger) -> StoredCheckpoint:
-    return log_store.make_checkpoint(
+    return keys.make_checkpoint(
         ledger.ledger_recorder, [SIGNER], origin=None, now=datetime.now(UTC)
     )
 

@@ -28,8 +28,7 @@ from ledger.checkpoint import generate_key, parse_signer
 from ledger.commands import parse_command
 from ledger.copy import recorder_of
 from ledger.ingest import ingest
-from ledger.log import audit, verification
-from ledger.log import store as log_store
+from ledger.log import audit, keys, verification
 from ledger.reads import Reads
 from ledger.store import connection_problem, open_ledger, parse_postgres_url, store_name
 from tests.conftest import POSTGRES
@@ -403,7 +402,7 @@ def test_a_copy_there_and_back_keeps_every_leaf(
     try:
         ingest(ledger, sample_lines)
         # With its map head, leaf 38: the town's log holds 39 leaves.
-        log_store.make_checkpoint(recorder_of(ledger), [signer], origin=None, now=datetime.now(UTC))
+        keys.make_checkpoint(recorder_of(ledger), [signer], origin=None, now=datetime.now(UTC))
     finally:
         ledger.close()
 
@@ -426,7 +425,7 @@ def test_a_copy_there_and_back_keeps_every_leaf(
         two.execute(attach("hukou", "late-1"))
         # Its map head is built over a log whose ids have a gap, from nothing kept (a copy
         # keeps the events, not the map's subtrees).
-        log_store.make_checkpoint(recorder_of(two), [signer], origin=None, now=datetime.now(UTC))
+        keys.make_checkpoint(recorder_of(two), [signer], origin=None, now=datetime.now(UTC))
         assert recorder_of(two).max_notification_id() == SAMPLE_EVENTS + 5  # 40, (41), 42, 43
     finally:
         one.close()
