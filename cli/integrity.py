@@ -33,7 +33,7 @@ from ledger.checkpoint import (
     parse_signer,
     parse_verifier,
 )
-from ledger.log.audit import RECENT
+from ledger.log.bundle import RECENT
 
 if TYPE_CHECKING:
     from ledger.log.verification import Verification

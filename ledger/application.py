@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
-from typing import Any, ClassVar, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 from uuid import UUID
 
 from eventsourcing.application import Application
@@ -26,12 +26,13 @@ from domain.roles import BUILTIN_ADMIN, BUILTIN_ADMIN_ACTOR, Actor
 from ledger import commands as c
 from ledger.checkpoint import Signer, StoredCheckpoint, Verifier
 from ledger.follower import can_follow
-from ledger.log import keys
-from ledger.log.notes import Receipt, Transition
 from ledger.log.store import MapperCodec
 from ledger.projector import Projector
 from ledger.recorder import LedgerRecorder, is_ledger_recorder
 from ledger.transcoder import construct_transcoder
+
+if TYPE_CHECKING:
+    from ledger.log.notes import Receipt, Transition
 
 A = TypeVar("A", bound=Aggregate)
 Clock = Callable[[], datetime]
@@ -550,16 +551,22 @@ class Ledger(Application[UUID]):
     ) -> StoredCheckpoint:
         """Extend the log to the store's end, append its map head, and record a
         checkpoint signed by every key (docs/integrity.md)."""
+        from ledger.log import keys  # only where a key signs: every command opens the ledger
+
         return keys.make_checkpoint(self.ledger_recorder, signers, origin=origin, now=self.clock())
 
     def record_key_transition(self, old: Signer, new: Verifier) -> Transition:
         """Append the log's move from its current key `old` to `new`, signed by `old`."""
+        from ledger.log import keys
+
         return keys.record_transition(self.ledger_recorder, old, new, self.clock())
 
     def receipt(
         self, signers: Sequence[Signer], kind: str, code: str, version: int | None = None
     ) -> Receipt:
         """The log's signed promise that its next checkpoint includes a record's event."""
+        from ledger.log import keys
+
         return keys.make_receipt(self.ledger_recorder, signers, kind, code, version, self.clock())
 
     def rebuild_read_models(

@@ -8,15 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from domain.errors import NotFound
 from domain.policy import DEFAULT_ACKNOWLEDGE_DAYS, DEFAULT_RESOLVE_DAYS
 from domain.programme import Policy
 from ledger.application import Ledger
 from ledger.checkpoint import Verifier
-from ledger.log import audit, proving, verification
 from ledger.log import store as log_store
+from ledger.log import verification
+
+if TYPE_CHECKING:
+    from ledger.log.bundle import HouseholdProof
 from projections import complaints as complaints_rm
 from projections import consistency
 from projections import history as history_view
@@ -167,10 +170,10 @@ class Reads:
         """The `prove-consistency --json` document."""
         return log_store.consistency(self._ledger.ledger_recorder, old, new)
 
-    def bundle(
-        self, code: str, since: Sequence[int] = ()
-    ) -> tuple[audit.HouseholdProof, dict[str, Any]]:
+    def bundle(self, code: str, since: Sequence[int] = ()) -> tuple[HouseholdProof, dict[str, Any]]:
         """A household's audit bundle (docs/integrity.md), with the proof it carries;
         since: sizes of earlier checkpoints to carry consistency proofs from."""
+        from ledger.log import bundle, proving  # for the bundle's command alone
+
         proof = proving.prove_household(self._ledger.ledger_recorder, code, since)
-        return proof, audit.bundle(proof)
+        return proof, bundle.bundle(proof)

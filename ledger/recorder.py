@@ -29,7 +29,7 @@ from eventsourcing.sqlite import (
 )
 
 from domain.errors import RuleViolation
-from ledger.log.audit import LeafRow
+from ledger.log.leaf import LeafRow
 from ledger.log.store import Cursor, Dialect, TransparencyLog
 from ledger.readahead import ReadAhead
 

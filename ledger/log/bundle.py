@@ -7,13 +7,12 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, TypeAlias
-
-import msgpack
+from typing import Any
 
 from ledger.checkpoint import Checkpoint, StoredCheckpoint, Verifier
 from ledger.log import smt
 from ledger.log.decode import decode_state, readable
+from ledger.log.leaf import LeafRow, leaf_bytes
 
 __all__ = [
     "BUNDLE_FORMAT",
@@ -41,20 +40,6 @@ RECENT = 4
 # An act entered this long after the checkpoint before it is fine (a paper form typed
 # in on Monday); longer, and audit-verify names it.
 DEFAULT_LATE_WINDOW = timedelta(days=3)
-
-# (notification id, originator id as 16 bytes, originator version, topic, state)
-LeafRow: TypeAlias = tuple[int, bytes, int, str, bytes]
-
-
-def leaf_bytes(
-    notification_id: int, originator_id: bytes, version: int, topic: str, state: bytes
-) -> bytes:
-    """The leaf of one stored event: msgpack [id, originator id, version, topic, state]."""
-    packed: bytes = msgpack.packb(
-        [notification_id, originator_id, version, topic, state], use_bin_type=True
-    )
-    return packed
-
 
 # --- the bundle ------------------------------------------------------------------
 

@@ -15,12 +15,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from eventsourcing.domain import DomainEvent
-from eventsourcing.utils import register_topic
-
 from ledger.log import smt
 from ledger.log.record import (
-    KEY_TRANSITION,
     LOG_RECORD_ID,
     MAP_HEAD,
     MapHead,
@@ -57,27 +53,6 @@ _BUCKET_SPAN = 1 << (smt.KEY_BITS - smt.BUCKET_BITS)
 # Buckets read per statement when the whole map is built: 256 statements in all.
 _BUCKETS_PER_READ = 256
 _CHUNK = 400
-
-
-# Classes for the log's own topics, so that whatever decodes every stored event with
-# the library's mapper (Ledger.all_events) finds one. Nothing replays them.
-
-
-@dataclass(frozen=True)
-class MapHeadRecorded(DomainEvent):
-    covers: int
-    root: bytes
-    entries: int
-    previous: list[Any] | None
-
-
-@dataclass(frozen=True)
-class KeyTransitionRecorded(DomainEvent):
-    note: str
-
-
-register_topic(MAP_HEAD, MapHeadRecorded)
-register_topic(KEY_TRANSITION, KeyTransitionRecorded)
 
 
 # --- the log's own record ---------------------------------------------------------

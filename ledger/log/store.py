@@ -14,10 +14,13 @@ from dataclasses import dataclass
 from typing import Any, Protocol, cast
 from uuid import UUID
 
+from eventsourcing.utils import register_topic
+
 from domain.errors import InvalidInput, RuleViolation
 from ledger import merkle
 from ledger.checkpoint import Checkpoint, Signer, StoredCheckpoint, sign_note
-from ledger.log.audit import LeafRow, leaf_bytes
+from ledger.log.leaf import LeafRow, leaf_bytes
+from ledger.log.record import KEY_TRANSITION, MAP_HEAD
 from ledger.transcoder import construct_transcoder
 
 __all__ = [
@@ -232,6 +235,26 @@ class StoredNodes:
                 ((level, index), bytes(hashed)) for level, index, hashed in self.cursor.fetchall()
             )
         return found
+
+
+class _LogEvent:
+    """An event of the log's own record as the library's mapper decodes one, for
+    whatever decodes every stored event (Ledger.all_events). Nothing replays them."""
+
+    originator_id: UUID
+    originator_version: int
+
+
+class MapHeadRecorded(_LogEvent):
+    pass
+
+
+class KeyTransitionRecorded(_LogEvent):
+    pass
+
+
+register_topic(MAP_HEAD, MapHeadRecorded)
+register_topic(KEY_TRANSITION, KeyTransitionRecorded)
 
 
 class StateCodec(Protocol):
