@@ -16,7 +16,7 @@ from urllib.parse import quote
 import click
 
 from cli.integrity import _read, _sentence, _verifier, pubkey_option
-from cli.options import BadInput, Refused, json_option, print_json
+from cli.options import BadInput, Refused, json_option, print_json, read_json
 from ledger import merkle
 from ledger.checkpoint import (
     Checkpoint,
@@ -30,11 +30,7 @@ from ledger.log.notes import NoteError, Receipt, parse_receipt
 
 
 def _json_file(stream: TextIO, what: str, hint: str) -> Any:
-    text = _read(stream, what)
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as e:
-        raise BadInput(f"{stream.name} is not JSON ({e.msg} at line {e.lineno}); {hint}") from None
+    return read_json(_read(stream, what), stream.name, hint)
 
 
 def _note_file(stream: TextIO) -> tuple[str, Checkpoint]:

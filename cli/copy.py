@@ -52,18 +52,26 @@ def _progress(show: bool) -> Iterator[Progress | None]:
     help="An empty store to copy it into: a new SQLite file, or a PostgreSQL database "
     "or schema (postgresql://USER[:PASSWORD]@HOST[:PORT]/DBNAME[?schema=NAME]).",
 )
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Finish a copy into --to that stopped (killed, or failed) where it stopped.",
+)
 @json_option
 @translate_errors
-def copy_command(source: str, target: str, as_json: bool) -> None:
+def copy_command(source: str, target: str, resume: bool, as_json: bool) -> None:
     """Copy a whole ledger into an empty store and prove the copy.
 
     Every event keeps its notification id (so every leaf of the log is the same),
     with the applied command ids and every signed checkpoint. The target's log is
     then recomputed from its rows and must have the source's root at the source's
     size; both are printed. Last, the target's read models are built. The source
-    is read from one snapshot and may go on being written meanwhile."""
+    is read from one snapshot and may go on being written meanwhile.
+
+    Until the copy is proved the target is marked unfinished, and every command
+    refuses it; copy --resume finishes it from where it stopped."""
     with _progress(sys.stderr.isatty() and not as_json) as progress:
-        report = copy_ledger(source, target, progress=progress)
+        report = copy_ledger(source, target, progress=progress, resume=resume)
     if as_json:
         print_json(report.as_json())
     else:

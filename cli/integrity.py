@@ -85,19 +85,32 @@ def write_key_pair(
         raise BadInput(f"the folder {directory} does not exist; create it or give another --dir.")
     private, public = directory / f"{name}.key", directory / f"{name}.pub"
     for path in (private, public):
-        if path.exists():
-            raise Refused(
-                f"{path} already exists and a key is never overwritten; "
-                "choose another NAME or --dir."
-            )
-    # Created with its final mode, so the private key is never readable by others,
-    # not even for a moment; O_EXCL refuses a file that appeared since the check.
-    descriptor = os.open(private, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(signer_text + "\n")
-    with public.open("x", encoding="utf-8") as handle:
-        handle.write(verifier_text + "\n")
+        if os.path.lexists(path):  # a link to nowhere too: a key is never written through one
+            raise _taken(path)
+    made: list[Path] = []
+    try:
+        # Created with its final mode, so the private key is never readable by others,
+        # not even for a moment; O_EXCL refuses a file or link that appeared since.
+        for path, text, mode in ((private, signer_text, 0o600), (public, verifier_text, 0o644)):
+            try:
+                descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+            except FileExistsError:
+                raise _taken(path) from None
+            made.append(path)
+            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+                handle.write(text + "\n")
+    except BaseException:
+        for path in made:  # never half a pair
+            path.unlink()
+        raise
     return private, public
+
+
+def _taken(path: Path) -> BadInput:
+    link = f" (a link to {os.readlink(path)})" if path.is_symlink() else ""
+    return BadInput(
+        f"{path} already exists{link} and a key is never overwritten; choose another NAME or --dir."
+    )
 
 
 @key.command("generate")

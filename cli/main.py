@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 
 import click
 
@@ -26,10 +27,28 @@ COMMANDS = {
     "audit-verify": "cli.audit:audit_verify",
     "check-consistency": "cli.audit:check_consistency",
     "receipt": "cli.integrity:receipt",
+    "witness": "cli.witness:witness",
 }
 
 
-@click.group(cls=groups.LazyGroup, lazy=COMMANDS)
+class Oneruler(groups.LazyGroup):
+    """The root command. A failure of what a command runs on (a full disk, a read-only
+    file or mount, a lost connection to the server), wherever it is raised, is one
+    sentence naming the cause and the remedy, exit 2: it is not a bug."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as e:
+            from cli.options import raise_environment  # only when something failed
+
+            raise_environment(e)
+            raise
+
+
+@click.group(cls=Oneruler, lazy=COMMANDS)
 @click.version_option(package_name="oneruler")
 def cli() -> None:
     """One ruler for everyone: an event-sourced audit ledger for transparent

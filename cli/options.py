@@ -18,7 +18,9 @@ from eventsourcing.persistence import OperationalError, PersistenceError
 from cli.labels import LANGUAGES
 from domain.errors import DomainError, InvalidInput
 from domain.values import LEDGER_TZ
+from ledger import environment
 from ledger.application import Ledger
+from ledger.environment import StoreProblem
 from ledger.reads import Reads
 from ledger.store import display_url, open_ledger, resolve_url
 
@@ -36,30 +38,51 @@ class BadInput(click.ClickException):
 
 
 def fail(error: DomainError) -> click.ClickException:
+    """Bad input and a store or machine that failed the command exit 2; a refusal by
+    a rule exits 1."""
     message = str(error)
-    if isinstance(error, InvalidInput):
+    if isinstance(error, InvalidInput | StoreProblem):
         return BadInput(message)
     return Refused(message)
 
 
 @contextmanager
 def ledger_at(db: str | None, *, must_exist: bool = False) -> Iterator[Ledger]:
+    """The ledger at db, open for the length of the block; a failure of the disk, the
+    file or the server under it, while it opens or while the block runs, is one
+    sentence that names the ledger (exit 2)."""
+    url = resolve_url(db)
     try:
         ledger = open_ledger(db, must_exist=must_exist)
     except DomainError as e:
         raise fail(e) from None
     except PersistenceError as e:
-        raise Refused(
-            f"the ledger at {display_url(resolve_url(db))} cannot be opened ({e}); check --db."
+        raise BadInput(
+            environment.problem(e, url)
+            or f"the ledger at {display_url(url)} cannot be opened ({e}); check --db."
         ) from None
     try:
         yield ledger
+    except (DomainError, click.ClickException):
+        raise
     except OperationalError as e:
         if is_busy(e):
             raise Refused(BUSY) from None
+        raise_environment(e, url)
+        raise
+    except Exception as e:
+        raise_environment(e, url)
         raise
     finally:
         ledger.close()
+
+
+def raise_environment(error: BaseException, url: str | None = None) -> None:
+    """Raise the one sentence for a failure of what the command runs on (a full disk,
+    a read-only file, a lost connection), if error is one."""
+    said = environment.problem(error, display_url(url) if url is not None else None)
+    if said is not None:
+        raise BadInput(said) from None
 
 
 @contextmanager
@@ -144,6 +167,40 @@ def envelope(cmd: str, actor: str, at: str | None, command_id: str | None) -> di
         "actor": actor,
         "at": at or datetime.now(LEDGER_TZ).isoformat(timespec="seconds"),
     }
+
+
+# Deeper than any document the ledger reads (a policy is 3 levels, a bundle 5): more is
+# refused before anything walks it, as Python's own recursion would fail on it somewhere.
+MAX_JSON_DEPTH = 64
+
+
+def read_json(text: str, name: str, fix: str) -> Any:
+    """A JSON document given as a file, or one sentence (exit 2) saying why it cannot be
+    read: not JSON, a number too long, or nested more deeply than any document is."""
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise BadInput(f"{name} is not JSON ({e.msg} at line {e.lineno}); {fix}") from None
+    except RecursionError:
+        raise BadInput(f"{name} is nested too deeply to read; {fix}") from None
+    except ValueError:  # an integer of thousands of digits
+        raise BadInput(f"{name} holds a number too long to read; {fix}") from None
+    if _depth(document) > MAX_JSON_DEPTH:
+        raise BadInput(f"{name} is nested more than {MAX_JSON_DEPTH} levels deep; {fix}")
+    return document
+
+
+def _depth(document: Any) -> int:
+    """How deeply a JSON value nests, found without recursion."""
+    deepest, stack = 0, [(document, 1)]
+    while stack:
+        value, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if isinstance(value, dict):
+            stack.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value)
+    return deepest
 
 
 def print_json(document: Any) -> None:

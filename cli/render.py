@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Sequence
 from typing import Any
@@ -45,9 +46,27 @@ def fields(document: dict[str, Any]) -> None:
         click.echo(f"{pad(key, size)}  {cell(value)}")
 
 
+# What starts a formula, or may, in a spreadsheet (OWASP, "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+
+
+def spreadsheet_cell(value: Any) -> Any:
+    """A cell for a CSV file or a workbook. Text that starts like a formula gets a
+    single quote in front (OWASP's rule), so that a posted list never runs what a name
+    or a village held; a number, a negative amount such as -21740.00 included, is left
+    as it is, since a spreadsheet reads it as that number and never as a formula."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS) and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def spreadsheet_row(values: Sequence[Any]) -> list[Any]:
+    return [spreadsheet_cell(value) for value in values]
+
+
 def as_text_cells(cells: Any) -> None:
-    """Spreadsheet cells whose text starts like a formula stay text: a posted list must
-    never run what a household's name or a village field happened to hold."""
+    """Workbook cells holding text are typed as text: never read as a formula."""
     for cell in cells:
-        if isinstance(cell.value, str) and cell.value[:1] in ("=", "+", "-", "@"):
+        if isinstance(cell.value, str):
             cell.data_type = "s"

@@ -24,7 +24,7 @@ from cli.options import (
     xlsx_option,
 )
 from cli.reads import as_of_option, moment
-from cli.render import as_text_cells, table
+from cli.render import as_text_cells, spreadsheet_row, table
 from ledger.reads import Reads
 from projections import progress
 
@@ -91,7 +91,7 @@ def groups(
             else [label("as_of", lang), *(label(c, lang) for c in COLUMNS)]
         )
         for row in [*document["groups"], {**document["total"], "group": "total"}]:
-            writer.writerow([document["as_of"], *(row[c] for c in COLUMNS)])
+            writer.writerow(spreadsheet_row([document["as_of"], *(row[c] for c in COLUMNS)]))
         return
     if xlsx is not None:
         write_xlsx(xlsx, document, names, lang)
@@ -138,7 +138,7 @@ def write_xlsx(path: Path, document: dict[str, Any], names: dict[str, str], lang
         values = [row[c] for c in COLUMNS]
         if lang == "zh":
             values[0] = names.get(values[0], values[0])
-        sheet.append(values)
+        sheet.append(spreadsheet_row(values))
         as_text_cells(sheet[sheet.max_row])
         sheet.cell(
             row=sheet.max_row, column=COLUMNS.index("signing_rate") + 1

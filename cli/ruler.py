@@ -25,7 +25,7 @@ from cli.options import (
     xlsx_option,
 )
 from cli.reads import as_of_option, moment
-from cli.render import as_text_cells, table
+from cli.render import as_text_cells, spreadsheet_row, table
 from projections import consistency
 
 PEERS_SHOWN = 10
@@ -486,7 +486,8 @@ def disclosure_csv(document: dict[str, Any], lang: str) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(disclosure_headers(structures, lang))
     for row in rows:
-        writer.writerow(["" if v is None else v for v in disclosure_cells(row, structures, lang)])
+        cells = disclosure_cells(row, structures, lang)
+        writer.writerow(spreadsheet_row(["" if v is None else v for v in cells]))
     return out.getvalue()
 
 
@@ -551,10 +552,12 @@ def write_disclosure_xlsx(path: Path, document: dict[str, Any], lang: str) -> No
     for row in rows:
         cells = disclosure_cells(row, structures, lang)
         sheet.append(
-            [
-                Decimal(v) if i in numeric and isinstance(v, str) and _decimal(v) else v
-                for i, v in enumerate(cells)
-            ]
+            spreadsheet_row(
+                [
+                    Decimal(v) if i in numeric and isinstance(v, str) and _decimal(v) else v
+                    for i, v in enumerate(cells)
+                ]
+            )
         )
         as_text_cells(sheet[sheet.max_row])
     try:

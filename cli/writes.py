@@ -1,22 +1,23 @@
-"""The write commands: one per ingest cmd, with the same fields as options. Each
-builds the ingest line it stands for and runs it through the same path."""
+"""The write commands, made from the commands' declarations (ledger/commands/): one
+per ingest cmd, with its fields as options. Each builds the ingest line it stands
+for and runs it through the same path."""
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import click
 
-from cli import groups
-from cli.options import envelope, fail, ledger_at, write_options
-from domain.complaint import CHANNELS, FINDINGS
+from cli.options import envelope, fail, ledger_at, read_json, write_options
 from domain.errors import DomainError
-from domain.household import METHODS
-from domain.roles import ROLES
-from ledger.commands import parse_command
+from ledger.commands import Declaration, parse_command
+from ledger.commands.declaration import Arg, Input, JsonFile, Option, Pairs, Together
 from projections.history import event_type
+
+# A field's value from the command's parameters (None: not given).
+Gather = Callable[[Mapping[str, Any]], Any]
 
 
 def run(
@@ -54,345 +55,100 @@ def pairs(values: tuple[str, ...], option: str, example: str) -> dict[str, str]:
     return result
 
 
-@groups.staff.command("enroll")
-@click.option("--staff", "staff_code", required=True, help="The staff id, such as s-001.")
-@click.option("--name", required=True, help="Their full name.")
-@click.option("--role", required=True, type=click.Choice(ROLES), help="Their role.")
-@click.option("--group", "group_code", help="Their work group (clerks need one).")
-@write_options
-def enroll_staff(staff_code: str, name: str, role: str, group_code: str | None, **env: Any) -> None:
-    """Enroll a staff member with a role."""
-    run("enroll_staff", staff=staff_code, name=name, role=role, group=group_code, **env)
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
 
 
-@groups.group.command("create")
-@click.option("--group", "group_code", required=True, help="The group id, such as G01.")
-@click.option("--name", required=True, help="Its name, such as 第一工作组.")
-@click.option("--leader", help="The staff id of its leader.")
-@write_options
-def create_group(group_code: str, name: str, leader: str | None, **env: Any) -> None:
-    """Create a work group."""
-    run("create_group", group=group_code, name=name, leader=leader, **env)
-
-
-@groups.household.command("register")
-@click.option(
-    "--household", "household_code", required=True, help="The household code, such as XC-0001."
-)
-@click.option("--group", "group_code", required=True, help="The work group it is assigned to.")
-@click.option("--village", required=True, help="Its village.")
-@click.option("--head", required=True, help="The name of the head of household.")
-@click.option("--id-number", help="The head's ID number.")
-@click.option("--address", help="Its address.")
-@write_options
-def register_household(
-    household_code: str,
-    group_code: str,
-    village: str,
-    head: str,
-    id_number: str | None,
-    address: str | None,
-    **env: Any,
-) -> None:
-    """Register a household on the roster."""
-    run(
-        "register_household",
-        household=household_code,
-        group=group_code,
-        village=village,
-        head=head,
-        id_number=id_number,
-        address=address,
-        **env,
+def _option(field: Arg, spec: Option, param: str, *, alone: bool) -> click.Option:
+    """alone: the option gives the whole field (its type, and required unless optional)."""
+    kind: Any = None
+    if alone and field.choices is not None:
+        kind = click.Choice(field.choices)
+    elif alone and field.number:
+        kind = int
+    return click.Option(
+        [spec.flag or _flag(spec.key or field.name), param],
+        required=alone and not field.optional,
+        type=kind,
+        metavar=spec.metavar,
+        help=spec.help,
     )
 
 
-@groups.survey.command("record")
-@click.option("--household", "household_code", required=True, help="The household code.")
-@click.option("--residents", required=True, type=int, help="How many people live there.")
-@click.option(
-    "--area",
-    "areas",
-    multiple=True,
-    required=True,
-    metavar="STRUCTURE=M2",
-    help="Building area of one structure type, such as brick_concrete=120.50 (repeat).",
-)
-@click.option("--land-area", required=True, metavar="M2", help="Land area in square metres.")
-@click.option("--notes", help="Notes from the visit.")
-@click.option("--reason", help="Why this survey corrects an earlier one.")
-@write_options
-def record_survey(
-    household_code: str,
-    residents: int,
-    areas: tuple[str, ...],
-    land_area: str,
-    notes: str | None,
-    reason: str | None,
-    **env: Any,
-) -> None:
-    """Record a household's survey (or a correcting survey, with --reason)."""
-    run(
-        "record_survey",
-        household=household_code,
-        residents=residents,
-        building_area_m2=pairs(areas, "--area", "brick_concrete=120.50"),
-        land_area_m2=land_area,
-        notes=notes,
-        reason=reason,
-        **env,
-    )
-
-
-@groups.valuation.command("record")
-@click.option("--household", "household_code", required=True, help="The household code.")
-@click.option("--valuation", "valuation_id", required=True, help="The valuation's id.")
-@click.option("--policy", "policy_code", required=True, help="The policy id, such as XC-2018.")
-@click.option(
-    "--policy-version", required=True, type=int, help="The policy version it prices under."
-)
-@click.option(
-    "--item",
-    "quantities",
-    multiple=True,
-    metavar="RATE_KEY=QUANTITY",
-    help="A measured item priced by a rate, such as building:brick_concrete=120.50 (repeat).",
-)
-@click.option(
-    "--appraised",
-    "values",
-    multiple=True,
-    metavar="NAME=YUAN",
-    help="An appraised item and its value, such as well=1500.00 (repeat).",
-)
-@click.option("--reviews", help="The valuation id this one reviews.")
-@write_options
-def record_valuation(
-    household_code: str,
-    valuation_id: str,
-    policy_code: str,
-    policy_version: int,
-    quantities: tuple[str, ...],
-    values: tuple[str, ...],
-    reviews: str | None,
-    **env: Any,
-) -> None:
-    """Record a valuation, or a review of the current one (--reviews)."""
-    items: list[dict[str, str]] = [
-        {"item": k, "quantity": v}
-        for k, v in pairs(quantities, "--item", "building:brick_concrete=120.50").items()
-    ]
-    items += [
-        {"item": k, "value": v} for k, v in pairs(values, "--appraised", "well=1500.00").items()
-    ]
-    run(
-        "record_valuation",
-        household=household_code,
-        valuation=valuation_id,
-        policy=policy_code,
-        policy_version=policy_version,
-        items=items,
-        reviews=reviews,
-        **env,
-    )
-
-
-@groups.agreement.command("sign")
-@click.option("--household", "household_code", required=True, help="The household code.")
-@click.option("--agreement", "agreement_no", required=True, help="The agreement's number.")
-@click.option(
-    "--method", required=True, type=click.Choice(METHODS), help="Money or a replacement flat."
-)
-@click.option(
-    "--amount", required=True, metavar="YUAN", help="The agreed amount, such as 356800.00."
-)
-@click.option("--deviation-reason", help="Why the amount departs from the entitlement.")
-@click.option("--approved-by", help="The supervisor who approved the deviation.")
-@write_options
-def sign_agreement(
-    household_code: str,
-    agreement_no: str,
-    method: str,
-    amount: str,
-    deviation_reason: str | None,
-    approved_by: str | None,
-    **env: Any,
-) -> None:
-    """Record a signed agreement."""
-    deviation = None
-    if deviation_reason is not None or approved_by is not None:
-        deviation = {"reason": deviation_reason, "approved_by": approved_by}
-    run(
-        "sign_agreement",
-        household=household_code,
-        agreement=agreement_no,
-        method=method,
-        amount=amount,
-        deviation=deviation,
-        **env,
-    )
-
-
-@groups.agreement.command("approve-deviation")
-@click.option("--household", "household_code", required=True, help="The household code.")
-@click.option(
-    "--amount", required=True, metavar="YUAN", help="The amount approved, such as 370000.00."
-)
-@click.option("--reason", required=True, help="Why it departs from the entitlement.")
-@write_options
-def approve_deviation(household_code: str, amount: str, reason: str, **env: Any) -> None:
-    """Approve, as the supervisor, signing for another amount than the entitlement
-    (the agreement then names you in --approved-by)."""
-    run("approve_deviation", household=household_code, amount=amount, reason=reason, **env)
-
-
-@groups.agreement.command("void")
-@click.option("--household", "household_code", required=True, help="The household code.")
-@click.option("--agreement", "agreement_no", required=True, help="The agreement's number.")
-@click.option("--reason", required=True, help="Why it is voided.")
-@write_options
-def void_agreement(household_code: str, agreement_no: str, reason: str, **env: Any) -> None:
-    """Void the agreement in force (supervisors)."""
-    run("void_agreement", household=household_code, agreement=agreement_no, reason=reason, **env)
-
-
-@groups.document.command("attach")
-@click.option("--household", "household_code", required=True, help="The household code.")
-@click.option("--kind", required=True, help="The document's kind, such as id_card.")
-@click.option("--sha256", required=True, help="The SHA-256 digest of the scanned file.")
-@click.option("--filename", required=True, help="The scanned file's name.")
-@write_options
-def attach_document(household_code: str, kind: str, sha256: str, filename: str, **env: Any) -> None:
-    """Attach a document to a household's file."""
-    run(
-        "attach_document",
-        household=household_code,
-        kind=kind,
-        sha256=sha256,
-        filename=filename,
-        **env,
-    )
-
-
-@groups.household.command("vacated")
-@click.option("--household", "household_code", required=True, help="The household code.")
-@write_options
-def record_vacated(household_code: str, **env: Any) -> None:
-    """Record that a household moved out and handed over the keys."""
-    run("record_vacated", household=household_code, **env)
-
-
-@groups.complaint.command("file")
-@click.option("--complaint", "complaint_id", required=True, help="The complaint's id.")
-@click.option("--channel", required=True, type=click.Choice(CHANNELS), help="How it came in.")
-@click.option("--household", "household_code", help="The household it is about.")
-@click.option("--group", "group_code", help="The work group it is about.")
-@click.option("--staff", "staff_code", help="The staff member it is about.")
-@click.option("--policy", "policy_code", help="The policy it is about.")
-@click.option("--summary", required=True, help="What was reported.")
-@write_options
-def file_complaint(
-    complaint_id: str,
-    channel: str,
-    household_code: str | None,
-    group_code: str | None,
-    staff_code: str | None,
-    policy_code: str | None,
-    summary: str,
-    **env: Any,
-) -> None:
-    """File a complaint about a household, group, staff member or policy."""
-    about = {
-        k: v
-        for k, v in (
-            ("household", household_code),
-            ("group", group_code),
-            ("staff", staff_code),
-            ("policy", policy_code),
-        )
-        if v is not None
-    }
-    if not about:
-        raise click.UsageError(
-            "say what the complaint is about: --household, --group, --staff or --policy."
-        )
-    run(
-        "file_complaint",
-        complaint=complaint_id,
-        channel=channel,
-        about=about,
-        summary=summary,
-        **env,
-    )
-
-
-@groups.complaint.command("acknowledge")
-@click.option("--complaint", "complaint_id", required=True, help="The complaint's id.")
-@click.option("--note", help="A note for the record.")
-@write_options
-def acknowledge_complaint(complaint_id: str, note: str | None, **env: Any) -> None:
-    """Acknowledge a complaint."""
-    run("acknowledge_complaint", complaint=complaint_id, note=note, **env)
-
-
-@groups.complaint.command("add")
-@click.option("--complaint", "complaint_id", required=True, help="The complaint's id.")
-@click.option("--text", required=True, help="What to add to the record.")
-@write_options
-def add_to_complaint(complaint_id: str, text: str, **env: Any) -> None:
-    """Add to a complaint's record."""
-    run("add_to_complaint", complaint=complaint_id, text=text, **env)
-
-
-@groups.complaint.command("resolve")
-@click.option("--complaint", "complaint_id", required=True, help="The complaint's id.")
-@click.option("--finding", required=True, type=click.Choice(FINDINGS), help="The finding.")
-@click.option("--outcome", required=True, help="What was done.")
-@write_options
-def resolve_complaint(complaint_id: str, finding: str, outcome: str, **env: Any) -> None:
-    """Resolve a complaint with a finding (supervisors)."""
-    run("resolve_complaint", complaint=complaint_id, finding=finding, outcome=outcome, **env)
-
-
-@groups.complaint.command("reopen")
-@click.option("--complaint", "complaint_id", required=True, help="The complaint's id.")
-@click.option("--reason", required=True, help="Why it is reopened.")
-@write_options
-def reopen_complaint(complaint_id: str, reason: str, **env: Any) -> None:
-    """Reopen a resolved complaint."""
-    run("reopen_complaint", complaint=complaint_id, reason=reason, **env)
-
-
-@groups.payout.command("request")
-@click.option("--payout", "payout_id", required=True, help="The payout's id.")
-@click.option("--household", "household_code", required=True, help="The household code.")
-@click.option("--amount", required=True, metavar="YUAN", help="The amount, such as 356800.00.")
-@write_options
-def request_payout(payout_id: str, household_code: str, amount: str, **env: Any) -> None:
-    """Request a payout against a signed agreement and a complete file."""
-    run("request_payout", payout=payout_id, household=household_code, amount=amount, **env)
-
-
-@groups.payout.command("confirm")
-@click.option("--payout", "payout_id", required=True, help="The payout's id.")
-@click.option("--bank-reference", required=True, help="The bank's reference for the transfer.")
-@write_options
-def confirm_payout(payout_id: str, bank_reference: str, **env: Any) -> None:
-    """Confirm a payout (finance; never the requester)."""
-    run("confirm_payout", payout=payout_id, bank_reference=bank_reference, **env)
-
-
-@groups.policy.command("publish")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@write_options
-def publish_policy(file: Path, **env: Any) -> None:
-    """Publish a policy version from a JSON FILE (DOMAIN.md, the policy as data)."""
+def _read_json(file: Path) -> Any:
     try:
-        document = json.loads(file.read_text(encoding="utf-8"))
+        text = file.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise click.BadParameter(f"{file} does not exist.", param_hint="FILE") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+    except (OSError, UnicodeDecodeError) as e:
         raise click.BadParameter(
             f"{file} is not a readable JSON file ({e}).", param_hint="FILE"
         ) from None
-    run("publish_policy", document=document, **env)
+    return read_json(text, str(file), "give a policy document (DOMAIN.md, the policy as data).")
+
+
+def _parameters(field: Arg, spec: Input, n: int) -> tuple[list[click.Parameter], Gather]:
+    """The parameters of one of a field's inputs, and how its value is read from them."""
+    param = f"{field.name}__{n}"
+    if isinstance(spec, Option):
+        return [_option(field, spec, param, alone=True)], lambda given: given[param]
+    if isinstance(spec, Pairs):
+        option = click.Option(
+            [spec.flag, param],
+            multiple=True,
+            required=spec.required,
+            metavar=spec.metavar,
+            help=spec.help,
+        )
+
+        def gather_pairs(given: Mapping[str, Any], spec: Pairs = spec) -> Any:
+            mapping = pairs(given[param], spec.flag, spec.example)
+            if spec.entry is None:
+                return mapping
+            return [spec.entry(name, value) for name, value in mapping.items()]
+
+        return [option], gather_pairs
+    if isinstance(spec, Together):
+        keyed = [(o.key or "", f"{param}__{o.key}") for o in spec.options]
+        options: list[click.Parameter] = [
+            _option(field, o, name, alone=False)
+            for o, (_, name) in zip(spec.options, keyed, strict=True)
+        ]
+
+        def gather_together(given: Mapping[str, Any], spec: Together = spec) -> Any:
+            value = {key: given[name] for key, name in keyed if given[name] is not None}
+            if not value and spec.missing is not None:
+                raise click.UsageError(spec.missing)
+            return value or None
+
+        return options, gather_together
+    assert isinstance(spec, JsonFile)
+    argument = click.Argument(["file"], type=click.Path(dir_okay=False, path_type=Path))
+    return [argument], lambda given: _read_json(given["file"])
+
+
+def write_command(declaration: Declaration) -> click.Command:
+    """The command `oneruler GROUP NAME` of a declared command."""
+    params: list[click.Parameter] = []
+    fields: list[tuple[str, list[Gather]]] = []
+    for field in declaration.args:
+        gathers = []
+        for n, spec in enumerate(field.inputs):
+            made, gather = _parameters(field, spec, n)
+            params.extend(made)
+            gathers.append(gather)
+        fields.append((field.name, gathers))
+
+    def callback(
+        db: str | None, actor: str, at: str | None, command_id: str | None, **given: Any
+    ) -> None:
+        values: dict[str, Any] = {}
+        for name, gathers in fields:
+            parts = [gather(given) for gather in gathers]
+            # A field given by several options (valuation items) joins their lists.
+            values[name] = parts[0] if len(parts) == 1 else [x for part in parts for x in part]
+        run(declaration.cmd, db, actor, at, command_id, **values)
+
+    made = write_options(callback)
+    params.extend(reversed(getattr(made, "__click_params__", [])))
+    return click.Command(declaration.name, params=params, callback=made, help=declaration.help)

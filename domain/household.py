@@ -15,7 +15,7 @@ from domain.base import Recorded, Stamp
 from domain.errors import AlreadyExists, NotFound, RuleViolation
 from domain.ids import household_id
 from domain.policy import Entitlement, Item, PolicyVersion, check_items_fit, entitlement
-from domain.roles import Actor
+from domain.roles import APPROVE_DEVIATION, Actor
 from domain.values import ZERO, format_yuan
 
 METHODS = ("monetary", "property_swap")
@@ -345,7 +345,7 @@ class Household(Aggregate):
         self.check_amount(amount, owed, deviation)
         if deviation is not None:
             assert approver is not None, "the application resolves the approver of a deviation"
-            approver.check_may("approve a deviation")
+            approver.check_may(APPROVE_DEVIATION)
         self.trigger_event(
             self.AgreementSigned,
             agreement=agreement,

@@ -73,8 +73,11 @@ class PolicyVersion:
     resolve_days: int
 
     @classmethod
-    def from_document(cls, document: Any) -> PolicyVersion:
-        """Parse and check a policy document as published (DOMAIN.md)."""
+    def from_document(cls, document: Any, *, stored: bool = False) -> PolicyVersion:
+        """Parse and check a policy document as published (DOMAIN.md). A document is
+        kept as it was written, so on input its codes must already be in their normal
+        form; stored: a document read back from the record, taken as it was accepted
+        then (no rule added since applies to it)."""
         if not isinstance(document, Mapping):
             raise InvalidInput(
                 "document must be a policy object (see DOMAIN.md, the policy as data)."
@@ -86,22 +89,24 @@ class PolicyVersion:
                 f"document has unknown key {unknown[0]}; a policy has "
                 f"{', '.join(sorted(DOCUMENT_KEYS))}."
             )
-        policy = parse_code(document.get("policy"), "document.policy")
+        policy = _code(document.get("policy"), "document.policy", stored)
         version = document.get("version")
         if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= 10_000:
             raise InvalidInput("document.version must be a whole number from 1 to 10000.")
-        rates = _amounts(document.get("rates"), "document.rates")
+        rates = _amounts(document.get("rates"), "document.rates", stored)
         if not rates:
             raise InvalidInput("document.rates must name at least one rate.")
-        per_household = _amounts(document.get("per_household", {}), "document.per_household")
+        per_household = _amounts(
+            document.get("per_household", {}), "document.per_household", stored
+        )
         incentives = tuple(
-            _incentive(raw, i) for i, raw in enumerate(_list(document, "incentives"))
+            _incentive(raw, i, stored) for i, raw in enumerate(_list(document, "incentives"))
         )
         names = [incentive.name for incentive in incentives]
         if len(set(names)) != len(names):
             raise InvalidInput("document.incentives must have distinct names.")
         documents = tuple(
-            parse_code(kind, "document.required_documents[]")
+            _code(kind, "document.required_documents[]", stored)
             for kind in _list(document, "required_documents")
         )
         if not documents:
@@ -121,7 +126,7 @@ class PolicyVersion:
             policy=policy,
             version=version,
             effective=parse_date(document.get("effective"), "document.effective"),
-            title=parse_text(document.get("title"), "document.title"),
+            title=parse_text(document.get("title"), "document.title", stored=stored),
             rates=rates,
             per_household=per_household,
             incentives=incentives,
@@ -156,21 +161,32 @@ def _list(document: Mapping[str, Any], key: str) -> list[Any]:
     return value
 
 
-def _amounts(value: Any, field: str) -> dict[str, Decimal]:
+def _code(value: Any, field: str, stored: bool) -> str:
+    """A code of a document, which is stored as written: on input, already normal."""
+    code = parse_code(value, field, stored=stored)
+    if not stored and code != value.strip():
+        raise InvalidInput(
+            f'{field} "{value.strip()}" is not written in its normal form; write it as '
+            f"{code} (a published document is kept as it is written)."
+        )
+    return code
+
+
+def _amounts(value: Any, field: str, stored: bool) -> dict[str, Decimal]:
     if not isinstance(value, Mapping):
         raise InvalidInput(f"{field} must be an object of name to yuan string.")
     return {
-        parse_code(key, field): parse_amount(amount, f"{field}.{key}")
+        _code(key, field, stored): parse_amount(amount, f"{field}.{key}")
         for key, amount in value.items()
     }
 
 
-def _incentive(raw: Any, index: int) -> Incentive:
+def _incentive(raw: Any, index: int, stored: bool) -> Incentive:
     field = f"document.incentives[{index}]"
     if not isinstance(raw, Mapping) or set(raw) != INCENTIVE_KEYS:
         raise InvalidInput(f"{field} must be an object with name, amount and signed_by.")
     return Incentive(
-        name=parse_code(raw.get("name"), f"{field}.name"),
+        name=_code(raw.get("name"), f"{field}.name", stored),
         amount=parse_amount(raw.get("amount"), f"{field}.amount"),
         signed_by=parse_time(raw.get("signed_by"), f"{field}.signed_by"),
     )

@@ -176,7 +176,7 @@ class Policy(Aggregate):
 
     def version_of(self, version: int) -> PolicyVersion:
         self._check_version(version)
-        return PolicyVersion.from_document(self.documents[version - 1])
+        return PolicyVersion.from_document(self.documents[version - 1], stored=True)
 
     def _check_version(self, version: int) -> None:
         if not 1 <= version <= len(self.documents):

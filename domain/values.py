@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
@@ -20,6 +21,15 @@ _QUANTITY = re.compile(r"[0-9]{1,12}(\.[0-9]{1,6})?")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _SPACE = re.compile(r"\s")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Unicode's bidirectional controls (marks, embeddings, overrides, isolates): text that
+# holds one is shown in another order than it is written ("Trojan Source").
+_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# What does not show in an id, besides the format, private-use and unassigned code points
+# found by their category: the other default-ignorable ones (the combining grapheme
+# joiner, Hangul fillers, variation selectors, ...).
+_IGNORABLE = re.compile(
+    "[\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u3164\ufe00-\ufe0f\uffa0\U000e0100-\U000e01ef]"
+)
 EARLIEST, LATEST = 1900, 2999
 _WHOLE_MINUTES_OFFSET = re.compile(r"(Z|[+-][0-9]{2}(:?[0-9]{2})?)$")
 
@@ -129,9 +139,21 @@ def parse_date(value: Any, field: str) -> date:
         raise InvalidInput(f'{field} "{value}" is not a date such as "2018-03-01".') from None
 
 
-def parse_text(value: Any, field: str, *, max_length: int = 2000) -> str:
+def parse_text(value: Any, field: str, *, max_length: int = 2000, stored: bool = False) -> str:
     """A required, non-blank line of text: printable characters (a NUL cannot be
-    stored by PostgreSQL, an escape would reach terminals), valid Unicode."""
+    stored by PostgreSQL, an escape would reach terminals), valid Unicode, and on input
+    no bidirectional control (which would show a name in another order than it is
+    written). stored: text read back from the record, taken as it was accepted then."""
+    text = _text(value, field, max_length)
+    if not stored and (found := _BIDI.search(text)):
+        raise InvalidInput(
+            f"{field} contains {_described(found.group())}, which changes the order text is "
+            "shown in; remove it."
+        )
+    return text
+
+
+def _text(value: Any, field: str, max_length: int) -> str:
     if not isinstance(value, str) or not value.strip():
         raise InvalidInput(f"{field} must be a non-empty string.")
     text = value.strip()
@@ -146,12 +168,43 @@ def parse_text(value: Any, field: str, *, max_length: int = 2000) -> str:
     return text
 
 
-def parse_code(value: Any, field: str) -> str:
-    """An identifier (household, staff, group, record number): no spaces."""
-    text = parse_text(value, field, max_length=100)
+def parse_code(value: Any, field: str, *, stored: bool = False) -> str:
+    """An identifier (household, staff, group, record number). On input it is taken in
+    Unicode's compatibility normal form (NFKC: the full-width ＸＣ-０００１ is XC-0001), so
+    that two ids that look the same are the same id, and refused if it holds a space or
+    a character that does not show (zero-width, bidirectional and other format
+    characters). stored: an id read back from the record, taken as it was accepted then
+    (normalising or refusing it now would part it from the events that name it)."""
+    text = _text(value, field, 100)
+    if not stored and not text.isascii():  # an ASCII id is its own normal form, and shows
+        text = unicodedata.normalize("NFKC", text)
+        hidden = _hidden(text)
+        if hidden is not None:
+            raise InvalidInput(
+                f"{field} contains {_described(hidden)}, which does not show; remove it."
+            )
     if _SPACE.search(text):
-        raise InvalidInput(f'{field} "{text}" must not contain spaces.')
+        raise InvalidInput(f'{field} "{_SPACE.sub(" ", text)}" must not contain spaces.')
     return text
+
+
+def _hidden(text: str) -> str | None:
+    """The first character of text that does not show, if any."""
+    for character in text:
+        if unicodedata.category(character) in ("Cf", "Co", "Cn", "Cs") or _IGNORABLE.match(
+            character
+        ):
+            return character
+    return None
+
+
+def _described(character: str) -> str:
+    """A character by its code point and name, as an error names what cannot be seen."""
+    name = unicodedata.name(character, "")
+    if not name:
+        kind = unicodedata.category(character)
+        name = "a private-use character" if kind == "Co" else "an unassigned code point"
+    return f"U+{ord(character):04X} ({name})"
 
 
 def parse_optional_text(value: Any, field: str) -> str | None:

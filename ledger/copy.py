@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -13,6 +14,7 @@ from uuid import UUID
 from eventsourcing.persistence import PersistenceError
 
 from domain.errors import RuleViolation
+from ledger import marker
 from ledger.application import Clock, Ledger, utc_now
 from ledger.log.leaf import LeafRow
 from ledger.log.store import Cursor, Dialect, LogMismatch
@@ -44,6 +46,7 @@ class CopyReport:
     target_root: bytes
     read_models: int
     seconds: float
+    resumed: bool = False
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -55,12 +58,15 @@ class CopyReport:
             "source_log": {"size": self.size, "root": self.source_root.hex()},
             "target_log": {"size": self.size, "root": self.target_root.hex()},
             "read_models": self.read_models,
+            "resumed": self.resumed,
             "seconds": round(self.seconds, 3),
         }
 
     def lines(self) -> list[str]:
+        finished = "finished the stopped copy: " if self.resumed else ""
         return [
-            f"copied {_count(self.events, 'event')}, {_count(self.commands, 'command id')} "
+            f"{finished}copied {_count(self.events, 'event')}, "
+            f"{_count(self.commands, 'command id')} "
             f"and {_count(self.checkpoints, 'checkpoint')} from {self.source} to {self.target} "
             f"in {self.seconds:.2f} s",
             f"source  size {self.size}  root {self.source_root.hex()}",
@@ -87,27 +93,35 @@ def copy_ledger(
     source_url: str,
     target_url: str,
     *,
-    page: int = PAGE,
+    page: int | None = None,
     progress: Progress | None = None,
     clock: Clock = utc_now,
+    resume: bool = False,
 ) -> CopyReport:
-    """Copy the ledger at source_url into the empty store at target_url and prove it."""
+    """Copy the ledger at source_url into the empty store at target_url and prove it;
+    resume: finish a copy into target_url that stopped (or make one into an empty store)."""
     started = time.perf_counter()
     source_name = display_url(resolve_url(source_url))
     target_name = display_url(target_url)
     source = open_ledger(source_url, must_exist=True, clock=clock)
     try:
-        target = open_ledger(target_url, clock=clock)
+        target = open_ledger(target_url, clock=clock, allow_incomplete=resume)
         try:
-            copier = _Copy(source, target, source_name, target_name, page, progress)
-            return copier.run(started)
+            copier = Copier(source, target, source_name, target_name, page or PAGE, progress)
+            return copier.run(started, resume)
         finally:
             target.close()
     finally:
         source.close()
 
 
-class _Copy:
+class Copier:
+    """One copy. The target is marked as a copy in progress (its source, and the size
+    and root of the source's log) before its first row, and unmarked only once its own
+    log has been proved to have that root: every command refuses a marked store, so a
+    copy that stopped anywhere is never taken for a whole ledger. A resumed copy goes
+    on from the target's last event, and takes the command ids and checkpoints it lacks."""
+
     def __init__(
         self,
         source: Ledger,
@@ -127,10 +141,19 @@ class _Copy:
         self.progress = progress
         self.written = False
 
-    def run(self, started: float) -> CopyReport:
-        self.check_empty()
+    @contextmanager
+    def writing(self) -> Iterator[Cursor]:
+        """A write transaction on the target: every row the copy writes goes through one."""
+        with self.t.log_transaction(commit=True) as c:
+            yield c
+        self.written = True
+
+    def run(self, started: float, resume: bool) -> CopyReport:
+        stopped = self.stopped() if resume else None
+        if stopped is None:
+            self.check_empty(resume)
         try:
-            size, source_root, events, commands, checkpoints = self.move()
+            size, source_root, commands, checkpoints = self.move(stopped)
         except (PersistenceError, LogMismatch) as e:
             if not self.written:
                 raise CopyRefused(
@@ -139,15 +162,17 @@ class _Copy:
                 ) from None
             raise CopyRefused(
                 f"the copy stopped ({_sentence(e)}), so the target at {self.target_name} holds "
-                "part of the ledger: empty it (delete the file, or drop and create the schema) "
-                "and copy again."
+                f"part of the ledger: finish it with oneruler copy --resume --from "
+                f"{self.source_name} --to {self.target_name}."
             ) from None
         target_root = self.prove(size, source_root, checkpoints)
+        with self.writing() as c:
+            self._unmark(c)
         built = self.target.projector.rebuild()
         return CopyReport(
             self.source_name,
             self.target_name,
-            events,
+            size,
             commands,
             checkpoints,
             size,
@@ -155,9 +180,16 @@ class _Copy:
             target_root,
             built,
             time.perf_counter() - started,
+            resumed=stopped is not None,
         )
 
-    def check_empty(self) -> None:
+    def stopped(self) -> marker.Copying | None:
+        """The copy into the target that stopped, if one did."""
+        with self.t.log_transaction(commit=False) as c:
+            c.execute(f"SELECT key, value FROM {marker.TABLE}")
+            return marker.copying(dict(c.fetchall()))
+
+    def check_empty(self, resume: bool) -> None:
         d = self.t.log.dialect
         held: list[str] = []
         with self.t.log_transaction(commit=False) as c:
@@ -171,12 +203,14 @@ class _Copy:
                 if c.fetchone() is not None:
                     held.append(what)
         if held:
+            nothing = " and no copy into it stopped: there is nothing to resume" if resume else ""
             raise CopyRefused(
-                f"the target at {self.target_name} is not empty (it holds {_listed(held)}); "
-                "copy only into an empty store: a new file, or a new database or schema."
+                f"the target at {self.target_name} is not empty (it holds {_listed(held)})"
+                f"{nothing}; copy only into an empty store: a new file, or a new database or "
+                "schema."
             )
 
-    def move(self) -> tuple[int, bytes, int, int, int]:
+    def move(self, stopped: marker.Copying | None) -> tuple[int, bytes, int, int]:
         """Everything, read from one snapshot of the source (which may go on being
         written meanwhile), written to the target a page to a transaction."""
         s, t = self.s, self.t
@@ -190,26 +224,46 @@ class _Copy:
                 )
             size = checked.tree_size
             source_root = s.log.root(sc, size)
-            events = 0
-            for rows in _event_pages(sc, s.log.dialect, self.page):
-                with t.log_transaction(commit=True) as tc:
+            if stopped is not None:
+                self.check_same_source(sc, stopped, size)
+            with self.writing() as tc:
+                self._unmark(tc)
+                t.log.dialect.insert_rows(
+                    tc,
+                    marker.TABLE,
+                    ("key", "value"),
+                    [
+                        (marker.COPY_FROM, self.source_name),
+                        (marker.COPY_SIZE, str(size)),
+                        (marker.COPY_ROOT, source_root.hex()),
+                    ],
+                )
+            after, events = self.target_end() if stopped is not None else (-(1 << 63), 0)
+            for rows in _event_pages(sc, s.log.dialect, self.page, after):
+                with self.writing() as tc:
                     tc.execute(t.log.dialect.write_lock)
                     _insert_events(tc, t.log.dialect, rows)
                     # The target's log, built from the copied rows as they are
                     # inserted, in the same transaction (as any write extends it).
                     t.log.append(tc, rows)
                     t.resume_numbering(tc)
-                self.written = True
                 events += len(rows)
                 if self.progress is not None:
                     self.progress(events, size)
             commands = 0
             for ids in _command_pages(sc, s.log.dialect, self.page):
-                with t.log_transaction(commit=True) as tc:
-                    t.log.dialect.insert_rows(tc, "applied_commands", ("id",), [(i,) for i in ids])
                 commands += len(ids)
+                if stopped is not None:
+                    ids = self.lacking(ids)
+                with self.writing() as tc:
+                    t.log.dialect.insert_rows(tc, "applied_commands", ("id",), [(i,) for i in ids])
             stored = s.log.checkpoints(sc)
-            with t.log_transaction(commit=True) as tc:
+            with self.writing() as tc:
+                if stopped is not None:
+                    tc.execute("SELECT id FROM checkpoints")
+                    there = {int(row[0]) for row in tc.fetchall()}
+                else:
+                    there = set()
                 t.log.dialect.insert_rows(
                     tc,
                     "checkpoints",
@@ -235,10 +289,48 @@ class _Copy:
                             cp.created_at,
                         )
                         for cp in stored
+                        if cp.id not in there
                     ],
                 )
                 t.resume_numbering(tc)
-        return size, source_root, events, commands, len(stored)
+        return size, source_root, commands, len(stored)
+
+    def check_same_source(self, sc: Cursor, stopped: marker.Copying, size: int) -> None:
+        """A resumed copy goes on only from the ledger it began with: the source's log
+        still has, at the size the copy began with, the root it had then."""
+        root = self.s.log.root(sc, stopped.size) if stopped.size <= size else None
+        if root != stopped.root:
+            found = f"has root {root.hex()}" if root is not None else f"holds only {size} events"
+            raise CopyRefused(
+                f"{self.source_name} is not the ledger being copied to {self.target_name}: its "
+                f"log at size {stopped.size} {found}, not the root {stopped.root.hex()} the "
+                f"copy began with (from {stopped.source}); resume with that ledger, or delete "
+                "the target and copy again."
+            )
+
+    def target_end(self) -> tuple[int, int]:
+        """The target's last notification id and how many events it holds."""
+        d = self.t.log.dialect
+        with self.t.log_transaction(commit=False) as c:
+            c.execute(f"SELECT MAX({d.notification_id}), COUNT(*) FROM {d.events_table}")
+            last, count = c.fetchone()
+        return (-(1 << 63) if last is None else int(last)), int(count)
+
+    def lacking(self, ids: list[str]) -> list[str]:
+        """Of a page of command ids in order, those the target does not hold yet."""
+        with self.t.log_transaction(commit=False) as c:
+            c.execute(
+                self.t.log.dialect.sql("SELECT id FROM applied_commands WHERE id >= ? AND id <= ?"),
+                [ids[0], ids[-1]],
+            )
+            there = {str(row[0]) for row in c.fetchall()}
+        return [i for i in ids if i not in there]
+
+    def _unmark(self, c: Cursor) -> None:
+        c.execute(
+            self.t.log.dialect.sql(f"DELETE FROM {marker.TABLE} WHERE key IN (?, ?, ?)"),
+            [marker.COPY_FROM, marker.COPY_SIZE, marker.COPY_ROOT],
+        )
 
     def prove(self, size: int, source_root: bytes, checkpoints: int) -> bytes:
         """The target's whole log recomputed from its stored rows, and its root at the
@@ -261,13 +353,12 @@ class _Copy:
         return target_root
 
 
-def _event_pages(c: Cursor, d: Dialect, page: int) -> Iterator[list[LeafRow]]:
+def _event_pages(c: Cursor, d: Dialect, page: int, after: int) -> Iterator[list[LeafRow]]:
     nid = d.notification_id
     statement = d.sql(
         f"SELECT {nid}, originator_id, originator_version, topic, state FROM {d.events_table} "
         f"WHERE {nid} > ? ORDER BY {nid} LIMIT ?"
     )
-    after = -(1 << 63)
     while True:
         c.execute(statement, [after, page])
         rows = c.fetchall()

@@ -27,6 +27,7 @@ from eventsourcing.utils import retry
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Composed, Identifier
 
+from ledger import marker
 from ledger.log.store import Cursor, TransparencyLog, postgres_dialect
 from ledger.recorder import (
     _APPLIED_COMMANDS,
@@ -129,45 +130,79 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         same new ledger at once take turns (an advisory lock), since concurrent CREATE
         TABLE IF NOT EXISTS of one name can fail."""
         with self._transaction(commit=True) as c:
-            if self._all_exist(c):
+            tables, marked = self._existing(c)
+            if tables and marked:
                 self.datastore.register_type_adapters()
                 return
             c.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"oneruler:{self.schema}"])
-            if c.execute("SELECT to_regnamespace(%s)", [self.schema]).fetchone() == (None,):
-                c.execute(SQL("CREATE SCHEMA {0}").format(Identifier(self.schema)))
-            statements: list[Composed | str] = [
-                *self.sql_create_statements,
-                *self.tracking.sql_create_statements,
-                _APPLIED_COMMANDS,
-                *self.log.create_table_statements(),
-            ]
-            for statement in statements:
-                if isinstance(statement, Composed) and "CREATE TYPE" in statement.as_string():
-                    # No IF NOT EXISTS for types.
-                    name = f"{self.schema}.{self.stored_event_type_name}"
-                    if c.execute("SELECT to_regtype(%s)", [name]).fetchone() != (None,):
-                        continue
-                c.execute(statement)
-            # The library's tracking table is current (not one to migrate) when its
-            # migration row says so.
-            c.execute(
-                SQL(
-                    "INSERT INTO {0}.{1} VALUES ('__migration__', 1) "
-                    "ON CONFLICT (application_name) DO NOTHING"
-                ).format(Identifier(self.schema), Identifier(self.tracking_table_name))
-            )
+            if not tables:
+                self._create_all(c)  # the marker with them
+                marked = True
+        if not marked:
+            self._mark()
         self.datastore.register_type_adapters()
 
-    def _all_exist(self, c: PgCursor) -> bool:
+    def _create_all(self, c: PgCursor) -> None:
+        if c.execute("SELECT to_regnamespace(%s)", [self.schema]).fetchone() == (None,):
+            c.execute(SQL("CREATE SCHEMA {0}").format(Identifier(self.schema)))
+        statements: list[Composed | str] = [
+            *self.sql_create_statements,
+            *self.tracking.sql_create_statements,
+            _APPLIED_COMMANDS,
+            *self.log.create_table_statements(),
+        ]
+        for statement in statements:
+            if isinstance(statement, Composed) and "CREATE TYPE" in statement.as_string():
+                # No IF NOT EXISTS for types.
+                name = f"{self.schema}.{self.stored_event_type_name}"
+                if c.execute("SELECT to_regtype(%s)", [name]).fetchone() != (None,):
+                    continue
+            c.execute(statement)
+        # The library's tracking table is current (not one to migrate) when its
+        # migration row says so.
+        c.execute(
+            SQL(
+                "INSERT INTO {0}.{1} VALUES ('__migration__', 1) "
+                "ON CONFLICT (application_name) DO NOTHING"
+            ).format(Identifier(self.schema), Identifier(self.tracking_table_name))
+        )
+        self._insert_marker(c)
+
+    @staticmethod
+    def _insert_marker(c: PgCursor) -> None:
+        c.execute(marker.CREATE)
+        c.executemany(
+            f"INSERT INTO {marker.TABLE} (key, value) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+            marker.ROWS,
+        )
+
+    def _mark(self) -> None:
+        """A ledger made before the marker gets it when next opened to write; on a
+        replica, or for a user that may only read or may not create tables, it goes on
+        without, and the next writer that may adds it."""
+        try:
+            with self._transaction(commit=True) as c:
+                c.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"oneruler:{self.schema}"])
+                self._insert_marker(c)
+        except (ReadOnlyStore, psycopg.errors.InsufficientPrivilege):
+            pass
+
+    def _existing(self, c: PgCursor) -> tuple[bool, bool]:
+        """Whether every table of the ledger exists, and whether its marker does."""
         tables = self._ledger_tables()
         c.execute(
             "SELECT "
             + ", ".join(["to_regclass(%s) IS NOT NULL"] * len(tables))
-            + ", to_regtype(%s) IS NOT NULL",
-            [*(self._qualified(t) for t in tables), f"{self.schema}.{self.stored_event_type_name}"],
+            + ", to_regtype(%s) IS NOT NULL, to_regclass(%s) IS NOT NULL",
+            [
+                *(self._qualified(t) for t in tables),
+                f"{self.schema}.{self.stored_event_type_name}",
+                self._qualified(marker.TABLE),
+            ],
         )
         row = c.fetchone()
-        return row is not None and all(row)
+        assert row is not None
+        return all(row[:-1]), bool(row[-1])
 
     # --- writing events -------------------------------------------------------------
 

@@ -13,19 +13,26 @@ from typing import TYPE_CHECKING, Any
 from domain.errors import NotFound
 from domain.policy import DEFAULT_ACKNOWLEDGE_DAYS, DEFAULT_RESOLVE_DAYS
 from domain.programme import Policy
+from domain.values import parse_code
 from ledger.application import Ledger
 from ledger.checkpoint import Verifier
 from ledger.log import store as log_store
 from ledger.log import verification
-
-if TYPE_CHECKING:
-    from ledger.log.bundle import HouseholdProof
 from projections import complaints as complaints_rm
 from projections import consistency
 from projections import history as history_view
 from projections import households as households_rm
 from projections import programme as programme_rm
 from projections import progress as progress_rm
+
+if TYPE_CHECKING:
+    from ledger.log.bundle import HouseholdProof
+
+
+def asked(code: str, kind: str) -> str:
+    """A code asked about, read as a command's code is: in its normal form, so that
+    ＸＣ-０００１ finds XC-0001, and refused if it holds a character that does not show."""
+    return parse_code(code, kind)
 
 
 class Reads:
@@ -42,6 +49,7 @@ class Reads:
 
     def household(self, code: str, as_of: datetime) -> dict[str, Any]:
         """The `household show --json` document (specs/cli.md), as of a business time."""
+        code = asked(code, "household")
         ledger = self._ledger
         with ledger.projector.reading() as c:
             row = households_rm.load_by_code(c, code)
@@ -59,6 +67,7 @@ class Reads:
     def household_history(self, code: str, as_of: datetime | None) -> dict[str, Any]:
         """The `household history --json` document: every event of the household and
         of the complaints about it, in business-time order, up to as_of (None: all)."""
+        code = asked(code, "household")
         own, attached = self._ledger.household_record(code)
         return {
             "household": code,
@@ -103,6 +112,7 @@ class Reads:
         self, code: str, as_of: datetime, other_version: int | None = None
     ) -> dict[str, Any]:
         """The `dispute --json` document (docs/ruler.md)."""
+        code = asked(code, "household")
         own, _ = self._ledger.household_record(code)
         with self._ledger.projector.reading() as c:
             return consistency.dispute(c, code, own, as_of, other_version)
@@ -116,6 +126,7 @@ class Reads:
 
     def disclosure(self, group: str | None, as_of: datetime) -> dict[str, Any]:
         """The masked per-household compensation list (`report disclosure --json`)."""
+        group = asked(group, "group") if group is not None else None
         with self._ledger.projector.reading() as c:
             return consistency.disclosure(c, group, as_of)
 
@@ -123,10 +134,11 @@ class Reads:
 
     def policy(self, code: str) -> Policy:
         """A published policy with every version, as published."""
-        return self._ledger.policy(code)
+        return self._ledger.policy(asked(code, "policy"))
 
     def policy_diff(self, code: str, old: int, new: int) -> dict[str, Any]:
         """The `policy show ID --diff A B --json` document."""
+        code = asked(code, "policy")
         policy = self._ledger.policy(code)
         return consistency.policy_diff(code, policy.version_of(old), policy.version_of(new))
 
@@ -175,5 +187,6 @@ class Reads:
         since: sizes of earlier checkpoints to carry consistency proofs from."""
         from ledger.log import bundle, proving  # for the bundle's command alone
 
+        code = asked(code, "household")
         proof = proving.prove_household(self._ledger.ledger_recorder, code, since)
         return proof, bundle.bundle(proof)

@@ -12,6 +12,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
+from urllib.parse import unquote
 from uuid import UUID
 
 from eventsourcing.persistence import (
@@ -28,7 +29,8 @@ from eventsourcing.sqlite import (
     SQLiteTransaction,
 )
 
-from domain.errors import RuleViolation
+from ledger import marker
+from ledger.environment import StoreProblem
 from ledger.log.leaf import LeafRow
 from ledger.log.store import Cursor, Dialect, TransparencyLog
 from ledger.readahead import ReadAhead
@@ -41,10 +43,10 @@ _CHUNK = 900
 
 _APPLIED_COMMANDS = "CREATE TABLE IF NOT EXISTS applied_commands (id TEXT PRIMARY KEY)"
 
+_READ_ONLY_READS = "; verify, prove and household history work read-only."
 _READ_MODELS_WRITE = (
     ", and the read models are brought up to date by writing: ask the primary for "
-    "household show, reports and bulletins; verify, prove and household history work "
-    "read-only."
+    f"household show, reports and bulletins{_READ_ONLY_READS}"
 )
 
 
@@ -74,8 +76,9 @@ def _uuid(originator_id: UUID | str) -> UUID:
     return originator_id if isinstance(originator_id, UUID) else UUID(originator_id)
 
 
-class ReadOnlyStore(RuleViolation):
-    """The store takes no writes (a PostgreSQL replica), and the command needs one."""
+class ReadOnlyStore(StoreProblem):
+    """The store takes no writes (a PostgreSQL replica, a read-only file), and the
+    command needs one (exit 2)."""
 
 
 class _Positions:
@@ -144,10 +147,14 @@ class _WriteLockedTransaction(SQLiteTransaction):
     writers, such as an ingest and the process that keeps its read models, would
     fail instead of taking turns."""
 
+    def __init__(self, connection: Any, *, commit: bool, lock: bool) -> None:
+        super().__init__(connection, commit=commit)
+        self.lock = lock
+
     def __enter__(self) -> SQLiteCursor:
         cursor = self.connection.cursor()
         try:
-            cursor.execute("BEGIN IMMEDIATE" if self.commit else "BEGIN")
+            cursor.execute("BEGIN IMMEDIATE" if self.commit and self.lock else "BEGIN")
         except sqlite3.OperationalError as e:  # busy past the lock timeout
             raise OperationalError(e) from e
         return cursor
@@ -156,6 +163,9 @@ class _WriteLockedTransaction(SQLiteTransaction):
 class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
         self.log = TransparencyLog(Dialect(events_table=events_table_name))
+        # Opened read-only (ledger/store.py): a write fails as it is made, with nothing
+        # to lock first, and the read models can only be read as they are.
+        self.read_only = "mode=ro" in datastore.pool.db_name
         self._positions = _Positions()
         self._autocheckpoint = _AUTOCHECKPOINT
         _enlarge_page_cache(datastore)
@@ -165,7 +175,17 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         statements = super().construct_create_table_statements()
         statements.append(_APPLIED_COMMANDS + " WITHOUT ROWID")
         statements.extend(self.log.create_table_statements())
+        statements.append(marker.CREATE)
         return statements
+
+    def _create_table(self, c: SQLiteCursor) -> None:
+        """The tables, and the marker's rows in the same transaction: a new ledger is
+        marked as it is made, one made before the marker when it is next opened to
+        write. Read first, since writing them again would wait for the write lock."""
+        super()._create_table(c)
+        c.execute(f"SELECT count(*) FROM {marker.TABLE}")
+        if c.fetchone()[0] == 0:
+            c.executemany(f"INSERT INTO {marker.TABLE} (key, value) VALUES (?, ?)", marker.ROWS)
 
     @contextmanager
     def transaction(self, *, commit: bool) -> Iterator[SQLiteCursor]:
@@ -177,7 +197,12 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
                     f"PRAGMA wal_autocheckpoint = {self._autocheckpoint}"
                 )
                 connection.__dict__["autocheckpoint"] = self._autocheckpoint
-            with _WriteLockedTransaction(connection, commit=commit) as cursor, cursor:
+            with (
+                _WriteLockedTransaction(
+                    connection, commit=commit, lock=not self.read_only
+                ) as cursor,
+                cursor,
+            ):
                 yield cursor
 
     def leave_checkpoints(self, to_another: bool) -> None:
@@ -270,9 +295,30 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
 
     @contextmanager
     def projection_transaction(self, *, commit: bool) -> Iterator[sqlite3.Cursor]:
-        """A transaction for the read models: '?' parameters, plain tuple rows."""
-        with self._positions.transaction(), self.log_transaction(commit=commit) as c:
+        """A transaction for the read models: '?' parameters, plain tuple rows. On a
+        ledger opened read-only, the read models are read as they are; bringing them
+        up to date would write, which is one sentence."""
+        with (
+            self._read_only_read_models(),
+            self._positions.transaction(),
+            self.log_transaction(commit=commit) as c,
+        ):
             yield c
+
+    @contextmanager
+    def _read_only_read_models(self) -> Iterator[None]:
+        try:
+            yield
+        except OperationalError as e:
+            if not self.read_only or "readonly" not in str(e):
+                raise
+            path = unquote(self.datastore.pool.db_name.removeprefix("file:").partition("?")[0])
+            raise ReadOnlyStore(
+                f"{path} is opened read-only, and its read models are behind its events: "
+                "bringing them up to date writes, so read it once where it can be written, "
+                f"or copy it (oneruler copy --from {path} --to NEW.db builds them)"
+                f"{_READ_ONLY_READS}"
+            ) from None
 
     def read_ahead(self) -> AbstractContextManager[object]:
         """The database file read into the operating system's cache in the background
@@ -280,7 +326,7 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         Its name is the pool's: asking a connection for it would wait for the rebuild's
         own writer, on a memory database until the pool's timeout."""
         pool = self.datastore.pool
-        if pool.is_sqlite_memory_mode:
+        if pool.is_sqlite_memory_mode or self.read_only:  # a read-only ledger is not rebuilt
             return nullcontext()
         return ReadAhead(Path(pool.db_name))
 

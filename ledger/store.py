@@ -9,12 +9,14 @@ import sqlite3
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from eventsourcing.persistence import PersistenceError
 
-from domain.errors import DomainError, InvalidInput, NotFound
+from domain.errors import InvalidInput
+from ledger import environment, marker
 from ledger.application import Clock, Ledger, utc_now
+from ledger.environment import StoreProblem
 
 DEFAULT_URL = "sqlite:///oneruler.db"
 
@@ -26,8 +28,8 @@ POSTGRES_USAGE = "write postgresql://USER[:PASSWORD]@HOST[:PORT]/DBNAME[?schema=
 _SCHEMA = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 
-class StoreUnavailable(DomainError):
-    """The store cannot be reached or refused the connection (exit 1)."""
+class StoreUnavailable(StoreProblem):
+    """The store cannot be reached or refused the connection (exit 2)."""
 
 
 @dataclass(frozen=True)
@@ -100,10 +102,15 @@ def parse_postgres_url(url: str) -> PostgresStore:
             "the one option is ?schema=NAME."
         )
     schema = options.get("schema", ["public"])[0]
-    if not _SCHEMA.fullmatch(schema) or schema.startswith("pg_"):
+    if is_system_schema(schema):
+        raise InvalidInput(
+            f"the schema {schema} is one of PostgreSQL's own (a system schema); keep a ledger "
+            "in a schema of its own, such as ?schema=xingcheng."
+        )
+    if not _SCHEMA.fullmatch(schema):
         raise InvalidInput(
             f"the schema {schema!r} is not a name the ledger takes; use lower-case letters, "
-            "digits and _ (not starting with a digit or pg_), such as ?schema=xingcheng."
+            "digits and _ (not starting with a digit), such as ?schema=xingcheng."
         )
     return PostgresStore(
         user=unquote(parts.username),
@@ -115,19 +122,38 @@ def parse_postgres_url(url: str) -> PostgresStore:
     )
 
 
+def is_system_schema(schema: str) -> bool:
+    """PostgreSQL's own schemas: its catalogue, the SQL standard's views of it, and
+    every name it reserves (pg_toast, pg_temp_N, ...). A ledger's tables there would
+    sit among the server's own."""
+    return schema.lower() == "information_schema" or schema.lower().startswith("pg_")
+
+
 def _sqlite_path(url: str) -> str:
+    return _sqlite_target(url)[0]
+
+
+def _sqlite_target(url: str) -> tuple[str, bool]:
+    """The file a SQLite URL (or a bare path) names, and whether it asks to be opened
+    read-only (sqlite:///PATH?mode=ro; a bare path has no options, as a file's name
+    may hold a '?')."""
     if url.startswith("sqlite://"):
-        path = url.removeprefix("sqlite://")
+        path, _, query = url.removeprefix("sqlite://").partition("?")
         path = path.removeprefix("/") if path.startswith("/") else path
         if not path:
             raise InvalidInput(f"the store URL {url} names no file; write sqlite:///PATH.")
-        return path
+        if query not in ("", "mode=ro"):
+            raise InvalidInput(
+                f"the store URL {url} has an option the ledger does not know ({query}); "
+                "the one option is ?mode=ro, to open the ledger read-only."
+            )
+        return path, query == "mode=ro"
     if "://" in url:
         raise InvalidInput(
             f"the store URL {url} is not one the ledger knows; "
             "use sqlite:///PATH (or a bare path) or postgresql://..."
         )
-    return url
+    return url, False
 
 
 def store_env(url: str) -> dict[str, str]:
@@ -135,7 +161,37 @@ def store_env(url: str) -> dict[str, str]:
     postgresql://USER[:PASSWORD]@HOST[:PORT]/DBNAME[?schema=NAME]."""
     if is_postgres(url):
         return parse_postgres_url(url).env()
-    return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": _sqlite_path(url)}
+    path, read_only = _sqlite_target(url)
+    return _sqlite_env(path, read_only)
+
+
+def _sqlite_env(path: str, read_only: bool) -> dict[str, str]:
+    """The library's settings for a SQLite file. Read-only: opened through a URI that
+    never writes (mode=ro), with no table created; immutable as well where nothing can
+    be written beside the file (a read-only folder or mount, with no write-ahead log
+    there), since SQLite could not make its shared-memory file there, and nothing else
+    can write the file meanwhile either."""
+    if not read_only:
+        return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": path}
+    uri = f"file:{quote(os.path.abspath(path))}?mode=ro"
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.access(folder, os.W_OK) and not Path(f"{path}-wal").exists():
+        uri += "&immutable=1"
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+        "SQLITE_DBNAME": uri,
+        "CREATE_TABLE": "no",
+    }
+
+
+def writable(file: Path) -> bool:
+    """Whether this process may write a SQLite ledger file: the file, and the folder
+    for the write-ahead log and its index unless both are there already. False on a
+    read-only mount too (the system refuses writing there, whoever asks)."""
+    if not os.access(file, os.W_OK):
+        return False
+    beside = Path(f"{file}-wal").exists() and Path(f"{file}-shm").exists()
+    return beside or os.access(file.parent, os.W_OK)
 
 
 def display_url(url: str) -> str:
@@ -187,10 +243,15 @@ def connection_problem(store: PostgresStore, message: str) -> str:
     return f"could not connect to PostgreSQL at {store.where} ({detail}); check --db."
 
 
-def check_postgres(store: PostgresStore, *, must_exist: bool) -> None:
+def check_postgres(
+    store: PostgresStore, *, must_exist: bool, allow_incomplete: bool = False
+) -> None:
     """Connect once, directly, so that a wrong URL or a stopped server is one clear
-    sentence (the library's pool would retry until its timeout and say less)."""
+    sentence (the library's pool would retry until its timeout and say less); and
+    look at what the schema holds before the ledger is opened there, which would
+    create its tables."""
     import psycopg  # here: only a postgresql:// store pays for importing it
+    from psycopg.sql import SQL, Identifier
 
     try:
         with psycopg.connect(
@@ -202,35 +263,86 @@ def check_postgres(store: PostgresStore, *, must_exist: bool) -> None:
             connect_timeout=CONNECT_TIMEOUT,
             autocommit=True,
         ) as conn:
-            if must_exist:
-                row = conn.execute(
-                    "SELECT to_regclass(%s)", [f'"{store.schema}"."{Ledger.name}_events"']
-                ).fetchone()
-                if row is None or row[0] is None:
-                    raise NotFound(
-                        f"there is no ledger in schema {store.schema} of database {store.dbname} "
-                        f"on {store.where}; give --db (or ONERULER_DB), or load one with "
-                        "oneruler ingest."
+            tables = [
+                row[0]
+                for row in conn.execute(
+                    "SELECT c.relname FROM pg_class c "
+                    "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "WHERE n.nspname = %s AND c.relkind IN ('r', 'p', 'v', 'm', 'f')",
+                    [store.schema],
+                )
+            ]
+            rows = None
+            if marker.TABLE in tables:
+                rows = conn.execute(
+                    SQL("SELECT key, value FROM {0}.{1}").format(
+                        Identifier(store.schema), Identifier(marker.TABLE)
                     )
+                ).fetchall()
     except psycopg.OperationalError as e:
         raise StoreUnavailable(connection_problem(store, str(e))) from None
+    found = marker.recognise(
+        tables, dict(rows) if rows is not None else None, marker.LEGACY_POSTGRES
+    )
+    where = f"schema {store.schema} of database {store.dbname} on {store.where}"
+    _check_found(
+        found,
+        where,
+        "a new schema",
+        name=store.display(),
+        delete="drop the schema",
+        must_exist=must_exist,
+        allow_incomplete=allow_incomplete,
+        missing=(
+            f"there is no ledger in {where}; give --db (or ONERULER_DB), or load one with "
+            "oneruler ingest."
+        ),
+    )
+
+
+def _check_found(
+    found: marker.Found,
+    where: str,
+    remedy: str,
+    *,
+    name: str,
+    delete: str,
+    must_exist: bool,
+    allow_incomplete: bool,
+    missing: str,
+) -> None:
+    """Refuse what no command may open: another program's store, a later format's
+    ledger, nothing at all to read."""
+    refused = marker.refusal(found, where, remedy)
+    if refused is not None:
+        raise InvalidInput(refused)
+    if found.kind == "empty" and must_exist:
+        raise InvalidInput(missing)
+    if found.copying is not None and not allow_incomplete:
+        raise InvalidInput(marker.unfinished(found.copying, name, delete))
 
 
 def open_ledger(
-    url: str | None = None, *, must_exist: bool = False, clock: Clock = utc_now
+    url: str | None = None,
+    *,
+    must_exist: bool = False,
+    clock: Clock = utc_now,
+    allow_incomplete: bool = False,
 ) -> Ledger:
-    """Open (or, for writing, create) the ledger at a store URL."""
+    """Open (or, for writing, create) the ledger at a store URL. A store that holds
+    anything but a oneruler ledger is refused before anything is written to it."""
     resolved = resolve_url(url)
     if is_postgres(resolved):
         store = parse_postgres_url(resolved)
-        check_postgres(store, must_exist=must_exist)
+        check_postgres(store, must_exist=must_exist, allow_incomplete=allow_incomplete)
         try:
             return Ledger(env=store.env(), clock=clock)
         except PersistenceError as e:
             raise StoreUnavailable(
-                f"the ledger at {store.display()} cannot be opened ({e}); check --db."
+                environment.problem(e, resolved)
+                or f"the ledger at {store.display()} cannot be opened ({e}); check --db."
             ) from None
-    path = _sqlite_path(resolved)
+    path, read_only = _sqlite_target(resolved)
     if path == ":memory:" or "mode=memory" in path:
         raise InvalidInput(
             "an in-memory ledger keeps nothing; give a file such as sqlite:///oneruler.db."
@@ -247,24 +359,60 @@ def open_ledger(
         )
     if file.is_dir():
         raise InvalidInput(f"{path} is a folder; give a ledger file with --db.")
+    if not file.exists() and not os.access(file.parent, os.W_OK):
+        raise StoreProblem(
+            f"cannot create the ledger {path}: its folder {file.parent} cannot be written here "
+            "(a read-only folder or mount); give a --db where it can be."
+        )
     if file.exists() and (must_exist or file.stat().st_size > 0):
-        check_sqlite_ledger(path)
-    return Ledger(env=store_env(resolved), clock=clock)
+        _check_found(
+            check_sqlite_ledger(path),
+            path,
+            "a new file",
+            name=resolved,
+            delete="delete the file",
+            must_exist=must_exist,
+            allow_incomplete=allow_incomplete,
+            missing=(
+                f"{path} holds no oneruler ledger; check --db, or load one with oneruler ingest."
+            ),
+        )
+    # A ledger that cannot be written here (a read-only file or mount) is opened
+    # read-only: reads and verify work, and a write says why it cannot be made.
+    read_only = read_only or (file.exists() and not writable(file))
+    return Ledger(env=_sqlite_env(path, read_only), clock=clock)
 
 
-def check_sqlite_ledger(path: str) -> None:
-    """An existing file must be a ledger: never add the ledger's tables to another
-    program's database, or read an empty one as if it were a ledger."""
+def read_only_uri(path: str) -> str:
+    """A URI that opens a SQLite file without writing to it or beside it. Without a
+    write-ahead log beside it the file is the whole database, read as it is
+    (immutable: no lock, no shared-memory file created next to it); with one, SQLite
+    reads the log too, through the files already there."""
+    uri = f"file:{quote(os.path.abspath(path))}?mode=ro"
+    return uri if Path(f"{path}-wal").exists() else f"{uri}&immutable=1"
+
+
+def check_sqlite_ledger(path: str) -> marker.Found:
+    """What an existing file holds, read without changing a byte of it: a ledger is
+    opened, anything else is refused, never given the ledger's tables."""
     try:
-        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
-            found = conn.execute(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'stored_events'"
-            ).fetchone()
+        with closing(sqlite3.connect(read_only_uri(path), uri=True)) as conn:
+            tables = [
+                row[0]
+                for row in conn.execute(
+                    "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') "
+                    "AND name NOT LIKE 'sqlite^_%' ESCAPE '^'"
+                )
+            ]
+            rows = None
+            if marker.TABLE in tables:
+                rows = conn.execute(f"SELECT key, value FROM {marker.TABLE}").fetchall()
     except sqlite3.Error as e:
+        # A full disk or a failing one is said as such: the ledger is not unreadable.
+        said = environment.problem(e, path)
+        if said is not None:
+            raise StoreProblem(said) from None
         raise InvalidInput(
             f"{path} is not a ledger the ledger can read ({e}); check --db."
         ) from None
-    if found is None:
-        raise InvalidInput(
-            f"{path} holds no oneruler ledger; check --db, or load one with oneruler ingest."
-        )
+    return marker.recognise(tables, dict(rows) if rows is not None else None, marker.LEGACY_SQLITE)

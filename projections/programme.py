@@ -60,7 +60,7 @@ def process(c: Any, facts: Sequence[Fact]) -> None:
 
 @lru_cache(maxsize=256)
 def parse_policy(document: str) -> PolicyVersion:
-    return PolicyVersion.from_document(json.loads(document))
+    return PolicyVersion.from_document(json.loads(document), stored=True)
 
 
 def policy_version(c: Any, policy: str, version: int) -> PolicyVersion | None:

@@ -606,8 +606,9 @@ class TimeBounds:
     time the log fixed when the checkpoint before the leaf was made. The first map head
     after a leaf names the one before it (`previous`), so a bundle carries that one.
 
-    Witnesses' cosignatures (cosignature/v1 timestamps) will bound it too: where a
-    bundle carries cosigned checkpoints, recorded_after takes the later of the bounds."""
+    Witnesses' cosignatures bound it too (ledger.cosignature.quorum_time: by then t
+    witnesses had seen a checkpoint): where a bundle carries cosigned checkpoints,
+    recorded_after is to take the later of the bounds."""
 
     def __init__(self, heads: Sequence[tuple[int, MapHead]]) -> None:
         self.heads = sorted(heads, key=lambda pair: pair[0])

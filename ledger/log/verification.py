@@ -5,6 +5,7 @@ second half in a second process (`python -m ledger.verify_worker`) at the same t
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
@@ -109,20 +110,37 @@ def verify_snapshot(
     # The log's own record, read from the stored events: what it finds counts only once
     # every leaf is shown to be its stored event. With a second process it runs while
     # that one checks the second half.
-    from ledger.log.ownrecord import check_own_record  # only when verifying
-
     own = Verification()
-    _verify_stream(
-        log, c, expected, result, progress, second_process, lambda: check_own_record(log, c, own)
-    )
-    if result.complete and not result.problems:
+    check: Callable[[], None] | None = None
+    if _has_own_record(log, c):
+        from ledger.log.ownrecord import check_own_record  # for a log that has made one
+
+        check = functools.partial(check_own_record, log, c, own)
+    _verify_stream(log, c, expected, result, progress, second_process, check or _nothing)
+    if check is not None and result.complete and not result.problems:
         if not own.complete:
-            check_own_record(log, c, own)
+            check()
         result.problems.extend(own.problems)
         result.map_heads = own.map_heads
     if unchecked is not None:
         result.problems.append(unchecked)
     return result
+
+
+def _nothing() -> None:
+    pass
+
+
+def _has_own_record(log: TransparencyLog, c: Cursor) -> bool:
+    """Whether the log's own record holds any event (a log that made a checkpoint)."""
+    from ledger.log.record import LOG_RECORD_ID
+
+    d = log.dialect
+    c.execute(
+        d.sql(f"SELECT 1 FROM {d.events_table} WHERE originator_id = ? LIMIT 1"),
+        [d.originator_param(LOG_RECORD_ID)],
+    )
+    return c.fetchone() is not None
 
 
 # --- the checkpoints --------------------------------------------------------------

@@ -303,6 +303,21 @@ def test_a_line_cut_short_is_reported_where_it_ends(sample_db: str, tmp_path: Pa
     ]  # fmt: skip
 
 
+def test_a_cmd_that_is_not_a_name_is_an_unknown_cmd(sample_db: str, tmp_path: Path) -> None:
+    odd = {**line("record_vacated", "s-002", AT, "odd-1", household="XC-0004"),
+           "cmd": ["record_vacated"]}  # fmt: skip
+    path = write_lines(tmp_path / "odd.jsonl", [odd])
+    result = oneruler("ingest", path, "--db", sample_db, "--json")
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["rejections"] == [
+        {
+            "line": 1,
+            "id": "odd-1",
+            "reason": f"unknown cmd ['record_vacated']; use one of {COMMANDS}.",
+        }
+    ]
+
+
 def test_rejections_are_listed_in_line_order(sample_db: str, tmp_path: Path) -> None:
     path = write_lines(
         tmp_path / "bad.jsonl",

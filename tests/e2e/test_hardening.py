@@ -3,7 +3,10 @@ tie a command to what existed then: each refused in one sentence, nothing append
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import re
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -271,7 +274,8 @@ def test_a_file_that_is_not_a_ledger_is_never_read_or_written(tmp_path: Path) ->
     )
     assert written.exit_code == 2
     assert written.stderr == (
-        f"Error: {other} holds no oneruler ledger; check --db, or load one with oneruler ingest.\n"
+        f"Error: {other} is not a oneruler ledger (it holds another program's tables: foo); "
+        "oneruler leaves it as it is: check --db, or give a new file.\n"
     )
     with sqlite3.connect(other) as conn:
         assert conn.execute("SELECT name FROM sqlite_master").fetchall() == [("foo",)]
@@ -400,7 +404,7 @@ def test_a_formula_in_a_posted_list_stays_text(db: str, tmp_path: Path) -> None:
     assert oneruler("report", "disclosure", "--db", db, "--xlsx", out).exit_code == 0
     cells = [c for row in load_workbook(out).active.iter_rows() for c in row]
     assert not [c for c in cells if c.data_type == "f"]
-    assert any(isinstance(c.value, str) and c.value.startswith("=HYPERLINK") for c in cells)
+    assert any(isinstance(c.value, str) and c.value.startswith("'=HYPERLINK") for c in cells)
 
 
 def test_a_ledger_busy_with_another_writer_is_a_refusal_to_retry(
@@ -431,3 +435,296 @@ def test_a_bulletin_of_a_day_still_to_come_is_refused(db: str, tmp_path: Path) -
     assert result.exit_code == 1
     assert result.stderr.startswith("Error: 2999-01-01 is in the future; a bulletin reports a day")
     assert not (tmp_path / "b.html").exists()
+
+
+# --- look-alike identifiers -----------------------------------------------------------
+
+AT = "2018-03-20T10:00:00+08:00"
+# A line naming each kind of id, valid in the sample but for the id put in its place.
+ID_LINES: dict[str, tuple[str, str, dict[str, Any]]] = {
+    "household": (
+        "register_household",
+        "admin",
+        {"household": "XC-0009", "group": "G01", "village": "一村", "head": "钱九"},
+    ),
+    "group": ("create_group", "admin", {"group": "G09", "name": "第九工作组"}),
+    "staff": ("enroll_staff", "admin", {"staff": "s-009", "name": "周九", "role": "clerk"}),
+    "valuation": (
+        "record_valuation",
+        "s-010",
+        {
+            "household": "XC-0004",
+            "valuation": "V-0004b",
+            "policy": "XC-2018",
+            "policy_version": 1,
+            "items": [{"item": "building:brick_concrete", "quantity": "100.00"}],
+        },
+    ),
+    "agreement": (
+        "sign_agreement",
+        "s-002",
+        {"household": "XC-0004", "agreement": "A-0004", "method": "monetary", "amount": "1.00"},
+    ),
+    "payout": (
+        "request_payout",
+        "s-001",
+        {"payout": "P-0009", "household": "XC-0001", "amount": "1.00"},
+    ),
+    "complaint": (
+        "file_complaint",
+        "s-030",
+        {"complaint": "C-0009", "channel": "hotline", "about": {"group": "G01"}, "summary": "x"},
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("character", "reason"),
+    [
+        ("\u200b", "contains U+200B (ZERO WIDTH SPACE), which does not show; remove it."),
+        ("\u200d", "contains U+200D (ZERO WIDTH JOINER), which does not show; remove it."),
+        ("\u2060", "contains U+2060 (WORD JOINER), which does not show; remove it."),
+        ("\ufeff", "contains U+FEFF (ZERO WIDTH NO-BREAK SPACE), which does not show; remove it."),
+        ("\u00ad", "contains U+00AD (SOFT HYPHEN), which does not show; remove it."),
+        ("\u202e", "contains U+202E (RIGHT-TO-LEFT OVERRIDE), which does not show; remove it."),
+        ("\u2066", "contains U+2066 (LEFT-TO-RIGHT ISOLATE), which does not show; remove it."),
+        ("\ue000", "contains U+E000 (a private-use character), which does not show; remove it."),
+        ("\u0085", "contains a control character; remove it."),
+        ("\u00a0", "must not contain spaces."),
+        ("\u3000", "must not contain spaces."),
+        ("\u2028", "must not contain spaces."),
+    ],
+    ids=lambda v: f"U+{ord(v):04X}" if len(v) == 1 else "",
+)
+@pytest.mark.parametrize("kind", list(ID_LINES))
+def test_an_id_with_a_character_that_does_not_show_is_refused(
+    db: str, kind: str, character: str, reason: str
+) -> None:
+    cmd, actor, fields = ID_LINES[kind]
+    code = str(fields[kind])
+    fields = {**fields, kind: code[:2] + character + code[2:]}
+    before = events(db)
+    report = ingest_lines(db, line(1, cmd, actor, AT, **fields))
+    [rejection] = report["rejections"]
+    shown = f'{kind} "{code[:2]} {code[2:]}" ' if reason.startswith("must") else f"{kind} "
+    assert rejection["reason"] == shown + reason
+    assert events(db) == before
+
+
+def test_ids_are_compared_in_their_normal_form(db: str) -> None:
+    """Full-width letters and digits are the same id as the ASCII ones (NFKC)."""
+    report = ingest_lines(
+        db,
+        line(
+            1,
+            *ID_LINES["household"][:2],
+            AT,
+            **{**ID_LINES["household"][2], "household": "ＸＣ-０００１"},
+        ),
+        line(
+            2,
+            *ID_LINES["household"][:2],
+            AT,
+            **{**ID_LINES["household"][2], "household": "ＸＣ-０００９"},
+        ),
+        line(
+            3,
+            "attach_document",
+            "s-002",
+            AT,
+            household="ＸＣ-０００４",
+            kind="ｉｄ＿ｃａｒｄ",
+            sha256="c" * 64,
+            filename="id.pdf",
+        ),
+    )
+    assert report["applied"] == 2
+    assert report["rejections"] == [
+        {"line": 1, "id": "h-1", "reason": "household XC-0001 is already registered."}
+    ]
+    for asked, meant in (("ＸＣ-０００９", "XC-0009"), ("ＸＣ-０００４", "XC-0004")):
+        shown = oneruler("household", "show", asked, "--db", db, "--json")
+        assert shown.exit_code == 0, shown.output
+        assert json.loads(shown.stdout) == json.loads(
+            oneruler("household", "show", meant, "--db", db, "--json").stdout
+        )
+        assert json.loads(shown.stdout)["household"] == meant
+    shown = json.loads(oneruler("household", "show", "XC-0004", "--db", db, "--json").stdout)
+    assert "id_card" not in shown["missing_documents"]
+    listed = oneruler("report", "disclosure", "--db", db, "--json")
+    codes = [row["household"] for row in json.loads(listed.stdout)["households"]]
+    assert codes == ["XC-0001", "XC-0002", "XC-0003", "XC-0004"]
+    groups = json.loads(oneruler("report", "groups", "--db", db, "--json").stdout)["groups"]
+    assert [g["households"] for g in groups] == [3, 2]  # XC-0009 joined G01, once
+    hidden = oneruler("household", "history", "XC-0001\u200b", "--db", db)
+    assert (hidden.exit_code, hidden.stderr) == (
+        2,
+        "Error: household contains U+200B (ZERO WIDTH SPACE), which does not show; remove it.\n",
+    )
+
+
+@pytest.mark.parametrize("field", ["head", "village", "address"])
+def test_a_name_with_a_bidirectional_control_is_refused(db: str, field: str) -> None:
+    fields = {**ID_LINES["household"][2], "address": "兴城镇一村9号"}
+    fields[field] = "钱\u202e九号"
+    report = ingest_lines(db, line(1, "register_household", "admin", AT, **fields))
+    assert report["rejections"] == [
+        {
+            "line": 1,
+            "id": "h-1",
+            "reason": f"{field} contains U+202E (RIGHT-TO-LEFT OVERRIDE), which changes the "
+            "order text is shown in; remove it.",
+        }
+    ]
+
+
+def test_a_policy_stored_before_the_rules_on_characters_still_reads(
+    db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stored documents are read as they were accepted: a rule added later never
+    stops them from being read (the policy below has a bidi control in its title)."""
+    import domain.values
+
+    document = json.loads(Path(SAMPLE).read_text(encoding="utf-8").splitlines()[0])["document"]
+    document = {**document, "policy": "XC-2019", "title": "方案\u202e2019"}
+    with monkeypatch.context() as before_the_rules:
+        before_the_rules.setattr(domain.values, "_BIDI", re.compile("(?!x)x"))
+        report = ingest_lines(db, line(1, "publish_policy", "admin", AT, document=document))
+    assert report["applied"] == 1
+    shown = oneruler("policy", "show", "XC-2019", "--db", db, "--json")
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.stdout)["document"]["title"] == "方案\u202e2019"
+    valued = ingest_lines(
+        db,
+        line(
+            2,
+            "record_valuation",
+            "s-010",
+            AT,
+            **{**ID_LINES["valuation"][2], "policy": "XC-2019"},
+        ),
+    )
+    assert valued["applied"] == 1, valued
+    assert oneruler("household", "show", "XC-0004", "--db", db).exit_code == 0
+
+
+# --- formulas in exports ----------------------------------------------------------------
+
+FORMULAS = ['=HYPERLINK("http://example.invalid","点击")', "=1+2", "+1+2", "-1+2", "@SUM(1)"]
+RISKY = ("=", "+", "-", "@", "\t", "\r")
+
+
+def formula_households(db: str) -> None:
+    """A household whose village and head start like a formula, for each formula; a
+    group whose id and name do; and an agreement below its entitlement (a negative
+    deviation, a number that starts with '-')."""
+    lines: list[dict[str, Any]] = [
+        line(1, "create_group", "admin", "2018-03-02T08:00:00+08:00", group="=G9", name="+九组"),
+        line(
+            2,
+            "enroll_staff",
+            "admin",
+            "2018-03-02T08:00:00+08:00",
+            staff="s-009",
+            name="周九",
+            role="clerk",
+            group="=G9",
+        ),
+    ]
+    for n, formula in enumerate(FORMULAS, start=1):
+        code = f"XC-001{n}"
+        lines += [
+            line(
+                10 * n,
+                "register_household",
+                "admin",
+                "2018-03-02T09:00:00+08:00",
+                household=code,
+                group="=G9" if n == 1 else "G01",
+                village=formula,
+                head=formula,
+            ),
+            line(
+                10 * n + 1,
+                "record_survey",
+                "s-001" if n > 1 else "s-009",
+                "2018-03-03T09:00:00+08:00",
+                household=code,
+                residents=2,
+                building_area_m2={"brick_concrete": "50.00"},
+                land_area_m2="10.00",
+            ),
+            line(
+                10 * n + 2,
+                "record_valuation",
+                "s-010",
+                "2018-03-06T09:00:00+08:00",
+                household=code,
+                valuation=f"V-{code}",
+                policy="XC-2018",
+                policy_version=1,
+                items=[{"item": "building:brick_concrete", "quantity": "50.00"}],
+            ),
+        ]
+    lines.append(
+        line(
+            99,
+            "sign_agreement",
+            "s-002",
+            "2018-03-20T10:00:00+08:00",
+            household="XC-0003",
+            agreement="A-0003",
+            method="monetary",
+            amount="370000.00",
+            deviation={"reason": "协商", "approved_by": "s-020"},
+        )
+    )
+    report = ingest_lines(db, *lines)
+    assert report["rejected"] == 0, report["rejections"]
+
+
+def spreadsheet_cells(path: Path) -> list[Any]:
+    from openpyxl import load_workbook
+
+    cells = [c for row in load_workbook(path).active.iter_rows() for c in row]
+    assert not [c for c in cells if c.data_type == "f"]
+    return cells
+
+
+def test_a_cell_that_starts_like_a_formula_is_exported_as_text(db: str, tmp_path: Path) -> None:
+    """OWASP's rule for CSV injection, in every export: a text cell starting with =, +,
+    -, @, tab or CR gets a single quote in front; a number, even a negative one, is
+    left a number."""
+    formula_households(db)
+    as_of = ("--as-of", "2018-03-31")
+    listed = oneruler("report", "disclosure", "--db", db, "--csv", "--lang", "en", *as_of)
+    rows = list(csv.reader(io.StringIO(listed.stdout)))
+    cells = [cell for row in rows for cell in row]
+    assert [c for c in cells if c.startswith(RISKY)] == ["-21740.00"]  # XC-0003's deviation
+    by_code = {row[0]: row for row in rows}
+    for n, formula in enumerate(FORMULAS, start=1):
+        head, _, group, village = by_code[f"XC-001{n}"][1:5]
+        assert (head, village) == (f"'{formula[0]}某", f"'{formula}")
+        assert group == ("'=G9" if n == 1 else "G01")
+
+    out = tmp_path / "list.xlsx"
+    assert oneruler("report", "disclosure", "--db", db, "--xlsx", out, *as_of).exit_code == 0
+    cells = spreadsheet_cells(out)
+    texts = [c.value for c in cells if isinstance(c.value, str)]
+    assert not [t for t in texts if t.startswith(RISKY)]
+    assert {f"'{formula}" for formula in FORMULAS} <= set(texts)
+    assert -21740 in [c.value for c in cells if c.data_type == "n"]
+
+    grouped = oneruler("report", "groups", "--db", db, "--csv", *as_of)
+    assert [row[1] for row in csv.reader(io.StringIO(grouped.stdout))] == [
+        "group",
+        "'=G9",
+        "G01",
+        "G02",
+        "total",
+    ]
+    out = tmp_path / "groups.xlsx"
+    assert oneruler("report", "groups", "--db", db, "--xlsx", out, "--lang", "zh").exit_code == 0
+    texts = [c.value for c in spreadsheet_cells(out) if isinstance(c.value, str)]
+    assert "'+九组" in texts
+    assert not [t for t in texts if t.startswith(RISKY)]

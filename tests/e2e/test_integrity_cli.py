@@ -116,7 +116,7 @@ def test_key_generate_never_overwrites_a_key(keys: Path) -> None:
     before = (keys / "xingcheng-2018.key").read_bytes()
     failed(
         oneruler("key", "generate", "other.example/xingcheng-2018", "--dir", keys),
-        1,
+        2,
         f"{keys / 'xingcheng-2018.key'} already exists and a key is never overwritten; "
         "choose another NAME or --dir.",
     )

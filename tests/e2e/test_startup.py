@@ -14,7 +14,8 @@ from click.testing import CliRunner
 from cli.main import cli
 
 # What `household show` has no use for: the charts and spreadsheets of reports, the
-# commands that write, the signing keys of the transparency log, and the demo's generator.
+# commands that write, the signing keys of the transparency log, the demo's generator, and
+# the witness's service.
 UNUSED_BY_SHOW = (
     "matplotlib",
     "openpyxl",
@@ -26,6 +27,10 @@ UNUSED_BY_SHOW = (
     "cli.bench",
     "cli.demo",
     "simulation",
+    "cli.witness",
+    "witness",
+    "starlette",
+    "uvicorn",
 )
 
 PROGRAM = """

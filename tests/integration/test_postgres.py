@@ -23,9 +23,9 @@ from eventsourcing.persistence import IntegrityError
 
 from cli.main import cli
 from domain.values import LEDGER_TZ
-from ledger.application import ConflictError, UnitOfWork
+from ledger.application import ConflictError
 from ledger.checkpoint import generate_key, parse_signer
-from ledger.commands import parse_command
+from ledger.commands import UnitOfWork, parse_command
 from ledger.copy import recorder_of
 from ledger.ingest import ingest
 from ledger.log import audit, keys, verification
@@ -113,6 +113,7 @@ def test_a_ledger_in_a_schema_keeps_every_table_there(sample: str) -> None:
         "merkle_leaves",
         "merkle_nodes",
         "checkpoints",
+        "oneruler_ledger",
         "rm_policy_versions",
         "rm_groups",
         "rm_staff",
@@ -418,7 +419,7 @@ def test_a_copy_there_and_back_keeps_every_leaf(
     one, two = open_ledger(postgres_url), open_ledger(postgres_url)
     try:
         late = UnitOfWork(two)
-        late.run(attach("hukou", "late-1"), two.handler(attach("hukou", "late-1")))
+        late.run(attach("hukou", "late-1"))
         one.execute(attach("id_card", "first-1"))
         with pytest.raises(ConflictError):
             two.commit(late)
@@ -482,7 +483,7 @@ def test_a_stopped_server_is_one_sentence_and_quick() -> None:
     result = run(
         "household", "show", "XC-0001", "--db", f"postgresql://postgres@127.0.0.1:{port}/test"
     )
-    assert (result.returncode, result.stdout) == (1, "")
+    assert (result.returncode, result.stdout) == (2, "")
     assert result.stderr == (
         f"Error: could not connect to PostgreSQL at 127.0.0.1:{port}: is the server running? "
         "check the host and port in --db.\n"
@@ -495,7 +496,7 @@ def test_a_missing_database_is_one_sentence() -> None:
     url = f"postgresql://{server.user}@{server.where}/nosuch"
     for args in (("household", "show", "XC-0001"), ("ingest", "-")):
         result = oneruler(*args, "--db", url)
-        assert (result.exit_code, result.stdout) == (1, "")
+        assert (result.exit_code, result.stdout) == (2, "")
         assert result.stderr == (
             f"Error: database nosuch does not exist on {server.where}; create it "
             "(createdb nosuch) or check --db.\n"
@@ -510,7 +511,7 @@ def test_an_unknown_user_is_one_sentence_and_the_password_is_never_shown() -> No
     server = parse_postgres_url(POSTGRES)
     url = f"postgresql://nobody_here:s3cret@{server.where}/{server.dbname}"
     result = run("report", "groups", "--db", url)
-    assert (result.returncode, result.stdout) == (1, "")
+    assert (result.returncode, result.stdout) == (2, "")
     assert result.stderr == (
         f"Error: PostgreSQL at {server.where} has no user nobody_here; check the user in --db, "
         "or create the role (createuser nobody_here).\n"
@@ -532,7 +533,7 @@ def test_an_empty_schema_is_no_ledger_to_read_and_a_bad_url_is_bad_usage(
 ) -> None:
     server = parse_postgres_url(POSTGRES)
     result = oneruler("household", "show", "XC-0001", "--db", postgres_url)
-    assert (result.exit_code, result.stdout) == (1, "")
+    assert (result.exit_code, result.stdout) == (2, "")
     assert result.stderr == (
         f"Error: there is no ledger in schema {schema_of(postgres_url)} of database "
         f"{server.dbname} on {server.where}; give --db (or ONERULER_DB), or load one with "
@@ -566,7 +567,7 @@ def test_a_read_only_server_reads_the_record_and_says_why_reports_need_the_prima
             history = oneruler("household", "history", "XC-0001", "--db", url)
             assert history.exit_code == 0
             shown = oneruler("household", "show", "XC-0001", "--db", url)
-            assert (shown.exit_code, shown.stdout) == (1, "")
+            assert (shown.exit_code, shown.stdout) == (2, "")
             assert shown.stderr == (
                 f"Error: the PostgreSQL server at {server.where} takes no writes here (a "
                 "replica, or a user that may only read), and the read models are brought up "
@@ -578,7 +579,7 @@ def test_a_read_only_server_reads_the_record_and_says_why_reports_need_the_prima
                 "--method", "monetary", "--amount", "399100.00", "--actor", "s-002",
                 "--at", "2018-03-20T10:00:00+08:00", "--db", url,
             )  # fmt: skip
-            assert (signed.exit_code, signed.stdout) == (1, "")
+            assert (signed.exit_code, signed.stdout) == (2, "")
             assert signed.stderr == (
                 f"Error: the PostgreSQL server at {server.where} takes no writes here (a "
                 "replica, or a user that may only read); send the command to the primary.\n"
@@ -593,7 +594,7 @@ def test_the_read_models_follow_across_a_gap_in_notification_ids(sample: str) ->
     try:
         one.projector.catch_up()
         late = UnitOfWork(two)
-        late.run(attach("hukou", "late-1"), two.handler(attach("hukou", "late-1")))
+        late.run(attach("hukou", "late-1"))
         one.execute(attach("id_card", "first-1"))
         with pytest.raises(ConflictError):
             two.commit(late)

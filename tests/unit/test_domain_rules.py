@@ -26,7 +26,8 @@ from domain.household import Deviation, Household
 from domain.ids import household_id
 from domain.policy import Item, PolicyVersion, parse_items
 from domain.programme import Policy, Staff
-from domain.roles import ACTIONS, ROLES, Actor
+from domain.roles import ROLES, Actor, Permission
+from ledger.commands import declarations
 from tests.strategies import policy_document
 
 CST = timezone(timedelta(hours=8))
@@ -149,9 +150,17 @@ EXPECTED_ROLES = {
 }
 
 
+# What each command declares it needs, by the action its refusals name.
+PERMISSIONS = {d.may.action: d.may for d in declarations()}
+CLERK_OF_THE_GROUP = ["record a survey", "record an agreement", "attach a document",
+                      "record vacating", "request a payout"]  # fmt: skip
+
+
 def test_every_action_has_an_expected_role_set() -> None:
-    assert set(ACTIONS) == set(EXPECTED_ROLES)
+    assert {action: set(p.roles) for action, p in PERMISSIONS.items()} == EXPECTED_ROLES
     assert ROLES == ("admin", "clerk", "appraiser", "supervisor", "hotline", "finance")
+    bound = sorted(action for action, p in PERMISSIONS.items() if p.own_group)
+    assert bound == sorted(CLERK_OF_THE_GROUP)
 
 
 @pytest.mark.parametrize("action", sorted(EXPECTED_ROLES))
@@ -160,10 +169,10 @@ def test_each_action_is_allowed_to_exactly_its_roles(action: str, role: str) -> 
     actor = Actor("s-100", role, "G01")
     allowed = EXPECTED_ROLES[action]
     if role in allowed:
-        actor.check_may(action, "G01")
+        actor.check_may(PERMISSIONS[action], "G01")
         return
     with pytest.raises(PermissionDenied) as info:
-        actor.check_may(action, "G01")
+        actor.check_may(PERMISSIONS[action], "G01")
     assert str(info.value) == (
         f"s-100 is {role} staff and may not {action}; "
         f"only {' or '.join(sorted(allowed))} staff may."
@@ -172,35 +181,38 @@ def test_each_action_is_allowed_to_exactly_its_roles(action: str, role: str) -> 
 
 def test_a_role_refusal_reads_as_one_sentence() -> None:
     with pytest.raises(PermissionDenied) as info:
-        Actor("s-010", "appraiser", None).check_may("record a survey", "G01")
+        Actor("s-010", "appraiser", None).check_may(PERMISSIONS["record a survey"], "G01")
     assert str(info.value) == (
         "s-010 is appraiser staff and may not record a survey; only clerk staff may."
     )
     with pytest.raises(PermissionDenied) as info:
-        Actor("s-001", "clerk", "G01").check_may("reopen a complaint")
+        Actor("s-001", "clerk", "G01").check_may(PERMISSIONS["reopen a complaint"])
     assert str(info.value) == (
         "s-001 is clerk staff and may not reopen a complaint; only hotline or supervisor staff may."
     )
 
 
-@pytest.mark.parametrize(
-    "action",
-    ["record a survey", "record an agreement", "attach a document", "record vacating",
-     "request a payout"],
-)  # fmt: skip
+@pytest.mark.parametrize("action", CLERK_OF_THE_GROUP)
 def test_a_clerk_may_not_act_for_a_household_of_another_group(action: str) -> None:
     clerk = Actor("s-002", "clerk", "G02")
-    clerk.check_may(action, "G02")
+    clerk.check_may(PERMISSIONS[action], "G02")
     with pytest.raises(PermissionDenied) as info:
-        clerk.check_may(action, "G01")
+        clerk.check_may(PERMISSIONS[action], "G01")
     assert str(info.value) == (
         f"s-002 is a clerk of G02 and may not {action} for a household of G01; a clerk of G01 must."
     )
 
 
 def test_only_clerks_are_limited_to_their_group() -> None:
-    Actor("s-010", "appraiser", None).check_may("record a valuation", "G01")
-    Actor("s-020", "supervisor", "G02").check_may("void an agreement", "G01")
+    Actor("s-010", "appraiser", None).check_may(PERMISSIONS["record a valuation"], "G01")
+    Actor("s-020", "supervisor", "G02").check_may(PERMISSIONS["void an agreement"], "G01")
+
+
+def test_a_permission_names_known_roles_and_binds_only_clerks() -> None:
+    with pytest.raises(ValueError, match="roles must be some of"):
+        Permission("audit", ("auditor",))
+    with pytest.raises(ValueError, match="only a clerk is bound"):
+        Permission("void an agreement", ("supervisor",), own_group=True)
 
 
 def test_a_clerk_needs_a_group() -> None:

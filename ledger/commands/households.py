@@ -1,0 +1,280 @@
+"""A household's way, from the roster to vacating: each command declared next to its
+use case."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from domain.base import Stamp
+from domain.errors import InvalidInput
+from domain.household import METHODS, Deviation, Household
+from domain.ids import group_id, household_id, policy_id, staff_id
+from domain.policy import Item, parse_items
+from domain.programme import Policy, WorkGroup
+from domain.roles import APPROVE_DEVIATION, Permission
+from domain.values import parse_areas, parse_code, parse_sha256, parse_text
+from ledger.commands.declaration import (
+    Option,
+    Pairs,
+    Together,
+    amount,
+    arg,
+    choice,
+    code,
+    command,
+    count,
+    handles,
+    names,
+    quantity,
+    text,
+)
+from ledger.commands.unit_of_work import UnitOfWork
+
+CLERK = ("clerk",)
+SUPERVISOR = ("supervisor",)
+
+
+@command(
+    "register_household",
+    "household register",
+    may=Permission("register a household", ("admin",)),
+)
+class RegisterHousehold:
+    """Register a household on the roster."""
+
+    household: str = code("The household code, such as XC-0001.", refers=household_id)
+    group: str = code("The work group it is assigned to.", refers=group_id)
+    village: str = text("Its village.")
+    head: str = text("The name of the head of household.")
+    id_number: str | None = code("The head's ID number.", optional=True)
+    address: str | None = text("Its address.", optional=True)
+
+
+@handles(RegisterHousehold)
+def register_household(uow: UnitOfWork, stamp: Stamp, cmd: RegisterHousehold) -> None:
+    uow.check_may(stamp, cmd)
+    uow.check_absent(
+        household_id(cmd.household), f"household {cmd.household} is already registered."
+    )
+    group = uow.get(WorkGroup, group_id(cmd.group), f"unknown group {cmd.group}: create it first.")
+    group.check_exists_by(stamp.at)
+    uow.add(
+        Household.register(
+            stamp, cmd.household, cmd.group, cmd.village, cmd.head, cmd.id_number, cmd.address
+        )
+    )
+
+
+@command("record_survey", "survey record", may=Permission("record a survey", CLERK, own_group=True))
+class RecordSurvey:
+    """Record a household's survey (or a correcting survey, with --reason)."""
+
+    household: str = code("The household code.", refers=household_id)
+    residents: int = count("How many people live there.")
+    building_area_m2: dict[str, Decimal] = arg(
+        parse_areas,
+        cli=Pairs(
+            "--area",
+            "STRUCTURE=M2",
+            "Building area of one structure type, such as brick_concrete=120.50 (repeat).",
+            example="brick_concrete=120.50",
+            required=True,
+        ),
+    )
+    land_area_m2: Decimal = quantity(
+        "Land area in square metres.", flag="--land-area", metavar="M2"
+    )
+    notes: str | None = text("Notes from the visit.", optional=True)
+    reason: str | None = text("Why this survey corrects an earlier one.", optional=True)
+
+
+@handles(RecordSurvey)
+def record_survey(uow: UnitOfWork, stamp: Stamp, cmd: RecordSurvey) -> None:
+    household = uow.household(cmd.household)
+    uow.check_may(stamp, cmd, household.group)
+    household.record_survey(
+        stamp, cmd.residents, cmd.building_area_m2, cmd.land_area_m2, cmd.notes, cmd.reason
+    )
+
+
+def _policy_version(raw: Any, _name: str) -> int:
+    if isinstance(raw, bool) or not isinstance(raw, int) or raw < 1:
+        raise InvalidInput("policy_version must be a whole number from 1 up.")
+    return raw
+
+
+@command(
+    "record_valuation", "valuation record", may=Permission("record a valuation", ("appraiser",))
+)
+class RecordValuation:
+    """Record a valuation, or a review of the current one (--reviews)."""
+
+    household: str = code("The household code.", refers=household_id)
+    valuation: str = code("The valuation's id.")
+    policy: str = code("The policy id, such as XC-2018.", refers=policy_id)
+    policy_version: int = arg(_policy_version, "The policy version it prices under.", number=True)
+    items: tuple[Item, ...] = arg(
+        lambda raw, _name: parse_items(raw),
+        cli=(
+            Pairs(
+                "--item",
+                "RATE_KEY=QUANTITY",
+                "A measured item priced by a rate, such as building:brick_concrete=120.50 "
+                "(repeat).",
+                example="building:brick_concrete=120.50",
+                entry=lambda name, value: {"item": name, "quantity": value},
+            ),
+            Pairs(
+                "--appraised",
+                "NAME=YUAN",
+                "An appraised item and its value, such as well=1500.00 (repeat).",
+                example="well=1500.00",
+                entry=lambda name, value: {"item": name, "value": value},
+            ),
+        ),
+    )
+    reviews: str | None = code("The valuation id this one reviews.", optional=True)
+
+
+@handles(RecordValuation)
+def record_valuation(uow: UnitOfWork, stamp: Stamp, cmd: RecordValuation) -> None:
+    household = uow.household(cmd.household)
+    uow.check_may(stamp, cmd, household.group)
+    policy = uow.policy_version(cmd.policy, cmd.policy_version)
+    published = uow.get(Policy, policy_id(cmd.policy), f"unknown policy {cmd.policy}.")
+    published.check_published_by(cmd.policy_version, stamp.at)
+    household.record_valuation(stamp, cmd.valuation, policy, cmd.items, cmd.reviews)
+
+
+def _deviation(raw: Any, _name: str) -> Deviation:
+    if not isinstance(raw, Mapping):
+        raise InvalidInput("deviation must be an object with reason and approved_by.")
+    return Deviation(
+        reason=parse_text(raw.get("reason"), "deviation.reason"),
+        approved_by=parse_code(raw.get("approved_by"), "deviation.approved_by"),
+    )
+
+
+def _approver(deviation: Deviation) -> Iterable[UUID]:
+    return names(staff_id)(deviation.approved_by)
+
+
+@command(
+    "sign_agreement",
+    "agreement sign",
+    may=Permission("record an agreement", CLERK, own_group=True),
+)
+class SignAgreement:
+    """Record a signed agreement."""
+
+    household: str = code("The household code.", refers=household_id)
+    agreement: str = code("The agreement's number.")
+    method: str = choice(METHODS, "Money or a replacement flat.")
+    amount: Decimal = amount("The agreed amount, such as 356800.00.")
+    deviation: Deviation | None = arg(
+        _deviation,
+        optional=True,
+        refers=_approver,
+        cli=Together(
+            (
+                Option(
+                    "Why the amount departs from the entitlement.",
+                    flag="--deviation-reason",
+                    key="reason",
+                ),
+                Option(
+                    "The supervisor who approved the deviation.",
+                    flag="--approved-by",
+                    key="approved_by",
+                ),
+            )
+        ),
+    )
+
+
+@handles(SignAgreement)
+def sign_agreement(uow: UnitOfWork, stamp: Stamp, cmd: SignAgreement) -> None:
+    household = uow.household(cmd.household)
+    uow.check_may(stamp, cmd, household.group)
+    approver = None
+    if cmd.deviation is not None:
+        approver = uow.actor(cmd.deviation.approved_by, stamp.at)
+    policy = uow.household_policy(household)
+    household.sign_agreement(
+        stamp, cmd.agreement, cmd.method, cmd.amount, policy, cmd.deviation, approver
+    )
+
+
+@command("approve_deviation", "agreement approve-deviation", may=APPROVE_DEVIATION)
+class ApproveDeviation:
+    """Approve, as the supervisor, signing for another amount than the entitlement
+    (the agreement then names you in --approved-by)."""
+
+    household: str = code("The household code.", refers=household_id)
+    amount: Decimal = amount("The amount approved, such as 370000.00.")
+    reason: str = text("Why it departs from the entitlement.")
+
+
+@handles(ApproveDeviation)
+def approve_deviation(uow: UnitOfWork, stamp: Stamp, cmd: ApproveDeviation) -> None:
+    household = uow.household(cmd.household)
+    uow.check_may(stamp, cmd, household.group)
+    household.approve_deviation(stamp, cmd.amount, cmd.reason)
+
+
+@command("void_agreement", "agreement void", may=Permission("void an agreement", SUPERVISOR))
+class VoidAgreement:
+    """Void the agreement in force (supervisors)."""
+
+    household: str = code("The household code.", refers=household_id)
+    agreement: str = code("The agreement's number.")
+    reason: str = text("Why it is voided.")
+
+
+@handles(VoidAgreement)
+def void_agreement(uow: UnitOfWork, stamp: Stamp, cmd: VoidAgreement) -> None:
+    household = uow.household(cmd.household)
+    uow.check_may(stamp, cmd, household.group)
+    household.void_agreement(stamp, cmd.agreement, cmd.reason)
+
+
+@command(
+    "attach_document",
+    "document attach",
+    may=Permission("attach a document", CLERK, own_group=True),
+)
+class AttachDocument:
+    """Attach a document to a household's file."""
+
+    household: str = code("The household code.", refers=household_id)
+    kind: str = code("The document's kind, such as id_card.")
+    sha256: str = arg(parse_sha256, "The SHA-256 digest of the scanned file.")
+    filename: str = text("The scanned file's name.", max_length=255)
+
+
+@handles(AttachDocument)
+def attach_document(uow: UnitOfWork, stamp: Stamp, cmd: AttachDocument) -> None:
+    household = uow.household(cmd.household)
+    uow.check_may(stamp, cmd, household.group)
+    household.attach_document(stamp, cmd.kind, cmd.sha256, cmd.filename)
+
+
+@command(
+    "record_vacated",
+    "household vacated",
+    may=Permission("record vacating", CLERK, own_group=True),
+)
+class RecordVacated:
+    """Record that a household moved out and handed over the keys."""
+
+    household: str = code("The household code.", refers=household_id)
+
+
+@handles(RecordVacated)
+def record_vacated(uow: UnitOfWork, stamp: Stamp, cmd: RecordVacated) -> None:
+    household = uow.household(cmd.household)
+    uow.check_may(stamp, cmd, household.group)
+    household.record_vacated(stamp)
