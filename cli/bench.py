@@ -81,7 +81,34 @@ def rows(figures: dict[str, Any]) -> list[list[str]]:
             mb("startup"),
         ],
     ]
+    if "audit" in figures:
+        out[-3:-3] = _audit_rows(figures["audit"])
     return out
+
+
+def _audit_rows(audit: dict[str, Any]) -> list[list[str]]:
+    """The audit phase's rows (runs from before it have none)."""
+    return [
+        [
+            "checkpoint (map head)",
+            f"{audit['checkpoint_seconds']:.2f} s",
+            f"log of {audit['log_size']:,}; verify with it {audit['verify_seconds']:.2f} s",
+            f"{audit['peak_rss_mb']:,.0f} MB",
+        ],
+        [
+            "audit bundle",
+            f"{audit['bundle_bytes']['median'] / 1024:.1f} KiB",
+            f"max {audit['bundle_bytes']['max'] / 1024:.1f} KiB; prove "
+            f"{audit['prove']['median_ms']:.1f} ms",
+            "",
+        ],
+        [
+            "audit-verify",
+            f"{audit['audit_verify']['median_ms']:.1f} ms",
+            f"p99 {audit['audit_verify']['p99_ms']:.1f} ms",
+            "",
+        ],
+    ]
 
 
 def _rebuild_note(rebuild: dict[str, Any]) -> str:

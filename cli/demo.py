@@ -58,7 +58,7 @@ def demo(households: int, groups: int, directory: Path, seed: int, lang: str) ->
     signing campaign, reviews, a deviation, complaints, files, payouts) in a fresh
     SQLite ledger, and print the last day's bulletin."""
     path = directory / "xingcheng.db"
-    for existing in (path, directory / f"{KEY_NAME}.key"):
+    for existing in (path, directory / f"{KEY_STEM}.key"):
         if existing.exists():
             raise Refused(f"{existing} already exists; give another --dir or remove it.")
     try:
@@ -86,20 +86,19 @@ def demo(households: int, groups: int, directory: Path, seed: int, lang: str) ->
         click.echo()
         click.echo(
             f"checkpoint: size {checkpoint.size}, root {checkpoint.root.hex()} "
-            f"(signed with {directory / KEY_NAME}.key; auditors check it with "
-            f"{directory / KEY_NAME}.pub)"
+            f"(signed with {directory / KEY_STEM}.key; auditors check it with "
+            f"{directory / KEY_STEM}.pub)"
         )
 
 
-KEY_NAME = "xingcheng-office"
+# The office's key is named as its log's origin (docs/integrity.md); its files by the
+# name's last part.
+KEY_NAME = "ledger.example-county.gov.cn/xingcheng-2018"
+KEY_STEM = KEY_NAME.rpartition("/")[2]
 
 
 def sign_checkpoint(ledger: Ledger, directory: Path) -> StoredCheckpoint:
     """The office's key pair, made for the demo, and a signed checkpoint of the log."""
     signer_text, verifier_text = generate_key(KEY_NAME)
-    write_key_pair(directory, KEY_NAME, signer_text, verifier_text)
-    return ledger.sign_checkpoint(
-        parse_signer(signer_text),
-        origin="oneruler/xingcheng-2018",
-        default_origin="oneruler/xingcheng-2018",
-    )
+    write_key_pair(directory, KEY_STEM, signer_text, verifier_text)
+    return ledger.sign_checkpoint([parse_signer(signer_text)])

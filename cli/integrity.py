@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -20,7 +20,6 @@ from cli.options import (
     json_option,
     ledger_at,
     print_json,
-    read_json,
     reads_at,
     translate_errors,
 )
@@ -34,8 +33,7 @@ from ledger.checkpoint import (
     parse_signer,
     parse_verifier,
 )
-from ledger.log import audit
-from ledger.store import resolve_url, store_name
+from ledger.log.bundle import RECENT
 
 if TYPE_CHECKING:
     from ledger.log.verification import Verification
@@ -123,21 +121,25 @@ def _taken(path: Path) -> BadInput:
     type=click.Path(file_okay=False, path_type=Path),
     default=".",
     show_default=True,
-    help="Where to write NAME.key and NAME.pub.",
+    help="Where to write STEM.key and STEM.pub.",
 )
 def generate(name: str, directory: Path) -> None:
-    """Make a key pair: NAME.key, the private signer key (mode 0600; it never goes
-    into the ledger), and NAME.pub, the public verifier key to hand to auditors."""
-    if "/" in name or "\\" in name or name.startswith("."):
+    """Make a key pair named NAME, which for a log's key is the log's origin (such as
+    ledger.example-county.gov.cn/xingcheng-2018): STEM.key, the private signer key
+    (mode 0600; it never goes into the ledger), and STEM.pub, the public verifier key
+    to hand to auditors, STEM being NAME's last part after '/'."""
+    stem = name.rpartition("/")[2]
+    if not stem or "\\" in name or stem.startswith("."):
         raise BadInput(
-            f"the key name {name!r} is also a file name, so it cannot contain '/' or '\\' "
-            "or start with '.'; choose a name such as xingcheng-office."
+            f"the key name {name!r} ends in its files' name, which cannot be empty, contain "
+            "'\\' or start with '.'; choose a name such as "
+            "ledger.example-county.gov.cn/xingcheng-2018."
         )
     try:
         signer_text, verifier_text = generate_key(name)
     except CheckpointError as e:
         raise BadInput(_sentence(e)) from None
-    private, public = write_key_pair(directory, name, signer_text, verifier_text)
+    private, public = write_key_pair(directory, stem, signer_text, verifier_text)
     click.echo(f"wrote {private} (the private key: keep it secret) and {public} (the public key):")
     click.echo(verifier_text)
 
@@ -145,37 +147,120 @@ def generate(name: str, directory: Path) -> None:
 # --- checkpoints and verification -----------------------------------------------
 
 
-def _default_origin(db: str | None) -> str:
-    return f"oneruler/{store_name(resolve_url(db))}"
+def keys_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--key",
+        "key_files",
+        multiple=True,
+        envvar="ONERULER_KEY",
+        type=click.File("r", encoding="utf-8"),
+        help="A private signer key file, STEM.key, named as the log's origin; give --key "
+        "again to sign with several (as while moving to a new key) [env ONERULER_KEY].",
+    )(f)
+
+
+def _signers(key_files: Sequence[TextIO]) -> list[Signer]:
+    if not key_files:
+        raise BadInput(
+            "give the private signer key with --key FILE (or ONERULER_KEY); "
+            "make one with oneruler key generate ORIGIN."
+        )
+    return [_signer(stream) for stream in key_files]
 
 
 @click.command("checkpoint")
-@click.option(
-    "--key",
-    "key_file",
-    envvar="ONERULER_KEY",
-    type=click.File("r", encoding="utf-8"),
-    help="The private signer key file, NAME.key [env ONERULER_KEY].",
-)
+@keys_option
 @click.option(
     "--origin",
-    help="The log's name, the checkpoint's first line [default: oneruler/<the db file's "
-    "name>; the first checkpoint's origin is kept for all later ones].",
+    help="The log's origin, the checkpoint's first line [default: the key's name; the "
+    "first checkpoint fixes it for good, and every key must be named so].",
 )
 @db_option
 @translate_errors
-def checkpoint(key_file: TextIO | None, origin: str | None, db: str | None) -> None:
-    """Sign the log's current size and root and keep the checkpoint in the ledger;
-    print the signed note, exactly, and nothing else."""
-    if key_file is None:
-        raise BadInput(
-            "give the private signer key with --key FILE (or ONERULER_KEY); "
-            "make one with oneruler key generate NAME."
-        )
-    signer = _signer(key_file)
+def checkpoint(key_files: tuple[TextIO, ...], origin: str | None, db: str | None) -> None:
+    """Append the log's map head, sign the log's size and root with every key, and
+    keep the checkpoint in the ledger; print the signed note, exactly, and nothing
+    else."""
+    signers = _signers(key_files)
     with ledger_at(db, must_exist=True) as ledger:
-        stored = ledger.sign_checkpoint(signer, origin=origin, default_origin=_default_origin(db))
+        stored = ledger.sign_checkpoint(signers, origin=origin)
     click.echo(stored.note, nl=False)
+
+
+@key.command("transition")
+@click.option(
+    "--key",
+    "key_file",
+    required=True,
+    type=click.File("r", encoding="utf-8"),
+    help="The log's current private key, STEM.key, which signs the transition.",
+)
+@click.option(
+    "--to",
+    "new_key",
+    required=True,
+    type=click.File("r", encoding="utf-8"),
+    help="The new public key, STEM.pub, named as the log's origin.",
+)
+@db_option
+@translate_errors
+def transition(key_file: TextIO, new_key: TextIO, db: str | None) -> None:
+    """Record in the log that its key moves from the current one to a new one: a note
+    signed by the current key naming the new, which audit-verify follows. From then
+    on checkpoints are signed by the new key. Print the note."""
+    old, new = _signer(key_file), _verifier(new_key)
+    with ledger_at(db, must_exist=True) as ledger:
+        recorded = ledger.record_key_transition(old, new)
+    click.echo(recorded.note, nl=False)
+
+
+@click.command("receipt")
+@click.argument("code", metavar="CODE")
+@click.option(
+    "--kind",
+    type=click.Choice(["household", "complaint", "payout"]),
+    default="household",
+    show_default=True,
+    help="What CODE names.",
+)
+@click.option(
+    "--version", type=click.IntRange(min=1), help="The event's version [default: the latest]."
+)
+@keys_option
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    default="-",
+    help="Where to write the receipt [default: standard output].",
+)
+@db_option
+@translate_errors
+def receipt(
+    code: str,
+    kind: str,
+    version: int | None,
+    key_files: tuple[TextIO, ...],
+    output: str,
+    db: str | None,
+) -> None:
+    """A receipt for an event of a household (or complaint, payout): a note signed by
+    the log's key giving the log's origin, the event's leaf index and hash, its
+    record, version and recorded time, and the promise that the next checkpoint
+    includes it. audit-verify --receipt fails a bundle that lacks it."""
+    signers = _signers(key_files)
+    with ledger_at(db, must_exist=True) as ledger:
+        made = ledger.receipt(signers, kind, code, version)
+    if output == "-":
+        click.echo(made.note, nl=False)
+        return
+    try:
+        Path(output).write_text(made.note, encoding="utf-8")
+    except OSError as e:
+        raise BadInput(f"cannot write {output} ({e.strerror}); give another -o.") from None
+    click.echo(
+        f"wrote {output}: the receipt for {kind} {code} version {made.version} (leaf {made.index})."
+    )
 
 
 @contextmanager
@@ -203,7 +288,11 @@ def _verified(result: Verification, against: str | None) -> str:
         0: "no stored checkpoint yet",
         1: f"the stored checkpoint (size {sizes})",
     }.get(count, f"{count} stored checkpoints (sizes {sizes})")
-    text = f"OK: {result.events} events, their tree and {stored} verified in {result.seconds:.2f} s"
+    heads = {0: "", 1: ", 1 map head"}.get(result.map_heads, f", {result.map_heads} map heads")
+    text = (
+        f"OK: {result.events} events, their tree{heads} and {stored} verified in "
+        f"{result.seconds:.2f} s"
+    )
     if result.against is not None:
         text += f"; the log extends the checkpoint in {against} (size {result.against.size})"
     return text + "."
@@ -277,17 +366,29 @@ def prove_consistency(old_size: int, new_size: int, as_json: bool, db: str | Non
     type=click.Path(dir_okay=False, allow_dash=True),
     help="Where to write the audit bundle (- for standard output).",
 )
+@click.option(
+    "--since",
+    multiple=True,
+    type=click.IntRange(min=1),
+    metavar="SIZE",
+    help="The size of an earlier checkpoint the auditor holds: the bundle also proves "
+    "that the log extends it (the bundle carries such proofs from the latest "
+    f"{RECENT} checkpoints anyway).",
+)
 @json_option
 @db_option
 @translate_errors
-def prove(household_code: str, output: str, as_json: bool, db: str | None) -> None:
-    """Write an audit bundle for household HH: every event of its record with its
-    inclusion proof in the latest checkpoint, for oneruler audit-verify."""
+def prove(
+    household_code: str, output: str, since: tuple[int, ...], as_json: bool, db: str | None
+) -> None:
+    """Write an audit bundle for household HH: the events of the household and of its
+    complaints and payouts, with their inclusion proofs in the latest checkpoint and
+    their places in its map, for oneruler audit-verify."""
     if as_json and output == "-":
         raise BadInput("--json prints a summary on standard output; give -o FILE, not -o -.")
     with reads_at(db) as reads:
-        proof, document = reads.bundle(household_code)
-    text = json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+        proof, document = reads.bundle(household_code, since)
+    text = json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n"
     if output == "-":
         click.echo(text, nl=False)
         return
@@ -295,47 +396,24 @@ def prove(household_code: str, output: str, as_json: bool, db: str | None) -> No
         Path(output).write_text(text, encoding="utf-8")
     except OSError as e:
         raise BadInput(f"cannot write {output} ({e.strerror}); give another -o.") from None
+    events = sum(len(r.events) for r in proof.records)
+    others = [f"{r.kind} {r.code}" for r in proof.records if r.kind != "household"]
     summary = {
         "household": household_code,
-        "events": len(proof.events),
+        "records": [
+            {"kind": r.kind, "code": r.code, "events": len(r.events)} for r in proof.records
+        ],
+        "events": events,
         "checkpoint": proof.checkpoint.id,
         "size": proof.checkpoint.size,
+        "bytes": len(text.encode("utf-8")),
         "file": output,
     }
     if as_json:
         print_json(summary)
-    else:
-        click.echo(
-            f"wrote {output}: the {len(proof.events)} events of household {household_code} "
-            f"with their proofs in checkpoint {proof.checkpoint.id} "
-            f"(size {proof.checkpoint.size})."
-        )
-
-
-@click.command("audit-verify")
-@click.argument("bundle_file", metavar="FILE", type=click.File("r", encoding="utf-8"))
-@pubkey_option("The office's public key (NAME.pub); the bundle's own key must be this one.")
-@json_option
-def audit_verify(bundle_file: TextIO, pubkey: TextIO | None, as_json: bool) -> None:
-    """Check an audit bundle with nothing but FILE: no ledger, no database. The
-    signature, every event's inclusion in the checkpoint, and that the household's
-    events run from version 1 without a gap."""
-    text = _read(bundle_file, "an audit bundle")
-    document = read_json(text, bundle_file.name, "give the file oneruler prove wrote.")
-    verifier = _verifier(pubkey) if pubkey is not None else None
-    try:
-        report = audit.audit_verify(document, verifier)
-    except audit.BundleRejected as e:
-        if as_json:
-            print_json({"ok": False, "problem": str(e)})
-        raise Refused(str(e)) from None
-    if as_json:
-        print_json(report.as_json())
         return
-    summary = report.summary()
-    if verifier is None:
-        summary = summary.removesuffix(".") + (
-            " (the bundle's own key: give --pubkey with the office's NAME.pub to know "
-            "it is theirs)."
-        )
-    click.echo(summary)
+    records = f"household {household_code}" + (f" and its {', '.join(others)}" if others else "")
+    click.echo(
+        f"wrote {output}: the {events} events of {records}, with their proofs in checkpoint "
+        f"{proof.checkpoint.id} (size {proof.checkpoint.size})."
+    )

@@ -24,7 +24,9 @@ COMMANDS = {
     "verify": "cli.integrity:verify",
     "prove": "cli.integrity:prove",
     "prove-consistency": "cli.integrity:prove_consistency",
-    "audit-verify": "cli.integrity:audit_verify",
+    "audit-verify": "cli.audit:audit_verify",
+    "check-consistency": "cli.audit:check_consistency",
+    "receipt": "cli.integrity:receipt",
     "witness": "cli.witness:witness",
 }
 

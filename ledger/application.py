@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
-from typing import Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 from uuid import UUID
 
 from eventsourcing.application import Application
@@ -21,14 +21,17 @@ from domain.ids import complaint_id, household_id, policy_id
 from domain.payout import PayoutIndex
 from domain.policy import PolicyVersion
 from domain.programme import Policy
-from ledger.checkpoint import Signer, StoredCheckpoint
+from ledger.checkpoint import Signer, StoredCheckpoint, Verifier
 from ledger.commands import Command, UnitOfWork, declaration_of, references
 from ledger.commands.declaration import ThenReads
 from ledger.follower import can_follow
-from ledger.log.store import make_checkpoint
+from ledger.log.store import MapperCodec
 from ledger.read_models import ReadModels
 from ledger.recorder import LedgerRecorder, is_ledger_recorder
 from ledger.transcoder import construct_transcoder
+
+if TYPE_CHECKING:
+    from ledger.log.notes import Receipt, Transition
 
 Clock = Callable[[], datetime]
 
@@ -74,6 +77,9 @@ class Ledger(Application[UUID]):
         # Whether the read models are given the events this process commits; not
         # while another process keeps them (ledger/follower.py).
         self.offering = True
+        if is_ledger_recorder(self.recorder):
+            # The log's own events (its map heads) are encoded as every event is.
+            self.ledger_recorder.log.codec = MapperCodec(self.mapper)
 
     @property
     def sharable_settings(self) -> dict[str, str] | None:
@@ -219,16 +225,27 @@ class Ledger(Application[UUID]):
     # --- maintenance -------------------------------------------------------------
 
     def sign_checkpoint(
-        self, signer: Signer, *, origin: str | None, default_origin: str
+        self, signers: Sequence[Signer], *, origin: str | None = None
     ) -> StoredCheckpoint:
-        """Extend the log to the store's end and record a checkpoint signed by signer."""
-        return make_checkpoint(
-            self.ledger_recorder,
-            signer,
-            origin=origin,
-            default_origin=default_origin,
-            now=self.clock(),
-        )
+        """Extend the log to the store's end, append its map head, and record a
+        checkpoint signed by every key (docs/integrity.md)."""
+        from ledger.log import keys  # only where a key signs: every command opens the ledger
+
+        return keys.make_checkpoint(self.ledger_recorder, signers, origin=origin, now=self.clock())
+
+    def record_key_transition(self, old: Signer, new: Verifier) -> Transition:
+        """Append the log's move from its current key `old` to `new`, signed by `old`."""
+        from ledger.log import keys
+
+        return keys.record_transition(self.ledger_recorder, old, new, self.clock())
+
+    def receipt(
+        self, signers: Sequence[Signer], kind: str, code: str, version: int | None = None
+    ) -> Receipt:
+        """The log's signed promise that its next checkpoint includes a record's event."""
+        from ledger.log import keys
+
+        return keys.make_receipt(self.ledger_recorder, signers, kind, code, version, self.clock())
 
     def rebuild_read_models(
         self, progress_to: Callable[[int], None] | None = None

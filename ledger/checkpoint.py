@@ -26,6 +26,7 @@ __all__ = [
     "Signer",
     "StoredCheckpoint",
     "Verifier",
+    "check_origin",
     "generate_key",
     "key_id",
     "open_note",
@@ -55,6 +56,12 @@ MAX_TREE_SIZE = 2**64 - 1
 _DECIMAL = re.compile(r"0|[1-9][0-9]*")
 _KEY_ID_HEX = re.compile(r"[0-9a-fA-F]{8}")
 _PRIVATE_PREFIX = "PRIVATE+KEY+"
+# C2SP's recommended origin: a schema-less URL, here a lower-case host name with at
+# least one dot, then any path of URL-safe segments (no spaces, no '+').
+_ORIGIN = re.compile(
+    r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+"
+    r"(?:/[A-Za-z0-9._~-]+)*"
+)
 
 
 class CheckpointError(ValueError):
@@ -79,6 +86,17 @@ def _check_key_name(name: str) -> None:
         raise CheckpointError(
             f"The key name {_quote(name)} is not valid UTF-8 text; choose a plain text name."
         ) from None
+
+
+def check_origin(origin: str) -> None:
+    """Refuse an origin that is not of the C2SP form, such as
+    ledger.example-county.gov.cn/xingcheng-2018."""
+    if len(origin) > 255 or not _ORIGIN.fullmatch(origin):
+        raise CheckpointError(
+            f"{_quote(origin)} is not an origin of the C2SP form, a schema-less URL such as "
+            "ledger.example-county.gov.cn/xingcheng-2018 (a lower-case host name with a dot, "
+            "then a path); choose a name of that form."
+        )
 
 
 def _check_note_text(text: str, what: str) -> bytes:
@@ -359,6 +377,12 @@ class StoredCheckpoint:
     key_name: str
     verifier_key: str
     created_at: str
+
+    @property
+    def verifier_keys(self) -> list[str]:
+        """The public keys that signed it: one per line of verifier_key (a checkpoint
+        signed with several keys keeps them all)."""
+        return [line for line in self.verifier_key.split("\n") if line]
 
     def as_json(self) -> dict[str, Any]:
         return {

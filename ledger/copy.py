@@ -16,7 +16,7 @@ from eventsourcing.persistence import PersistenceError
 from domain.errors import RuleViolation
 from ledger import marker
 from ledger.application import Clock, Ledger, utc_now
-from ledger.log.audit import LeafRow
+from ledger.log.leaf import LeafRow
 from ledger.log.store import Cursor, Dialect, LogMismatch
 from ledger.log.verification import verify, verify_snapshot
 from ledger.recorder import LedgerRecorder

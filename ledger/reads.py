@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
-
-from eventsourcing.persistence import StoredEvent
+from typing import TYPE_CHECKING, Any
 
 from domain.errors import NotFound
 from domain.policy import DEFAULT_ACKNOWLEDGE_DAYS, DEFAULT_RESOLVE_DAYS, PolicyVersion
@@ -18,8 +16,8 @@ from domain.programme import Policy
 from domain.values import parse_code
 from ledger.application import Ledger
 from ledger.checkpoint import Verifier
-from ledger.log import audit, verification
 from ledger.log import store as log_store
+from ledger.log import verification
 from projections import complaints as complaints_rm
 from projections import consistency
 from projections import dispute as dispute_rm
@@ -27,6 +25,9 @@ from projections import history as history_view
 from projections import households as households_rm
 from projections import programme as programme_rm
 from projections import progress as progress_rm
+
+if TYPE_CHECKING:
+    from ledger.log.bundle import HouseholdProof
 
 
 def asked(code: str, kind: str) -> str:
@@ -191,28 +192,11 @@ class Reads:
         """The `prove-consistency --json` document."""
         return log_store.consistency(self._ledger.ledger_recorder, old, new)
 
-    def bundle(self, code: str) -> tuple[audit.HouseholdProof, dict[str, Any]]:
-        """A household's audit bundle (specs/integrity.md), with the proof it carries."""
-        code = asked(code, "household")
-        proof = log_store.prove_household(self._ledger.ledger_recorder, code)
-        return proof, audit.bundle(proof, self._decoded(proof))
+    def bundle(self, code: str, since: Sequence[int] = ()) -> tuple[HouseholdProof, dict[str, Any]]:
+        """A household's audit bundle (docs/integrity.md), with the proof it carries;
+        since: sizes of earlier checkpoints to carry consistency proofs from."""
+        from ledger.log import bundle, proving  # for the bundle's command alone
 
-    def _decoded(self, proof: audit.HouseholdProof) -> list[dict[str, Any]]:
-        """Each proven event decoded from its own stored bytes, for people to read."""
-        documents = []
-        for proven in proof.events:
-            event: Any = self._ledger.mapper.to_domain_event(
-                StoredEvent(proof.originator_id, proven.version, proven.topic, proven.state)
-            )
-            documents.append(
-                {
-                    "type": proven.topic.rpartition(".")[2],
-                    "version": proven.version,
-                    "occurred_at": event.occurred_at.isoformat(),
-                    "recorded_at": event.recorded_at.isoformat(),
-                    "actor": event.actor,
-                    "command": event.command,
-                    **history_view.event_data(event),
-                }
-            )
-        return documents
+        code = asked(code, "household")
+        proof = proving.prove_household(self._ledger.ledger_recorder, code, since)
+        return proof, bundle.bundle(proof)

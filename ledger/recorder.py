@@ -31,7 +31,7 @@ from eventsourcing.sqlite import (
 
 from ledger import marker
 from ledger.environment import StoreProblem
-from ledger.log.audit import LeafRow
+from ledger.log.leaf import LeafRow
 from ledger.log.store import Cursor, Dialect, TransparencyLog
 from ledger.readahead import ReadAhead
 

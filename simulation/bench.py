@@ -19,7 +19,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-PHASES = ("generate", "ingest", "raw", "rebuild", "verify", "latency", "startup")
+PHASES = ("generate", "ingest", "raw", "rebuild", "verify", "audit", "latency", "startup")
+# Households whose audit bundles the audit phase writes and checks.
+AUDITED = 200
 RAW_BATCH = 1000
 
 
@@ -189,6 +191,58 @@ def verify(_directory: Path, _households: int, db: str) -> Figures:
     )
 
 
+def audit(_directory: Path, households: int, db: str) -> Figures:
+    """The completeness map and the auditor's side: the first checkpoint (its map head
+    built over the whole log), AUDITED households' bundles written and checked, and
+    verify again, now with a map head to recompute."""
+    from ledger.checkpoint import generate_key, parse_signer
+    from ledger.log import audit as auditing
+    from ledger.log import verification
+    from ledger.reads import Reads
+    from ledger.store import open_ledger
+
+    ledger = open_ledger(db)
+    signer = parse_signer(generate_key("bench.oneruler.example/log")[0])
+    started = time.perf_counter()
+    checkpoint = ledger.sign_checkpoint([signer])
+    checkpoint_seconds = time.perf_counter() - started
+    reads = Reads(ledger)
+    rng = random.Random(5)
+    codes = [_code(n, households) for n in rng.sample(range(1, households + 1), AUDITED)]
+    sizes, proving, checking = [], [], []
+    for code in codes:
+        started = time.perf_counter()
+        _, document = reads.bundle(code)
+        text = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+        proving.append(time.perf_counter() - started)
+        sizes.append(len(text.encode("utf-8")) + 1)  # as prove writes it, with its newline
+        started = time.perf_counter()
+        auditing.audit_verify(json.loads(text), signer.verifier())
+        checking.append(time.perf_counter() - started)
+    events, seconds = verification.timed_verify(ledger.ledger_recorder, ledger.sharable_settings)
+    ledger.close()
+    ordered = sorted(sizes)
+    return dict(
+        checkpoint_seconds=checkpoint_seconds,
+        log_size=checkpoint.size,
+        bundle_bytes={
+            "median": statistics.median(ordered),
+            "p99": ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))],
+            "max": ordered[-1],
+        },
+        prove=_percentiles(proving),
+        audit_verify=_percentiles(checking),
+        # verify as in the verify phase, plus the map head's map recomputed from the log.
+        verify_events=events,
+        verify_seconds=seconds,
+        worker_peak_rss_mb=_children_peak_rss_mb(),
+    )
+
+
+def _code(number: int, households: int) -> str:
+    return f"XC-{number:04d}" if households < 10_000 else f"XC-{number:07d}"
+
+
 def _cpu_seconds(who: int) -> float:
     usage = resource.getrusage(who)
     return usage.ru_utime + usage.ru_stime
@@ -213,10 +267,7 @@ def latency(_directory: Path, households: int, db: str) -> Figures:
     ledger = open_ledger(db)
     ledger.read_models.catch_up()
     rng = random.Random(3)
-    codes = [
-        f"XC-{n:04d}" if households < 10_000 else f"XC-{n:07d}"
-        for n in (rng.randint(1, households) for _ in range(1000))
-    ]
+    codes = [_code(rng.randint(1, households), households) for _ in range(1000)]
     now = last_day()
     reads = Reads(ledger)
     show = _timed(lambda code: reads.household(code, now), codes)
@@ -325,6 +376,7 @@ def _main(argv: list[str]) -> None:
         "raw": raw,
         "rebuild": rebuild,
         "verify": verify,
+        "audit": audit,
         "latency": latency,
         "startup": startup,
     }

@@ -23,7 +23,8 @@ from ledger.ingest import ingest
 from ledger.store import open_ledger
 
 ORIGIN = "ledger.xingcheng.example/2018"
-_OFFICE_KEY, OFFICE_PUB = generate_key("xingcheng-office")
+# The office's key is named as its log's origin (docs/integrity.md).
+_OFFICE_KEY, OFFICE_PUB = generate_key(ORIGIN)
 OFFICE = parse_signer(_OFFICE_KEY)
 OFFICE_VERIFIER = parse_verifier(OFFICE_PUB)
 
@@ -88,7 +89,7 @@ def growing_log(folder: Path, lines: list[str]) -> Log:
     try:
         for line in lines:
             ingest(ledger, [line], second_process=False)
-            stored = ledger.sign_checkpoint(OFFICE, origin=ORIGIN, default_origin=ORIGIN)
+            stored = ledger.sign_checkpoint([OFFICE], origin=ORIGIN)
             checkpoints.setdefault(stored.size, Signed(stored.note, stored.size, stored.root))
     finally:
         ledger.close()

@@ -57,6 +57,8 @@ class Verification:
     problems: list[Problem] = field(default_factory=list)
     seconds: float = 0.0
     complete: bool = False
+    # Map heads recomputed from the log (verification.check_own_record).
+    map_heads: int = 0
     # Said to the person on standard error, not part of the result.
     notes: list[str] = field(default_factory=list)
 
@@ -77,6 +79,7 @@ class Verification:
                 "size": self.against.size,
                 "root": self.against.root.hex(),
             },
+            "map_heads": self.map_heads,
             "problems": [p.as_json() for p in self.problems],
             "seconds": round(self.seconds, 3),
         }

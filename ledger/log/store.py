@@ -1,8 +1,8 @@
 """The log's store: the Merkle tree and the checkpoints kept in tables beside the stored
 events, what differs between databases (the dialects), appending in the events' own
-transaction, the reads that proofs and checkpoints are made of, and the operations
-over a store that keeps the log (making a checkpoint, a consistency proof, what a
-household's audit bundle needs)."""
+transaction, the reads that proofs and checkpoints are made of, and a consistency
+proof over a store that keeps the log. Making a checkpoint is keys.py's, with the map
+head that mapstore.py appends."""
 
 from __future__ import annotations
 
@@ -10,24 +10,18 @@ import operator
 import re
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, replace
-from datetime import datetime
+from dataclasses import dataclass
 from typing import Any, Protocol, cast
 from uuid import UUID
 
-from domain.errors import InvalidInput, NotFound, RuleViolation
-from domain.ids import household_id
+from eventsourcing.utils import register_topic
+
+from domain.errors import InvalidInput, RuleViolation
 from ledger import merkle
-from ledger.checkpoint import (
-    Checkpoint,
-    CheckpointError,
-    Signer,
-    StoredCheckpoint,
-    parse_verifier,
-    sign_note,
-    verify_checkpoint,
-)
-from ledger.log.audit import HouseholdProof, LeafRow, ProvenEvent, leaf_bytes
+from ledger.checkpoint import Checkpoint, Signer, StoredCheckpoint, sign_note
+from ledger.log.leaf import LeafRow, leaf_bytes
+from ledger.log.record import KEY_TRANSITION, MAP_HEAD
+from ledger.transcoder import construct_transcoder
 
 __all__ = [
     "SQLITE",
@@ -35,12 +29,12 @@ __all__ = [
     "Dialect",
     "LogMismatch",
     "LogStore",
+    "MapperCodec",
+    "StateCodec",
     "StoredNodes",
     "TransparencyLog",
     "consistency",
-    "make_checkpoint",
     "postgres_dialect",
-    "prove_household",
 ]
 
 # Keeps every statement under SQLite's oldest bound-parameter limit (999).
@@ -104,6 +98,14 @@ class Dialect:
     # Many rows into one table at once (the tree's leaves and nodes, under the writers'
     # lock): None for an INSERT per row, else a function that loads them in one go.
     bulk_insert: Callable[[Cursor, str, Sequence[str], Sequence[Sequence[Any]]], None] | None = None
+    # What an INSERT of an event adds to give back its notification id (SQLite: nothing,
+    # it is read with last_insert_rowid()).
+    returning_id: str = ""
+    # Whether a table exists: a row whose first column is not NULL.
+    table_exists: str = "SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?"
+    # The latest version of each aggregate in a range of ids, up to a notification id:
+    # SQLite takes a bare column from the row of the MAX(), PostgreSQL needs DISTINCT ON.
+    distinct_on: bool = False
 
     def sql(self, statement: str) -> str:
         return statement if self.param == "?" else statement.replace("?", self.param)
@@ -122,6 +124,33 @@ class Dialect:
                 f"VALUES ({', '.join('?' * len(columns))})"
             ),
             rows,
+        )
+
+    def latest_versions(self, *, dense: bool) -> str:
+        """The map's entries (id, latest version, its leaf index) for ids between two
+        values, among the events up to a notification id, by id. Dense: every leaf's
+        index is its notification id less one, so no leaf is looked up."""
+        nid, events = self.notification_id, self.events_table
+        if self.distinct_on:
+            latest = (
+                f"SELECT DISTINCT ON (originator_id) originator_id, originator_version AS "
+                f"version, {nid} AS nid FROM {events} WHERE originator_id BETWEEN ? AND ? "
+                f"AND {nid} <= ? ORDER BY originator_id, originator_version DESC"
+            )
+        else:
+            latest = (
+                f"SELECT originator_id, MAX(originator_version) AS version, {nid} AS nid "
+                f"FROM {events} WHERE originator_id BETWEEN ? AND ? AND {nid} <= ? "
+                "GROUP BY originator_id"
+            )
+        if dense:
+            return (
+                f"SELECT originator_id, version, nid - 1 FROM ({latest}) AS latest "
+                "ORDER BY originator_id"
+            )
+        return (
+            f"SELECT latest.originator_id, latest.version, l.idx FROM ({latest}) AS latest "
+            "JOIN merkle_leaves l ON l.notification_id = latest.nid ORDER BY latest.originator_id"
         )
 
 
@@ -164,6 +193,9 @@ def postgres_dialect(events_table: str) -> Dialect:
         originators_canonical=_uuid_values,
         originator_param=_same,
         bulk_insert=_copy_rows,
+        returning_id=" RETURNING notification_id",
+        table_exists="SELECT to_regclass(%s)",
+        distinct_on=True,
     )
 
 
@@ -205,12 +237,67 @@ class StoredNodes:
         return found
 
 
+class _LogEvent:
+    """An event of the log's own record as the library's mapper decodes one, for
+    whatever decodes every stored event (Ledger.all_events). Nothing replays them."""
+
+    originator_id: UUID
+    originator_version: int
+
+
+class MapHeadRecorded(_LogEvent):
+    pass
+
+
+class KeyTransitionRecorded(_LogEvent):
+    pass
+
+
+register_topic(MAP_HEAD, MapHeadRecorded)
+register_topic(KEY_TRANSITION, KeyTransitionRecorded)
+
+
+class StateCodec(Protocol):
+    """How the ledger encodes an event's state for the store (its mapper's transcoder,
+    and any compression and encryption), for the log's own events."""
+
+    def encode(self, state: dict[str, Any]) -> bytes: ...
+
+    def decode(self, data: bytes) -> Any: ...
+
+
+class MapperCodec:
+    """The log's own events encoded as the ledger encodes every event: its mapper's
+    transcoder, then any compression and encryption (the library's order)."""
+
+    def __init__(self, mapper: Any) -> None:
+        self.mapper = mapper
+
+    def encode(self, state: dict[str, Any]) -> bytes:
+        data: bytes = self.mapper.transcoder.encode(state)
+        if self.mapper.compressor:
+            data = self.mapper.compressor.compress(data)
+        if self.mapper.cipher:
+            data = self.mapper.cipher.encrypt(data)
+        return data
+
+    def decode(self, data: bytes) -> Any:
+        if self.mapper.cipher:
+            data = self.mapper.cipher.decrypt(data)
+        if self.mapper.compressor:
+            data = self.mapper.compressor.decompress(data)
+        return self.mapper.transcoder.decode(data)
+
+
 class TransparencyLog:
     """The Merkle tree and checkpoints, kept in tables beside the stored events and
     read and written through the caller's cursor (and so in the caller's transaction)."""
 
     def __init__(self, dialect: Dialect = SQLITE) -> None:
         self.dialect = dialect
+        # How the log's own events (mapstore.py) are encoded: as the ledger's are, once
+        # the ledger gives its mapper (Ledger.__init__); until then, its transcoder.
+        self.codec: StateCodec = construct_transcoder()
 
     def create_table_statements(self) -> list[str]:
         d = self.dialect
@@ -392,20 +479,29 @@ class TransparencyLog:
         return None if row is None else str(row[0])
 
     def record_checkpoint(
-        self, c: Cursor, origin: str, signer: Signer, created_at: str
+        self, c: Cursor, origin: str, signers: Sequence[Signer], created_at: str
     ) -> StoredCheckpoint:
-        """Sign the tree as it stands and keep the signed note with its public key."""
+        """Sign the tree as it stands with every key, and keep the signed note with
+        their public keys (one per line)."""
         size = self.size(c)
         root = merkle.root(StoredNodes(self, c), size)
-        note = sign_note(Checkpoint(origin, size, root).body(), signer)
-        verifier = signer.verifier()
+        note = sign_note(Checkpoint(origin, size, root).body(), *signers)
+        verifiers = list(dict.fromkeys(signer.verifier() for signer in signers))
         c.execute(
             self.dialect.sql(
                 "INSERT INTO checkpoints "
                 "(origin, size, root, note, key_name, verifier_key, created_at) "
                 "VALUES (?,?,?,?,?,?,?)"
             ),
-            [origin, size, root, note, verifier.name, verifier.text, created_at],
+            [
+                origin,
+                size,
+                root,
+                note,
+                verifiers[0].name,
+                "\n".join(v.text for v in verifiers),
+                created_at,
+            ],
         )
         latest = self.latest_checkpoint(c)
         assert latest is not None
@@ -423,26 +519,6 @@ class LogStore(Protocol):
     def log_transaction(self, *, commit: bool) -> AbstractContextManager[Cursor]: ...
 
 
-def make_checkpoint(
-    store: LogStore, signer: Signer, *, origin: str | None, default_origin: str, now: datetime
-) -> StoredCheckpoint:
-    """Extend the tree to the store's end, then sign and keep a checkpoint of it."""
-    with store.log_transaction(commit=True) as c:
-        c.execute(store.log.dialect.write_lock)
-        store.log.catch_up(c)
-        remembered = store.log.origin(c)
-        if origin is not None and remembered is not None and origin != remembered:
-            raise RuleViolation(
-                f"this ledger's checkpoints are for the log {remembered}, and a log keeps one "
-                f"origin; leave out --origin (or give --origin {remembered})."
-            )
-        chosen = origin or remembered or default_origin
-        try:
-            return store.log.record_checkpoint(c, chosen, signer, now.isoformat())
-        except CheckpointError as e:
-            raise InvalidInput(str(e)) from None
-
-
 def consistency(store: LogStore, old: int, new: int) -> dict[str, Any]:
     """The RFC 9162 consistency proof between two sizes, with both roots, in hex."""
     with store.log_transaction(commit=False) as c:
@@ -456,65 +532,3 @@ def consistency(store: LogStore, old: int, new: int) -> dict[str, Any]:
         "new_root": new_root.hex(),
         "proof": [hashed.hex() for hashed in proof],
     }
-
-
-def prove_household(store: LogStore, code: str) -> HouseholdProof:
-    """Every event of a household's own aggregate, with its inclusion proof in the
-    latest checkpoint; refused if the checkpoint does not cover them all yet."""
-    originator = household_id(code)
-    log = store.log
-    d = log.dialect
-    make_one = "make a checkpoint first: oneruler checkpoint --key FILE."
-    with store.log_transaction(commit=False) as c:
-        c.execute(
-            d.sql(
-                f"SELECT {d.notification_id}, originator_version, topic, state "
-                f"FROM {d.events_table} WHERE originator_id = ? ORDER BY originator_version"
-            ),
-            [d.originator_param(originator)],
-        )
-        rows = c.fetchall()
-        if not rows:
-            raise NotFound(f"unknown household {code}: check the code, or register it first.")
-        checkpoint = log.latest_checkpoint(c)
-        if checkpoint is None:
-            raise RuleViolation(f"the ledger has no checkpoint yet; {make_one}")
-        leaves = log.leaves_of(c, [row[0] for row in rows])
-        events: list[ProvenEvent] = []
-        for nid, version, topic, state in rows:
-            if nid not in leaves:
-                raise LogMismatch(
-                    f"version {version} of household {code} (notification id {nid}) is not in "
-                    "the log; run oneruler verify."
-                )
-            index, logged = leaves[nid]
-            leaf = leaf_bytes(nid, originator.bytes, version, topic, state)
-            if merkle.leaf_hash(leaf) != logged:
-                raise LogMismatch(
-                    f"leaf {index} (notification id {nid}) does not match the stored event: the "
-                    "stored events were changed after they were logged; run oneruler verify."
-                )
-            events.append(ProvenEvent(index, nid, version, topic, state, leaf, []))
-        newest = events[-1].index
-        if newest >= checkpoint.size:
-            raise RuleViolation(
-                f"household {code}'s newest event (leaf {newest}) is after the latest checkpoint "
-                f"(size {checkpoint.size}); {make_one}"
-            )
-        reader = StoredNodes(log, c)
-        try:
-            verify_checkpoint(checkpoint.note, parse_verifier(checkpoint.verifier_key))
-        except CheckpointError:
-            signed = False
-        else:
-            signed = merkle.root(reader, checkpoint.size) == checkpoint.root
-        if not signed:
-            raise LogMismatch(
-                f"checkpoint {checkpoint.id} does not match its signature or the log's tree; "
-                "run oneruler verify."
-            )
-        proven = [
-            replace(e, proof=merkle.inclusion_proof(reader, e.index, checkpoint.size))
-            for e in events
-        ]
-    return HouseholdProof(code, originator, checkpoint, proven)

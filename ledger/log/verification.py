@@ -5,6 +5,7 @@ second half in a second process (`python -m ledger.verify_worker`) at the same t
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
@@ -106,10 +107,40 @@ def verify_snapshot(
             result.against = theirs
             expected.setdefault(theirs.size, []).append((None, theirs.root))
     result.tree_size = log.size(c)
-    _verify_stream(log, c, expected, result, progress, second_process)
+    # The log's own record, read from the stored events: what it finds counts only once
+    # every leaf is shown to be its stored event. With a second process it runs while
+    # that one checks the second half.
+    own = Verification()
+    check: Callable[[], None] | None = None
+    if _has_own_record(log, c):
+        from ledger.log.ownrecord import check_own_record  # for a log that has made one
+
+        check = functools.partial(check_own_record, log, c, own)
+    _verify_stream(log, c, expected, result, progress, second_process, check or _nothing)
+    if check is not None and result.complete and not result.problems:
+        if not own.complete:
+            check()
+        result.problems.extend(own.problems)
+        result.map_heads = own.map_heads
     if unchecked is not None:
         result.problems.append(unchecked)
     return result
+
+
+def _nothing() -> None:
+    pass
+
+
+def _has_own_record(log: TransparencyLog, c: Cursor) -> bool:
+    """Whether the log's own record holds any event (a log that made a checkpoint)."""
+    from ledger.log.record import LOG_RECORD_ID
+
+    d = log.dialect
+    c.execute(
+        d.sql(f"SELECT 1 FROM {d.events_table} WHERE originator_id = ? LIMIT 1"),
+        [d.originator_param(LOG_RECORD_ID)],
+    )
+    return c.fetchone() is not None
 
 
 # --- the checkpoints --------------------------------------------------------------
@@ -117,13 +148,17 @@ def verify_snapshot(
 
 def _check_stored_checkpoint(cp: StoredCheckpoint, result: Verification) -> Checkpoint | None:
     where = f"checkpoint {cp.id} (size {cp.size})"
+    stated = None
     try:
-        stated = verify_checkpoint(cp.note, parse_verifier(cp.verifier_key))
+        # Signed with several keys, it keeps each (one a line): each must verify.
+        for text in cp.verifier_keys or [""]:
+            stated = verify_checkpoint(cp.note, parse_verifier(text))
     except CheckpointError as e:
         result.problems.append(
             Problem(f"{where} does not verify: {_lower_first(str(e))}", checkpoint=cp.id)
         )
         return None
+    assert stated is not None
     if (stated.origin, stated.size, stated.root) != (cp.origin, cp.size, cp.root):
         result.problems.append(
             Problem(
@@ -152,8 +187,9 @@ def _open_against(
         candidates = []
         for cp in stored:
             if cp.key_name in names:
-                with suppress(CheckpointError):  # a bad stored key is reported already
-                    candidates.append(parse_verifier(cp.verifier_key))
+                for text in cp.verifier_keys:
+                    with suppress(CheckpointError):  # a bad stored key is reported already
+                        candidates.append(parse_verifier(text))
         if not candidates:
             # Still worth checking what it states: deleting the stored checkpoints
             # (and their keys) must not hide a deleted tail.
@@ -199,6 +235,7 @@ def _verify_stream(
     result: Verification,
     progress: Callable[[int], None] | None,
     second_process: Mapping[str, str] | None,
+    meanwhile: Callable[[], None] = lambda: None,
 ) -> None:
     """Check every page, in order, or, for a long log, the first half here and the
     second half (from a page boundary to the store's end) in a second process at
@@ -238,6 +275,7 @@ def _verify_stream(
         checked = check.check_pages(c, expected, result, both, frontier=frontier, end=split)
         if not checked:
             return  # the first bad leaf or node is in the first half
+        meanwhile()
         rest = worker.result(progress)
     finally:
         worker.stop()

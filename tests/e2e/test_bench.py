@@ -37,8 +37,21 @@ def test_a_small_bench_gives_every_figure_and_the_right_bulletin(tmp_path: Path)
         figures["verify"]["cpu_seconds"],
         *(
             figures[phase]["peak_rss_mb"]
-            for phase in ("generate", "ingest", "raw", "rebuild", "verify", "latency", "startup")
+            for phase in (
+                "generate",
+                "ingest",
+                "raw",
+                "rebuild",
+                "verify",
+                "audit",
+                "latency",
+                "startup",
+            )
         ),
+        figures["audit"]["checkpoint_seconds"],
+        figures["audit"]["bundle_bytes"]["median"],
+        figures["audit"]["audit_verify"]["median_ms"],
+        figures["audit"]["verify_seconds"],
     ]
     assert all(value > 0 for value in positive)
     assert figures["ingest"]["rejected"] == 0
@@ -55,6 +68,8 @@ def test_a_small_bench_gives_every_figure_and_the_right_bulletin(tmp_path: Path)
     events = figures["ingest"]["events"]
     assert events == figures["raw"]["rows"] == figures["rebuild"]["events"]
     assert events == figures["verify"]["events"]
+    # The audit phase's checkpoint appended the map head, and verify checked it too.
+    assert figures["audit"]["log_size"] == figures["audit"]["verify_events"] == events + 1
     total = figures["ingest"]["bulletin_total"]
     lines = (tmp_path / "programme.jsonl").read_text(encoding="utf-8").splitlines()
     expected = independent_count([json.loads(line) for line in lines])

@@ -37,8 +37,8 @@ def test_the_demo_prints_the_bulletin_of_its_programme(tmp_path: Path) -> None:
     assert {k: int(printed[k]) for k in expected} == expected
     assert printed["signing_rate"] == f"{expected['signed'] / expected['households'] * 100:.1f}%"
     assert lines[-1].startswith("checkpoint: size ")
-    assert (tmp_path / "xingcheng-office.pub").exists()
-    assert (tmp_path / "xingcheng-office.key").stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / "xingcheng-2018.pub").exists()
+    assert (tmp_path / "xingcheng-2018.key").stat().st_mode & 0o777 == 0o600
 
 
 def test_the_demo_refuses_a_folder_that_already_holds_a_ledger(tmp_path: Path) -> None:

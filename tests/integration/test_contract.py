@@ -27,12 +27,11 @@ from ledger import read_models as read_models_module
 from ledger import rebuild_client, verify_worker
 from ledger import recorder as recorder_module
 from ledger.application import Ledger
-from ledger.checkpoint import generate_key, parse_signer
+from ledger.checkpoint import generate_key, parse_signer, parse_verifier
 from ledger.commands import parse_command
 from ledger.copy import recorder_of
 from ledger.ingest import ingest
-from ledger.log import audit, pages, verification
-from ledger.log import store as log_store
+from ledger.log import audit, keys, pages, proving, verification
 from ledger.reads import Reads
 from ledger.store import open_ledger
 from projections import households as households_rm
@@ -123,10 +122,8 @@ def test_two_processes_verify_what_one_verifies(
     loaded: Ledger, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     recorder = recorder_of(loaded)
-    signer = parse_signer(generate_key("office")[0])
-    log_store.make_checkpoint(
-        recorder, signer, origin=None, default_origin="oneruler/test", now=datetime.now(UTC)
-    )
+    signer = parse_signer(generate_key("ledger.test.example/office")[0])
+    keys.make_checkpoint(recorder, [signer], origin=None, now=datetime.now(UTC))
     one = verification.verify(recorder)
     monkeypatch.setattr(verification, "SPLIT_FROM", 0)
     monkeypatch.setattr(pages, "PAGE_LEVELS", 2)
@@ -140,11 +137,11 @@ def test_two_processes_verify_what_one_verifies(
 
     monkeypatch.setattr(verify_worker.VerifyWorker, "result", kept)
     two = verification.verify(recorder, second_process=loaded.sharable_settings)
-    # The second process checked leaves 16 to 37, starting from the node over 0-15.
+    # The second process checked leaves 16 to 38 (the map head), from the node over 0-15.
     [(frontier, events, _, problems, complete)] = outcomes
-    assert (list(frontier), events, problems, complete) == ([(4, 0)], 38, [], True)
-    assert (two.ok, two.events, two.tree_size, two.notes) == (True, 38, 38, [])
-    assert (one.ok, one.events, one.tree_size) == (True, 38, 38)
+    assert (list(frontier), events, problems, complete) == ([(4, 0)], 39, [], True)
+    assert (two.ok, two.events, two.tree_size, two.notes) == (True, 39, 39, [])
+    assert (one.ok, one.events, one.tree_size) == (True, 39, 39)
 
 
 def command(**fields: Any) -> Any:
@@ -220,23 +217,35 @@ def test_refused_commands_append_nothing(loaded: Ledger, reference: dict[str, An
 
 def test_verify_checkpoints_and_audit_bundles(loaded: Ledger) -> None:
     recorder = recorder_of(loaded)
-    signer_text, verifier_text = generate_key("contract-office")
-    checkpoint = log_store.make_checkpoint(
-        recorder,
-        parse_signer(signer_text),
-        origin=None,
-        default_origin="oneruler/contract",
-        now=RECORDED,
-    )
-    assert (checkpoint.id, checkpoint.size) == (1, SAMPLE_EVENTS)
+    signer_text, verifier_text = generate_key("ledger.contract.example/office")
+    signer = parse_signer(signer_text)
+    checkpoint = keys.make_checkpoint(recorder, [signer], origin=None, now=RECORDED)
+    # The checkpoint signs the log with its map head, leaf 38.
+    assert (checkpoint.id, checkpoint.size) == (1, SAMPLE_EVENTS + 1)
     result = verification.verify(recorder, against=checkpoint.note)
     assert result.ok, result.problems
-    assert (result.events, [cp.size for cp in result.checkpoints]) == (SAMPLE_EVENTS, [38])
-    proof = log_store.prove_household(recorder, "XC-0002")
-    bundle = audit.bundle(proof, [{} for _ in proof.events])
-    report = audit.audit_verify(json.loads(json.dumps(bundle)))
-    assert report.events == 4
+    assert (result.events, [cp.size for cp in result.checkpoints]) == (39, [39])
+    assert result.map_heads == 1
+    proof = proving.prove_household(recorder, "XC-0003")
+    bundle = audit.bundle(proof)
+    report = audit.audit_verify(json.loads(json.dumps(bundle)), parse_verifier(verifier_text))
+    assert report.records == [("household", "XC-0003", 5), ("complaint", "C-0001", 2)]
     assert bundle["public_key"] == verifier_text
+    # More events, and a second map head from the first's kept subtrees.
+    loaded.execute(
+        parse_command(
+            {"id": "c-late", "cmd": "attach_document", "actor": "s-002",
+             "at": RECORDED.isoformat(), "household": "XC-0003", "kind": "hukou",
+             "sha256": "ab" * 32, "filename": "XC-0003-hukou.pdf"}
+        )
+    )  # fmt: skip
+    second = keys.make_checkpoint(recorder, [signer], origin=None, now=RECORDED)
+    assert second.size == SAMPLE_EVENTS + 3
+    result = verification.verify(recorder)
+    assert result.ok and result.map_heads == 2, result.problems
+    bundle = audit.bundle(proving.prove_household(recorder, "XC-0003"))
+    report = audit.audit_verify(json.loads(json.dumps(bundle)), parse_verifier(verifier_text))
+    assert report.records[0] == ("household", "XC-0003", 6)
 
 
 def test_read_models_rebuilt_equal_read_models_followed(loaded: Ledger) -> None:

@@ -26,14 +26,17 @@ from ledger import merkle, verify_worker
 from ledger.application import Ledger
 from ledger.checkpoint import StoredCheckpoint, generate_key, parse_signer
 from ledger.ingest import ingest
-from ledger.log import audit, pages, verification
+from ledger.log import audit, keys, pages, verification
 from ledger.log import store as log_store
 from ledger.store import open_ledger
 from tests.unit.test_merkle import naive_mth, naive_path, naive_subproof
 
-SIGNER = parse_signer(generate_key("test-office")[0])
+ORIGIN = "ledger.test.example/office"
+SIGNER = parse_signer(generate_key(ORIGIN)[0])
 CHANGED = "does not match the stored event: the stored events were changed after they were logged."
 SAMPLE_EVENTS = 38
+# The sample with its two checkpoints: each appended a map head (leaves 20 and 39).
+SAMPLE_LEAVES = SAMPLE_EVENTS + 2
 
 
 def changed(position: int) -> str:
@@ -93,12 +96,8 @@ def flip(data: bytes | str, offset: int) -> Any:
 
 
 def make_checkpoint(ledger: Ledger) -> StoredCheckpoint:
-    return log_store.make_checkpoint(
-        ledger.ledger_recorder,
-        SIGNER,
-        origin=None,
-        default_origin="oneruler/test",
-        now=datetime.now(UTC),
+    return keys.make_checkpoint(
+        ledger.ledger_recorder, [SIGNER], origin=None, now=datetime.now(UTC)
     )
 
 
@@ -144,8 +143,8 @@ def processes(
     request: pytest.FixtureRequest, ledger: Ledger, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[int]:
     """Verification in one process, or in two: pages of 4 leaves, and a second
-    process checking from the page boundary nearest half-way (leaf 16 of the sample's
-    38) to the end, so every kind of tampering is also found on either side of it."""
+    process checking from the page boundary nearest half-way (leaf 20 of the sample's
+    40) to the end, so every kind of tampering is also found on either side of it."""
     started: list[int] = []
     if request.param == 2:
         monkeypatch.setattr(verification, "SPLIT_FROM", 0)
@@ -162,13 +161,13 @@ def processes(
         monkeypatch.setattr(verify_worker, "VerifyWorker", Counted)
     yield int(request.param)
     if request.param == 2:
-        assert started and started[0] == 16  # the sample, before any tampering
+        assert started and started[0] == 20  # the sample, before any tampering
 
 
 @pytest.fixture
 def sample(ledger: Ledger, sample_lines: list[str], processes: int) -> Ledger:
     """The sample programme in batches of different sizes, checkpointed half-way and
-    at the end; verified in one process or two."""
+    at the end (each checkpoint appends a map head); verified in one process or two."""
     ingest(ledger, sample_lines[:9], batch_size=1)
     ingest(ledger, sample_lines[9:20], batch_size=4)
     make_checkpoint(ledger)
@@ -176,7 +175,8 @@ def sample(ledger: Ledger, sample_lines: list[str], processes: int) -> Ledger:
     make_checkpoint(ledger)
     result = verification.verify(ledger.ledger_recorder)
     assert result.ok, result.problems
-    assert result.events == SAMPLE_EVENTS
+    assert result.events == SAMPLE_LEAVES
+    assert result.map_heads == 2
     return ledger
 
 
@@ -210,11 +210,11 @@ def test_roots_and_proofs_from_the_tables_equal_the_rfc_definitions(
     sample: Ledger, db_path: Path
 ) -> None:
     hashes = naive_leaf_hashes(db_path)
-    assert len(hashes) == SAMPLE_EVENTS
+    assert len(hashes) == SAMPLE_LEAVES
     log = sample.ledger_recorder.log
     with sample.ledger_recorder.log_transaction(commit=False) as c:
-        assert log.size(c) == SAMPLE_EVENTS
-        for size in range(SAMPLE_EVENTS + 1):
+        assert log.size(c) == SAMPLE_LEAVES
+        for size in range(SAMPLE_LEAVES + 1):
             assert log.root(c, size) == naive_mth(hashes[:size])
             for index in range(size):
                 assert log.inclusion_proof(c, index, size) == naive_path(index, hashes[:size])
@@ -222,18 +222,18 @@ def test_roots_and_proofs_from_the_tables_equal_the_rfc_definitions(
                 assert log.consistency_proof(c, old, size) == naive_subproof(
                     old, hashes[:size], True
                 )
-        with pytest.raises(InvalidInput, match="holds 38 events"):
-            log.root(c, SAMPLE_EVENTS + 1)
+        with pytest.raises(InvalidInput, match=f"holds {SAMPLE_LEAVES} events"):
+            log.root(c, SAMPLE_LEAVES + 1)
 
 
 def test_stored_checkpoints_sign_the_roots_at_their_sizes(sample: Ledger, db_path: Path) -> None:
     hashes = naive_leaf_hashes(db_path)
     with sample.ledger_recorder.log_transaction(commit=False) as c:
         stored = sample.ledger_recorder.log.checkpoints(c)
-    assert [cp.size for cp in stored] == [20, SAMPLE_EVENTS]
+    assert [cp.size for cp in stored] == [21, SAMPLE_LEAVES]
     for cp in stored:
         assert cp.root == naive_mth(hashes[: cp.size])
-        assert cp.origin == "oneruler/test"
+        assert cp.origin == ORIGIN
         assert cp.verifier_key == SIGNER.verifier().text
         assert "PRIVATE" not in cp.verifier_key
 
@@ -274,7 +274,8 @@ def test_verify_across_page_boundaries_finds_the_changed_leaf(
                 make_checkpoint(ledger)
         result = verification.verify(ledger.ledger_recorder)
         assert result.ok, result.problems
-        total = sum(size for size, _ in batches)
+        # Each checkpoint appended a map head after its batch.
+        total = sum(size + checkpointed for size, checkpointed in batches)
         assert result.events == total
         position = data.draw(st.integers(0, total - 1), label="position")
         state = event_row(db, position + 1)[3]
@@ -294,9 +295,9 @@ def test_verify_across_page_boundaries_finds_the_changed_leaf(
 def test_verify_over_many_pages_checks_roots_inside_and_at_page_ends(
     ledger: Ledger, db_path: Path
 ) -> None:
-    for size in (4096, 904, 3192, 100):
+    for size in (4095, 903, 3191, 99):
         ledger.recorder.insert_events(synthetic(size, salt=size))
-        make_checkpoint(ledger)  # sizes 4096, 5000, 8192, 8292
+        make_checkpoint(ledger)  # with its map head: sizes 4096, 5000, 8192, 8292
     result = verification.verify(ledger.ledger_recorder)
     assert result.ok, result.problems
     assert [cp.size for cp in result.checkpoints] == [4096, 5000, 8192, 8292]
@@ -357,9 +358,9 @@ def test_a_deleted_event_is_found_where_it_was(sample: Ledger, db_path: Path, de
 
 
 def test_a_deleted_last_event_has_no_stored_event(sample: Ledger, db_path: Path) -> None:
-    tamper(db_path, ("DELETE FROM stored_events WHERE rowid = ?", (SAMPLE_EVENTS,)))
+    tamper(db_path, ("DELETE FROM stored_events WHERE rowid = ?", (SAMPLE_LEAVES,)))
     assert first_problem(sample).message == (
-        f"leaf {SAMPLE_EVENTS - 1} (notification id {SAMPLE_EVENTS}) has no stored event: "
+        f"leaf {SAMPLE_LEAVES - 1} (notification id {SAMPLE_LEAVES}) has no stored event: "
         "the stored events were deleted after they were logged."
     )
 
@@ -391,10 +392,10 @@ def test_an_event_inserted_at_the_end_is_not_in_the_log(sample: Ledger, db_path:
     )
     problem = first_problem(sample)
     assert problem.message == (
-        f"the stored event at position {SAMPLE_EVENTS} (notification id {SAMPLE_EVENTS + 1}) "
+        f"the stored event at position {SAMPLE_LEAVES} (notification id {SAMPLE_LEAVES + 1}) "
         "is not in the log: it was written to the store outside the ledger."
     )
-    assert problem.leaf == SAMPLE_EVENTS
+    assert problem.leaf == SAMPLE_LEAVES
 
 
 def test_an_event_inserted_in_the_middle_is_found_where_it_went(
@@ -403,7 +404,7 @@ def test_an_event_inserted_in_the_middle_is_found_where_it_went(
     # Make room at notification id 15 by moving every later event up by one.
     moves = [
         ("UPDATE stored_events SET rowid = rowid + 1 WHERE rowid = ?", (nid,))
-        for nid in range(SAMPLE_EVENTS, 14, -1)
+        for nid in range(SAMPLE_LEAVES, 14, -1)
     ]
     topic, state = event_row(db_path, 3)[2:]
     tamper(
@@ -453,8 +454,8 @@ def test_a_changed_tree_node_is_found(sample: Ledger, db_path: Path) -> None:
 def test_a_node_changed_while_two_processes_verify_is_found(
     sample: Ledger, db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The second process takes the subtree before its half (leaves 0-15: the node at
-    # level 4, index 0) from the store, as it reads it: changed after this process
+    # The second process takes the subtrees before its half (leaves 0-15, the node at
+    # level 4, index 0, and 16-19) from the store, as it reads it: changed after this process
     # read, it differs from the one recomputed here.
     start = verify_worker.VerifyWorker.__init__
 
@@ -471,14 +472,14 @@ def test_a_node_changed_while_two_processes_verify_is_found(
         "the stored tree node at level 4, index 0 does not match the leaves below it: "
         "the tree's nodes were changed outside the ledger."
     ]
-    assert result.events == 16
+    assert result.events == 20
 
 
 def test_a_changed_stored_checkpoint_is_found(sample: Ledger, db_path: Path) -> None:
-    tamper(db_path, ("UPDATE checkpoints SET note = replace(note, '\n20\n', '\n21\n')", ()))
+    tamper(db_path, ("UPDATE checkpoints SET note = replace(note, '\n21\n', '\n22\n')", ()))
     problem = first_problem(sample)
     assert problem.checkpoint == 1
-    assert problem.message.startswith("checkpoint 1 (size 20) does not verify: the signature")
+    assert problem.message.startswith("checkpoint 1 (size 21) does not verify: the signature")
 
 
 def test_a_rewritten_history_is_caught_by_the_stored_checkpoints(
@@ -497,7 +498,7 @@ def test_a_rewritten_history_is_caught_by_the_stored_checkpoints(
         sample.ledger_recorder.log.catch_up(c)
     problem = first_problem(sample)
     assert problem.message == (
-        "checkpoint 1 (size 20) does not match the stored events: the root of the first 20 "
+        "checkpoint 1 (size 21) does not match the stored events: the root of the first 21 "
         "recomputed leaves differs from its signed root, so the history was rewritten "
         "after it was signed."
     )
@@ -519,7 +520,7 @@ def test_a_deleted_tail_with_its_checkpoints_is_caught_against_a_saved_checkpoin
     # Consistent in itself: only a checkpoint kept outside the ledger shows the loss.
     assert verification.verify(sample.ledger_recorder).ok
     deleted = (
-        f"the checkpoint given is for {SAMPLE_EVENTS} events, but the store holds {kept}: "
+        f"the checkpoint given is for {SAMPLE_LEAVES} events, but the store holds {kept}: "
         "events were deleted after it was signed."
     )
     checked = verification.verify(sample.ledger_recorder, against=saved, pubkey=SIGNER.verifier())
@@ -528,7 +529,7 @@ def test_a_deleted_tail_with_its_checkpoints_is_caught_against_a_saved_checkpoin
     unchecked = verification.verify(sample.ledger_recorder, against=saved)
     assert [p.message for p in unchecked.problems] == [
         deleted,
-        "the ledger holds no public key of the checkpoint given (signed by test-office), so "
+        f"the ledger holds no public key of the checkpoint given (signed by {ORIGIN}), so "
         "its signature was not checked; give the key with --pubkey FILE.",
     ]
 
@@ -550,7 +551,7 @@ def test_a_rewritten_history_with_its_checkpoints_is_caught_against_a_saved_chec
     assert verification.verify(sample.ledger_recorder).ok
     problem = first_problem(sample, against=saved, pubkey=SIGNER.verifier())
     assert problem.message == (
-        "the log does not extend the checkpoint given (size 20): the root of the first 20 "
+        "the log does not extend the checkpoint given (size 21): the root of the first 21 "
         "recomputed leaves differs from its signed root, so the history was rewritten "
         "after it was signed."
     )
@@ -561,7 +562,7 @@ def test_verify_against_a_checkpoint_of_this_log_passes(sample: Ledger) -> None:
         saved = sample.ledger_recorder.log.checkpoints(c)[0].note
     result = verification.verify(sample.ledger_recorder, against=saved)
     assert result.ok
-    assert result.against is not None and result.against.size == 20
+    assert result.against is not None and result.against.size == 21
 
 
 # --- writes refuse a store the log does not cover -----------------------------------
@@ -572,9 +573,9 @@ def test_a_write_after_an_event_was_inserted_outside_the_ledger_is_refused(
 ) -> None:
     topic, state = event_row(db_path, 3)[2:]
     tamper(db_path, ("INSERT INTO stored_events VALUES (?,?,?,?)", (uuid4().hex, 1, topic, state)))
-    with pytest.raises(log_store.LogMismatch, match="notification id 39"):
+    with pytest.raises(log_store.LogMismatch, match=f"notification id {SAMPLE_LEAVES + 1}"):
         sample.recorder.insert_events(synthetic(2))
-    assert count(db_path, "stored_events") == SAMPLE_EVENTS + 1
+    assert count(db_path, "stored_events") == SAMPLE_LEAVES + 1
 
 
 def test_a_write_after_the_last_events_were_deleted_is_refused(

@@ -28,8 +28,7 @@ from ledger.checkpoint import generate_key, parse_signer
 from ledger.commands import UnitOfWork, parse_command
 from ledger.copy import recorder_of
 from ledger.ingest import ingest
-from ledger.log import audit, verification
-from ledger.log import store as log_store
+from ledger.log import audit, keys, verification
 from ledger.reads import Reads
 from ledger.store import connection_problem, open_ledger, parse_postgres_url, store_name
 from tests.conftest import POSTGRES
@@ -377,7 +376,7 @@ def held(url: str) -> dict[str, Any]:
             return {
                 "size": size,
                 "root": recorder.log.root(c, size),
-                "root_38": recorder.log.root(c, SAMPLE_EVENTS),
+                "root_39": recorder.log.root(c, SAMPLE_EVENTS + 1),
                 "checkpoints": recorder.log.checkpoints(c),
                 "commands": commands,
                 "report": Reads(ledger).group_report(END),
@@ -399,15 +398,13 @@ def test_a_copy_there_and_back_keeps_every_leaf(
     postgres_url: str, tmp_path: Path, sample_lines: list[str]
 ) -> None:
     town = f"sqlite:///{tmp_path / 'town.db'}"
-    signer_text, _ = generate_key("xingcheng-office")
+    signer_text, _ = generate_key("ledger.xingcheng.example/town")
     signer = parse_signer(signer_text)
     ledger = open_ledger(town)
     try:
         ingest(ledger, sample_lines)
-        log_store.make_checkpoint(
-            recorder_of(ledger), signer, origin=None, default_origin="oneruler/town",
-            now=datetime.now(UTC),
-        )  # fmt: skip
+        # With its map head, leaf 38: the town's log holds 39 leaves.
+        keys.make_checkpoint(recorder_of(ledger), [signer], origin=None, now=datetime.now(UTC))
     finally:
         ledger.close()
 
@@ -415,7 +412,7 @@ def test_a_copy_there_and_back_keeps_every_leaf(
     assert there.exit_code == 0, there.output
     document = json.loads(there.stdout)
     assert document["source_log"] == document["target_log"]
-    assert (document["events"], document["commands"], document["checkpoints"]) == (38, 36, 1)
+    assert (document["events"], document["commands"], document["checkpoints"]) == (39, 36, 1)
     assert leaves(postgres_url) == leaves(town)
 
     # On the county's server: a conflicting write (its notification id is spent and
@@ -428,11 +425,10 @@ def test_a_copy_there_and_back_keeps_every_leaf(
         with pytest.raises(ConflictError):
             two.commit(late)
         two.execute(attach("hukou", "late-1"))
-        log_store.make_checkpoint(
-            recorder_of(two), signer, origin=None, default_origin="oneruler/county",
-            now=datetime.now(UTC),
-        )  # fmt: skip
-        assert recorder_of(two).max_notification_id() == SAMPLE_EVENTS + 3  # 39, (40), 41
+        # Its map head is built over a log whose ids have a gap, from nothing kept (a copy
+        # keeps the events, not the map's subtrees).
+        keys.make_checkpoint(recorder_of(two), [signer], origin=None, now=datetime.now(UTC))
+        assert recorder_of(two).max_notification_id() == SAMPLE_EVENTS + 5  # 40, (41), 42, 43
     finally:
         one.close()
         two.close()
@@ -441,24 +437,24 @@ def test_a_copy_there_and_back_keeps_every_leaf(
     returned = oneruler("copy", "--from", postgres_url, "--to", back)
     assert returned.exit_code == 0, returned.output
     lines = returned.stdout.splitlines()
-    assert lines[0].startswith("copied 40 events, 38 command ids and 2 checkpoints from postgr")
+    assert lines[0].startswith("copied 42 events, 38 command ids and 2 checkpoints from postgr")
     assert lines[1].replace("source", "target") == lines[2]
     assert lines[3].startswith("OK: ")
 
     county, town_held, home = held(postgres_url), held(town), held(back)
     assert leaves(back) == leaves(postgres_url)
-    assert leaves(postgres_url)[:SAMPLE_EVENTS] == leaves(town)
-    assert [leaf[1] for leaf in leaves(back)[-2:]] == [SAMPLE_EVENTS + 1, SAMPLE_EVENTS + 3]
+    assert leaves(postgres_url)[: SAMPLE_EVENTS + 1] == leaves(town)
+    assert [leaf[1] for leaf in leaves(back)[-3:]] == [40, 42, 43]
     assert home == county
-    assert town_held["root"] == county["root_38"] == home["root_38"]
+    assert town_held["root"] == county["root_39"] == home["root_39"]
     assert county["checkpoints"][0] == town_held["checkpoints"][0]
-    assert county["ok"] and home["ok"] and home["size"] == 40
+    assert county["ok"] and home["ok"] and home["size"] == 42
 
     # The copy goes on numbering after the largest id it was given.
     ledger = open_ledger(back)
     try:
         ledger.execute(attach("property_certificate", "home-1"))
-        assert recorder_of(ledger).max_notification_id() == SAMPLE_EVENTS + 4
+        assert recorder_of(ledger).max_notification_id() == SAMPLE_EVENTS + 6
         assert verification.verify(recorder_of(ledger)).ok
     finally:
         ledger.close()

@@ -144,7 +144,7 @@ def test_a_checkpoint_without_a_valid_signature_by_the_log_is_403(
 ) -> None:
     signed = log.checkpoints[4]
     body = signed.note[: signed.note.index("\n\n") + 1]
-    stranger = parse_signer(generate_key("xingcheng-office")[0])  # same name, another key
+    stranger = parse_signer(generate_key(ORIGIN)[0])  # same name, another key
     answer = submit(witness, 0, sign_note(body, stranger))
     assert (answer.status, answer.body) == (
         403,
@@ -156,7 +156,7 @@ def test_a_checkpoint_without_a_valid_signature_by_the_log_is_403(
     answer = submit(witness, 0, altered)
     assert (answer.status, answer.body) == (
         403,
-        "The signature by the log's key xingcheng-office does not verify.\n",
+        f"The signature by the log's key {ORIGIN} does not verify.\n",
     )
     assert witness.latest(origin_hash(ORIGIN)).status == 404
 

@@ -12,10 +12,21 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import msgpack
+
 from domain.ids import household_id
 from ledger import merkle
 from ledger.checkpoint import Checkpoint, StoredCheckpoint, generate_key, parse_signer, sign_note
-from ledger.log.audit import HouseholdProof, ProvenEvent, bundle, leaf_bytes
+from ledger.log import smt
+from ledger.log.audit import (
+    HouseholdProof,
+    ProvenEvent,
+    ProvenLeaf,
+    ProvenRecord,
+    bundle,
+    leaf_bytes,
+)
+from ledger.log.record import LOG_RECORD_ID, MAP_HEAD, MapHead, map_head_state
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = ("domain", "projections", "ledger", "cli", "web")
@@ -110,38 +121,56 @@ report = audit_verify(json.load(sys.stdin), parse_verifier(sys.argv[1]))
 print(json.dumps({"summary": report.summary(), "modules": sorted(sys.modules)}))
 """
 
+ORIGIN = "ledger.test.example/office"
+
 
 def test_a_bundle_is_checked_in_a_process_that_loads_no_storage() -> None:
-    # A household's three events among others, their tree held in memory: no store.
-    signer = parse_signer(generate_key("test-office")[0])
+    # A household's three events among others, and the map head that ends the log,
+    # their tree and map held in memory: no store.
+    signer = parse_signer(generate_key(ORIGIN)[0])
     household = "XC-0007"
     originator = household_id(household).bytes
-    leaves = []
+    at = datetime(2018, 3, 1, tzinfo=UTC)
+    state = msgpack.packb({"occurred_at": msgpack.ExtType(2, at.isoformat().encode())})
+    leaves, rows = [], []
     for nid in range(1, 12):
         mine = nid in (3, 7, 10)
         version = (3, 7, 10).index(nid) + 1 if mine else 1
         owner = originator if mine else nid.to_bytes(16, "big")
-        leaves.append(leaf_bytes(nid, owner, version, "oneruler:Household.Registered", b"s"))
+        leaves.append(leaf_bytes(nid, owner, version, "oneruler:Household.Surveyed", state))
+        rows.append(smt.Entry(int.from_bytes(owner, "big"), version, nid - 1))
+    latest = {entry.key: entry for entry in rows}  # each id's last version
+    entries = sorted(latest.values(), key=lambda e: e.key)
+    covers = len(leaves)
+    head = MapHead(covers, smt.root_of(entries), len(entries), at, None)
+    head_state = msgpack.packb(
+        {**map_head_state(head), "timestamp": msgpack.ExtType(2, at.isoformat().encode())},
+        use_bin_type=True,
+    )
+    leaves.append(leaf_bytes(12, LOG_RECORD_ID.bytes, 1, MAP_HEAD, head_state))
     tree = merkle.DictNodeReader.from_leaf_hashes(merkle.leaf_hashes(leaves))
-    root = merkle.root(tree, len(leaves))
-    note = sign_note(Checkpoint("oneruler/test", len(leaves), root).body(), signer)
+    size = len(leaves)
+    root = merkle.root(tree, size)
+    note = sign_note(Checkpoint(ORIGIN, size, root).body(), signer)
     checkpoint = StoredCheckpoint(
-        1, "oneruler/test", len(leaves), root, note, signer.name, signer.verifier().text, ""
+        1, ORIGIN, size, root, note, signer.name, signer.verifier().text, ""
     )
     events = [
         ProvenEvent(
             nid - 1,
             nid,
             version,
-            "oneruler:Household.Registered",
-            b"s",
+            "oneruler:Household.Surveyed",
+            state,
             leaves[nid - 1],
-            merkle.inclusion_proof(tree, nid - 1, len(leaves)),
+            merkle.inclusion_proof(tree, nid - 1, size),
         )
         for version, nid in enumerate((3, 7, 10), start=1)
     ]
-    proof = HouseholdProof(household, household_id(household), checkpoint, events)
-    document = bundle(proof, [{"at": datetime.now(UTC).isoformat()} for _ in events])
+    key = int.from_bytes(originator, "big")
+    record = ProvenRecord("household", household, events, smt.prove(entries, key))
+    heads = [ProvenLeaf(covers, leaves[covers], merkle.inclusion_proof(tree, covers, size))]
+    document = bundle(HouseholdProof(household, checkpoint, [record], heads, []))
     run = subprocess.run(
         [sys.executable, "-c", CHECK_ALONE, signer.verifier().text],
         input=json.dumps(document),
@@ -153,7 +182,8 @@ def test_a_bundle_is_checked_in_a_process_that_loads_no_storage() -> None:
     assert run.returncode == 0, run.stderr
     out = json.loads(run.stdout)
     assert out["summary"] == (
-        f"OK: household {household}: its 3 events (versions 1 to 3) are in the log "
-        f"oneruler/test at size 11, signed by {signer.name}+{signer.key_id.hex()}."
+        f"OK: household {household}: all 3 events, each record up to the latest version the "
+        f"log's map holds, are in the log {ORIGIN} at size 12, signed by "
+        f"{ORIGIN}+{signer.key_id.hex()}."
     )
     assert storage_in(set(out["modules"])) == []
