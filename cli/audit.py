@@ -15,7 +15,15 @@ from urllib.parse import quote
 
 import click
 
-from cli.integrity import _read, _sentence, _verifier, pubkey_option
+from cli.integrity import (
+    _read,
+    _sentence,
+    _verifier,
+    pubkey_option,
+    quorum_option,
+    witness_keys,
+    witness_keys_option,
+)
 from cli.options import BadInput, Refused, json_option, print_json, read_json
 from ledger import merkle
 from ledger.checkpoint import (
@@ -135,6 +143,12 @@ class State:
     help="How long after the checkpoint before it an event may say it happened: an event "
     "recorded later than this after its business time fails the bundle as entered late.",
 )
+@witness_keys_option(
+    "A witness's public key (NAME.pub): the bundle's checkpoint must be cosigned by the "
+    "quorum of the witnesses given, whose times then bound when each event was recorded. "
+    "Repeat for each witness."
+)
+@quorum_option
 @json_option
 def audit_verify(
     bundle_file: TextIO,
@@ -143,6 +157,8 @@ def audit_verify(
     state_dir: Path | None,
     receipt_files: tuple[TextIO, ...],
     late_window: float,
+    witness_files: tuple[TextIO, ...],
+    quorum: int | None,
     as_json: bool,
 ) -> None:
     """Check an audit bundle with nothing but FILE (and what you hold: the office's
@@ -150,13 +166,15 @@ def audit_verify(
     database. The signature, every event's inclusion in the checkpoint, that each
     record runs from version 1 up to the latest version the log's map holds, that the
     household's complaints and payouts are all there, that what the bundle shows is
-    what its leaves say, and that no event was entered long after it happened; then
-    print the events as the leaves say them."""
+    what its leaves say, that no event was entered long after it happened, and with
+    --witness that the witnesses cosigned the checkpoint; then print the events as
+    the leaves say them."""
     if state_dir is not None and origin is None:
         raise BadInput("--state keeps a checkpoint per log; give the log with --origin ORIGIN.")
     document = _json_file(bundle_file, "an audit bundle", "give the file oneruler prove wrote.")
     verifier = _verifier(pubkey) if pubkey is not None else None
     receipts = _receipts(receipt_files)
+    witnesses, needed = witness_keys(witness_files, quorum)
     state = State(state_dir, origin) if state_dir is not None and origin is not None else None
     known = state.known() if state is not None else None
     try:
@@ -167,6 +185,8 @@ def audit_verify(
             known=known,
             receipts=receipts,
             late_window=timedelta(days=late_window),
+            witnesses=witnesses,
+            quorum=needed,
         )
     except audit.BundleRejected as e:
         _evidence(e.evidence, as_json, str(e))

@@ -27,6 +27,7 @@ from cli.render import fields
 from ledger.checkpoint import (
     CheckpointError,
     Signer,
+    StoredCheckpoint,
     Verifier,
     generate_key,
     parse_checkpoint_unverified,
@@ -36,7 +37,10 @@ from ledger.checkpoint import (
 from ledger.log.bundle import RECENT
 
 if TYPE_CHECKING:
+    from ledger.application import Ledger
+    from ledger.cosignature import CosignerVerifier
     from ledger.log.verification import Verification
+    from witness.client import WitnessEndpoint
 
 
 def _sentence(error: Exception) -> str:
@@ -67,6 +71,110 @@ def _verifier(stream: TextIO) -> Verifier:
 
 def pubkey_option(help: str) -> Callable[[Any], Any]:
     return click.option("--pubkey", type=click.File("r", encoding="utf-8"), help=help)
+
+
+# --- witnesses ------------------------------------------------------------------
+
+
+def witness_keys_option(help: str) -> Callable[[Any], Any]:
+    return click.option(
+        "--witness",
+        "witness_files",
+        multiple=True,
+        type=click.File("r", encoding="utf-8"),
+        metavar="KEYFILE",
+        help=help,
+    )
+
+
+def quorum_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--quorum",
+        type=click.IntRange(min=1),
+        metavar="T",
+        help="How many of the witnesses given must have cosigned [default: all of them].",
+    )(f)
+
+
+def _witness_key(stream: TextIO) -> CosignerVerifier:
+    from ledger.cosignature import parse_cosigner_verifier
+
+    try:
+        return parse_cosigner_verifier(_read(stream, "a witness's public key"))
+    except CheckpointError as e:
+        raise BadInput(f"{stream.name}: {_sentence(e)}") from None
+
+
+def witness_keys(
+    streams: Sequence[TextIO], quorum: int | None
+) -> tuple[list[CosignerVerifier], int]:
+    """The witnesses' public keys given, and how many of them must have cosigned."""
+    keys = [_witness_key(stream) for stream in streams]
+    return keys, _quorum(keys, quorum)
+
+
+def _quorum(keys: Sequence[CosignerVerifier], quorum: int | None) -> int:
+    distinct = len(set(keys))
+    if quorum is not None and not keys:
+        raise BadInput("--quorum counts the witnesses given with --witness; give --witness too.")
+    if quorum is not None and quorum > distinct:
+        raise BadInput(
+            f"a quorum of {quorum} cannot be met by {distinct} distinct witness "
+            f"key{'s' if distinct != 1 else ''}; give more --witness or a smaller --quorum."
+        )
+    return distinct if quorum is None else quorum
+
+
+def _endpoints(options: Sequence[str]) -> list[WitnessEndpoint]:
+    from witness.client import WitnessEndpoint, WitnessError
+
+    found = []
+    for option in options:
+        url, equals, file = option.partition("=")
+        if not equals or not url or not file:
+            raise BadInput(
+                f"--witness {option!r} is not URL=KEYFILE; give the witness's address and its "
+                "public key file, such as --witness https://audit.example.gov.cn=audit.pub."
+            )
+        try:
+            with open(file, encoding="utf-8") as stream:
+                key = _witness_key(stream)
+        except OSError as e:
+            raise BadInput(
+                f"cannot read {file} ({e.strerror}); give the witness's .pub file."
+            ) from None
+        try:
+            found.append(WitnessEndpoint(url, key))
+        except WitnessError as e:
+            raise BadInput(str(e)) from None
+    return found
+
+
+def _witnessed(
+    ledger: Ledger, stored: StoredCheckpoint, endpoints: Sequence[WitnessEndpoint]
+) -> tuple[StoredCheckpoint, int, list[str]]:
+    """Ask each witness to cosign the new checkpoint, with the consistency proof from the
+    size it last cosigned, and keep the cosignatures it gives on the stored note: the
+    checkpoint, the number of distinct witnesses that cosigned, and why the others did not."""
+    from domain.errors import DomainError
+    from ledger.reads import Reads
+    from witness.client import WitnessError, collect
+
+    reads = Reads(ledger)
+    held = reads.cosigned_sizes([endpoint.key for endpoint in endpoints])
+
+    def proof_from(old: int) -> list[bytes]:
+        try:
+            proof = reads.consistency_proof(old, stored.size)["proof"]
+        except DomainError as e:
+            raise WitnessError(f"no consistency proof from size {old}: {e}") from None
+        return [bytes.fromhex(hashed) for hashed in proof]
+
+    collected = collect(endpoints, stored.note, proof_from, old_sizes=lambda e: held.get(e.key, 0))
+    if collected.cosignatures:
+        stored = ledger.add_cosignatures(stored.id, [c.line for c in collected.cosignatures])
+    cosigned = len({c.witness for c in collected.cosignatures})
+    return stored, cosigned, collected.failures
 
 
 # --- keys ---------------------------------------------------------------------
@@ -175,16 +283,49 @@ def _signers(key_files: Sequence[TextIO]) -> list[Signer]:
     help="The log's origin, the checkpoint's first line [default: the key's name; the "
     "first checkpoint fixes it for good, and every key must be named so].",
 )
+@click.option(
+    "--witness",
+    "witness_options",
+    multiple=True,
+    metavar="URL=KEYFILE",
+    help="A witness to ask for a cosignature: its address (its add-checkpoint prefix) and "
+    "its public key file. Repeat for each witness.",
+)
+@quorum_option
 @db_option
 @translate_errors
-def checkpoint(key_files: tuple[TextIO, ...], origin: str | None, db: str | None) -> None:
+def checkpoint(
+    key_files: tuple[TextIO, ...],
+    origin: str | None,
+    witness_options: tuple[str, ...],
+    quorum: int | None,
+    db: str | None,
+) -> None:
     """Append the log's map head, sign the log's size and root with every key, and
-    keep the checkpoint in the ledger; print the signed note, exactly, and nothing
-    else."""
+    keep the checkpoint in the ledger; with --witness, ask each witness to cosign it
+    and keep their cosignatures on it. Print the note as kept, exactly, and nothing
+    else; a witness that does not cosign is named on standard error, and fewer than
+    the quorum exit 1."""
     signers = _signers(key_files)
+    endpoints = _endpoints(witness_options)
+    needed = _quorum([endpoint.key for endpoint in endpoints], quorum)
+    failures: list[str] = []
+    cosigned = 0
     with ledger_at(db, must_exist=True) as ledger:
         stored = ledger.sign_checkpoint(signers, origin=origin)
+        if endpoints:
+            stored, cosigned, failures = _witnessed(ledger, stored, endpoints)
     click.echo(stored.note, nl=False)
+    for failure in failures:
+        click.echo(f"not cosigned: {failure}", err=True)
+    if cosigned < needed:
+        given = len({endpoint.key for endpoint in endpoints})
+        raise Refused(
+            f"the checkpoint (size {stored.size}) is cosigned by {cosigned} of the {given} "
+            f"witness{'es' if given != 1 else ''} given, and {needed} "
+            f"{'are' if needed != 1 else 'is'} required; it is kept and printed with the "
+            "cosignatures it has: run oneruler checkpoint --witness again once the others answer."
+        )
 
 
 @key.command("transition")
@@ -281,7 +422,7 @@ def _against(stream: TextIO) -> str:
     return note
 
 
-def _verified(result: Verification, against: str | None) -> str:
+def _verified(result: Verification, against: str | None, witnessed: int) -> str:
     count = len(result.checkpoints)
     sizes = ", ".join(str(cp.size) for cp in result.checkpoints)
     stored = {
@@ -295,6 +436,8 @@ def _verified(result: Verification, against: str | None) -> str:
     )
     if result.against is not None:
         text += f"; the log extends the checkpoint in {against} (size {result.against.size})"
+        if witnessed:
+            text += f", cosigned by a quorum ({witnessed}) of the witnesses given"
     return text + "."
 
 
@@ -309,22 +452,46 @@ def _verified(result: Verification, against: str | None) -> str:
     "The public key (NAME.pub) that signed the --against checkpoint "
     "[default: the key of that name stored with the ledger's checkpoints]."
 )
+@witness_keys_option(
+    "A witness's public key (NAME.pub): the --against checkpoint must be cosigned by "
+    "the quorum of the witnesses given. Repeat for each witness."
+)
+@quorum_option
 @json_option
 @db_option
 @translate_errors
-def verify(against: TextIO | None, pubkey: TextIO | None, as_json: bool, db: str | None) -> None:
+def verify(
+    against: TextIO | None,
+    pubkey: TextIO | None,
+    witness_files: tuple[TextIO, ...],
+    quorum: int | None,
+    as_json: bool,
+    db: str | None,
+) -> None:
     """Recompute every leaf from the stored events, the tree, the root of every
     checkpoint and every signature; exit 1 naming the first bad position. From
     262,144 events a second process checks the second half."""
     if pubkey is not None and against is None:
         raise BadInput("--pubkey checks the --against checkpoint; give --against FILE too.")
+    if witness_files and against is None:
+        raise BadInput(
+            "--witness checks the cosignatures on the --against checkpoint; give --against "
+            "FILE too."
+        )
+    witnesses, needed = witness_keys(witness_files, quorum)
     note = _against(against) if against is not None else None
     verifier = _verifier(pubkey) if pubkey is not None else None
     show = not as_json and sys.stderr.isatty()
     with reads_at(db) as reads:
         length = reads.log_size() if show else 0
         with _progress(show, length) as advance:
-            result = reads.verify(against=note, pubkey=verifier, progress=advance)
+            result = reads.verify(
+                against=note,
+                pubkey=verifier,
+                progress=advance,
+                witnesses=witnesses,
+                quorum=needed,
+            )
     for line in result.notes:
         click.echo(line, err=True)
     if as_json:
@@ -332,7 +499,8 @@ def verify(against: TextIO | None, pubkey: TextIO | None, as_json: bool, db: str
     if result.problems:
         raise Refused(result.problems[0].message)
     if not as_json:
-        click.echo(_verified(result, against.name if against is not None else None))
+        shown = against.name if against is not None else None
+        click.echo(_verified(result, shown, needed if witnesses else 0))
 
 
 @click.command("prove-consistency")

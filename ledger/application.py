@@ -233,6 +233,12 @@ class Ledger(Application[UUID]):
 
         return keys.make_checkpoint(self.ledger_recorder, signers, origin=origin, now=self.clock())
 
+    def add_cosignatures(self, checkpoint_id: int, lines: Sequence[str]) -> StoredCheckpoint:
+        """Keep witnesses' cosignature lines on a stored checkpoint's note."""
+        from ledger.log import witnessed
+
+        return witnessed.record_cosignatures(self.ledger_recorder, checkpoint_id, lines)
+
     def record_key_transition(self, old: Signer, new: Verifier) -> Transition:
         """Append the log's move from its current key `old` to `new`, signed by `old`."""
         from ledger.log import keys

@@ -47,6 +47,7 @@ __all__ = [
     "parse_cosigner",
     "parse_cosigner_verifier",
     "quorum_time",
+    "signature_keys",
     "verify_cosignatures",
 ]
 
@@ -346,8 +347,9 @@ def check_quorum(
     if len(signed) < quorum:
         names = ", ".join(w.label for w in distinct if w in signed) or "none"
         raise QuorumError(
-            f"The checkpoint is cosigned by {len(signed)} of the {len(distinct)} witnesses "
-            f"given ({names}), and {quorum} are required: it has not been witnessed enough "
+            f"The checkpoint is cosigned by {len(signed)} of the {len(distinct)} "
+            f"witness{'es' if len(distinct) != 1 else ''} given ({names}), and {quorum} "
+            f"{'are' if quorum != 1 else 'is'} required: it has not been witnessed enough "
             "to rule out a forked log."
         )
     return found
@@ -371,6 +373,13 @@ def quorum_time(cosignatures: Iterable[Cosignature], quorum: int) -> int:
             f"{len(earliest)} distinct witnesses cosigned, fewer than the quorum of {quorum}."
         )
     return sorted(earliest.values())[quorum - 1]
+
+
+def signature_keys(note: str) -> list[tuple[str, bytes]]:
+    """The name and key ID of each signature line of a signed note, in order (none is
+    verified): which keys, the log's and witnesses', claim to have signed it."""
+    _, lines = split_note(note)
+    return [(line.name, line.key_id) for line in lines]
 
 
 def add_cosignatures(note: str, lines: Iterable[str]) -> str:

@@ -27,7 +27,9 @@ from projections import programme as programme_rm
 from projections import progress as progress_rm
 
 if TYPE_CHECKING:
+    from ledger.cosignature import CosignerVerifier
     from ledger.log.bundle import HouseholdProof
+    from ledger.log.recorded import RecordBounds
 
 
 def asked(code: str, kind: str) -> str:
@@ -178,15 +180,37 @@ class Reads:
         against: str | None = None,
         pubkey: Verifier | None = None,
         progress: Callable[[int], None] | None = None,
+        witnesses: Sequence[CosignerVerifier] = (),
+        quorum: int | None = None,
     ) -> verification.Verification:
-        """Recompute the whole log (specs/integrity.md, `verify`)."""
+        """Recompute the whole log (specs/integrity.md, `verify`); with witnesses, a
+        quorum of them must have cosigned the `against` checkpoint."""
         return verification.verify(
             self._ledger.ledger_recorder,
             against=against,
             pubkey=pubkey,
             progress=progress,
             second_process=self._ledger.sharable_settings,
+            witnesses=witnesses,
+            quorum=quorum,
         )
+
+    def cosigned_sizes(self, keys: Sequence[CosignerVerifier]) -> dict[CosignerVerifier, int]:
+        """The size of the latest stored checkpoint each witness cosigned."""
+        from ledger.log import witnessed
+
+        return witnessed.cosigned_sizes(self._ledger.ledger_recorder, keys)
+
+    def record_bounds(
+        self, witnesses: Sequence[CosignerVerifier] = (), quorum: int | None = None
+    ) -> RecordBounds:
+        """When each stored event was recorded at the earliest, by notification id: after
+        the map head before it, and after the latest checkpoint without it that a quorum
+        of the witnesses cosigned (ledger.log.recorded.RecordBounds; for `report
+        late-entries`: `.late(where, notification_id, occurred_at, window)`)."""
+        from ledger.log import recorded
+
+        return recorded.record_bounds(self._ledger.ledger_recorder, witnesses, quorum)
 
     def consistency_proof(self, old: int, new: int) -> dict[str, Any]:
         """The `prove-consistency --json` document."""

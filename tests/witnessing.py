@@ -1,12 +1,18 @@
-"""Logs for the witness tests: a real ledger's growing log, checkpointed after every
-line of the sample and signed by the office's key, and forgeries of it by the same key
-(what an office that shows two histories would make)."""
+"""Logs and processes for the witness tests: a real ledger's growing log, checkpointed
+after every line of the sample and signed by the office's key, forgeries of it by the
+same key (what an office that shows two histories would make), and `oneruler witness
+serve` in a process of its own."""
 
 from __future__ import annotations
 
 import os
 import random
+import select
+import signal
 import sqlite3
+import subprocess
+import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +28,7 @@ from ledger.cosignature import Cosigner, CosignerVerifier, generate_cosigner_key
 from ledger.ingest import ingest
 from ledger.store import open_ledger
 
+ROOT = Path(__file__).resolve().parents[1]
 ORIGIN = "ledger.xingcheng.example/2018"
 # The office's key is named as its log's origin (docs/integrity.md).
 _OFFICE_KEY, OFFICE_PUB = generate_key(ORIGIN)
@@ -109,3 +116,47 @@ def write_keys(folder: Path, witness_text: str) -> tuple[Path, Path]:
         handle.write(witness_text + "\n")
     office.write_text(OFFICE_PUB + "\n", encoding="utf-8")
     return key, office
+
+
+class WitnessProcess:
+    """`oneruler witness serve` in a process of its own, on a free loopback port (or the
+    port given), witnessing the logs given as ORIGIN=VKEYFILE; its log in serve.log
+    beside the state folder."""
+
+    def __init__(self, state: Path, key: Path, logs: Sequence[str], port: int = 0) -> None:
+        self.log_file = (state.parent / "serve.log").open("ab")
+        arguments = ["witness", "serve", "--state", str(state), "--key", str(key)]
+        for log in logs:
+            arguments += ["--log", log]
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "cli", *arguments, "--port", str(port)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=self.log_file,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        ready, _, _ = select.select([self.process.stdout], [], [], 60)
+        line = self.process.stdout.readline() if ready else ""
+        if not line.startswith("witness "):
+            self.stop()
+            raise AssertionError(f"the witness did not start: {line!r}, see {self.log_file.name}")
+        self.url = line.split(" listening on ", 1)[1].split(" ", 1)[0]
+        self.port = int(self.url.rsplit(":", 1)[1])
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+        self.stop()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+        self.log_file.close()

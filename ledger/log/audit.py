@@ -25,6 +25,7 @@ from ledger.checkpoint import (
     parse_verifier,
     verify_checkpoint,
 )
+from ledger.cosignature import CosignatureError, CosignerVerifier, QuorumError, check_quorum
 from ledger.log import smt
 from ledger.log.bundle import (
     BUNDLE_FORMAT,
@@ -44,6 +45,7 @@ from ledger.log.bundle import (
 from ledger.log.decode import Leaf, decode_leaf, decode_state, difference, readable
 from ledger.log.notes import KeyChain, NoteError, Receipt, check_receipt, parse_transition
 from ledger.log.record import LOG_RECORD_ID, MAP_HEAD, MapHead, read_map_head
+from ledger.log.timing import BoundMissing, TimeBounds, Witnessed, carried, late
 
 __all__ = [
     "BUNDLE_FORMAT",
@@ -153,6 +155,8 @@ class _Audit:
         known_note: str,
         receipts: Sequence[Receipt],
         late_window: timedelta,
+        witnesses: Sequence[CosignerVerifier],
+        quorum: int,
     ) -> None:
         self.document = document
         self.pubkey = pubkey
@@ -161,7 +165,11 @@ class _Audit:
         self.known_note = known_note
         self.receipts = receipts
         self.late_window = late_window
+        self.witnesses = witnesses
+        self.quorum = quorum
         self.notes: list[str] = []
+        # How many distinct witnesses given cosigned the bundle's checkpoint.
+        self.cosigned = 0
 
     # --- the checkpoint and its keys -----------------------------------------------
 
@@ -216,8 +224,37 @@ class _Audit:
                 f"the bundle's checkpoint is for the log {checkpoint.origin}, not the log "
                 f"{self.origin} you pinned with --origin."
             )
+        self.check_witnessed(checkpoint)
         self.check_known(checkpoint, note)
         return checkpoint, key, chain
+
+    def check_witnessed(self, checkpoint: Checkpoint) -> None:
+        """With witnesses given: a quorum of them cosigned the bundle's checkpoint, so
+        it lies on the one history the witnesses were shown (not a fork)."""
+        if not self.witnesses:
+            return
+        try:
+            found = check_quorum(self.note, self.witnesses, self.quorum)
+        except QuorumError as e:
+            said = str(e).removeprefix("The checkpoint ")
+            raise BundleRejected(
+                f"the bundle's checkpoint (size {checkpoint.size}) {said}"
+            ) from None
+        except CosignatureError as e:
+            raise BundleRejected(f"the bundle's checkpoint: {_lower_first(str(e))}") from None
+        self.cosigned = len({cosignature.witness for cosignature in found})
+
+    def witnessed_heads(
+        self, heads: Sequence[tuple[int, MapHead]], checkpoint: Checkpoint, chain: KeyChain
+    ) -> dict[int, Witnessed]:
+        """The checkpoints the map heads carry that a quorum of the witnesses given
+        cosigned (timing.carried), by the carrying map head's leaf index."""
+        if not self.witnesses:
+            return {}
+        try:
+            return carried(heads, chain.seen, checkpoint.origin, self.witnesses, self.quorum)
+        except BoundMissing as e:
+            raise BundleRejected(str(e)) from None
 
     def check_known(self, checkpoint: Checkpoint, note: str) -> None:
         """Against the latest checkpoint the auditor has seen of this log: not older,
@@ -349,7 +386,9 @@ class _Audit:
         if ("household", household) not in checked:
             raise BundleRejected(f"the bundle holds no record of household {household} itself.")
         self.named_records(household, checked)
-        self.late_entries(checked, heads)
+        self.late_entries(
+            checked, TimeBounds(heads, self.witnessed_heads(heads, checkpoint, chain))
+        )
         events = sorted(
             (event for pairs in checked.values() for _, event in pairs), key=lambda e: e["index"]
         )
@@ -497,26 +536,31 @@ class _Audit:
     def late_entries(
         self,
         checked: Mapping[tuple[str, str], Sequence[tuple[_Checked, dict[str, Any]]]],
-        heads: Sequence[tuple[int, MapHead]],
+        bounds: TimeBounds,
     ) -> None:
-        bounds = TimeBounds(heads)
+        """No event says it happened longer than the window before it was recorded; with
+        witnesses given, note the events that only the office's own times bound."""
+        unwitnessed = 0
         for (kind, code), pairs in checked.items():
             for item, event in pairs:
-                occurred = item.state.get("occurred_at") if item.state else None
-                if not isinstance(occurred, datetime) or occurred.tzinfo is None:
-                    continue
                 where = f"{kind} {code}'s version {item.fields.version} ({event['event']['type']})"
-                bound = bounds.recorded_after(item.index, where)
-                if bound is None:
+                try:
+                    bound, by_witnesses = bounds.recorded_after(item.index, where)
+                except BoundMissing as e:
+                    raise BundleRejected(str(e)) from None
+                unwitnessed += bound is not None and not by_witnesses
+                occurred = item.state.get("occurred_at") if item.state else None
+                if bound is None or not isinstance(occurred, datetime) or occurred.tzinfo is None:
                     continue
-                moment, source = bound
-                if occurred < moment - self.late_window:
-                    late = moment - occurred
-                    raise BundleRejected(
-                        f"{where} says it happened at {occurred.isoformat()}, but it was recorded "
-                        f"after {source}: {_days(late)} later, past the "
-                        f"{_window(self.late_window)} window, so it was entered late or backdated."
-                    )
+                sentence = late(where, occurred, bound, self.late_window)
+                if sentence is not None:
+                    raise BundleRejected(sentence)
+        if self.witnesses and unwitnessed:
+            self.notes.append(
+                f"{unwitnessed} of the bundle's events are bounded in time by the office's "
+                "word alone: the checkpoint before each, which the map head after it carries, "
+                "is not cosigned by a quorum of the witnesses given."
+            )
 
     def check_receipts(
         self,
@@ -601,47 +645,8 @@ class _Audit:
         )
 
 
-class TimeBounds:
-    """When each leaf was recorded at the earliest: after the map head before it, whose
-    time the log fixed when the checkpoint before the leaf was made. The first map head
-    after a leaf names the one before it (`previous`), so a bundle carries that one.
-
-    Witnesses' cosignatures bound it too (ledger.cosignature.quorum_time: by then t
-    witnesses had seen a checkpoint): where a bundle carries cosigned checkpoints,
-    recorded_after is to take the later of the bounds."""
-
-    def __init__(self, heads: Sequence[tuple[int, MapHead]]) -> None:
-        self.heads = sorted(heads, key=lambda pair: pair[0])
-
-    def recorded_after(self, index: int, where: str) -> tuple[datetime, str] | None:
-        after = next((head for at, head in self.heads if at > index), None)
-        if after is None or after.previous is None:
-            return None  # before the log's first map head: nothing bounds it
-        before_index, before_time = after.previous
-        if before_index > index:
-            raise BundleRejected(
-                f"the bundle lacks the map head that bounds when {where} was recorded (leaf "
-                f"{index}): the map head at leaf {after.covers} is not the first after it."
-            )
-        return (
-            before_time,
-            f"the checkpoint made at {before_time.isoformat()} (its map head is leaf "
-            f"{before_index})",
-        )
-
-
 def _missing(first: int, last: int) -> str:
     return f"version {first} is" if first == last else f"versions {first} to {last} are"
-
-
-def _days(delta: timedelta) -> str:
-    days = delta.total_seconds() / 86_400
-    return f"{days:,.0f} days" if days >= 2 else f"{delta.total_seconds() / 3600:,.0f} hours"
-
-
-def _window(delta: timedelta) -> str:
-    days = delta.total_seconds() / 86_400
-    return f"{days:g}-day"
 
 
 def audit_verify(
@@ -652,11 +657,16 @@ def audit_verify(
     known: tuple[Checkpoint, str] | None = None,
     receipts: Sequence[Receipt] = (),
     late_window: timedelta = DEFAULT_LATE_WINDOW,
+    witnesses: Sequence[CosignerVerifier] = (),
+    quorum: int | None = None,
 ) -> AuditReport:
     """Check an audit bundle with nothing but the bundle and what the auditor holds:
     the office's public key (pubkey), the log's origin, the latest checkpoint the
     auditor has seen of it (known: what it states, and the signed note), and the
-    receipts the office gave. Raises BundleRejected naming the first thing wrong."""
+    receipts the office gave; with witnesses (their keys), a quorum of them must have
+    cosigned the checkpoint (all of them, unless quorum says how many), and their
+    times bound when each event was recorded. Raises BundleRejected naming the first
+    thing wrong."""
     if not isinstance(document, Mapping):
         raise BundleRejected("the file is not a JSON object: it is not an audit bundle.")
     audit = _Audit(
@@ -667,11 +677,13 @@ def audit_verify(
         known[1] if known else "",
         receipts,
         late_window,
+        witnesses,
+        len(set(witnesses)) if quorum is None else quorum,
     )
-    if document.get("format") == BUNDLE_FORMAT:
-        return audit.run()
-    if document.get("format") == LEGACY_FORMAT:
-        return audit.run_legacy()
+    if document.get("format") in (BUNDLE_FORMAT, LEGACY_FORMAT):
+        report = audit.run() if document.get("format") == BUNDLE_FORMAT else audit.run_legacy()
+        report.witnessed = audit.cosigned
+        return report
     raise BundleRejected(
         f"the bundle's format is {document.get('format')!r}, not {BUNDLE_FORMAT!r} (or the "
         f"older {LEGACY_FORMAT!r}); this verifier reads only those."

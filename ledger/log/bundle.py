@@ -159,6 +159,8 @@ class AuditReport:
     events: list[dict[str, Any]]
     complete: bool
     notes: list[str] = field(default_factory=list)
+    # How many distinct witnesses of those given cosigned the checkpoint (0: none given).
+    witnessed: int = 0
 
     def summary(self) -> str:
         mine = sum(n for kind, _, n in self.records if kind == "household")
@@ -167,6 +169,8 @@ class AuditReport:
             f"in the log {self.checkpoint.origin} at size {self.checkpoint.size}, signed by "
             f"{self.key.name}+{self.key.key_id.hex()}"
         )
+        if self.witnessed:
+            where += f" and cosigned by {self.witnessed} of the witnesses given"
         if not self.complete:
             return (
                 f"OK: household {self.household}: its {mine} events (versions 1 to {mine}) "
@@ -194,5 +198,6 @@ class AuditReport:
             "size": self.checkpoint.size,
             "root": self.checkpoint.root.hex(),
             "key": self.key.text,
+            "witnessed": self.witnessed,
             "notes": self.notes,
         }

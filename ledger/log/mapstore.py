@@ -349,8 +349,19 @@ def extend_map(log: TransparencyLog, c: Cursor, now: datetime) -> None:
     _keep(log, c, top, changed)
     entries, root = smt.root(top)
     previous = None if last is None else (last[0], last[1].made_at)
-    head = MapHead(size, root, entries, now, previous)
+    head = MapHead(size, root, entries, now, previous, _witnessed(log, c, previous))
     append_log_event(log, c, MAP_HEAD, map_head_state(head))
+
+
+def _witnessed(log: TransparencyLog, c: Cursor, previous: tuple[int, Any] | None) -> str | None:
+    """The checkpoint that ends at the previous map head, as kept with the witnesses'
+    cosignatures (the one with most, of that size), for the new map head to carry."""
+    from ledger.log.witnessed import cosigned_notes
+
+    if previous is None:
+        return None
+    found = cosigned_notes(log, c, previous[0] + 1)
+    return found[0][1] if found else None
 
 
 def prove_key(

@@ -1,10 +1,12 @@
 """The log's own record checked against the log (verify's last step): each key
 transition signed by the key it replaces, for this log; each map head at the leaf its
-map ends before, naming the one before it, with the root and entry count of the map
-recomputed from the leaves before it; and the kept subtrees of the latest map."""
+map ends before, naming the one before it (and the checkpoint that ends there, if it
+carries one), with the root and entry count of the map recomputed from the leaves
+before it; and the kept subtrees of the latest map."""
 
 from __future__ import annotations
 
+from ledger.checkpoint import CheckpointError, parse_checkpoint_unverified
 from ledger.log import mapstore, smt
 from ledger.log.notes import NoteError, parse_transition
 from ledger.log.pages import Problem, Verification
@@ -85,6 +87,31 @@ def _check_transition(
         )
 
 
+def _check_witnessed(
+    log: TransparencyLog, c: Cursor, index: int, note: str, size: int, result: Verification
+) -> None:
+    """The checkpoint a map head carries is the log's at the map head before it: of its
+    origin, that size, and the root of the log's first `size` leaves (the leaves are
+    checked by then; its cosignatures are for auditors who hold the witnesses' keys)."""
+    try:
+        stated = parse_checkpoint_unverified(note)
+    except CheckpointError:
+        stated = None
+    if (
+        stated is None
+        or (stated.origin, stated.size) != (log.origin(c), size)
+        or stated.root != log.root(c, size)
+    ):
+        result.problems.append(
+            Problem(
+                f"the map head at leaf {index} carries a checkpoint that is not the log's at "
+                f"size {size}, where the map head before it ends: the cosignatures it shows "
+                "bound no event of this log.",
+                leaf=index,
+            )
+        )
+
+
 def _check_map_head(
     log: TransparencyLog,
     c: Cursor,
@@ -114,6 +141,8 @@ def _check_map_head(
                 leaf=index,
             )
         )
+    if head.witnessed is not None and head.previous is not None:
+        _check_witnessed(log, c, index, head.witnessed, head.previous[0] + 1, result)
     if last is None:
         top.update(mapstore.build_top(log, c, index))
     else:

@@ -41,17 +41,25 @@ class MapHead:
     entries: int
     made_at: datetime
     previous: tuple[int, datetime] | None
+    # The checkpoint that ends at the previous map head, as the ledger kept it with the
+    # witnesses' cosignatures (None: it carried none). Fixed in the log here, it cannot
+    # be left out of a bundle later to hide when an event after it was recorded.
+    witnessed: str | None = None
 
 
 def map_head_state(head: MapHead) -> dict[str, Any]:
-    """The state stored for a map head (encoded as the ledger encodes every event)."""
-    return {
+    """The state stored for a map head (encoded as the ledger encodes every event);
+    `witnessed` only when there is one, so a map head without is as before."""
+    state: dict[str, Any] = {
         "timestamp": head.made_at,
         "covers": head.covers,
         "root": head.root,
         "entries": head.entries,
         "previous": None if head.previous is None else list(head.previous),
     }
+    if head.witnessed is not None:
+        state["witnessed"] = head.witnessed
+    return state
 
 
 def read_map_head(state: Any) -> MapHead | None:
@@ -81,7 +89,10 @@ def read_map_head(state: Any) -> MapHead | None:
         ):
             return None
         previous = (previous[0], previous[1])
-    return MapHead(covers, root, entries, made_at, previous)
+    witnessed = state.get("witnessed")
+    if witnessed is not None and not (isinstance(witnessed, str) and previous is not None):
+        return None
+    return MapHead(covers, root, entries, made_at, previous, witnessed)
 
 
 def _count(value: Any) -> bool:

@@ -9,6 +9,7 @@ import functools
 import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
+from typing import TYPE_CHECKING
 
 from ledger import merkle
 from ledger.checkpoint import (
@@ -23,6 +24,9 @@ from ledger.checkpoint import (
 from ledger.log import pages
 from ledger.log.pages import Expected, PageCheck, Problem, Verification, node_problem
 from ledger.log.store import Cursor, LogMismatch, LogStore, TransparencyLog
+
+if TYPE_CHECKING:
+    from ledger.cosignature import CosignerVerifier
 
 __all__ = [
     "SPLIT_FROM",
@@ -46,6 +50,8 @@ def verify(
     pubkey: Verifier | None = None,
     progress: Callable[[int], None] | None = None,
     second_process: Mapping[str, str] | None = None,
+    witnesses: Sequence[CosignerVerifier] = (),
+    quorum: int | None = None,
 ) -> Verification:
     """Verify the whole log in one read transaction (one consistent snapshot), and,
     for a long log with second_process given (the store's settings), its second half
@@ -59,6 +65,8 @@ def verify(
             pubkey=pubkey,
             progress=progress,
             second_process=second_process,
+            witnesses=witnesses,
+            quorum=quorum,
         )
     result.seconds = time.perf_counter() - started
     return result
@@ -86,12 +94,15 @@ def verify_snapshot(
     pubkey: Verifier | None = None,
     progress: Callable[[int], None] | None = None,
     second_process: Mapping[str, str] | None = None,
+    witnesses: Sequence[CosignerVerifier] = (),
+    quorum: int | None = None,
 ) -> Verification:
     """Recompute, as the cursor's transaction sees the store, every leaf from the
     stored rows, every node and every checkpoint's root from the recomputed leaves,
     and every signature; see docs/integrity.md. With second_process (the store's
     settings), a log of SPLIT_FROM leaves or more has its second half checked by a
-    second process (ledger/verify_worker.py)."""
+    second process (ledger/verify_worker.py). With witnesses (their keys), a quorum of
+    them (all, unless quorum says how many) must have cosigned the `against` note."""
     result = Verification()
     stored = log.checkpoints(c)
     result.checkpoints = stored
@@ -103,6 +114,8 @@ def verify_snapshot(
     unchecked: Problem | None = None
     if against is not None:
         theirs, unchecked = _open_against(log, c, against, pubkey, stored)
+        if witnesses and unchecked is None:
+            unchecked = _witnessed(against, witnesses, quorum)
         if theirs is not None:
             result.against = theirs
             expected.setdefault(theirs.size, []).append((None, theirs.root))
@@ -215,6 +228,26 @@ def _open_against(
     return None, Problem(
         f"the checkpoint given (size {unverified.size}) does not verify: {failure}"
     )
+
+
+def _witnessed(
+    note: str, witnesses: Sequence[CosignerVerifier], quorum: int | None
+) -> Problem | None:
+    """Whether a quorum of the witnesses cosigned the outside checkpoint: without it,
+    the office may have shown this history to the one who kept it and another to
+    everyone else (a problem reported after the leaves' checks, which still run)."""
+    from ledger.cosignature import CosignatureError, QuorumError, check_quorum
+
+    needed = len(set(witnesses)) if quorum is None else quorum
+    size = parse_checkpoint_unverified(note).size
+    try:
+        check_quorum(note, witnesses, needed)
+    except QuorumError as e:
+        said = str(e).removeprefix("The checkpoint ")
+        return Problem(f"the checkpoint given (size {size}) {said}")
+    except CosignatureError as e:
+        return Problem(f"the checkpoint given (size {size}): {_lower_first(str(e))}")
+    return None
 
 
 def _signer_names(note: str) -> set[str]:

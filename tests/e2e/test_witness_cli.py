@@ -8,11 +8,7 @@ import base64
 import hashlib
 import os
 import random
-import select
-import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -28,7 +24,15 @@ from cli.main import cli
 from ledger.checkpoint import Checkpoint, sign_note
 from ledger.cosignature import Cosignature, parse_cosigner_verifier
 from tests.unit.test_cosignature import c2sp_cosignature_times
-from tests.witnessing import OFFICE, ORIGIN, Log, growing_log, new_witness, write_keys
+from tests.witnessing import (
+    OFFICE,
+    ORIGIN,
+    Log,
+    WitnessProcess,
+    growing_log,
+    new_witness,
+    write_keys,
+)
 from witness.client import WitnessEndpoint, WitnessError, cosign, request_body
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -161,43 +165,12 @@ def test_serve_refuses_a_port_in_use(tmp_path: Path, keys: tuple[Path, Path]) ->
 # --- the witness over HTTP -----------------------------------------------------------
 
 
-class Server:
-    """`oneruler witness serve` in a process of its own."""
+class Server(WitnessProcess):
+    """`oneruler witness serve` in a process of its own, witnessing the test log."""
 
     def __init__(self, state: Path, keys: tuple[Path, Path], port: int = 0) -> None:
-        self.log_file = (state.parent / "serve.log").open("ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "cli", *serve_args(state, *keys, "--port", str(port))],
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=self.log_file,
-            text=True,
-        )
-        assert self.process.stdout is not None
-        ready, _, _ = select.select([self.process.stdout], [], [], 60)
-        line = self.process.stdout.readline() if ready else ""
-        if not line.startswith("witness "):
-            self.stop()
-            raise AssertionError(f"the witness did not start: {line!r}, see {self.log_file.name}")
-        self.url = line.split(" listening on ", 1)[1].split(" ", 1)[0]
-        self.port = int(self.url.rsplit(":", 1)[1])
-
-    def kill(self) -> None:
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait()
-        self.stop()
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        if self.process.stdout is not None:
-            self.process.stdout.close()
-        self.log_file.close()
+        key, office = keys
+        super().__init__(state, key, [f"{ORIGIN}={office}"], port)
 
 
 @pytest.fixture

@@ -251,7 +251,9 @@ def test_a_quorum_counts_distinct_witnesses_that_cosigned() -> None:
     # One key given twice is one witness, and two cosignatures by it are still one.
     with pytest.raises(CosignatureError, match="A quorum of 2 cannot be met by 1 distinct"):
         check_quorum(note, [a.verifier(), a.verifier()], 2)
-    with pytest.raises(QuorumError, match="cosigned by 0 of the 1 witnesses given \\(none\\)"):
+    with pytest.raises(
+        QuorumError, match="cosigned by 0 of the 1 witness given \\(none\\), and 1 is required"
+    ):
         check_quorum(NOTE, [c.verifier()], 1)
     with pytest.raises(CosignatureError, match="1 or more witnesses, not 0"):
         check_quorum(note, keys, 0)
