@@ -291,10 +291,14 @@ def test_adding_cosignatures_keeps_each_line_once_and_refuses_what_is_not_a_line
 def test_the_cosigned_checkpoint_in_the_documentation_verifies() -> None:
     page = (Path(__file__).resolve().parents[2] / "docs" / "integrity.md").read_text("utf-8")
     section = page.split("## Witnesses", 1)[1]
-    vkey = re.search(r"public key is\n`([^`]+)`", section)
-    assert vkey is not None
-    start = section.index("    oneruler/xingcheng\n    38\n")
+    start = section.index("    ledger.example-county.gov.cn/xingcheng-2018\n    41\n")
+    introduced = section[:start].rsplit("public keys are", 1)[1].replace("\n", " ")
+    vkeys = re.findall(r"`([^`+]+\+[0-9a-f]{8}\+B[^`]+)`", introduced)
+    assert len(vkeys) == 3
     block = section[start:].split("\n\n", 2)
     note = "\n\n".join(block[:2]).replace("\n    ", "\n").removeprefix("    ") + "\n"
-    assert note.count(EM_DASH) == 2
-    assert c2sp_cosignature_times(note, vkey.group(1)) == [1543654920]
+    assert note.count(EM_DASH) == 4
+    times = [c2sp_cosignature_times(note, vkey) for vkey in vkeys]
+    assert times == [[1796503482], [1796503482], [1796503483]]
+    # The same note is what `checkpoint --witness` printed, further on.
+    assert note in section.split("### The office's side and the auditor's", 1)[1]
