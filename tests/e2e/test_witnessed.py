@@ -458,9 +458,15 @@ def test_a_map_head_carrying_another_checkpoint_fails_verify(
         "_witnessed",
         lambda log, c, previous: stored(office)[0].replace("\n39\n", "\n38\n", 1),
     )
-    office.checkpoint()
+    ok(checkpoint(office, witnesses))  # the witnesses see sizes and roots, not map heads
     monkeypatch.undo()
     assert failed(oneruler("verify", "--db", office.db)) == [
         "Error: the map head at leaf 40 carries a checkpoint that is not the log's at size 39, "
         "where the map head before it ends: the cosignatures it shows bound no event of this log."
+    ]
+    # An auditor with the witnesses' keys, holding the bundle alone, refuses it too.
+    bundle = office.prove("XC-0002")
+    assert failed(audit(bundle, "--pubkey", office.pub, *keys(witnesses))) == [
+        "Error: the checkpoint the map head at leaf 40 carries is not the log's checkpoint of "
+        "size 39, signed by its key: the map head was not written by the ledger."
     ]
