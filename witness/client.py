@@ -76,6 +76,12 @@ def _post(url: str, body: bytes, timeout: float) -> tuple[int, str, str]:
     except (urllib.error.URLError, OSError) as e:
         reason = getattr(e, "reason", e)
         raise WitnessError(f"the witness at {url} cannot be reached ({reason}).") from None
+    except (http.client.HTTPException, ValueError) as e:
+        # What answered is not an HTTP server (or the URL is not one urllib can use).
+        raise WitnessError(
+            f"the witness at {url} did not answer in HTTP ({type(e).__name__} "
+            f"{str(e).strip()[:60]!r})."
+        ) from None
 
 
 def _text(response: http.client.HTTPResponse | urllib.response.addinfourl) -> str:

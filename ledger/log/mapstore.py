@@ -23,6 +23,7 @@ from ledger.log.record import (
     map_head_state,
     read_map_head,
 )
+from ledger.log.witnessed import cosigned_notes
 
 if TYPE_CHECKING:
     from ledger.log.store import Cursor, TransparencyLog
@@ -353,11 +354,11 @@ def extend_map(log: TransparencyLog, c: Cursor, now: datetime) -> None:
     append_log_event(log, c, MAP_HEAD, map_head_state(head))
 
 
-def _witnessed(log: TransparencyLog, c: Cursor, previous: tuple[int, Any] | None) -> str | None:
+def _witnessed(
+    log: TransparencyLog, c: Cursor, previous: tuple[int, datetime] | None
+) -> str | None:
     """The checkpoint that ends at the previous map head, as kept with the witnesses'
     cosignatures (the one with most, of that size), for the new map head to carry."""
-    from ledger.log.witnessed import cosigned_notes
-
     if previous is None:
         return None
     found = cosigned_notes(log, c, previous[0] + 1)

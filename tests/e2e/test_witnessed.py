@@ -12,7 +12,9 @@ import base64
 import hashlib
 import json
 import shutil
+import socket
 import sqlite3
+import threading
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -204,6 +206,37 @@ def test_a_witness_down_or_refusing_is_named_and_the_quorum_decides(
     (line,) = refused.stderr.splitlines()
     assert line.startswith(f"not cosigned: the witness at {url}/add-checkpoint refused the "
                            "checkpoint (403: ")  # fmt: skip
+
+
+def test_a_witness_that_does_not_answer_in_http_is_named(office: Office, tmp_path: Path) -> None:
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+
+        def answer() -> None:
+            connection, _ = server.accept()
+            with connection:
+                connection.recv(65536)
+                connection.sendall(b"hello\r\n\r\n")
+
+        thread = threading.Thread(target=answer)
+        thread.start()
+        pub = tmp_path / "w.pub"
+        pub.write_text(new_witness("w.example")[3] + "\n", encoding="utf-8")
+        result = oneruler(
+            "checkpoint", "--key", office.key, "--witness", f"http://127.0.0.1:{port}={pub}",
+            "--db", office.db,
+        )  # fmt: skip
+        thread.join(10)
+    assert failed(result) == [
+        f"not cosigned: the witness at http://127.0.0.1:{port}/add-checkpoint did not answer in "
+        "HTTP (BadStatusLine 'hello').",
+        "Error: the checkpoint (size 39) is cosigned by 0 of the 1 witness given, and 1 is "
+        "required; it is kept and printed with the cosignatures it has: run oneruler checkpoint "
+        "--witness again once the others answer.",
+    ]
+    assert stored(office) == [result.stdout]
 
 
 @pytest.mark.parametrize(
