@@ -57,7 +57,9 @@ class LazyGroup(click.Group):
         return super().get_command(ctx, cmd_name)
 
 
-@click.group(name="staff", cls=LazyGroup, writes=True)
+@click.group(
+    name="staff", cls=LazyGroup, writes=True, lazy={"set-password": "cli.identity:set_password"}
+)
 def staff() -> None:
     """Staff of the renewal office and their roles."""
 

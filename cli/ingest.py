@@ -5,11 +5,21 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import BinaryIO
 
 import click
 
-from cli.options import Refused, db_option, json_option, ledger_at, print_json, translate_errors
+from cli.credentials import authenticate
+from cli.options import (
+    Refused,
+    db_option,
+    json_option,
+    ledger_at,
+    print_json,
+    token_file_option,
+    translate_errors,
+)
 from ledger.ingest import DEFAULT_BATCH, ingest
 
 
@@ -43,14 +53,22 @@ class Reading:
     help="Commands per transaction.",
 )
 @json_option
+@token_file_option
 @db_option
 @translate_errors
-def ingest_command(file: BinaryIO, batch_size: int, as_json: bool, db: str | None) -> None:
-    """Apply the JSON Lines commands in FILE (- for standard input).
+def ingest_command(
+    file: BinaryIO, batch_size: int, as_json: bool, token_file: Path | None, db: str | None
+) -> None:
+    """Apply the JSON Lines commands in FILE (- for standard input), entered by the
+    staff member logged in (ONERULER_TOKEN or --token-file; on a terminal without
+    one, the password is asked for). Each line's actor must be them; the built-in
+    admin may enter lines for other staff (loading a programme, or a night's work
+    typed up by the office).
 
     Each line is applied whole or not at all; a line whose id was already applied
-    is skipped; a bad line is rejected with its number and a reason and the rest
-    go on. Exits 1 if any line was rejected.
+    is skipped, and one whose id was applied to another command is rejected; a bad
+    line is rejected with its number and a reason and the rest go on. Exits 1 if
+    any line was rejected.
 
     The read models are up to date when it ends. Past 10,000 commands a second
     process keeps them while this one stores events (on two cores, about 1.4
@@ -59,8 +77,9 @@ def ingest_command(file: BinaryIO, batch_size: int, as_json: bool, db: str | Non
     reading = Reading(file)
     size = reading.size() if not as_json and sys.stderr.isatty() else None
     with ledger_at(db) as ledger:
+        session = authenticate(ledger, None, token_file)
         if size is None:
-            report = ingest(ledger, reading, batch_size=batch_size)
+            report = ingest(ledger, reading, session, batch_size=batch_size)
         else:
             with click.progressbar(length=size, label="ingesting", file=sys.stderr) as bar:
 
@@ -68,7 +87,7 @@ def ingest_command(file: BinaryIO, batch_size: int, as_json: bool, db: str | Non
                     bar.update(reading.read - reading.shown)
                     reading.shown = reading.read
 
-                report = ingest(ledger, reading, batch_size=batch_size, progress=advance)
+                report = ingest(ledger, reading, session, batch_size=batch_size, progress=advance)
     for note in report.notes:
         click.echo(note, err=True)
     if as_json:

@@ -13,6 +13,8 @@ from cli import groups
 # The commands outside the groups of cli/groups.py, each imported when asked for.
 COMMANDS = {
     "ingest": "cli.ingest:ingest_command",
+    "login": "cli.identity:login",
+    "logout": "cli.identity:logout",
     "demo": "cli.demo:demo",
     "copy": "cli.copy:copy_command",
     "bench": "cli.bench:bench",

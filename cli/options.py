@@ -22,6 +22,7 @@ from ledger import environment
 from ledger.application import Ledger
 from ledger.environment import StoreProblem
 from ledger.reads import Reads
+from ledger.session import NotAuthenticated
 from ledger.store import display_url, open_ledger, resolve_url
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -41,7 +42,7 @@ def fail(error: DomainError) -> click.ClickException:
     """Bad input and a store or machine that failed the command exit 2; a refusal by
     a rule exits 1."""
     message = str(error)
-    if isinstance(error, InvalidInput | StoreProblem):
+    if isinstance(error, InvalidInput | StoreProblem | NotAuthenticated):
         return BadInput(message)
     return Refused(message)
 
@@ -137,8 +138,19 @@ def check_one_format(as_json: bool, as_csv: bool, xlsx: Path | None) -> None:
         raise click.UsageError("choose one of --json, --csv and --xlsx.")
 
 
+def token_file_option(f: F) -> F:
+    return click.option(
+        "--token-file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        metavar="FILE",
+        help="A file holding your token from oneruler login [default: the token in "
+        "ONERULER_TOKEN; on a terminal without one, your password is asked for].",
+    )(f)
+
+
 def write_options(f: F) -> F:
-    """--actor, --at and --id: who, when (business time) and the command's own id."""
+    """--actor, --at and --id: who, when (business time) and the command's own id;
+    --token-file: the credential of who enters it."""
     f = click.option(
         "--id",
         "command_id",
@@ -150,23 +162,26 @@ def write_options(f: F) -> F:
         metavar="TIME",
         help="When it happened, ISO 8601 with offset [default: now, +08:00].",
     )(f)
+    f = token_file_option(f)
     f = click.option(
         "--actor",
         envvar="ONERULER_ACTOR",
-        required=True,
         metavar="STAFF",
-        help="The staff id of who does it [env ONERULER_ACTOR].",
+        help="The staff id of who does it: you, as logged in [env ONERULER_ACTOR; "
+        "default: the staff member the token or password is of].",
     )(f)
     return db_option(f)
 
 
-def envelope(cmd: str, actor: str, at: str | None, command_id: str | None) -> dict[str, Any]:
-    return {
+def envelope(cmd: str, actor: str | None, at: str | None, command_id: str | None) -> dict[str, Any]:
+    raw = {
         "id": command_id or f"cli-{uuid.uuid4().hex}",
         "cmd": cmd,
-        "actor": actor,
         "at": at or datetime.now(LEDGER_TZ).isoformat(timespec="seconds"),
     }
+    if actor is not None:
+        raw["actor"] = actor
+    return raw
 
 
 # Deeper than any document the ledger reads (a policy is 3 levels, a bundle 5): more is

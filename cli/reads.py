@@ -78,7 +78,10 @@ def history(household_code: str, as_of: str | None, as_json: bool, db: str | Non
                 datetime.fromisoformat(r["recorded_at"])
                 .astimezone(LEDGER_TZ)
                 .isoformat(timespec="seconds"),
-                r["actor"],
+                # Who entered it, where someone else did (the admin's bulk entry).
+                r["actor"]
+                if r["entered_by"] == r["actor"]
+                else f"{r['actor']} (entered by {r['entered_by']})",
                 r["type"],
                 details(r["data"]),
             ]

@@ -259,7 +259,9 @@ def show_what_if(w: dict[str, Any]) -> None:
 def consistency_report(as_of: str | None, as_json: bool, db: str | None) -> None:
     """Every departure from the ruler: agreements in force that depart from their
     entitlement, households priced under another policy version than their
-    village's, reviewed valuations, and voided agreements."""
+    village's, reviewed valuations, and voided agreements; and every approval or
+    money act (approving a deviation, voiding an agreement, resolving a complaint,
+    confirming a payout) entered on someone else's behalf."""
     with reads_at(db) as reads:
         document = reads.consistency(moment(as_of, reads))
     if as_json:
@@ -268,8 +270,34 @@ def consistency_report(as_of: str | None, as_json: bool, db: str | None) -> None
     click.echo(f"as of {document['as_of']}")
     if consistency.is_empty(document):
         click.echo("no departures from the ruler")
+    else:
+        show_consistency(document)
+    show_entered_for_others(document["entered_for_others"])
+
+
+def show_entered_for_others(acts: list[dict[str, Any]]) -> None:
+    """Approvals and money acts entered by someone other than their actor."""
+    click.echo()
+    if not acts:
+        click.echo("no approval or money act was entered on someone else's behalf")
         return
-    show_consistency(document)
+    click.echo(f"approvals and money acts entered on someone else's behalf: {len(acts)}")
+    table(
+        ["act", "household", "complaint", "what", "by", "entered by", "at", "recorded"],
+        [
+            [
+                a["act"],
+                a["household"],
+                a["complaint"],
+                a["what"],
+                a["actor"],
+                a["entered_by"],
+                a["occurred_at"],
+                a["recorded_at"],
+            ]
+            for a in acts
+        ],
+    )
 
 
 def show_consistency(d: dict[str, Any]) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from cli.credentials import authenticate
 from cli.options import envelope, fail, ledger_at, read_json, write_options
 from domain.errors import DomainError
 from ledger.commands import Declaration, parse_command
@@ -21,14 +22,21 @@ Gather = Callable[[Mapping[str, Any]], Any]
 
 
 def run(
-    cmd: str, db: str | None, actor: str, at: str | None, command_id: str | None, **fields: Any
+    cmd: str,
+    db: str | None,
+    actor: str | None,
+    at: str | None,
+    command_id: str | None,
+    token_file: Path | None,
+    **fields: Any,
 ) -> None:
     raw = envelope(cmd, actor, at, command_id)
     raw.update({name: value for name, value in fields.items() if value is not None})
     try:
-        command = parse_command(raw)
+        # Bad input is said before the ledger is opened or a password asked for.
+        command = parse_command(raw, actor_required=False)
         with ledger_at(db) as ledger:
-            events = ledger.execute(command)
+            events = ledger.execute(command, authenticate(ledger, command.actor, token_file))
     except DomainError as e:
         raise fail(e) from None
     if events is None:
@@ -140,14 +148,19 @@ def write_command(declaration: Declaration) -> click.Command:
         fields.append((field.name, gathers))
 
     def callback(
-        db: str | None, actor: str, at: str | None, command_id: str | None, **given: Any
+        db: str | None,
+        actor: str | None,
+        at: str | None,
+        command_id: str | None,
+        token_file: Path | None,
+        **given: Any,
     ) -> None:
         values: dict[str, Any] = {}
         for name, gathers in fields:
             parts = [gather(given) for gather in gathers]
             # A field given by several options (valuation items) joins their lists.
             values[name] = parts[0] if len(parts) == 1 else [x for part in parts for x in part]
-        run(declaration.cmd, db, actor, at, command_id, **values)
+        run(declaration.cmd, db, actor, at, command_id, token_file, **values)
 
     made = write_options(callback)
     params.extend(reversed(getattr(made, "__click_params__", [])))

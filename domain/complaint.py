@@ -8,7 +8,7 @@ from datetime import datetime
 from eventsourcing.domain import Aggregate
 
 from domain.base import Recorded, Stamp
-from domain.errors import RuleViolation
+from domain.errors import PermissionDenied, RuleViolation
 from domain.ids import complaint_id
 
 CHANNELS = ("hotline", "visit", "letter", "online")
@@ -109,6 +109,7 @@ class Complaint(Aggregate):
         return state
 
     def acknowledge(self, stamp: Stamp, note: str | None = None) -> None:
+        self.check_not_about(stamp, "acknowledge")
         self.check_open("acknowledge")
         if self.acknowledged_at is not None:
             raise RuleViolation(f"complaint {self.code} was already acknowledged.")
@@ -116,10 +117,12 @@ class Complaint(Aggregate):
         self.trigger_event(self.Acknowledged, note=note, **stamp.fields())
 
     def add_note(self, stamp: Stamp, text: str) -> None:
+        self.check_not_about(stamp, "add to")
         self.check_not_before(stamp.at)
         self.trigger_event(self.NoteAdded, text=text, **stamp.fields())
 
     def resolve(self, stamp: Stamp, finding: str, outcome: str) -> None:
+        self.check_not_about(stamp, "resolve")
         self.check_open("resolve")
         self.check_not_before_last_change(stamp.at)
         self.trigger_event(self.Resolved, finding=finding, outcome=outcome, **stamp.fields())
@@ -131,6 +134,16 @@ class Complaint(Aggregate):
             )
         self.check_not_before_last_change(stamp.at)
         self.trigger_event(self.Reopened, reason=reason, **stamp.fields())
+
+    def check_not_about(self, stamp: Stamp, to_do: str) -> None:
+        """Nobody acknowledges, adds to or resolves a complaint about themselves, as
+        its actor or as whoever entered it."""
+        subject = self.about.get("staff")
+        if subject is not None and subject in (stamp.actor, stamp.entered_by):
+            raise PermissionDenied(
+                f"complaint {self.code} is about {subject}, who may not {to_do} it: nobody "
+                "handles a complaint about themselves; someone else must."
+            )
 
     def check_open(self, to_do: str) -> None:
         if not self.is_open:

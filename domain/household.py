@@ -12,7 +12,7 @@ from typing import Any
 from eventsourcing.domain import Aggregate
 
 from domain.base import Recorded, Stamp
-from domain.errors import AlreadyExists, NotFound, RuleViolation
+from domain.errors import AlreadyExists, NotFound, PermissionDenied, RuleViolation
 from domain.ids import household_id
 from domain.policy import Entitlement, Item, PolicyVersion, check_items_fit, entitlement
 from domain.roles import APPROVE_DEVIATION, Actor
@@ -47,6 +47,8 @@ class Payout:
     amount: Decimal
     requested_by: str
     requested_at: datetime
+    # Who entered the request: the requester, or the admin entering it for them.
+    request_entered_by: str
     confirmed_by: str | None = None
     confirmed_at: datetime | None = None
 
@@ -184,6 +186,7 @@ class Household(Aggregate):
                 amount=self.amount,
                 requested_by=self.actor,
                 requested_at=self.occurred_at,
+                request_entered_by=self.entered_by,
             )
 
     class PayoutConfirmed(Event):
@@ -198,6 +201,7 @@ class Household(Aggregate):
                 amount=requested.amount,
                 requested_by=requested.requested_by,
                 requested_at=requested.requested_at,
+                request_entered_by=requested.request_entered_by,
                 confirmed_by=self.actor,
                 confirmed_at=self.occurred_at,
             )
@@ -443,9 +447,10 @@ class Household(Aggregate):
             raise RuleViolation(
                 f"payout {payout} was already confirmed by {requested.confirmed_by}."
             )
-        if stamp.actor == requested.requested_by:
-            raise RuleViolation(
-                f"{stamp.actor} requested payout {payout} and may not also confirm it; "
+        if stamp.actor in (requested.requested_by, requested.request_entered_by):
+            did = "requested" if stamp.actor == requested.requested_by else "entered the request of"
+            raise PermissionDenied(
+                f"{stamp.actor} {did} payout {payout} and may not also confirm it; "
                 "another finance officer must."
             )
         self.check_agreement_in_force()

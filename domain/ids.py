@@ -36,3 +36,7 @@ def complaint_id(code: str) -> UUID:
 
 def payout_id(code: str) -> UUID:
     return _id("payout", code)
+
+
+def account_id(code: str) -> UUID:
+    return _id("account", code)

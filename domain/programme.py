@@ -2,19 +2,35 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from eventsourcing.domain import Aggregate
 
 from domain.base import Recorded, Stamp
-from domain.errors import InvalidInput, RuleViolation
+from domain.errors import InvalidInput, PermissionDenied, RuleViolation
 from domain.ids import group_id, policy_id, staff_id
 from domain.policy import PolicyVersion
 from domain.roles import Actor
 
 
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """A staff member's role and group, and whether suspended (and why), from a
+    business time on."""
+
+    since: datetime
+    role: str
+    group: str | None
+    suspended: str | None = None
+
+
 class Staff(Aggregate):
+    """A staff member over time: enrolled with a role (and a group), then perhaps
+    suspended, reinstated, given another role or transferred to another group. An
+    act is judged by the standing in force at its business time."""
+
     TOPIC = "oneruler:Staff"
 
     class Event(Recorded):
@@ -29,14 +45,47 @@ class Staff(Aggregate):
 
     Created = Enrolled
 
+    class Suspended(Event):
+        TOPIC = "oneruler:Staff.Suspended"
+        reason: str
+
+        def apply(self, staff: Staff) -> None:
+            staff.change(self.occurred_at, suspended=self.reason)
+
+    class Reinstated(Event):
+        TOPIC = "oneruler:Staff.Reinstated"
+        reason: str
+
+        def apply(self, staff: Staff) -> None:
+            staff.change(self.occurred_at, suspended=None)
+
+    class RoleChanged(Event):
+        TOPIC = "oneruler:Staff.RoleChanged"
+        role: str
+        reason: str
+
+        def apply(self, staff: Staff) -> None:
+            staff.change(self.occurred_at, role=self.role)
+
+    class Transferred(Event):
+        TOPIC = "oneruler:Staff.Transferred"
+        group: str
+        reason: str
+
+        def apply(self, staff: Staff) -> None:
+            staff.change(self.occurred_at, group=self.group)
+
     def __init__(
         self, staff: str, name: str, role: str, group: str | None, occurred_at: datetime
     ) -> None:
         self.staff = staff
         self.name = name
-        self.role = role
-        self.group = group
         self.enrolled_at = occurred_at
+        # In business-time order: a change is never dated before the one it follows.
+        self.standings: list[Standing] = [Standing(occurred_at, role, group)]
+
+    def change(self, at: datetime, **changed: Any) -> None:
+        self.standings.append(replace(self.standings[-1], since=at, **changed))
 
     @classmethod
     def enroll(cls, stamp: Stamp, staff: str, name: str, role: str, group: str | None) -> Staff:
@@ -52,15 +101,95 @@ class Staff(Aggregate):
             **stamp.fields(),
         )
 
+    # --- standing ------------------------------------------------------------------
+
+    @property
+    def current(self) -> Standing:
+        return self.standings[-1]
+
+    @property
+    def role(self) -> str:
+        return self.current.role
+
+    @property
+    def group(self) -> str | None:
+        return self.current.group
+
+    def standing_at(self, at: datetime) -> Standing:
+        """The standing in force at a business time (from enrolment on)."""
+        for standing in reversed(self.standings):
+            if standing.since <= at:
+                return standing
+        return self.standings[0]
+
     def as_actor(self, at: datetime) -> Actor:
         """The staff member as the rules see them at a business time; nobody acts
-        before they were enrolled."""
+        before they were enrolled, nor while suspended."""
         if at < self.enrolled_at:
             raise RuleViolation(
                 f"{self.staff} was enrolled on {self.enrolled_at.isoformat()}, after "
                 f"{at.isoformat()}; check the time, or the actor."
             )
-        return Actor(staff=self.staff, role=self.role, group=self.group)
+        standing = self.standing_at(at)
+        if standing.suspended is not None:
+            raise PermissionDenied(
+                f"{self.staff} was suspended on {standing.since.isoformat()} "
+                f"({standing.suspended}) and may not act at {at.isoformat()}; they act "
+                "again once reinstated."
+            )
+        return Actor(staff=self.staff, role=standing.role, group=standing.group)
+
+    def check_may_enter(self) -> None:
+        """Whether the staff member may enter commands now: not while suspended."""
+        if self.current.suspended is not None:
+            raise PermissionDenied(
+                f"{self.staff} is suspended (since {self.current.since.isoformat()}: "
+                f"{self.current.suspended}) and may not enter commands; they may once "
+                "reinstated."
+            )
+
+    # --- changes over time ------------------------------------------------------------
+
+    def suspend(self, stamp: Stamp, reason: str) -> None:
+        self.check_change_at(stamp.at)
+        if self.current.suspended is not None:
+            raise RuleViolation(
+                f"{self.staff} is already suspended (since {self.current.since.isoformat()})."
+            )
+        self.trigger_event(self.Suspended, reason=reason, **stamp.fields())
+
+    def reinstate(self, stamp: Stamp, reason: str) -> None:
+        self.check_change_at(stamp.at)
+        if self.current.suspended is None:
+            raise RuleViolation(
+                f"{self.staff} is not suspended; only a suspended staff member is reinstated."
+            )
+        self.trigger_event(self.Reinstated, reason=reason, **stamp.fields())
+
+    def change_role(self, stamp: Stamp, role: str, reason: str) -> None:
+        self.check_change_at(stamp.at)
+        if role == self.role:
+            raise RuleViolation(f"{self.staff} is already {role} staff.")
+        if role == "clerk" and self.group is None:
+            raise RuleViolation(
+                f"{self.staff} has no group, and a clerk needs one: transfer them to a group first."
+            )
+        self.trigger_event(self.RoleChanged, role=role, reason=reason, **stamp.fields())
+
+    def transfer(self, stamp: Stamp, group: str, reason: str) -> None:
+        self.check_change_at(stamp.at)
+        if group == self.group:
+            raise RuleViolation(f"{self.staff} is already in group {group}.")
+        self.trigger_event(self.Transferred, group=group, reason=reason, **stamp.fields())
+
+    def check_change_at(self, at: datetime) -> None:
+        """A change of standing may not be dated before the last one: the rules then
+        judge every act by the standing in force at its time."""
+        if at < self.current.since:
+            raise RuleViolation(
+                f"{at.isoformat()} is before {self.staff}'s last change of standing "
+                f"({self.current.since.isoformat()}); check the time."
+            )
 
 
 class WorkGroup(Aggregate):

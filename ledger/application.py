@@ -23,11 +23,13 @@ from domain.policy import PolicyVersion
 from domain.programme import Policy
 from ledger.checkpoint import Signer, StoredCheckpoint, Verifier
 from ledger.commands import Command, UnitOfWork, declaration_of, references
-from ledger.commands.declaration import ThenReads
+from ledger.commands.declaration import ThenReads, check_same
 from ledger.follower import can_follow
+from ledger.identity_tables import WithEvents
 from ledger.log.store import MapperCodec
 from ledger.read_models import ReadModels
 from ledger.recorder import LedgerRecorder, is_ledger_recorder
+from ledger.session import Session
 from ledger.transcoder import construct_transcoder
 
 if TYPE_CHECKING:
@@ -105,25 +107,32 @@ class Ledger(Application[UUID]):
 
     # --- running commands --------------------------------------------------
 
-    def execute(self, command: Command) -> list[Recorded] | None:
-        """Run one command in its own transaction; raise its refusal. None: a
-        command of this id was already applied, and nothing was done again."""
-        if self.applied_commands([command.id]):
+    def execute(self, command: Command, session: Session) -> list[Recorded] | None:
+        """Run one command, entered by the session's staff member (who must be its
+        actor), in its own transaction; raise its refusal. None: this command was
+        already applied under its id, and nothing was done again; the id applied to
+        another command is refused (CommandIdReused)."""
+        applied = self.applied_commands([command.id])
+        if command.id in applied:
+            check_same(command, command.actor or session.staff, applied[command.id])
             return None
         uow = UnitOfWork(self)
-        uow.run(command)
+        uow.run(command, session)
         self.commit(uow)
         return uow.events
 
-    def execute_batch(self, commands: Sequence[Command]) -> list[DomainError | None]:
-        """Run many commands in one transaction, each whole or not at all; return
-        each command's refusal, or None where it was applied."""
+    def execute_batch(
+        self, commands: Sequence[Command], session: Session
+    ) -> list[DomainError | None]:
+        """Run many commands in one transaction, each whole or not at all, entered by
+        the session's staff member (the built-in admin may enter other staff's);
+        return each command's refusal, or None where it was applied."""
         uow = UnitOfWork(self)
         self.prefetch(uow, commands)
         outcomes: list[DomainError | None] = []
         for command in commands:
             try:
-                uow.run(command)
+                uow.run(command, session, for_others=True)
             except DomainError as refusal:
                 # Kept without its traceback, which holds this frame, and so the list
                 # it is kept in and the whole batch, in a reference cycle.
@@ -139,7 +148,12 @@ class Ledger(Application[UUID]):
         try:
             # EventStore.put is what Application.save does for events, without its
             # per-event isinstance checks against typing Protocols.
-            recordings = self.events.put(uow.events, command_ids=uow.command_ids)
+            identity = (
+                WithEvents(self.clock(), uow.credentials, uow.revoked)
+                if uow.credentials or uow.revoked
+                else None
+            )
+            recordings = self.events.put(uow.events, command_ids=uow.command_ids, identity=identity)
         except IntegrityError:
             self._cache.clear()
             self.parsed_policies.clear()
@@ -160,7 +174,14 @@ class Ledger(Application[UUID]):
             while len(self._cache) > self.cache_size:
                 self._cache.popitem(last=False)
 
-    def applied_commands(self, ids: Sequence[str]) -> set[str]:
+    def check_writable(self) -> None:
+        """Refuse at once (ReadOnlyStore, one sentence) what would write to a ledger
+        opened read-only: a write fails only as it is made, after a password was asked
+        for."""
+        self.ledger_recorder.check_writable()
+
+    def applied_commands(self, ids: Sequence[str]) -> dict[str, bytes | None]:
+        """Which of these command ids were applied, each with its command's digest."""
         return self.ledger_recorder.applied_commands(ids)
 
     # --- loading -------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Moves a whole ledger between stores (SQLite and PostgreSQL, either way): every
-event with its notification id, the applied command ids and the signed checkpoints,
-page by page; then proves the copy by its log and builds its read models."""
+event with its notification id, the applied command ids (with their digests), the
+signed checkpoints and the staff's credentials, page by page; then proves the copy by
+its log and builds its read models."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from uuid import UUID
 from eventsourcing.persistence import PersistenceError
 
 from domain.errors import RuleViolation
-from ledger import marker
+from ledger import identity_tables, marker
 from ledger.application import Clock, Ledger, utc_now
 from ledger.log.leaf import LeafRow
 from ledger.log.store import Cursor, Dialect, LogMismatch
@@ -251,12 +252,14 @@ class Copier:
                 if self.progress is not None:
                     self.progress(events, size)
             commands = 0
-            for ids in _command_pages(sc, s.log.dialect, self.page):
-                commands += len(ids)
+            digests = "digest" in identity_tables.columns(sc, s.log.dialect, "applied_commands")
+            for page in _command_pages(sc, s.log.dialect, self.page, digests):
+                commands += len(page)
                 if stopped is not None:
-                    ids = self.lacking(ids)
+                    page = self.lacking(page)
                 with self.writing() as tc:
-                    t.log.dialect.insert_rows(tc, "applied_commands", ("id",), [(i,) for i in ids])
+                    t.log.dialect.insert_rows(tc, "applied_commands", ("id", "digest"), page)
+            self.copy_credentials(sc)
             stored = s.log.checkpoints(sc)
             with self.writing() as tc:
                 if stopped is not None:
@@ -316,15 +319,26 @@ class Copier:
             last, count = c.fetchone()
         return (-(1 << 63) if last is None else int(last)), int(count)
 
-    def lacking(self, ids: list[str]) -> list[str]:
+    def lacking(self, page: list[tuple[str, bytes | None]]) -> list[tuple[str, bytes | None]]:
         """Of a page of command ids in order, those the target does not hold yet."""
         with self.t.log_transaction(commit=False) as c:
             c.execute(
                 self.t.log.dialect.sql("SELECT id FROM applied_commands WHERE id >= ? AND id <= ?"),
-                [ids[0], ids[-1]],
+                [page[0][0], page[-1][0]],
             )
             there = {str(row[0]) for row in c.fetchall()}
-        return [i for i in ids if i not in there]
+        return [row for row in page if row[0] not in there]
+
+    def copy_credentials(self, sc: Cursor) -> None:
+        """The staff's password hashes, tokens (as their hashes) and failed logins, as
+        the source holds them, in one transaction (a resumed copy takes them again)."""
+        d = self.t.log.dialect
+        with self.writing() as tc:
+            for table in identity_tables.TABLES:
+                tc.execute(f"DELETE FROM {table}")
+                if identity_tables.columns(sc, self.s.log.dialect, table):
+                    rows = identity_tables.rows_of(sc, table)
+                    d.insert_rows(tc, table, identity_tables.COLUMNS[table], rows)
 
     def _unmark(self, c: Cursor) -> None:
         c.execute(
@@ -378,16 +392,21 @@ def _insert_events(c: Cursor, d: Dialect, rows: list[LeafRow]) -> None:
     )
 
 
-def _command_pages(c: Cursor, d: Dialect, page: int) -> Iterator[list[str]]:
-    statement = d.sql("SELECT id FROM applied_commands WHERE id > ? ORDER BY id LIMIT ?")
+def _command_pages(
+    c: Cursor, d: Dialect, page: int, digests: bool
+) -> Iterator[list[tuple[str, bytes | None]]]:
+    """The applied command ids with their digests (none for a source of an earlier
+    format that was opened read-only, never brought up to date)."""
+    digest = "digest" if digests else "NULL"
+    statement = d.sql(f"SELECT id, {digest} FROM applied_commands WHERE id > ? ORDER BY id LIMIT ?")
     after = ""
     while True:
         c.execute(statement, [after, page])
-        ids = [str(row[0]) for row in c.fetchall()]
-        if not ids:
+        rows = [(str(i), None if g is None else bytes(g)) for i, g in c.fetchall()]
+        if not rows:
             return
-        yield ids
-        after = ids[-1]
+        yield rows
+        after = rows[-1][0]
 
 
 def _sentence(error: Exception) -> str:

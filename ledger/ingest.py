@@ -12,7 +12,9 @@ from domain.errors import DomainError
 from ledger.application import ConflictError, Ledger
 from ledger.collector import Collector, collected_between_units
 from ledger.commands import Command, parse_command
+from ledger.commands.declaration import check_same
 from ledger.follower import Follower, can_follow
+from ledger.session import Session
 
 # Commands per transaction: every commit is durable (an fsync), so fewer, larger ones.
 # At 20,000 households 5,000 ingested 5,095 commands/s against 4,720 with 1,000.
@@ -92,27 +94,32 @@ def _decode(data: bytes | str) -> Any:
         raise ValueError("the line is nested too deeply to read; fix the line.") from None
 
 
-def _execute_with_retry(ledger: Ledger, commands: list[Command]) -> list[DomainError | None]:
+def _execute_with_retry(
+    ledger: Ledger, commands: list[Command], session: Session
+) -> list[DomainError | None]:
     # A conflict means another writer got there first and nothing of this batch
     # was appended; running it again re-checks every command against fresh state.
     for _ in range(_RETRIES - 1):
         try:
-            return ledger.execute_batch(commands)
+            return ledger.execute_batch(commands, session)
         except ConflictError:
             continue
-    return ledger.execute_batch(commands)
+    return ledger.execute_batch(commands, session)
 
 
 def ingest(
     ledger: Ledger,
     lines: Iterable[bytes | str],
+    session: Session,
     *,
     batch_size: int = DEFAULT_BATCH,
     progress: Callable[[int], None] | None = None,
     second_process: bool = True,
 ) -> IngestReport:
-    """Apply every line; report what was applied, skipped and rejected. The read
-    models are caught up when it returns; past SECOND_PROCESS_AFTER commands a second
+    """Apply every line, entered by the session's staff member (authenticated once
+    for the whole run: the lines' actors must be them, unless they are the built-in
+    admin); report what was applied, skipped and rejected. The read models are caught
+    up when it returns; past SECOND_PROCESS_AFTER commands a second
     process keeps them meanwhile (unless second_process is False, or the store is in
     memory), else this one does, every FOLLOW_EVERY commands."""
     report = IngestReport()
@@ -120,7 +127,7 @@ def ingest(
         collected_between_units() as collector,
         _ReadModels(ledger, second_process, report) as read_models,
     ):
-        _ingest(ledger, lines, batch_size, progress, report, read_models, collector)
+        _ingest(ledger, lines, session, batch_size, progress, report, read_models, collector)
     return report
 
 
@@ -198,20 +205,27 @@ class _ReadModels:
 
 def _settle(
     ledger: Ledger,
+    session: Session,
     batch: list[tuple[int, Command]],
     report: IngestReport,
     read_models: _ReadModels,
 ) -> None:
-    """Apply a batch: skip the commands already applied, run the rest in one
-    transaction, and report each line's outcome."""
+    """Apply a batch: skip the commands already applied, refuse an applied id sent
+    with another command, run the rest in one transaction, and report each line's
+    outcome."""
     already = ledger.applied_commands([command.id for _, command in batch])
     todo: list[tuple[int, Command]] = []
     for number, command in batch:
         if command.id in already:
-            report.skipped += 1
+            try:
+                check_same(command, command.actor or session.staff, already[command.id])
+            except DomainError as reused:
+                report.reject(number, command.id, str(reused))
+            else:
+                report.skipped += 1
         else:
             todo.append((number, command))
-    outcomes = _execute_with_retry(ledger, [command for _, command in todo])
+    outcomes = _execute_with_retry(ledger, [command for _, command in todo], session)
     for (number, command), refusal in zip(todo, outcomes, strict=True):
         if refusal is None:
             report.applied += 1
@@ -223,6 +237,7 @@ def _settle(
 def _ingest(
     ledger: Ledger,
     lines: Iterable[bytes | str],
+    session: Session,
     batch_size: int,
     progress: Callable[[int], None] | None,
     report: IngestReport,
@@ -235,7 +250,7 @@ def _ingest(
     batch: list[tuple[int, Command]] = []
 
     def flush() -> None:
-        _settle(ledger, batch, report, read_models)
+        _settle(ledger, session, batch, report, read_models)
         if progress is not None:
             progress(len(batch))
         batch.clear()

@@ -10,7 +10,10 @@ from dataclasses import dataclass
 TABLE = "oneruler_ledger"
 FORMAT = "oneruler"
 # The store's format: a oneruler that reads version n refuses a store of a later one.
-VERSION = 1
+# 2: staff credentials, access tokens and failed logins in tables of their own, and a
+# digest beside each applied command id. A store of version 1 (or made before the
+# marker) is brought to 2 when it is next opened with the right to write.
+VERSION = 2
 ROWS: tuple[tuple[str, str], ...] = (("format", FORMAT), ("version", str(VERSION)))
 
 CREATE = f"CREATE TABLE IF NOT EXISTS {TABLE} (key TEXT PRIMARY KEY, value TEXT NOT NULL)"

@@ -27,10 +27,9 @@ from eventsourcing.utils import retry
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Composed, Identifier
 
-from ledger import marker
+from ledger import identity_tables, marker
 from ledger.log.store import Cursor, TransparencyLog, postgres_dialect
 from ledger.recorder import (
-    _APPLIED_COMMANDS,
     _READ_MODELS_WRITE,
     ReadOnlyStore,
     _leaf_rows,
@@ -130,16 +129,16 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         same new ledger at once take turns (an advisory lock), since concurrent CREATE
         TABLE IF NOT EXISTS of one name can fail."""
         with self._transaction(commit=True) as c:
-            tables, marked = self._existing(c)
-            if tables and marked:
+            tables, current = self._existing(c)
+            if tables and current:
                 self.datastore.register_type_adapters()
                 return
             c.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"oneruler:{self.schema}"])
             if not tables:
                 self._create_all(c)  # the marker with them
-                marked = True
-        if not marked:
-            self._mark()
+                current = True
+        if not current:
+            self._upgrade()
         self.datastore.register_type_adapters()
 
     def _create_all(self, c: PgCursor) -> None:
@@ -148,8 +147,9 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         statements: list[Composed | str] = [
             *self.sql_create_statements,
             *self.tracking.sql_create_statements,
-            _APPLIED_COMMANDS,
+            identity_tables.applied_commands_statement(self.log.dialect),
             *self.log.create_table_statements(),
+            *identity_tables.create_statements(self.log.dialect),
         ]
         for statement in statements:
             if isinstance(statement, Composed) and "CREATE TYPE" in statement.as_string():
@@ -172,23 +172,30 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
     def _insert_marker(c: PgCursor) -> None:
         c.execute(marker.CREATE)
         c.executemany(
-            f"INSERT INTO {marker.TABLE} (key, value) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+            f"INSERT INTO {marker.TABLE} (key, value) VALUES (%s, %s) "
+            "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
             marker.ROWS,
         )
 
-    def _mark(self) -> None:
-        """A ledger made before the marker gets it when next opened to write; on a
-        replica, or for a user that may only read or may not create tables, it goes on
-        without, and the next writer that may adds it."""
+    def _upgrade(self) -> None:
+        """A ledger made before the marker, or of an earlier format, is brought up to
+        date when next opened to write: the credentials' tables, the digests beside
+        the command ids (version 2), the marker. On a replica, or for a user that may
+        only read or may not create tables, it goes on as it is, and the next writer
+        that may brings it up to date."""
         try:
             with self._transaction(commit=True) as c:
                 c.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"oneruler:{self.schema}"])
+                for statement in identity_tables.create_statements(self.log.dialect):
+                    c.execute(statement)
+                c.execute("ALTER TABLE applied_commands ADD COLUMN IF NOT EXISTS digest BYTEA")
                 self._insert_marker(c)
         except (ReadOnlyStore, psycopg.errors.InsufficientPrivilege):
             pass
 
     def _existing(self, c: PgCursor) -> tuple[bool, bool]:
-        """Whether every table of the ledger exists, and whether its marker does."""
+        """Whether every table of the ledger exists, and whether it is of the current
+        format (its marker says so, and it has the credentials' tables)."""
         tables = self._ledger_tables()
         c.execute(
             "SELECT "
@@ -202,7 +209,18 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         )
         row = c.fetchone()
         assert row is not None
-        return all(row[:-1]), bool(row[-1])
+        if not row[-1]:
+            return all(row[:-1]), False
+        c.execute(f"SELECT value FROM {marker.TABLE} WHERE key = 'version'")
+        version = c.fetchone()
+        c.execute(
+            "SELECT " + ", ".join(["to_regclass(%s) IS NOT NULL"] * len(identity_tables.TABLES)),
+            [self._qualified(t) for t in identity_tables.TABLES],
+        )
+        credentials = c.fetchone()
+        assert credentials is not None
+        current = version is not None and int(version[0]) >= marker.VERSION and all(credentials)
+        return all(row[:-1]), current
 
     # --- writing events -------------------------------------------------------------
 
@@ -232,13 +250,17 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             notification_ids = self._fetch_ids_after_insert_events(curs, stored_events)
             assert notification_ids is not None
             with conn.cursor(row_factory=tuple_row) as c:
-                command_ids: Sequence[str] = kwargs.get("command_ids", ())
+                command_ids: Sequence[tuple[str, bytes | None]] = kwargs.get("command_ids", ())
                 if command_ids:
                     # One statement for the batch (a thousand ids under the lock).
                     c.execute(
-                        "INSERT INTO applied_commands (id) SELECT unnest(%s::text[])",
-                        [list(command_ids)],
+                        "INSERT INTO applied_commands (id, digest) "
+                        "SELECT * FROM unnest(%s::text[], %s::bytea[])",
+                        [[i for i, _ in command_ids], [d for _, d in command_ids]],
                     )
+                identity: identity_tables.WithEvents | None = kwargs.get("identity")
+                if identity:
+                    identity_tables.write_with_events(cast(Cursor, c), self.log.dialect, identity)
                 self.log.append(cast(Cursor, c), _leaf_rows(notification_ids, stored_events))
         return notification_ids
 
@@ -271,6 +293,9 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                 # Every statement of a read sees the same moment, as in SQLite.
                 c.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             yield c
+
+    def check_writable(self) -> None:
+        """A replica is known as such only when a write is made: nothing to check."""
 
     def leave_checkpoints(self, to_another: bool) -> None:
         """PostgreSQL's own checkpointer process does them: nothing to hand over."""
@@ -361,8 +386,9 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                 )
         return found
 
-    def applied_commands(self, ids: Iterable[str]) -> set[str]:
-        """Which of these command ids the ledger has already applied."""
+    def applied_commands(self, ids: Iterable[str]) -> dict[str, bytes | None]:
+        """Which of these command ids the ledger has already applied, each with the
+        digest of the command applied (None: applied before digests were kept)."""
         with self._transaction(commit=False) as c:
-            c.execute("SELECT id FROM applied_commands WHERE id = ANY(%s)", [list(ids)])
-            return {row[0] for row in c.fetchall()}
+            c.execute("SELECT id, digest FROM applied_commands WHERE id = ANY(%s)", [list(ids)])
+            return {row[0]: None if row[1] is None else bytes(row[1]) for row in c.fetchall()}

@@ -14,6 +14,7 @@ from domain.errors import NotFound
 from domain.policy import DEFAULT_ACKNOWLEDGE_DAYS, DEFAULT_RESOLVE_DAYS, PolicyVersion
 from domain.programme import Policy
 from domain.values import parse_code
+from ledger import on_behalf
 from ledger.application import Ledger
 from ledger.checkpoint import Verifier
 from ledger.log import store as log_store
@@ -132,9 +133,12 @@ class Reads:
             return dispute_rm.dispute(c, code, as_of, other_version)
 
     def consistency(self, as_of: datetime) -> dict[str, Any]:
-        """The `report consistency --json` document (docs/ruler.md)."""
+        """The `report consistency --json` document (docs/ruler.md), with the
+        approvals and money acts entered on someone else's behalf."""
         with self._ledger.read_models.reading() as c:
-            return consistency.consistency(c, as_of)
+            document = consistency.consistency(c, as_of)
+        document["entered_for_others"] = on_behalf.entered_for_others(self._ledger, as_of)
+        return document
 
     def disclosure(self, group: str | None, as_of: datetime) -> dict[str, Any]:
         """The masked per-household compensation list (`report disclosure --json`)."""

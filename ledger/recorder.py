@@ -29,7 +29,7 @@ from eventsourcing.sqlite import (
     SQLiteTransaction,
 )
 
-from ledger import marker
+from ledger import environment, identity_tables, marker
 from ledger.environment import StoreProblem
 from ledger.log.leaf import LeafRow
 from ledger.log.store import Cursor, Dialect, TransparencyLog
@@ -40,8 +40,6 @@ if TYPE_CHECKING:
 
 # SQLite allows 999 bound parameters per statement in older builds.
 _CHUNK = 900
-
-_APPLIED_COMMANDS = "CREATE TABLE IF NOT EXISTS applied_commands (id TEXT PRIMARY KEY)"
 
 _READ_ONLY_READS = "; verify, prove and household history work read-only."
 _READ_MODELS_WRITE = (
@@ -173,19 +171,30 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
 
     def construct_create_table_statements(self) -> list[str]:
         statements = super().construct_create_table_statements()
-        statements.append(_APPLIED_COMMANDS + " WITHOUT ROWID")
+        dialect = self.log.dialect
+        statements.append(identity_tables.applied_commands_statement(dialect))
         statements.extend(self.log.create_table_statements())
+        statements.extend(identity_tables.create_statements(dialect))
         statements.append(marker.CREATE)
         return statements
 
     def _create_table(self, c: SQLiteCursor) -> None:
         """The tables, and the marker's rows in the same transaction: a new ledger is
-        marked as it is made, one made before the marker when it is next opened to
-        write. Read first, since writing them again would wait for the write lock."""
+        marked as it is made, one made before the marker, or of an earlier format,
+        brought up to date when it is next opened to write. Read first, since writing
+        the rows again would wait for the write lock on every open."""
         super()._create_table(c)
-        c.execute(f"SELECT count(*) FROM {marker.TABLE}")
-        if c.fetchone()[0] == 0:
-            c.executemany(f"INSERT INTO {marker.TABLE} (key, value) VALUES (?, ?)", marker.ROWS)
+        c.execute(f"SELECT value FROM {marker.TABLE} WHERE key = 'version'")
+        row = c.fetchone()
+        if row is None or int(row[0]) < marker.VERSION:
+            # Version 1 kept no digest beside a command id (the credentials' tables
+            # were created above, with every table the ledger lacks).
+            c.execute("PRAGMA table_info(applied_commands)")
+            if "digest" not in {column[1] for column in c.fetchall()}:
+                c.execute(f"ALTER TABLE applied_commands ADD COLUMN digest {self.log.dialect.blob}")
+            c.executemany(
+                f"INSERT OR REPLACE INTO {marker.TABLE} (key, value) VALUES (?, ?)", marker.ROWS
+            )
 
     @contextmanager
     def transaction(self, *, commit: bool) -> Iterator[SQLiteCursor]:
@@ -237,13 +246,14 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         notification_ids = self._insert_rows(c, stored_events)
-        command_ids: Sequence[str] = kwargs.get("command_ids", ())
+        command_ids: Sequence[tuple[str, bytes | None]] = kwargs.get("command_ids", ())
         if command_ids:
             # A command id already present makes the whole transaction fail:
             # two runs of the same line can never both append.
-            c.executemany(
-                "INSERT INTO applied_commands (id) VALUES (?)", [(i,) for i in command_ids]
-            )
+            c.executemany("INSERT INTO applied_commands (id, digest) VALUES (?, ?)", command_ids)
+        identity: identity_tables.WithEvents | None = kwargs.get("identity")
+        if identity:
+            identity_tables.write_with_events(c, self.log.dialect, identity)
         assert notification_ids is not None
         # In the events' own transaction, so the tree can never lag behind or run
         # ahead of the store: an event is logged if and only if it was stored.
@@ -305,6 +315,16 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         ):
             yield c
 
+    def check_writable(self) -> None:
+        """Refuse at once, in one sentence, what would write to a ledger opened
+        read-only (a write would fail as it is made, after the credentials were
+        asked for)."""
+        if self.read_only:
+            raise ReadOnlyStore(environment.read_only(self._path()))
+
+    def _path(self) -> str:
+        return unquote(self.datastore.pool.db_name.removeprefix("file:").partition("?")[0])
+
     @contextmanager
     def _read_only_read_models(self) -> Iterator[None]:
         try:
@@ -312,7 +332,7 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         except OperationalError as e:
             if not self.read_only or "readonly" not in str(e):
                 raise
-            path = unquote(self.datastore.pool.db_name.removeprefix("file:").partition("?")[0])
+            path = self._path()
             raise ReadOnlyStore(
                 f"{path} is opened read-only, and its read models are behind its events: "
                 "bringing them up to date writes, so read it once where it can be written, "
@@ -376,18 +396,20 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
                     )
         return found
 
-    def applied_commands(self, ids: Iterable[str]) -> set[str]:
-        """Which of these command ids the ledger has already applied."""
+    def applied_commands(self, ids: Iterable[str]) -> dict[str, bytes | None]:
+        """Which of these command ids the ledger has already applied, each with the
+        digest of the command applied (None: applied before digests were kept)."""
         wanted = list(ids)
-        found: set[str] = set()
+        found: dict[str, bytes | None] = {}
         with self.datastore.transaction(commit=False) as c:
             for start in range(0, len(wanted), _CHUNK):
                 chunk = wanted[start : start + _CHUNK]
                 c.execute(
-                    f"SELECT id FROM applied_commands WHERE id IN ({','.join('?' * len(chunk))})",
+                    "SELECT id, digest FROM applied_commands "
+                    f"WHERE id IN ({','.join('?' * len(chunk))})",
                     chunk,
                 )
-                found.update(row[0] for row in c.fetchall())
+                found.update((row[0], row[1]) for row in c.fetchall())
         return found
 
 

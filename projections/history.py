@@ -23,6 +23,7 @@ _STANDARD = frozenset(
         "actor",
         "occurred_at",
         "command",
+        "entered_by",
     }
 )
 
@@ -71,6 +72,7 @@ def history(
                 "occurred_at": event.occurred_at.isoformat(),
                 "recorded_at": event.recorded_at.isoformat(),
                 "actor": event.actor,
+                "entered_by": event.entered_by,
                 "command": event.command,
                 "data": event_data(event),
             }

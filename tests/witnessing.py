@@ -27,6 +27,7 @@ from ledger.checkpoint import (
 from ledger.cosignature import Cosigner, CosignerVerifier, generate_cosigner_key, parse_cosigner
 from ledger.ingest import ingest
 from ledger.store import open_ledger
+from tests.credentials import ADMIN
 
 ROOT = Path(__file__).resolve().parents[1]
 ORIGIN = "ledger.xingcheng.example/2018"
@@ -95,7 +96,7 @@ def growing_log(folder: Path, lines: list[str]) -> Log:
     checkpoints: dict[int, Signed] = {}
     try:
         for line in lines:
-            ingest(ledger, [line], second_process=False)
+            ingest(ledger, [line], ADMIN, second_process=False)
             stored = ledger.sign_checkpoint([OFFICE], origin=ORIGIN)
             checkpoints.setdefault(stored.size, Signed(stored.note, stored.size, stored.root))
     finally:

@@ -7,7 +7,9 @@ reaches the use case by the command's type."""
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import inspect
+import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,7 +17,7 @@ from typing import Any, TypeVar, cast, dataclass_transform
 from uuid import UUID
 
 from domain.base import Stamp
-from domain.errors import InvalidInput
+from domain.errors import AlreadyExists, InvalidInput
 from domain.ids import staff_id
 from domain.roles import BUILTIN_ADMIN, Permission
 from domain.values import (
@@ -301,24 +303,68 @@ def declaration_of(body: object) -> Declaration:
 @dataclass(frozen=True, slots=True)
 class Command:
     """One command: its idempotency key, its ingest name, who, when (business time)
-    and what (an instance of a declared class)."""
+    and what (an instance of a declared class); and the JSON object it was given as,
+    which its digest is of. actor None: not named, so the authenticated staff member
+    who enters it (specs/identity.md)."""
 
     id: str
     cmd: str
-    actor: str
+    actor: str | None
     at: datetime
     body: Any
+    raw: Mapping[str, Any] = dataclasses.field(default_factory=dict, compare=False, repr=False)
 
 
-def parse_command(raw: Any) -> Command:
-    """Check one command object and give it typed fields; InvalidInput otherwise."""
-    if not isinstance(raw, Mapping):
-        raise InvalidInput("each line must be a JSON object with id, cmd, actor and at.")
-    missing = [name for name in ENVELOPE if raw.get(name) in (None, "")]
-    if missing:
-        raise InvalidInput(
-            f"missing field {', '.join(missing)}; every command needs id, cmd, actor and at."
+class CommandIdReused(AlreadyExists):
+    """A command id already applied, sent again with another body."""
+
+
+def digest(command: Command, actor: str) -> bytes:
+    """The SHA-256 of the JSON object the command was given as, in canonical form
+    (keys sorted, at every depth; no spaces), with its actor named: a resend of the
+    same object is the same command whatever the order of its keys and however it was
+    spaced, and a command that named no actor is the same as one that named whoever
+    entered it. (Its id is part of the object, and the same in both.)"""
+    raw = command.raw
+    if raw.get("actor") != actor:
+        raw = {**raw, "actor": actor}
+    return hashlib.sha256("".join(_encode(raw, 0)).encode("utf-8")).digest()
+
+
+def check_same(command: Command, actor: str, applied: bytes | None) -> None:
+    """A command whose id was applied already: the same command (skipped), or another
+    one under a used id (refused). An id applied before digests were kept has none,
+    and its command is taken to be the same, as it was then."""
+    if applied is not None and applied != digest(command, actor):
+        raise CommandIdReused(
+            f"command id {command.id} was already applied to a different command; an id "
+            "names one command forever: give this one a new id."
         )
+
+
+# The json module's encoder in C, made once (JSONEncoder.encode makes one per call):
+# keys sorted, no spaces, text as UTF-8 rather than escapes, no check for cycles (a JSON
+# object as read has none).
+_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+_make_encoder: Any = getattr(json.encoder, "c_make_encoder", None)
+_encode: Callable[[Any, int], Iterable[str]] = (
+    _make_encoder(None, None, json.encoder.encode_basestring, None, ":", ",", True, False, True)
+    if _make_encoder is not None
+    else lambda value, _level: _JSON.iterencode(value)
+)
+
+
+def parse_command(raw: Any, *, actor_required: bool = True) -> Command:
+    """Check one command object and give it typed fields; InvalidInput otherwise.
+    actor_required False: a command without an actor is entered by, and acts for,
+    the authenticated staff member (the command line, the web)."""
+    envelope = ENVELOPE if actor_required else ("id", "cmd", "at")
+    needs = f"{', '.join(envelope[:-1])} and {envelope[-1]}"
+    if not isinstance(raw, Mapping):
+        raise InvalidInput(f"each line must be a JSON object with {needs}.")
+    missing = [name for name in envelope if raw.get(name) in (None, "")]
+    if missing:
+        raise InvalidInput(f"missing field {', '.join(missing)}; every command needs {needs}.")
     command_id = raw["id"]
     if not isinstance(command_id, str) or len(command_id) > 200:
         raise InvalidInput("id must be a string of at most 200 characters.")
@@ -336,19 +382,22 @@ def parse_command(raw: Any) -> Command:
         raise InvalidInput(
             f"unknown field {', '.join(unknown)} for {cmd}; its fields are {allowed}."
         )
+    actor = raw.get("actor")
     return Command(
         id=command_id,
         cmd=cmd,
-        actor=parse_code(raw["actor"], "actor"),
+        actor=None if actor in (None, "") else parse_code(actor, "actor"),
         at=parse_time(raw["at"], "at"),
         body=declaration.parse(raw),
+        raw=raw,
     )
 
 
 def references(command: Command) -> list[UUID]:
     """The aggregates a command will read or create, as far as its fields say (a
     superset: it costs one row)."""
-    ids = [] if command.actor == BUILTIN_ADMIN else [staff_id(command.actor)]
+    actor = command.actor
+    ids = [] if actor is None or actor == BUILTIN_ADMIN else [staff_id(actor)]
     body = command.body
     for name, refers in _BY_TYPE[type(body)].references:
         value = getattr(body, name)

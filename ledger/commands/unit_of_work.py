@@ -12,13 +12,14 @@ from eventsourcing.domain import Aggregate
 
 from domain.base import Recorded, Stamp
 from domain.complaint import Complaint
-from domain.errors import AlreadyExists, DomainError, NotFound, RuleViolation
+from domain.errors import AlreadyExists, DomainError, NotFound, PermissionDenied, RuleViolation
 from domain.household import Household
 from domain.ids import complaint_id, household_id, policy_id, staff_id
 from domain.policy import PolicyVersion
 from domain.programme import Policy, Staff
 from domain.roles import BUILTIN_ADMIN, BUILTIN_ADMIN_ACTOR, Actor
-from ledger.commands.declaration import Command, declaration_of
+from ledger.commands.declaration import Command, declaration_of, digest
+from ledger.session import Session
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -42,24 +43,49 @@ class UnitOfWork:
         self.ledger = ledger
         self.aggregates: dict[UUID, Aggregate] = {}
         self.events: list[Recorded] = []
-        self.command_ids: list[str] = []
+        # Each applied command's id, with the digest of its canonical form.
+        self.command_ids: list[tuple[str, bytes | None]] = []
         # Ids read in bulk before the batch ran and found to have no events.
         self.absent: set[UUID] = set()
+        # Written with the events, in their transaction (ledger/identity_tables.py):
+        # passwords' new hashes, and the staff whose tokens end.
+        self.credentials: list[tuple[str, str]] = []
+        self.revoked: list[str] = []
         self._touched: list[Aggregate] = []
 
-    def run(self, command: Command) -> None:
-        """Run one command's use case; raise its refusal, having staged nothing."""
+    def run(self, command: Command, session: Session, *, for_others: bool = False) -> None:
+        """Run one command's use case, entered by the session's staff member; raise
+        its refusal, having staged nothing. The actor is the one who entered it
+        (or, where the command names none, is taken to be); for_others: the
+        built-in admin may enter other staff's commands (bulk entry, ingest)."""
         self._touched = []
-        stamp = Stamp(command.actor, command.at, command.id, self.ledger.clock())
+        actor = command.actor or session.staff
+        if actor != session.staff and not (for_others and session.staff == BUILTIN_ADMIN):
+            raise PermissionDenied(_not_yours(session.staff, actor, for_others))
+        stamp = Stamp(actor, command.at, command.id, self.ledger.clock(), session.staff)
+        if command.at > stamp.recorded_at:
+            raise RuleViolation(
+                f"at {command.at.isoformat()} is in the future; "
+                "business time cannot be later than now."
+            )
+        self.check_may_enter(session.staff)
         handler = declaration_of(command.body).handler
         assert handler is not None, f"{command.cmd} has no use case (@handles)"
+        self._apply(handler, self, stamp, command.body)
+        self._keep(command.id, digest(command, actor))
+
+    def stage(
+        self, command_id: str, command_digest: bytes | None, use_case: Callable[[], None]
+    ) -> None:
+        """Run a use case that is not a declared command (setting a password) and keep
+        what it recorded, or raise its refusal having kept nothing."""
+        self._touched = []
+        self._apply(use_case)
+        self._keep(command_id, command_digest)
+
+    def _apply(self, use_case: Callable[..., None], *args: object) -> None:
         try:
-            if command.at > stamp.recorded_at:
-                raise RuleViolation(
-                    f"at {command.at.isoformat()} is in the future; "
-                    "business time cannot be later than now."
-                )
-            handler(self, stamp, command.body)
+            use_case(*args)
         except DomainError:
             leaked = [a for a in self._touched if a.pending_events]
             if leaked:  # pragma: no cover - would be a domain method recording before checking
@@ -67,10 +93,12 @@ class UnitOfWork:
                     f"a refused command left events pending on {leaked[0]!r}"
                 ) from None
             raise
+
+    def _keep(self, command_id: str, command_digest: bytes | None) -> None:
         for aggregate in self._touched:
             self.aggregates[aggregate.id] = aggregate
             self.events.extend(aggregate.collect_events())  # type: ignore[arg-type]
-        self.command_ids.append(command.id)
+        self.command_ids.append((command_id, command_digest))
 
     # --- loading -------------------------------------------------------------------
 
@@ -126,7 +154,29 @@ class UnitOfWork:
         """The complaints about the household that were open at a business time."""
         return [code for code in household.complaints if self.complaint(code).is_open_at(at)]
 
-    # --- who acts ---------------------------------------------------------------------
+    # --- who acts, who enters -------------------------------------------------------------
+
+    def staff(self, code: str) -> Staff:
+        """An enrolled staff member (not the built-in admin, which has no record)."""
+        if code == BUILTIN_ADMIN:
+            raise RuleViolation(
+                "admin is the built-in administrator: it has no record to change, and is "
+                "never suspended; name an enrolled staff member."
+            )
+        return self.get(Staff, staff_id(code), f"unknown staff {code}: enroll them first.")
+
+    def check_may_enter(self, enterer: str) -> None:
+        """Whether the staff member who enters a command may, now: enrolled and not
+        suspended (the built-in admin always may)."""
+        if enterer == BUILTIN_ADMIN:
+            return
+        self.get(
+            Staff, staff_id(enterer), f"unknown staff {enterer}: enroll them before they enter."
+        ).check_may_enter()
+
+    def revoke_tokens(self, staff: str) -> None:
+        """End every token of the staff member, in the transaction of the events."""
+        self.revoked.append(staff)
 
     def actor(self, actor: str, at: datetime) -> Actor:
         """A staff member as the rules see them at a business time."""
@@ -142,3 +192,15 @@ class UnitOfWork:
         household of household_group where it acts for one."""
         actor = self.actor(stamp.actor, stamp.at)
         actor.check_may(declaration_of(body).may, household_group)
+
+
+def _not_yours(enterer: str, actor: str, for_others: bool) -> str:
+    if for_others:
+        return (
+            f"the line's actor is {actor}, but {enterer} is logged in: only the built-in "
+            f"admin enters other staff's lines; log in as {actor}, or as admin."
+        )
+    return (
+        f"you are logged in as {enterer} and may not enter a command as {actor}: "
+        f"leave out the actor, or log in as {actor}."
+    )

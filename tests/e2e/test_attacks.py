@@ -17,14 +17,16 @@ from click.testing import CliRunner, Result
 
 from cli.main import cli
 from ledger.checkpoint import parse_checkpoint_unverified
+from tests.credentials import logged_in
 
-ENV = {"ONERULER_DB": None, "ONERULER_ACTOR": None, "ONERULER_KEY": None}
+ENV = {"ONERULER_DB": None, "ONERULER_ACTOR": None, "ONERULER_KEY": None, "ONERULER_TOKEN": None}
 SAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "xingcheng-small.jsonl"
 ORIGIN = "ledger.example-county.gov.cn/xingcheng-2018"
 
 
 def oneruler(*args: Any) -> Result:
-    return CliRunner().invoke(cli, [str(a) for a in args], env=ENV, catch_exceptions=False)
+    words = [str(a) for a in args]
+    return CliRunner().invoke(cli, words, env=logged_in(words, ENV), catch_exceptions=False)
 
 
 def ok(result: Result) -> str:

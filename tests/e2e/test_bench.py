@@ -9,7 +9,9 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from cli.main import cli
+from tests.conftest import SAMPLE
 from tests.counting import independent_count
+from tests.credentials import token_for
 
 
 def test_a_small_bench_gives_every_figure_and_the_right_bulletin(tmp_path: Path) -> None:
@@ -79,9 +81,9 @@ def test_a_small_bench_gives_every_figure_and_the_right_bulletin(tmp_path: Path)
 
 def test_the_bench_refuses_a_store_that_holds_events(tmp_path: Path) -> None:
     runner = CliRunner()
-    demo = ["demo", "--dir", str(tmp_path / "demo"), "--households", "10"]
-    assert runner.invoke(cli, demo).exit_code == 0
-    db = tmp_path / "demo" / "xingcheng.db"
+    db = tmp_path / "held.db"
+    ingest = ["ingest", str(SAMPLE), "--db", str(db)]
+    assert runner.invoke(cli, ingest, env={"ONERULER_TOKEN": token_for(str(db))}).exit_code == 0
     result = runner.invoke(
         cli, ["bench", "--households", "10", "--db", str(db), "--dir", str(tmp_path / "b")]
     )

@@ -23,6 +23,7 @@ from ledger.ingest import ingest
 from ledger.reads import Reads
 from ledger.store import open_ledger
 from projections.progress import ranked
+from tests.credentials import ADMIN
 
 SAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "xingcheng-small.jsonl"
 DAY = "2018-03-12"  # day 12 of the sample: G01 has signed everyone, G02 no one
@@ -51,7 +52,7 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> str:
     path = tmp_path_factory.mktemp("bulletin") / "ledger.db"
     ledger = open_ledger(str(path))
     try:
-        report = ingest(ledger, SAMPLE.read_text(encoding="utf-8").splitlines())
+        report = ingest(ledger, SAMPLE.read_text(encoding="utf-8").splitlines(), ADMIN)
     finally:
         ledger.close()
     assert not report.rejected
@@ -272,7 +273,7 @@ def test_a_ledger_without_households_has_no_bulletin(tmp_path: Path) -> None:
     ledger = open_ledger(str(path))
     try:
         lines = SAMPLE.read_text(encoding="utf-8").splitlines()
-        ingest(ledger, [line for line in lines if '"register_household"' not in line][:5])
+        ingest(ledger, [line for line in lines if '"register_household"' not in line][:5], ADMIN)
     finally:
         ledger.close()
     result = run(

@@ -23,14 +23,14 @@ import ledger.copy
 from cli.main import cli
 from simulation.programme import Programme
 from tests.conftest import SAMPLE, postgres_schema
+from tests.credentials import logged_in
 
 ONERULER = [sys.executable, "-c", "from cli.main import main; main()"]
 
 
 def oneruler(*args: Any) -> Result:
-    return CliRunner().invoke(
-        cli, [str(a) for a in args], env={"ONERULER_DB": None, "ONERULER_ACTOR": None}
-    )
+    env = logged_in(args, {"ONERULER_DB": None, "ONERULER_ACTOR": None, "ONERULER_TOKEN": None})
+    return CliRunner().invoke(cli, [str(a) for a in args], env=env)
 
 
 @pytest.fixture(scope="module")
@@ -126,8 +126,9 @@ def whole(source: str, target: str) -> None:
 
 
 # 1 write marks the target, 4 pages of 10 events, 4 pages of command ids, 1 of the
-# checkpoints, 1 unmarks it once proved: 11 steps, each died in before or after its commit.
-STEPS = 11
+# staff's credentials, 1 of the checkpoints, 1 unmarks it once proved: 12 steps, each
+# died in before or after its commit.
+STEPS = 12
 
 
 @pytest.mark.parametrize("committed", [False, True], ids=["before-commit", "after-commit"])

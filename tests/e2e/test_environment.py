@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import sqlite3
 import stat
@@ -29,6 +30,7 @@ from ledger.recorder import LedgerSQLiteRecorder
 from ledger.store import parse_postgres_url
 from simulation.programme import Programme
 from tests.conftest import SAMPLE, postgres_schema
+from tests.credentials import logged_in, token_for
 
 ONERULER = [sys.executable, "-c", "from cli.main import main; main()"]
 AS_OF = ("--as-of", "2018-03-31")
@@ -47,8 +49,13 @@ def oneruler(*args: Any, input: str | None = None) -> Result:
         cli,
         [str(a) for a in args],
         input=input,
-        env={"ONERULER_DB": None, "ONERULER_ACTOR": None},
+        env=logged_in(args, {"ONERULER_DB": None, "ONERULER_ACTOR": None, "ONERULER_TOKEN": None}),
     )
+
+
+def timeless(output: str) -> str:
+    """A command's output without how long it took (verify says), which varies."""
+    return re.sub(r" in \d+\.\d\d s", " in … s", output)
 
 
 def digest(path: Path) -> str:
@@ -85,7 +92,7 @@ def test_a_ledger_opened_read_only_reads_and_verifies_and_is_never_written(
     for args in READS:
         expected = oneruler(*args, "--db", ledger_file)
         result = oneruler(*args, "--db", read_only)
-        assert (result.exit_code, result.stdout) == (0, expected.stdout), args
+        assert (result.exit_code, timeless(result.stdout)) == (0, timeless(expected.stdout)), args
     line = {"id": "g9", "cmd": "create_group", "actor": "admin", "at": "2018-03-20T10:00:00+08:00"}
     for args in (group_create(read_only), ("ingest", "-", "--db", read_only)):
         result = oneruler(*args, input=json.dumps({**line, "group": "G9", "name": "九组"}))
@@ -133,8 +140,12 @@ def unprivileged() -> list[str]:
     return [setpriv, "--bounding-set=-dac_override,-dac_read_search,-fowner"]
 
 
-def run(*args: Any, prefix: list[str] | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: Any, prefix: list[str] | None = None, token: str | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ONERULER_")}
+    if token is not None:
+        env["ONERULER_TOKEN"] = token
     env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
     return subprocess.run(
         [*(prefix or []), *ONERULER, *(str(a) for a in args)],
@@ -163,7 +174,7 @@ def read_only_mount(folder: Path) -> Iterator[Path]:
 def test_a_ledger_that_cannot_be_written_reads_verifies_and_says_why_it_takes_no_write(
     tmp_path: Path, ledger_file: Path, how: str
 ) -> None:
-    expected = {args: oneruler(*args, "--db", ledger_file).stdout for args in READS}
+    expected = {args: timeless(oneruler(*args, "--db", ledger_file).stdout) for args in READS}
     with (
         read_only_mount(tmp_path)
         if how == "mount"
@@ -183,7 +194,7 @@ def test_a_ledger_that_cannot_be_written_reads_verifies_and_says_why_it_takes_no
             before = digest(ledger)
             for args in READS:
                 result = run(*args, "--db", ledger, prefix=prefix)
-                assert (result.returncode, result.stdout, result.stderr) == (
+                assert (result.returncode, timeless(result.stdout), result.stderr) == (
                     0,
                     expected[args],
                     "",
@@ -273,7 +284,8 @@ def test_a_disk_that_fills_up_is_said_so_and_the_ledger_reads_again_once_freed(
             out.write(json.dumps(command, ensure_ascii=False) + "\n")
     with small_disk(tmp_path, "4m") as disk:
         ledger = disk / "full.db"
-        filled = run("ingest", programme, "--db", ledger, "--batch-size", "500")
+        token = token_for(str(ledger))  # logged in before the disk filled up
+        filled = run("ingest", programme, "--db", ledger, "--batch-size", "500", token=token)
         assert (filled.returncode, filled.stdout, filled.stderr) == (2, "", full(ledger))
         stored = events_in(ledger)
         assert stored > 0
@@ -316,7 +328,7 @@ def test_a_killed_postgresql_backend_is_one_sentence_and_the_command_runs_again(
         server = parse_postgres_url(url)
         execute = Ledger.execute
 
-        def killed_first(ledger: Ledger, command: Any) -> Any:
+        def killed_first(ledger: Ledger, command: Any, session: Any) -> Any:
             # pg_terminate_backend on this process's own connections, as an
             # administrator (or a server restart, or a failover) would.
             with psycopg.connect(
@@ -328,7 +340,7 @@ def test_a_killed_postgresql_backend_is_one_sentence_and_the_command_runs_again(
                     "WHERE application_name = %s",
                     [name],
                 )
-            return execute(ledger, command)
+            return execute(ledger, command, session)
 
         with monkeypatch.context() as server_side:
             server_side.setenv("PGAPPNAME", name)  # this command's connections, and no other

@@ -17,10 +17,14 @@ from click.testing import CliRunner, Result
 from cli.main import cli
 from ledger.store import open_ledger
 from tests.conftest import SAMPLE
+from tests.credentials import logged_in, token_for
 
 
-def oneruler(*args: Any, input: str | bytes | None = None) -> Result:
-    return CliRunner().invoke(cli, [str(a) for a in args], input=input)
+def oneruler(
+    *args: Any, input: str | bytes | None = None, env: dict[str, str | None] | None = None
+) -> Result:
+    env = logged_in(args, {"ONERULER_TOKEN": None, **(env or {})})
+    return CliRunner().invoke(cli, [str(a) for a in args], input=input, env=env)
 
 
 @pytest.fixture
@@ -412,12 +416,14 @@ def test_a_ledger_busy_with_another_writer_is_a_refusal_to_retry(
 ) -> None:
     monkeypatch.setenv("SQLITE_LOCK_TIMEOUT", "1")
     before = events(db)
+    token = token_for(db)
     holder = sqlite3.connect(db, isolation_level=None, timeout=1)
     holder.execute("BEGIN IMMEDIATE")  # as a long ingest batch holds it
     try:
         result = oneruler(
-            "group", "create", "--group", "G3", "--name", "三组", "--db", db, "--actor", "admin"
-        )
+            "group", "create", "--group", "G3", "--name", "三组", "--db", db, "--actor", "admin",
+            env={"ONERULER_TOKEN": token},
+        )  # fmt: skip
     finally:
         holder.execute("ROLLBACK")
         holder.close()

@@ -23,6 +23,7 @@ from domain.ids import household_id
 from ledger import merkle, verify_worker
 from ledger.checkpoint import parse_signer, parse_verifier, sign_note, verify_checkpoint
 from ledger.log import pages, verification
+from tests.credentials import logged_in
 
 # The environment must not choose the ledger, the actor or the key for a test.
 ENV = {"ONERULER_DB": None, "ONERULER_ACTOR": None, "ONERULER_KEY": None}
@@ -37,7 +38,10 @@ ORIGIN = "ledger.example-county.gov.cn/xingcheng-2018"
 
 def oneruler(*args: Any, env: dict[str, str | None] | None = None) -> Result:
     return CliRunner().invoke(
-        cli, [str(a) for a in args], env={**ENV, **(env or {})}, catch_exceptions=False
+        cli,
+        [str(a) for a in args],
+        env=logged_in(args, {**ENV, "ONERULER_TOKEN": None, **(env or {})}),
+        catch_exceptions=False,
     )
 
 

@@ -16,6 +16,7 @@ from click.testing import CliRunner, Result
 
 from cli.main import cli
 from ledger.store import open_ledger
+from tests.credentials import logged_in
 from tests.integration.test_consistency import (
     HEADS,
     departing_programme,
@@ -27,7 +28,8 @@ IDS = [f"21148119800101{n:03d}5" for n in range(len(HEADS))]
 
 
 def oneruler(*args: Any) -> Result:
-    return CliRunner().invoke(cli, [str(a) for a in args], env=ENV, catch_exceptions=False)
+    env = logged_in(args, {**ENV, "ONERULER_TOKEN": None})
+    return CliRunner().invoke(cli, [str(a) for a in args], env=env, catch_exceptions=False)
 
 
 def stored(db: str) -> int:
@@ -165,13 +167,18 @@ def test_dispute_for_people(departing: str) -> None:
 def test_consistency_of_a_programme_that_follows_the_ruler(following: str) -> None:
     result = oneruler("report", "consistency", "--db", following)
     assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines()[-1] == "no departures from the ruler"
+    assert result.stdout.splitlines()[-3:] == [
+        "no departures from the ruler",
+        "",
+        "no approval or money act was entered on someone else's behalf",
+    ]
     document = json.loads(oneruler("report", "consistency", "--json", "--db", following).stdout)
     assert {k: v for k, v in document.items() if k != "as_of"} == {
         "deviations": [],
         "policy_versions": [],
         "reviews": [],
         "voided": [],
+        "entered_for_others": [],
     }
 
 
@@ -184,6 +191,7 @@ def test_consistency_lists_the_departures(departing: str) -> None:
         ("policy_versions", ["H01"]),
         ("reviews", ["H03"]),
         ("voided", []),
+        ("entered_for_others", []),
     ]
     human = oneruler("report", "consistency", "--db", departing)
     assert human.exit_code == 0

@@ -12,10 +12,11 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from cli.main import cli
+from tests.credentials import token_for
 
 # What `household show` has no use for: the charts and spreadsheets of reports, the
-# commands that write, the signing keys of the transparency log, the demo's generator, and
-# the witness's service.
+# commands that write and the credentials they check (Argon2's hashing), the signing keys
+# of the transparency log, the demo's generator, and the witness's service.
 UNUSED_BY_SHOW = (
     "matplotlib",
     "openpyxl",
@@ -23,6 +24,10 @@ UNUSED_BY_SHOW = (
     "cli.bulletin",
     "cli.ruler",
     "cli.writes",
+    "cli.credentials",
+    "cli.identity",
+    "ledger.identity",
+    "argon2",
     "cli.integrity",
     "cli.bench",
     "cli.demo",
@@ -47,7 +52,9 @@ def test_household_show_imports_only_what_it_uses(tmp_path: Path, sample_lines: 
     db = str(tmp_path / "ledger.db")
     (tmp_path / "sample.jsonl").write_text("\n".join(sample_lines) + "\n", encoding="utf-8")
     ingested = CliRunner().invoke(
-        cli, ["ingest", str(tmp_path / "sample.jsonl"), "--db", db], env={"ONERULER_DB": None}
+        cli,
+        ["ingest", str(tmp_path / "sample.jsonl"), "--db", db],
+        env={"ONERULER_DB": None, "ONERULER_TOKEN": token_for(db)},
     )
     assert ingested.exit_code == 0, ingested.output
     run = subprocess.run(

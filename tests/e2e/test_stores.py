@@ -20,6 +20,7 @@ from click.testing import CliRunner, Result
 from cli.main import cli
 from ledger.store import parse_postgres_url
 from tests.conftest import POSTGRES, SAMPLE, postgres_schema
+from tests.credentials import logged_in
 
 
 def oneruler(*args: Any, input: str | None = None) -> Result:
@@ -27,7 +28,7 @@ def oneruler(*args: Any, input: str | None = None) -> Result:
         cli,
         [str(a) for a in args],
         input=input,
-        env={"ONERULER_DB": None, "ONERULER_ACTOR": None},
+        env=logged_in(args, {"ONERULER_DB": None, "ONERULER_ACTOR": None, "ONERULER_TOKEN": None}),
     )
 
 
@@ -259,7 +260,7 @@ def test_a_new_ledger_carries_its_marker_and_one_made_before_it_keeps_working(
     store_url: str,
 ) -> None:
     assert oneruler("ingest", SAMPLE, "--db", store_url).exit_code == 0
-    assert marker(store_url) == [("format", "oneruler"), ("version", "1")]
+    assert marker(store_url) == [("format", "oneruler"), ("version", "2")]
     root = oneruler("prove-consistency", 1, 38, "--db", store_url, "--json").stdout
     drop_marker(store_url)
     shown = oneruler("household", "show", "XC-0001", "--db", store_url, "--json")
@@ -268,7 +269,7 @@ def test_a_new_ledger_carries_its_marker_and_one_made_before_it_keeps_working(
     assert oneruler("prove-consistency", 1, 38, "--db", store_url, "--json").stdout == root
     # Opened with the right to write (as a read is, to keep its read models), it was
     # marked as a new ledger is.
-    assert marker(store_url) == [("format", "oneruler"), ("version", "1")]
+    assert marker(store_url) == [("format", "oneruler"), ("version", "2")]
     written = oneruler(
         "group", "create", "--group", "G9", "--name", "九组", "--db", store_url, "--actor", "admin"
     )
@@ -279,12 +280,12 @@ def test_a_ledger_of_a_later_format_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "later.db"
     assert oneruler("ingest", SAMPLE, "--db", path).exit_code == 0
     with closing(sqlite3.connect(path)) as conn, conn:
-        conn.execute("UPDATE oneruler_ledger SET value = '2' WHERE key = 'version'")
+        conn.execute("UPDATE oneruler_ledger SET value = '3' WHERE key = 'version'")
     result = oneruler("household", "show", "XC-0001", "--db", path)
     assert (result.exit_code, result.stderr) == (
         2,
-        f"Error: {path} is a ledger of format version 2, made by a later oneruler than this "
-        "one (which reads version 1); open it with that version.\n",
+        f"Error: {path} is a ledger of format version 3, made by a later oneruler than this "
+        "one (which reads version 2); open it with that version.\n",
     )
 
 
@@ -306,7 +307,7 @@ def test_an_empty_file_or_schema_becomes_a_ledger_and_is_no_ledger_to_read(
         )
     )
     assert oneruler("ingest", SAMPLE, "--db", store_url).exit_code == 0
-    assert marker(store_url) == [("format", "oneruler"), ("version", "1")]
+    assert marker(store_url) == [("format", "oneruler"), ("version", "2")]
 
 
 def test_a_ledger_made_before_the_marker_reads_on_a_replica_which_cannot_mark_it() -> None:
@@ -331,4 +332,4 @@ def test_a_ledger_made_before_the_marker_reads_on_a_replica_which_cannot_mark_it
             conn.execute(f"DROP OWNED BY {role}")
             conn.execute(f"DROP ROLE {role}")
         assert oneruler("verify", "--db", url).exit_code == 0
-        assert marker(url) == [("format", "oneruler"), ("version", "1")]
+        assert marker(url) == [("format", "oneruler"), ("version", "2")]

@@ -17,6 +17,7 @@ from ledger.application import Ledger
 from ledger.collector import OLDER_EVERY, collected_between_units
 from ledger.commands import parse_command
 from ledger.ingest import ingest
+from tests.credentials import ADMIN
 
 
 class Node:
@@ -99,7 +100,7 @@ def test_the_collector_is_left_as_it_was_found_even_after_a_failure() -> None:
 def test_a_refusal_in_a_batch_holds_no_traceback(ledger: Ledger) -> None:
     # A refusal's traceback holds the batch's frame, which holds the refusal: the
     # whole batch would wait for a collection to be freed.
-    outcomes = ledger.execute_batch([parse_command(json.loads(survey_of_unknown(1)))])
+    outcomes = ledger.execute_batch([parse_command(json.loads(survey_of_unknown(1)))], ADMIN)
     assert isinstance(outcomes[0], NotFound)
     assert str(outcomes[0]) == "unknown household XC-9001: register it first."
     assert outcomes[0].__traceback__ is None
@@ -109,11 +110,11 @@ def test_a_refusal_in_a_batch_holds_no_traceback(ledger: Ledger) -> None:
 def test_an_ingest_of_refused_lines_leaves_no_cyclic_garbage(
     ledger: Ledger, sample_lines: list[str]
 ) -> None:
-    ingest(ledger, sample_lines)
+    ingest(ledger, sample_lines, ADMIN)
     gc.collect()
     gc.set_debug(gc.DEBUG_SAVEALL)
     try:
-        report = ingest(ledger, [survey_of_unknown(n) for n in range(300)], batch_size=50)
+        report = ingest(ledger, [survey_of_unknown(n) for n in range(300)], ADMIN, batch_size=50)
         gc.collect()
         garbage = [o for o in gc.garbage if isinstance(o, DomainError)]
     finally:

@@ -26,6 +26,7 @@ from ledger.copy import copy_ledger
 from ledger.ingest import ingest
 from ledger.log import audit, keys, proving, verification
 from ledger.store import open_ledger
+from tests.credentials import ADMIN
 from tests.integration.test_integrity import fresh_ledger
 
 ORIGIN = "ledger.test.example/office"
@@ -124,12 +125,12 @@ def test_every_map_head_and_map_proof_equals_the_recomputed_map(
     ledger: Ledger, db_path: Path, sample_lines: list[str]
 ) -> None:
     # Map heads over a log grown in three steps: built whole, then from kept subtrees.
-    ingest(ledger, sample_lines[:12])
+    ingest(ledger, sample_lines[:12], ADMIN)
     checkpoint(ledger)
-    ingest(ledger, sample_lines[12:30])
+    ingest(ledger, sample_lines[12:30], ADMIN)
     checkpoint(ledger)
     checkpoint(ledger)  # nothing new: no second map head at the same place
-    ingest(ledger, sample_lines[30:])
+    ingest(ledger, sample_lines[30:], ADMIN)
     final = checkpoint(ledger)
     assert check_every_map_head(db_path) == 3
     result = verification.verify(ledger.ledger_recorder)
@@ -186,9 +187,9 @@ def test_map_heads_over_any_history_equal_the_recomputed_map(
 def test_verify_names_kept_map_subtrees_changed_outside_the_ledger(
     ledger: Ledger, db_path: Path, sample_lines: list[str]
 ) -> None:
-    ingest(ledger, sample_lines[:20])
+    ingest(ledger, sample_lines[:20], ADMIN)
     checkpoint(ledger)
-    ingest(ledger, sample_lines[20:])
+    ingest(ledger, sample_lines[20:], ADMIN)
     checkpoint(ledger)
     # The kept subtrees changed by hand: proofs from them would fail, verify says so.
     with sqlite3.connect(db_path) as c:
@@ -217,7 +218,7 @@ def test_a_ledger_made_before_map_heads_goes_on_with_its_origin_and_roots(
     ledger: Ledger, db_path: Path, sample_lines: list[str]
 ) -> None:
     old = parse_signer(generate_key("xingcheng-office")[0])
-    ingest(ledger, sample_lines)
+    ingest(ledger, sample_lines, ADMIN)
     first = legacy_checkpoint(ledger, "oneruler/xingcheng", old)
     assert verification.verify(ledger.ledger_recorder).ok
     with pytest.raises(RuleViolation, match="make a checkpoint first"):
@@ -253,7 +254,7 @@ def test_a_ledger_made_before_map_heads_goes_on_with_its_origin_and_roots(
 def test_a_copy_keeps_the_origin_and_the_map(
     ledger: Ledger, db_path: Path, sample_lines: list[str], tmp_path: Path
 ) -> None:
-    ingest(ledger, sample_lines)
+    ingest(ledger, sample_lines, ADMIN)
     checkpoint(ledger)
     ledger.close()
     target = tmp_path / "rewrite.db"

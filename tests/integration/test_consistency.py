@@ -17,6 +17,7 @@ from ledger.commands import parse_command
 from ledger.reads import Reads
 from projections import consistency as rm
 from simulation.programme import POLICY
+from tests.credentials import ADMIN
 
 CST = timezone(timedelta(hours=8))
 AS_OF = datetime(2018, 3, 31, 12, 0, tzinfo=CST)
@@ -143,7 +144,7 @@ def departing_programme() -> list[dict[str, Any]]:
 
 
 def load(ledger: Ledger, lines: list[dict[str, Any]]) -> None:
-    refusals = ledger.execute_batch([parse_command(line) for line in lines])
+    refusals = ledger.execute_batch([parse_command(line) for line in lines], ADMIN)
     assert [str(r) for r in refusals if r is not None] == []
 
 
@@ -168,6 +169,7 @@ def test_a_programme_that_follows_the_ruler_gives_an_empty_report(ledger: Ledger
     assert document == {
         "as_of": AS_OF.isoformat(),
         "deviations": [],
+        "entered_for_others": [],
         "policy_versions": [],
         "reviews": [],
         "voided": [],

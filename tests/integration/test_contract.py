@@ -35,6 +35,7 @@ from ledger.log import audit, keys, pages, proving, verification
 from ledger.reads import Reads
 from ledger.store import open_ledger
 from projections import households as households_rm
+from tests.credentials import ADMIN, execute_as_actor
 
 # When the ledger records: fixed, so that every store holds the same stored bytes and
 # so the same log.
@@ -95,7 +96,7 @@ def reference(tmp_path_factory: pytest.TempPathFactory, sample_lines: list[str])
     """The sample's figures in a SQLite file, for every store to match."""
     ledger = open_at(str(tmp_path_factory.mktemp("reference") / "reference.db"))
     try:
-        ingest(ledger, sample_lines)
+        ingest(ledger, sample_lines, ADMIN)
         return figures(ledger)
     finally:
         ledger.close()
@@ -111,7 +112,7 @@ def sample_lines() -> list[str]:
 def loaded(store_url: str, sample_lines: list[str]) -> Iterator[Ledger]:
     ledger = open_at(store_url)
     try:
-        report = ingest(ledger, sample_lines)
+        report = ingest(ledger, sample_lines, ADMIN)
         assert (report.applied, report.skipped, report.rejected) == (36, 0, 0)
         yield ledger
     finally:
@@ -174,10 +175,10 @@ def test_a_second_ingest_of_the_same_file_appends_nothing(
     loaded: Ledger, sample_lines: list[str], reference: dict[str, Any]
 ) -> None:
     before = stored(loaded)
-    report = ingest(loaded, sample_lines)
+    report = ingest(loaded, sample_lines, ADMIN)
     assert (report.applied, report.skipped, report.rejected) == (0, 36, 0)
     assert stored(loaded) == before == (SAMPLE_EVENTS, SAMPLE_EVENTS, 36)
-    assert loaded.execute(parse_command(json.loads(sample_lines[5]))) is None
+    assert execute_as_actor(loaded, parse_command(json.loads(sample_lines[5]))) is None
     assert figures(loaded) == reference
 
 
@@ -207,11 +208,11 @@ def test_refused_commands_append_nothing(loaded: Ledger, reference: dict[str, An
     ]
     for refusal in refused:
         with pytest.raises(DomainError):
-            loaded.execute(refusal)
-    outcomes = loaded.execute_batch(refused)
+            execute_as_actor(loaded, refusal)
+    outcomes = loaded.execute_batch(refused, ADMIN)
     assert all(isinstance(outcome, DomainError) for outcome in outcomes)
     assert stored(loaded) == before
-    assert loaded.applied_commands([r.id for r in refused]) == set()
+    assert loaded.applied_commands([r.id for r in refused]) == {}
     assert figures(loaded) == reference
 
 
@@ -232,7 +233,8 @@ def test_verify_checkpoints_and_audit_bundles(loaded: Ledger) -> None:
     assert report.records == [("household", "XC-0003", 5), ("complaint", "C-0001", 2)]
     assert bundle["public_key"] == verifier_text
     # More events, and a second map head from the first's kept subtrees.
-    loaded.execute(
+    execute_as_actor(
+        loaded,
         parse_command(
             {"id": "c-late", "cmd": "attach_document", "actor": "s-002",
              "at": RECORDED.isoformat(), "household": "XC-0003", "kind": "hukou",
@@ -438,13 +440,13 @@ def test_a_failure_while_logging_rolls_back_the_events_and_the_command_id(
 
     monkeypatch.setattr(log, "append", broken)
     with pytest.raises(RuntimeError, match="the disk is full"):
-        loaded.execute(register("XC-0005", "late-1"))
+        execute_as_actor(loaded, register("XC-0005", "late-1"))
     monkeypatch.undo()
     assert stored(loaded) == before
-    assert loaded.applied_commands(["late-1"]) == set()
+    assert loaded.applied_commands(["late-1"]) == {}
     assert verification.verify(recorder_of(loaded)).ok
     # Nothing of it was kept: the same command applies now, as new.
-    events = loaded.execute(register("XC-0005", "late-1"))
+    events = execute_as_actor(loaded, register("XC-0005", "late-1"))
     assert events is not None and len(events) == 1
     assert stored(loaded) == (before[0] + 1, before[1] + 1, before[2] + 1)
 
@@ -457,12 +459,14 @@ def test_a_process_whose_read_models_were_moved_on_gives_way(
     must give way and go on from the rows as they are, or it would write stale ones."""
     first, second = open_at(store_url), open_at(store_url)
     try:
-        ingest(first, sample_lines)
-        second.execute(register("XC-0100", "more-1"))
+        ingest(first, sample_lines, ADMIN)
+        execute_as_actor(second, register("XC-0100", "more-1"))
         assert second.read_models.catch_up() == 1  # the second now remembers XC-0100's row
-        first.execute(survey("XC-0100", "more-2", "2018-03-20T10:00:00+08:00"))
+        execute_as_actor(first, survey("XC-0100", "more-2", "2018-03-20T10:00:00+08:00"))
         assert first.read_models.catch_up() == 1
-        second.execute(survey("XC-0100", "more-3", "2018-03-21T10:00:00+08:00", "remeasured"))
+        execute_as_actor(
+            second, survey("XC-0100", "more-3", "2018-03-21T10:00:00+08:00", "remeasured")
+        )
         gave_way = []
         record = second.read_models.store.record_tracking
 
@@ -530,7 +534,8 @@ def test_a_batch_reads_the_aggregates_it_names_in_one_query(
                 register("XC-0100", "new-0100"),
                 survey("XC-0100", "survey-0100", "2018-04-02T10:00:00+08:00"),
                 register("XC-0100", "again-0100"),
-            ]
+            ],
+            ADMIN,
         )
     finally:
         ledger.close()
@@ -555,9 +560,9 @@ def test_events_offered_after_another_writers_are_not_applied_across_the_gap(
     read from the store, so nothing is skipped and nothing counted twice."""
     first, second = open_at(store_url), open_at(store_url)
     try:
-        ingest(first, sample_lines)
-        second.execute(register("XC-0100", "gap-1"))  # the first has not seen it
-        first.execute(register("XC-0101", "gap-2"))  # offered to the first's read models
+        ingest(first, sample_lines, ADMIN)
+        execute_as_actor(second, register("XC-0100", "gap-1"))  # the first has not seen it
+        execute_as_actor(first, register("XC-0101", "gap-2"))  # offered to the first's read models
         read = []
         select = type(first.recorder).select_notifications
 
@@ -573,7 +578,7 @@ def test_events_offered_after_another_writers_are_not_applied_across_the_gap(
             assert Reads(first).household(code, RECORDED)["status"] == "registered"
         # With no gap, the offered events are applied without reading the store.
         read.clear()
-        first.execute(survey("XC-0101", "gap-3", "2018-03-20T10:00:00+08:00"))
+        execute_as_actor(first, survey("XC-0101", "gap-3", "2018-03-20T10:00:00+08:00"))
         assert first.read_models.catch_up() == 1
         assert read == []
         assert Reads(first).household("XC-0101", RECORDED)["status"] == "surveyed"
@@ -624,7 +629,7 @@ def test_read_models_kept_by_a_second_process_read_the_same(
 ) -> None:
     ledger = open_at(store_url)
     try:
-        report = ingest(ledger, sample_lines, batch_size=4)
+        report = ingest(ledger, sample_lines, ADMIN, batch_size=4)
         assert (report.applied, report.rejected, report.notes) == (36, 0, [])
         # This process caught up once, after the first batch (from nothing: a rebuild,
         # no page); the follower applied every page after.
@@ -659,7 +664,7 @@ def test_a_failed_follower_is_reported_and_this_process_catches_up(
     monkeypatch.setattr(ingest_module, "Follower", _FailingFollower)
     ledger = open_at(store_url)
     try:
-        report = ingest(ledger, sample_lines, batch_size=4)
+        report = ingest(ledger, sample_lines, ADMIN, batch_size=4)
         assert (report.applied, report.rejected) == (36, 0)
         assert report.notes == [
             "the second process keeping the read models stopped (OperationalError: unable "
@@ -692,7 +697,7 @@ def test_an_interrupted_ingest_stops_its_follower(
     ledger = open_at(store_url)
     try:
         with pytest.raises(KeyboardInterrupt):
-            ingest(ledger, sample_lines, batch_size=4, progress=interrupt)
+            ingest(ledger, sample_lines, ADMIN, batch_size=4, progress=interrupt)
         assert len(started) == 1
         assert started[0]._process.returncode is not None  # ended, not left running
         # The first batch was committed, and its events are in the read models.
@@ -733,7 +738,7 @@ def test_an_ingest_leaves_checkpoints_to_its_follower_and_takes_them_back(
 
     seen: list[int] = []
     try:
-        report = ingest(ledger, sample_lines, batch_size=4, progress=lambda _: seen.append(
+        report = ingest(ledger, sample_lines, ADMIN, batch_size=4, progress=lambda _: seen.append(
             autocheckpoint()))  # fmt: skip
         assert report.notes == []
         # From the first batch on, a follower kept the read models and the checkpoints.
@@ -763,7 +768,7 @@ def test_a_wal_past_its_bound_is_restarted_when_checkpointed(
     try:
         recorder = recorder_of(ledger)
         recorder.leave_checkpoints(True)
-        ingest(ledger, sample_lines[:-1], batch_size=4, second_process=False)
+        ingest(ledger, sample_lines[:-1], ADMIN, batch_size=4, second_process=False)
         wal = Path(f"{path}-wal")
         before = wal.stat().st_size
         reader.execute("BEGIN")
@@ -772,7 +777,7 @@ def test_a_wal_past_its_bound_is_restarted_when_checkpointed(
         done_reading.start()
         # Past the bound, the checkpoint waits for the reader to finish.
         assert recorder.checkpoint_wal() is restarted
-        ingest(ledger, sample_lines[-1:], second_process=False)
+        ingest(ledger, sample_lines[-1:], ADMIN, second_process=False)
         done_reading.join()
         # The next write started the WAL again (cut back to its limit), or appended.
         assert (wal.stat().st_size < before) is restarted
@@ -795,7 +800,7 @@ def test_a_follower_that_cannot_start_leaves_the_read_models_to_this_process(
     monkeypatch.setattr(ingest_module, "Follower", cannot_start)
     ledger = open_at(str(tmp_path / "ledger.db"))
     try:
-        report = ingest(ledger, sample_lines, batch_size=4)
+        report = ingest(ledger, sample_lines, ADMIN, batch_size=4)
         assert (report.applied, report.rejected) == (36, 0)
         assert report.notes == [
             "a second process to keep the read models could not be started ([Errno 24] Too "

@@ -29,6 +29,7 @@ from ledger.ingest import ingest
 from ledger.log import audit, keys, pages, verification
 from ledger.log import store as log_store
 from ledger.store import open_ledger
+from tests.credentials import ADMIN
 from tests.unit.test_merkle import naive_mth, naive_path, naive_subproof
 
 ORIGIN = "ledger.test.example/office"
@@ -168,10 +169,10 @@ def processes(
 def sample(ledger: Ledger, sample_lines: list[str], processes: int) -> Ledger:
     """The sample programme in batches of different sizes, checkpointed half-way and
     at the end (each checkpoint appends a map head); verified in one process or two."""
-    ingest(ledger, sample_lines[:9], batch_size=1)
-    ingest(ledger, sample_lines[9:20], batch_size=4)
+    ingest(ledger, sample_lines[:9], ADMIN, batch_size=1)
+    ingest(ledger, sample_lines[9:20], ADMIN, batch_size=4)
     make_checkpoint(ledger)
-    ingest(ledger, sample_lines[20:], batch_size=1000)
+    ingest(ledger, sample_lines[20:], ADMIN, batch_size=1000)
     make_checkpoint(ledger)
     result = verification.verify(ledger.ledger_recorder)
     assert result.ok, result.problems
@@ -591,9 +592,9 @@ def test_a_ledger_made_before_the_log_is_taken_in_whole(
     ledger: Ledger, db_path: Path, sample_lines: list[str]
 ) -> None:
     with mock.patch.object(log_store.TransparencyLog, "append"):
-        ingest(ledger, sample_lines[:20])
+        ingest(ledger, sample_lines[:20], ADMIN)
     assert count(db_path, "merkle_leaves") == 0
-    ingest(ledger, sample_lines[20:])
+    ingest(ledger, sample_lines[20:], ADMIN)
     assert count(db_path, "merkle_leaves") == SAMPLE_EVENTS
     with ledger.ledger_recorder.log_transaction(commit=False) as c:
         assert ledger.ledger_recorder.log.root(c, SAMPLE_EVENTS) == naive_mth(

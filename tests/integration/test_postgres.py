@@ -32,6 +32,7 @@ from ledger.log import audit, keys, verification
 from ledger.reads import Reads
 from ledger.store import connection_problem, open_ledger, parse_postgres_url, store_name
 from tests.conftest import POSTGRES
+from tests.credentials import ADMIN, execute_as_actor, logged_in, session_of, token_for
 from tests.integration.test_contract import read_models
 
 ONERULER = [sys.executable, "-c", "from cli.main import main; main()"]
@@ -45,7 +46,11 @@ SAMPLE_EVENTS = 38
 
 def environment() -> dict[str, str]:
     """The tests' environment, minus what would choose the ledger or the actor."""
-    env = {k: v for k, v in os.environ.items() if k not in ("ONERULER_DB", "ONERULER_ACTOR")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("ONERULER_DB", "ONERULER_ACTOR", "ONERULER_TOKEN")
+    }
     env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
     return env
 
@@ -56,20 +61,20 @@ def start(*args: str) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=environment(),
+        env={k: v for k, v in logged_in(args, environment()).items() if v is not None},
     )
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*ONERULER, *args], capture_output=True, text=True, env=environment(), timeout=60
-    )
+    env = {k: v for k, v in logged_in(args, environment()).items() if v is not None}
+    return subprocess.run([*ONERULER, *args], capture_output=True, text=True, env=env, timeout=60)
 
 
-def oneruler(*args: str) -> Result:
-    return CliRunner().invoke(
-        cli, list(args), env={"ONERULER_DB": None, "ONERULER_ACTOR": None}, catch_exceptions=False
+def oneruler(*args: str, env: dict[str, str | None] | None = None) -> Result:
+    env = logged_in(
+        args, {"ONERULER_DB": None, "ONERULER_ACTOR": None, "ONERULER_TOKEN": None, **(env or {})}
     )
+    return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
 
 
 @pytest.fixture
@@ -77,7 +82,7 @@ def sample(postgres_url: str, sample_lines: list[str]) -> Iterator[str]:
     """The sample programme in a fresh PostgreSQL schema; its URL."""
     ledger = open_ledger(postgres_url)
     try:
-        assert ingest(ledger, sample_lines).applied == 36
+        assert ingest(ledger, sample_lines, ADMIN).applied == 36
     finally:
         ledger.close()
     yield postgres_url
@@ -114,6 +119,9 @@ def test_a_ledger_in_a_schema_keeps_every_table_there(sample: str) -> None:
         "merkle_nodes",
         "checkpoints",
         "oneruler_ledger",
+        "staff_credentials",
+        "staff_tokens",
+        "login_failures",
         "rm_policy_versions",
         "rm_groups",
         "rm_staff",
@@ -336,7 +344,9 @@ def test_many_processes_ingesting_at_once_apply_every_command_once(
     serial = open_ledger(str(tmp_path / "serial.db"))
     try:
         for path in [setup, *files]:
-            assert ingest(serial, path.read_text(encoding="utf-8").splitlines()).rejected == 0
+            assert (
+                ingest(serial, path.read_text(encoding="utf-8").splitlines(), ADMIN).rejected == 0
+            )
         assert Reads(serial).group_report(END) == report
     finally:
         serial.close()
@@ -402,7 +412,7 @@ def test_a_copy_there_and_back_keeps_every_leaf(
     signer = parse_signer(signer_text)
     ledger = open_ledger(town)
     try:
-        ingest(ledger, sample_lines)
+        ingest(ledger, sample_lines, ADMIN)
         # With its map head, leaf 38: the town's log holds 39 leaves.
         keys.make_checkpoint(recorder_of(ledger), [signer], origin=None, now=datetime.now(UTC))
     finally:
@@ -420,11 +430,11 @@ def test_a_copy_there_and_back_keeps_every_leaf(
     one, two = open_ledger(postgres_url), open_ledger(postgres_url)
     try:
         late = UnitOfWork(two)
-        late.run(attach("hukou", "late-1"))
-        one.execute(attach("id_card", "first-1"))
+        late.run(attach("hukou", "late-1"), session_of("s-002"))
+        execute_as_actor(one, attach("id_card", "first-1"))
         with pytest.raises(ConflictError):
             two.commit(late)
-        two.execute(attach("hukou", "late-1"))
+        execute_as_actor(two, attach("hukou", "late-1"))
         # Its map head is built over a log whose ids have a gap, from nothing kept (a copy
         # keeps the events, not the map's subtrees).
         keys.make_checkpoint(recorder_of(two), [signer], origin=None, now=datetime.now(UTC))
@@ -453,7 +463,7 @@ def test_a_copy_there_and_back_keeps_every_leaf(
     # The copy goes on numbering after the largest id it was given.
     ledger = open_ledger(back)
     try:
-        ledger.execute(attach("property_certificate", "home-1"))
+        execute_as_actor(ledger, attach("property_certificate", "home-1"))
         assert recorder_of(ledger).max_notification_id() == SAMPLE_EVENTS + 6
         assert verification.verify(recorder_of(ledger)).ok
     finally:
@@ -579,6 +589,8 @@ def test_a_read_only_server_reads_the_record_and_says_why_reports_need_the_prima
                 "agreement", "sign", "--household", "XC-0004", "--agreement", "A-0004",
                 "--method", "monetary", "--amount", "399100.00", "--actor", "s-002",
                 "--at", "2018-03-20T10:00:00+08:00", "--db", url,
+                # Logged in on the primary: the token is read here, the write refused.
+                env={"ONERULER_TOKEN": token_for(sample, "s-002")},
             )  # fmt: skip
             assert (signed.exit_code, signed.stdout) == (2, "")
             assert signed.stderr == (
@@ -595,11 +607,11 @@ def test_the_read_models_follow_across_a_gap_in_notification_ids(sample: str) ->
     try:
         one.read_models.catch_up()
         late = UnitOfWork(two)
-        late.run(attach("hukou", "late-1"))
-        one.execute(attach("id_card", "first-1"))
+        late.run(attach("hukou", "late-1"), session_of("s-002"))
+        execute_as_actor(one, attach("id_card", "first-1"))
         with pytest.raises(ConflictError):
             two.commit(late)
-        two.execute(attach("hukou", "late-1"))
+        execute_as_actor(two, attach("hukou", "late-1"))
         ids = [n.id for n in one.recorder.select_notifications(SAMPLE_EVENTS, 10)]
         assert ids == [SAMPLE_EVENTS, SAMPLE_EVENTS + 1, SAMPLE_EVENTS + 3]
         shown = Reads(one).household("XC-0004", END)

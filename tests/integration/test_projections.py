@@ -28,6 +28,7 @@ from ledger.ingest import ingest
 from ledger.reads import Reads
 from ledger.store import open_ledger
 from simulation.programme import POLICY, Programme
+from tests.credentials import ADMIN
 
 REQUIRED = set(POLICY["required_documents"])
 
@@ -202,12 +203,12 @@ def test_followed_equals_rebuilt_equals_a_naive_recount(
 
                 read_models_module.ReadModels._work_out = crashing  # type: ignore[method-assign]
                 with contextlib.suppress(Crash):
-                    ingest(ledger, batch, batch_size=max(1, len(batch) // 2))
+                    ingest(ledger, batch, ADMIN, batch_size=max(1, len(batch) // 2))
                 read_models_module.ReadModels._work_out = original_apply  # type: ignore[method-assign]
                 ledger.close()
                 ledger = open_ledger(str(path))
             # The same file again (after a crash, the office simply runs it again).
-            ingest(ledger, batch, batch_size=max(1, len(batch) // 2))
+            ingest(ledger, batch, ADMIN, batch_size=max(1, len(batch) // 2))
             ledger.close()
         followed = open_ledger(str(path))
         followed.read_models.catch_up()
@@ -228,7 +229,7 @@ def test_followed_equals_rebuilt_equals_a_naive_recount(
 def programme_ledger(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ledger]:
     path: Path = tmp_path_factory.mktemp("as-of") / "ledger.db"
     ledger = open_ledger(str(path))
-    report = ingest(ledger, programme(60, 11, 8))
+    report = ingest(ledger, programme(60, 11, 8), ADMIN)
     assert report.applied > 0
     yield ledger
     ledger.close()
@@ -271,7 +272,7 @@ def test_the_report_counts_an_event_at_the_very_start_of_an_hour(tmp_path: Path)
     # an event exactly on the hour belongs to its own hour, not the one before.
     ledger = open_ledger(str(tmp_path / "ledger.db"))
     try:
-        assert ingest(ledger, programme(5, 3, 0)).rejected == 0
+        assert ingest(ledger, programme(5, 3, 0), ADMIN).rejected == 0
         events = list(ledger.all_events())
         group = next(e.group for e in events if isinstance(e, WorkGroup.Created))
         latest = max(e.occurred_at for e in events).astimezone(LEDGER_TZ)
@@ -286,7 +287,7 @@ def test_the_report_counts_an_event_at_the_very_start_of_an_hour(tmp_path: Path)
             "village": "一村",
             "head": "王五",
         }
-        assert ingest(ledger, [json.dumps(line, ensure_ascii=False)]).applied == 1
+        assert ingest(ledger, [json.dumps(line, ensure_ascii=False)], ADMIN).applied == 1
         events = list(ledger.all_events())
         tick = timedelta(microseconds=1)
         reported = [
@@ -319,7 +320,7 @@ def test_a_complaint_about_a_household_registered_in_the_same_page_counts_for_it
     # the complaint finds its household's group in the page, not in the table.
     ledger = open_ledger(str(tmp_path / "ledger.db"))
     try:
-        assert ingest(ledger, programme(3, 5, 0)).rejected == 0
+        assert ingest(ledger, programme(3, 5, 0), ADMIN).rejected == 0
         events = list(ledger.all_events())
         group = max(e.group for e in events if isinstance(e, WorkGroup.Created))
         at = max(e.occurred_at for e in events).astimezone(LEDGER_TZ) + timedelta(hours=1)
@@ -332,7 +333,7 @@ def test_a_complaint_about_a_household_registered_in_the_same_page_counts_for_it
              "channel": "hotline", "about": {"household": "XC-9998"}, "summary": "量错了"},
         ]  # fmt: skip
         before = figures(Reads(ledger).group_report(at))
-        report = ingest(ledger, [json.dumps(line, ensure_ascii=False) for line in lines])
+        report = ingest(ledger, [json.dumps(line, ensure_ascii=False) for line in lines], ADMIN)
         assert (report.applied, report.rejected) == (2, 0)
         after = figures(Reads(ledger).group_report(at + timedelta(hours=1)))
         assert after[group]["open_complaints"] == before[group]["open_complaints"] + 1
@@ -352,8 +353,8 @@ def test_a_policy_followed_in_the_same_page_as_the_households_it_prices(tmp_path
     try:
         lines = programme(5, 3, 0)
         first_group = lines.pop(next(i for i, x in enumerate(lines) if '"create_group"' in x))
-        assert ingest(ledger, [first_group]).applied == 1
-        assert ingest(ledger, lines).rejected == 0
+        assert ingest(ledger, [first_group], ADMIN).applied == 1
+        assert ingest(ledger, lines, ADMIN).rejected == 0
         followed = read_models(ledger)
         complete = [row for row in followed["rm_progress_daily"] if row[1] == "files_complete"]
         assert sum(row[3] for row in complete) > 0

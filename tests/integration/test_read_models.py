@@ -32,6 +32,7 @@ from projections.households import Households
 from projections.model import ReadModel, registered
 from projections.programme import Programme
 from projections.progress import Progress
+from tests.credentials import ADMIN
 
 
 def test_every_read_model_of_the_package_is_found_after_those_it_reads() -> None:
@@ -118,7 +119,7 @@ def test_a_read_model_added_as_one_class_is_followed_and_rebuilt_alike(
         assert "rm_test_documents" in models.tables()
         for start in range(0, len(sample_lines), 7):  # followed in pages of 5 events
             batch = [parse_command(json.loads(line)) for line in sample_lines[start : start + 7]]
-            assert ledger.execute_batch(batch) == [None] * len(batch)
+            assert ledger.execute_batch(batch, ADMIN) == [None] * len(batch)
             models.catch_up()
         followed = models.rows()
         models.rebuild()

@@ -18,6 +18,7 @@ from ledger.application import Ledger
 from ledger.ingest import ingest
 from ledger.readahead import ReadAhead
 from ledger.store import open_ledger
+from tests.credentials import ADMIN
 
 SAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "xingcheng-small.jsonl"
 
@@ -64,7 +65,7 @@ def test_a_memory_ledger_rebuilds_without_reading_ahead() -> None:
     ledger = Ledger(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": ":memory:"})
     try:
         assert isinstance(ledger.recorder.read_ahead(), contextlib.nullcontext)
-        ingest(ledger, SAMPLE.read_text(encoding="utf-8").splitlines())
+        ingest(ledger, SAMPLE.read_text(encoding="utf-8").splitlines(), ADMIN)
         assert ledger.read_models.rebuild() > 0
     finally:
         ledger.close()
@@ -134,7 +135,7 @@ def test_a_rebuild_reads_the_ledgers_file_ahead(
     path = tmp_path / "ledger.db"
     ledger = open_ledger(f"sqlite:///{path}")
     try:
-        ingest(ledger, SAMPLE.read_text(encoding="utf-8").splitlines())
+        ingest(ledger, SAMPLE.read_text(encoding="utf-8").splitlines(), ADMIN)
         opened.clear()
         ledger.read_models.rebuild()
     finally:

@@ -22,6 +22,7 @@ from ledger.application import Ledger
 from ledger.commands import parse_command
 from ledger.reads import Reads
 from ledger.store import open_ledger
+from tests.credentials import execute_as_actor
 
 TZ = timezone(timedelta(hours=8))
 START = datetime(2018, 3, 1, 8, 0, tzinfo=TZ)
@@ -75,7 +76,7 @@ class LedgerMachine(RuleBasedStateMachine):
         raw = {"id": f"k{self.counter}", "cmd": cmd, "actor": actor, "at": at.isoformat(), **fields}
         before = self.ledger.recorder.max_notification_id() or 0
         try:
-            self.ledger.execute(parse_command(raw))
+            execute_as_actor(self.ledger, parse_command(raw))
         except DomainError:
             after = self.ledger.recorder.max_notification_id() or 0
             assert after == before, f"a refused {cmd} appended {after - before} events"

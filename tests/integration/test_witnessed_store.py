@@ -13,6 +13,7 @@ from ledger.ingest import ingest
 from ledger.log.decode import decode_state
 from ledger.reads import Reads
 from ledger.store import open_ledger
+from tests.credentials import ADMIN
 from tests.witnessing import new_witness
 
 ORIGIN = "ledger.example-county.gov.cn/xingcheng-2018"
@@ -30,7 +31,7 @@ def test_cosignatures_are_kept_read_back_and_carried_by_the_next_map_head(
     seen = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
     ledger = open_ledger(store_url, clock=lambda: datetime(2018, 3, 20, tzinfo=UTC))
     try:
-        assert ingest(ledger, sample_lines).applied == 36
+        assert ingest(ledger, sample_lines, ADMIN).applied == 36
         first = ledger.sign_checkpoint([OFFICE])
         reads = Reads(ledger)
         assert reads.cosigned_sizes([a_key, b_key]) == {}
@@ -52,6 +53,7 @@ def test_cosignatures_are_kept_read_back_and_carried_by_the_next_map_head(
                 '{"id": "late-1", "cmd": "record_vacated", "actor": "s-001", '
                 '"at": "2018-03-18T10:00:00+08:00", "household": "XC-0002"}'
             ],
+            ADMIN,
         )
         second = ledger.sign_checkpoint([OFFICE])
         assert second.size == 41

@@ -147,6 +147,11 @@ EXPECTED_ROLES = {
     "acknowledge a complaint": {"hotline", "supervisor"},
     "resolve a complaint": {"supervisor"},
     "reopen a complaint": {"hotline", "supervisor"},
+    # specs/identity.md, staff over time.
+    "suspend staff": {"admin"},
+    "reinstate staff": {"admin"},
+    "change a role": {"admin"},
+    "transfer staff": {"admin"},
 }
 
 
@@ -792,7 +797,7 @@ def test_the_requester_never_confirms() -> None:
     household = requested()
     refused(
         household,
-        RuleViolation,
+        PermissionDenied,
         "s-001 requested payout P-0001 and may not also confirm it; another finance officer must.",
         lambda: household.confirm_payout(
             stamp("s-001", at(12, 16)), "P-0001", "ICBC-1", REQUIRED, [], True
