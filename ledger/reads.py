@@ -91,6 +91,16 @@ class Reads:
             "events": history_view.history(own, attached, as_of),
         }
 
+    # --- staff --------------------------------------------------------------------
+
+    def staff_group(self, staff: str) -> str | None:
+        """The work group a staff member belongs to now (None: none, or unknown)."""
+        from domain.ids import staff_id
+        from domain.programme import Staff
+
+        member = self._ledger.load(staff_id(staff))
+        return member.current.group if isinstance(member, Staff) else None
+
     # --- the bulletin and the registers ----------------------------------------
 
     def group_report(self, as_of: datetime) -> dict[str, Any]:
