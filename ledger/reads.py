@@ -14,18 +14,18 @@ from domain.errors import NotFound
 from domain.policy import DEFAULT_ACKNOWLEDGE_DAYS, DEFAULT_RESOLVE_DAYS, PolicyVersion
 from domain.programme import Policy
 from domain.values import parse_code
-from ledger import on_behalf
 from ledger.application import Ledger
 from ledger.checkpoint import Verifier
 from ledger.log import store as log_store
 from ledger.log import verification
 from projections import complaints as complaints_rm
-from projections import consistency
+from projections import consistency, on_behalf
 from projections import dispute as dispute_rm
 from projections import history as history_view
 from projections import households as households_rm
 from projections import programme as programme_rm
 from projections import progress as progress_rm
+from projections.model import micros
 
 if TYPE_CHECKING:
     from ledger.cosignature import CosignerVerifier
@@ -137,7 +137,7 @@ class Reads:
         approvals and money acts entered on someone else's behalf."""
         with self._ledger.read_models.reading() as c:
             document = consistency.consistency(c, as_of)
-        document["entered_for_others"] = on_behalf.entered_for_others(self._ledger, as_of)
+            document["entered_for_others"] = on_behalf.entered_for_others(c, micros(as_of))
         return document
 
     def disclosure(self, group: str | None, as_of: datetime) -> dict[str, Any]:
