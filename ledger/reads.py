@@ -39,6 +39,15 @@ def asked(code: str, kind: str) -> str:
     return parse_code(code, kind)
 
 
+def _deadline_days(c: Any) -> tuple[int, int]:
+    """The days to acknowledge and to resolve a complaint: the latest policy's, else 2
+    and 15 (DOMAIN.md)."""
+    policy = programme_rm.latest_policy(c)
+    if policy is None:
+        return DEFAULT_ACKNOWLEDGE_DAYS, DEFAULT_RESOLVE_DAYS
+    return policy.acknowledge_days, policy.resolve_days
+
+
 class Reads:
     """What can be read of one open ledger."""
 
@@ -117,10 +126,18 @@ class Reads:
         """Every complaint with its deadlines (from the latest policy, else 2 and 15
         days) and what is overdue at `now`, oldest first."""
         with self._ledger.read_models.reading() as c:
-            policy = programme_rm.latest_policy(c)
-            acknowledge = policy.acknowledge_days if policy else DEFAULT_ACKNOWLEDGE_DAYS
-            resolve = policy.resolve_days if policy else DEFAULT_RESOLVE_DAYS
-            return complaints_rm.register(c, now, acknowledge, resolve)
+            return complaints_rm.register(c, now, *_deadline_days(c))
+
+    def complaint(self, code: str, now: datetime | None = None) -> dict[str, Any]:
+        """One complaint's full record (`complaint show --json`), with its deadlines and
+        what is overdue at `now` (default: the ledger's clock)."""
+        code = asked(code, "complaint")
+        when = now if now is not None else self.now()
+        with self._ledger.read_models.reading() as c:
+            row = complaints_rm.load_by_code(c, code)
+            if row is None:
+                raise NotFound(f"unknown complaint {code}: check the id (complaint list).")
+            return complaints_rm.entry(row, when, *_deadline_days(c))
 
     # --- one ruler ----------------------------------------------------------------
 

@@ -187,7 +187,7 @@ def test_clerks_signing_one_household_at_once_record_one_agreement(sample: str) 
     winners = [r for r in results if r[0] == 0]
     losers = [r for r in results if r[0] != 0]
     assert len(winners) == 1, results
-    assert winners[0][1].startswith("applied sign_agreement")
+    assert winners[0][1].startswith("recorded agreement ")
     assert [(code, out, err) for code, out, err in losers] == [(1, "", CONFLICT)] * (clerks - 1)
     ledger = open_ledger(sample)
     try:
