@@ -178,7 +178,7 @@ def commands(call: Call) -> Response:
             f"{command.actor}; leave actor out, or give your own staff id."
         )
     events = call.office.execute(command, call.staff)
-    outcome = command_outcome(command.id, events)
+    outcome = command_outcome(command, events)
     return document(outcome, 201 if events is not None else 200)
 
 
