@@ -4,6 +4,6 @@ module here serves its routes and puts its links on the home pages, in this orde
 
 from __future__ import annotations
 
-from web.views import account, home, households, public
+from web.views import account, finance, home, households, public
 
-MODULES = (home, households, account, public)
+MODULES = (home, households, finance, account, public)
