@@ -125,6 +125,12 @@ class Reads:
         with self._ledger.read_models.reading() as c:
             return progress_rm.first_day(c)
 
+    def last_business_day(self) -> datetime | None:
+        """The business time of the latest household step (None: none yet): the day a
+        bulletin reports when none is asked for."""
+        with self._ledger.read_models.reading() as c:
+            return progress_rm.last_day(c)
+
     def group_names(self) -> dict[str, str]:
         """Each work group's name, by id."""
         with self._ledger.read_models.reading() as c:

@@ -86,6 +86,12 @@ def test_the_public_pages_need_no_login(app: TestClient) -> None:
     assert "XC-2018" in policies.text and "Required documents" in policies.text
 
 
+def test_the_bulletin_is_of_the_latest_day_on_record_unless_asked(app: TestClient) -> None:
+    """The sample programme's last step is XC-0001 vacating on 2018-03-15."""
+    assert "<h1>每日进度公告 · 2018-03-15</h1>" in app.get("/public/bulletin").text
+    assert "<h1>每日进度公告 · 2018-03-10</h1>" in app.get("/public/bulletin?date=2018-03-10").text
+
+
 def test_the_bulletin_shows_the_signed_checkpoint(app: TestClient) -> None:
     signer, _ = generate_key("ledger.example.gov.cn/xingcheng")
     stored = app.app.state.office.ledger.sign_checkpoint([parse_signer(signer)])  # type: ignore[attr-defined]
