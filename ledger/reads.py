@@ -126,8 +126,8 @@ class Reads:
             return progress_rm.first_day(c)
 
     def last_business_day(self) -> datetime | None:
-        """The business time of the latest household step (None: none yet): the day a
-        bulletin reports when none is asked for."""
+        """The business time of the latest change to the bulletin's figures (None: none
+        yet): the day a bulletin reports when none is asked for."""
         with self._ledger.read_models.reading() as c:
             return progress_rm.last_day(c)
 

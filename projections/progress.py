@@ -426,7 +426,7 @@ def first_day(c: Cursor) -> datetime | None:
 
 
 def last_day(c: Cursor) -> datetime | None:
-    """The business time of the latest step of any household (None: none yet)."""
+    """The business time of the latest change to any group's figures (None: none yet)."""
     c.execute("SELECT MAX(at) FROM rm_progress_moment")
     r = c.fetchone()
     if r is None or r[0] is None:

@@ -87,8 +87,9 @@ def test_the_public_pages_need_no_login(app: TestClient) -> None:
 
 
 def test_the_bulletin_is_of_the_latest_day_on_record_unless_asked(app: TestClient) -> None:
-    """The sample programme's last step is XC-0001 vacating on 2018-03-15."""
-    assert "<h1>每日进度公告 · 2018-03-15</h1>" in app.get("/public/bulletin").text
+    """The sample programme's bulletin figures last change on 2018-03-13 (a complaint
+    resolved)."""
+    assert "<h1>每日进度公告 · 2018-03-13</h1>" in app.get("/public/bulletin").text
     assert "<h1>每日进度公告 · 2018-03-10</h1>" in app.get("/public/bulletin?date=2018-03-10").text
 
 
