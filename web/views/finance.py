@@ -18,6 +18,7 @@ from starlette.routing import Route
 from domain.errors import DomainError, InvalidInput
 from domain.values import LEDGER_TZ
 from ledger.commands import parse_command
+from ledger.commands.declaration import CommandIdReused
 from web.errors import sentence
 from web.nav import Link
 from web.pages import Visit, form_values, page
@@ -61,35 +62,33 @@ def confirm(visit: Visit) -> Response:
     batch = visit.field("batch") or secrets.token_hex(8)
     if not chosen:
         raise InvalidInput("select at least one payout to confirm, and give its bank reference.")
-    results = []
     now = visit.office.reads.now().astimezone(LEDGER_TZ).isoformat(timespec="seconds")
-    for payout in chosen:
-        reference = visit.field(f"ref-{payout}")
-        try:
-            if not reference:
-                raise InvalidInput(
-                    f"give the bank's reference for {payout}; nothing was confirmed."
-                )
-            command = parse_command(
-                {
-                    "id": f"web-{batch}-{payout}",
-                    "cmd": "confirm_payout",
-                    "at": now,
-                    "payout": payout,
-                    "bank_reference": reference,
-                },
-                actor_required=False,
-            )
-            events = visit.office.execute(command, visit.session)
-        except DomainError as refused:
-            results.append({"payout": payout, "ok": "", "message": sentence(refused)})
-        else:
-            said = "confirmed" if events is not None else "already confirmed by this form"
-            results.append(
-                {"payout": payout, "ok": "1", "message": f"{payout}: {said} ({reference})."}
-            )
+    results = [_confirm_one(visit, f"web-{batch}-{payout}", payout, now) for payout in chosen]
     failed = any(not r["ok"] for r in results)
     return _worklist(visit, results, 409 if failed and len(chosen) == 1 else 200)
+
+
+def _confirm_one(visit: Visit, command_id: str, payout: str, now: str) -> dict[str, str]:
+    """Confirm one payout; what happened, in one sentence (ok "": refused)."""
+    assert visit.session is not None
+    reference = visit.field(f"ref-{payout}")
+    try:
+        if not reference:
+            raise InvalidInput(f"give the bank's reference for {payout}; nothing was confirmed.")
+        command = parse_command(
+            {"id": command_id, "cmd": "confirm_payout", "at": now, "payout": payout,
+             "bank_reference": reference},
+            actor_required=False,
+        )  # fmt: skip
+        events = visit.office.execute(command, visit.session)
+    except CommandIdReused:
+        # This form confirmed it already, a moment earlier (the same id, another time
+        # of day): nothing is done again.
+        events = None
+    except DomainError as refused:
+        return {"payout": payout, "ok": "", "message": sentence(refused)}
+    said = "confirmed" if events is not None else "already confirmed by this form"
+    return {"payout": payout, "ok": "1", "message": f"{payout}: {said} ({reference})."}
 
 
 def _batch(visit: Visit) -> list[list[Any]]:
