@@ -31,6 +31,9 @@ _COLUMNS = (
     "clock_from",
     "events",
     "timeline",
+    "assignee",
+    "caller",
+    "record",
 )
 # Standard SQL upsert (SQLite and PostgreSQL alike).
 _UPSERT = (
@@ -40,6 +43,9 @@ _UPSERT = (
 )
 
 C = Complaint
+
+# A deadline this close is due soon (the inbox's third list, beside open and overdue).
+DUE_SOON = timedelta(days=1)
 
 
 @dataclass
@@ -59,6 +65,12 @@ class Row:
     events: int
     # [at (microseconds), position, +1 opened / -1 closed / 0 other]
     timeline: list[list[int]]
+    assignee: str | None
+    # The salted digest of the caller's contact (domain/complaint.py), if one was given.
+    caller: str | None
+    # Every event of the complaint as its record shows it: [at (microseconds),
+    # position, entry], the entry a JSON object (see _entry).
+    record: list[list[Any]]
 
 
 def _load(c: Cursor, aggregate: bytes) -> Row | None:
@@ -81,6 +93,9 @@ def _load(c: Cursor, aggregate: bytes) -> Row | None:
         r[11],
         r[12],
         msgpack.unpackb(r[13]),
+        r[14],
+        r[15],
+        json.loads(r[16]),
     )
 
 
@@ -93,7 +108,8 @@ class Complaints(ReadModel):
         "aggregate BLOB PRIMARY KEY, complaint TEXT NOT NULL UNIQUE, channel TEXT NOT NULL, "
         "about TEXT NOT NULL, summary TEXT NOT NULL, household TEXT, groups TEXT NOT NULL, "
         "filed_at TEXT NOT NULL, acknowledged_at TEXT, resolved_at TEXT, finding TEXT, "
-        "clock_from TEXT NOT NULL, events BIGINT NOT NULL, timeline BLOB NOT NULL)",
+        "clock_from TEXT NOT NULL, events BIGINT NOT NULL, timeline BLOB NOT NULL, "
+        "assignee TEXT, caller TEXT, record TEXT NOT NULL)",
     )
     after = (Households, Programme)
 
@@ -142,40 +158,51 @@ class Complaints(ReadModel):
             at,
             1,
             [[micros(e.occurred_at), position, 1]],
+            None,
+            e.caller,
+            [[micros(e.occurred_at), position, _entry(e, "filed", summary=e.summary)]],
         )
 
     @handle.register
     def _acknowledged(self, e: C.Acknowledged, position: int) -> None:
-        row = self._row(e, position, 0)
+        row = self._row(e, position, 0, _entry(e, "acknowledged", note=e.note))
         row.acknowledged_at = e.occurred_at.isoformat()
 
     @handle.register
     def _noted(self, e: C.NoteAdded, position: int) -> None:
-        self._row(e, position, 0)
+        self._row(e, position, 0, _entry(e, "note", text=e.text))
+
+    @handle.register
+    def _assigned(self, e: C.Assigned, position: int) -> None:
+        row = self._row(e, position, 0, _entry(e, "assigned", assignee=e.assignee))
+        row.assignee = e.assignee
 
     @handle.register
     def _resolved(self, e: C.Resolved, position: int) -> None:
-        row = self._row(e, position, -1)
+        entry = _entry(e, "resolved", finding=e.finding, outcome=e.outcome)
+        row = self._row(e, position, -1, entry)
         row.resolved_at, row.finding = e.occurred_at.isoformat(), e.finding
 
     @handle.register
     def _reopened(self, e: C.Reopened, position: int) -> None:
-        row = self._row(e, position, 1)
+        row = self._row(e, position, 1, _entry(e, "reopened", reason=e.reason))
         row.resolved_at, row.finding, row.clock_from = None, None, e.occurred_at.isoformat()
 
-    def _row(self, e: C.Event, position: int, change: int) -> Row:
-        """The complaint's row, with the event counted and in its timeline."""
+    def _row(self, e: C.Event, position: int, change: int, entry: dict[str, Any]) -> Row:
+        """The complaint's row, with the event counted and in its timeline and record."""
         key = e.originator_id.bytes
         row = self.changed.get(key) or _load(self.c, key)
         assert row is not None, f"{type(e).__name__} before its complaint was filed"
         self.changed[key] = row
         row.events += 1
         row.timeline.append([micros(e.occurred_at), position, change])
+        row.record.append([micros(e.occurred_at), position, entry])
         return row
 
     def flush(self) -> None:
         for row in self.changed.values():
             row.timeline.sort()
+            row.record.sort(key=lambda r: (r[0], r[1]))
         if self.changed:
             self.c.executemany(_UPSERT, [_stored(row) for row in self.changed.values()])
 
@@ -196,7 +223,22 @@ def _stored(row: Row) -> tuple[Any, ...]:
         row.clock_from,
         row.events,
         msgpack.packb(row.timeline),
+        row.assignee,
+        row.caller,
+        json.dumps(row.record, ensure_ascii=False),
     )
+
+
+def _entry(e: C.Event, kind: str, **fields: Any) -> dict[str, Any]:
+    """One event as the complaint's record shows it."""
+    return {
+        "event": kind,
+        "occurred_at": e.occurred_at.isoformat(),
+        "actor": e.actor,
+        "entered_by": e.entered_by,
+        "recorded_at": e.recorded_at.isoformat(),
+        **fields,
+    }
 
 
 def transitions(row: Row) -> list[tuple[int, int]]:
@@ -230,11 +272,17 @@ def entry(row: Row, now: datetime, acknowledge_days: int, resolve_days: int) -> 
     acknowledge_by = filed + timedelta(days=acknowledge_days)
     resolve_by = clock + timedelta(days=resolve_days)
     is_open = row.resolved_at is None
-    overdue = []
-    if is_open and row.acknowledged_at is None and now > acknowledge_by:
-        overdue.append("acknowledge")
-    if is_open and now > resolve_by:
-        overdue.append("resolve")
+    overdue, due_soon = [], []
+    if is_open and row.acknowledged_at is None:
+        if now > acknowledge_by:
+            overdue.append("acknowledge")
+        elif now > acknowledge_by - DUE_SOON:
+            due_soon.append("acknowledge")
+    if is_open:
+        if now > resolve_by:
+            overdue.append("resolve")
+        elif now > resolve_by - DUE_SOON:
+            due_soon.append("resolve")
     return {
         "complaint": row.complaint,
         "channel": row.channel,
@@ -245,8 +293,37 @@ def entry(row: Row, now: datetime, acknowledge_days: int, resolve_days: int) -> 
         "acknowledged_at": row.acknowledged_at,
         "resolved_at": row.resolved_at,
         "finding": row.finding,
+        "assignee": row.assignee,
         "status": "open" if is_open else "resolved",
         "acknowledge_by": acknowledge_by.isoformat(),
         "resolve_by": resolve_by.isoformat(),
         "overdue": overdue,
+        "due_soon": due_soon,
+    }
+
+
+def record(row: Row, now: datetime, acknowledge_days: int, resolve_days: int) -> dict[str, Any]:
+    """A complaint's full record (`complaint show --json`): its register entry, and
+    every event of it in business-time order, with the acknowledgement, the notes, the
+    assignments, the latest resolution and the reopenings drawn out of them."""
+    events = [entry for _, _, entry in row.record]
+
+    def of(kind: str, *fields: str) -> list[dict[str, Any]]:
+        return [
+            {k: e[k] for k in ("occurred_at", "actor", *fields)}
+            for e in events
+            if e["event"] == kind
+        ]
+
+    acknowledged = of("acknowledged", "note")
+    resolutions = of("resolved", "finding", "outcome")
+    return {
+        **entry(row, now, acknowledge_days, resolve_days),
+        "acknowledgement": acknowledged[0] if acknowledged else None,
+        "notes": of("note", "text"),
+        "assignments": of("assigned", "assignee"),
+        "resolution": resolutions[-1] if resolutions and row.resolved_at is not None else None,
+        "resolutions": resolutions,
+        "reopenings": of("reopened", "reason"),
+        "record": events,
     }
