@@ -113,6 +113,26 @@ HEADINGS_ZH = {
     "verdict": "结论",
     "agreement": "协议",
     "valuation": "评估",
+    "act": "行为",
+    "area m²": "面积 m²",
+    "at": "时间",
+    "by": "经办人",
+    "difference": "差额",
+    "entered by": "录入人",
+    "other amount": "另一版本金额",
+    "other rate": "另一版本单价",
+    "recorded": "记录时间",
+    "reviewed": "已复核",
+    "what": "内容",
+    "yuan/m²": "元/m²",
+    "approved by": "批准人",
+    "approval": "批准",
+    "signed by": "签约经办人",
+    "reviews": "复核对象",
+    "reviewed at": "复核时间",
+    "changes": "变更",
+    "entitlement before": "复核前应补偿额",
+    "after": "复核后",
 }
 
 VALUES_ZH = {
@@ -155,7 +175,10 @@ def word(value: object, lang: str) -> object:
     if lang != "zh" or not isinstance(value, str | bool):
         return value
     if isinstance(value, str) and ", " in value:
-        return "、".join(str(word(part, lang)) for part in value.split(", "))
+        parts = value.split(", ")
+        if all(part in VALUES_ZH for part in parts):  # a list of words, not free text
+            return "、".join(VALUES_ZH[part] for part in parts)
+        return value
     return VALUES_ZH.get(value, value)
 
 
