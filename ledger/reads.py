@@ -23,8 +23,8 @@ from ledger.checkpoint import Verifier
 from ledger.commands.unit_of_work import UnitOfWork
 from ledger.log import store as log_store
 from ledger.log import verification
+from projections import complaint_records, consistency, household_search
 from projections import complaints as complaints_rm
-from projections import consistency, household_search
 from projections import dispute as dispute_rm
 from projections import history as history_view
 from projections import households as households_rm
@@ -174,7 +174,9 @@ class Reads:
         """Every complaint with its deadlines (from the latest policy, else 2 and 15
         days) and what is overdue at `now`, oldest first."""
         with self._ledger.read_models.reading() as c:
-            return complaints_rm.register(c, now, *_deadline_days(c))
+            entries = complaints_rm.register(c, now, *_deadline_days(c))
+            assigned = complaint_records.assignees(c)
+        return [{**e, "assignee": assigned.get(e["complaint"])} for e in entries]
 
     def complaint_list(
         self,
@@ -214,11 +216,18 @@ class Reads:
         when = now if now is not None else self.now().astimezone(LEDGER_TZ)
         with self._ledger.read_models.reading() as c:
             row = complaints_rm.load_by_code(c, code)
-            if row is None:
+            found = complaint_records.record(c, code)
+            if row is None or found is None:
                 raise NotFound(f"unknown complaint {code}: check the id (complaint list).")
-            document = complaints_rm.record(row, when, *_deadline_days(c))
-        document["caller"] = self._caller(code, row.caller, role in SEES_CALLERS)
-        return document
+            entry = complaints_rm.entry(row, when, *_deadline_days(c))
+        assignee, caller, events = found
+        return {
+            **entry,
+            "assignee": assignee,
+            **complaint_records.drawn_out(events, entry["status"] == "resolved"),
+            "record": events,
+            "caller": self._caller(code, caller, role in SEES_CALLERS),
+        }
 
     def _caller(self, code: str, digest: str | None, in_full: bool) -> dict[str, Any] | None:
         """The caller's name and telephone, and whether they are the contact given at

@@ -31,9 +31,6 @@ _COLUMNS = (
     "clock_from",
     "events",
     "timeline",
-    "assignee",
-    "caller",
-    "record",
 )
 # Standard SQL upsert (SQLite and PostgreSQL alike).
 _UPSERT = (
@@ -65,12 +62,6 @@ class Row:
     events: int
     # [at (microseconds), position, +1 opened / -1 closed / 0 other]
     timeline: list[list[int]]
-    assignee: str | None
-    # The salted digest of the caller's contact (domain/complaint.py), if one was given.
-    caller: str | None
-    # Every event of the complaint as its record shows it: [at (microseconds),
-    # position, entry], the entry a JSON object (see _entry).
-    record: list[list[Any]]
 
 
 def _load(c: Cursor, aggregate: bytes) -> Row | None:
@@ -93,9 +84,6 @@ def _load(c: Cursor, aggregate: bytes) -> Row | None:
         r[11],
         r[12],
         msgpack.unpackb(r[13]),
-        r[14],
-        r[15],
-        json.loads(r[16]),
     )
 
 
@@ -108,8 +96,7 @@ class Complaints(ReadModel):
         "aggregate BLOB PRIMARY KEY, complaint TEXT NOT NULL UNIQUE, channel TEXT NOT NULL, "
         "about TEXT NOT NULL, summary TEXT NOT NULL, household TEXT, groups TEXT NOT NULL, "
         "filed_at TEXT NOT NULL, acknowledged_at TEXT, resolved_at TEXT, finding TEXT, "
-        "clock_from TEXT NOT NULL, events BIGINT NOT NULL, timeline BLOB NOT NULL, "
-        "assignee TEXT, caller TEXT, record TEXT NOT NULL)",
+        "clock_from TEXT NOT NULL, events BIGINT NOT NULL, timeline BLOB NOT NULL)",
     )
     after = (Households, Programme)
 
@@ -158,51 +145,40 @@ class Complaints(ReadModel):
             at,
             1,
             [[micros(e.occurred_at), position, 1]],
-            None,
-            e.caller,
-            [[micros(e.occurred_at), position, _entry(e, "filed", summary=e.summary)]],
         )
 
     @handle.register
     def _acknowledged(self, e: C.Acknowledged, position: int) -> None:
-        row = self._row(e, position, 0, _entry(e, "acknowledged", note=e.note))
+        row = self._row(e, position, 0)
         row.acknowledged_at = e.occurred_at.isoformat()
 
     @handle.register
-    def _noted(self, e: C.NoteAdded, position: int) -> None:
-        self._row(e, position, 0, _entry(e, "note", text=e.text))
-
-    @handle.register
-    def _assigned(self, e: C.Assigned, position: int) -> None:
-        row = self._row(e, position, 0, _entry(e, "assigned", assignee=e.assignee))
-        row.assignee = e.assignee
+    def _noted(self, e: C.NoteAdded | C.Assigned, position: int) -> None:
+        self._row(e, position, 0)
 
     @handle.register
     def _resolved(self, e: C.Resolved, position: int) -> None:
-        entry = _entry(e, "resolved", finding=e.finding, outcome=e.outcome)
-        row = self._row(e, position, -1, entry)
+        row = self._row(e, position, -1)
         row.resolved_at, row.finding = e.occurred_at.isoformat(), e.finding
 
     @handle.register
     def _reopened(self, e: C.Reopened, position: int) -> None:
-        row = self._row(e, position, 1, _entry(e, "reopened", reason=e.reason))
+        row = self._row(e, position, 1)
         row.resolved_at, row.finding, row.clock_from = None, None, e.occurred_at.isoformat()
 
-    def _row(self, e: C.Event, position: int, change: int, entry: dict[str, Any]) -> Row:
-        """The complaint's row, with the event counted and in its timeline and record."""
+    def _row(self, e: C.Event, position: int, change: int) -> Row:
+        """The complaint's row, with the event counted and in its timeline."""
         key = e.originator_id.bytes
         row = self.changed.get(key) or _load(self.c, key)
         assert row is not None, f"{type(e).__name__} before its complaint was filed"
         self.changed[key] = row
         row.events += 1
         row.timeline.append([micros(e.occurred_at), position, change])
-        row.record.append([micros(e.occurred_at), position, entry])
         return row
 
     def flush(self) -> None:
         for row in self.changed.values():
             row.timeline.sort()
-            row.record.sort(key=lambda r: (r[0], r[1]))
         if self.changed:
             self.c.executemany(_UPSERT, [_stored(row) for row in self.changed.values()])
 
@@ -223,22 +199,7 @@ def _stored(row: Row) -> tuple[Any, ...]:
         row.clock_from,
         row.events,
         msgpack.packb(row.timeline),
-        row.assignee,
-        row.caller,
-        json.dumps(row.record, ensure_ascii=False),
     )
-
-
-def _entry(e: C.Event, kind: str, **fields: Any) -> dict[str, Any]:
-    """One event as the complaint's record shows it."""
-    return {
-        "event": kind,
-        "occurred_at": e.occurred_at.isoformat(),
-        "actor": e.actor,
-        "entered_by": e.entered_by,
-        "recorded_at": e.recorded_at.isoformat(),
-        **fields,
-    }
 
 
 def transitions(row: Row) -> list[tuple[int, int]]:
@@ -293,37 +254,9 @@ def entry(row: Row, now: datetime, acknowledge_days: int, resolve_days: int) -> 
         "acknowledged_at": row.acknowledged_at,
         "resolved_at": row.resolved_at,
         "finding": row.finding,
-        "assignee": row.assignee,
         "status": "open" if is_open else "resolved",
         "acknowledge_by": acknowledge_by.isoformat(),
         "resolve_by": resolve_by.isoformat(),
         "overdue": overdue,
         "due_soon": due_soon,
-    }
-
-
-def record(row: Row, now: datetime, acknowledge_days: int, resolve_days: int) -> dict[str, Any]:
-    """A complaint's full record (`complaint show --json`): its register entry, and
-    every event of it in business-time order, with the acknowledgement, the notes, the
-    assignments, the latest resolution and the reopenings drawn out of them."""
-    events = [entry for _, _, entry in row.record]
-
-    def of(kind: str, *fields: str) -> list[dict[str, Any]]:
-        return [
-            {k: e[k] for k in ("occurred_at", "actor", *fields)}
-            for e in events
-            if e["event"] == kind
-        ]
-
-    acknowledged = of("acknowledged", "note")
-    resolutions = of("resolved", "finding", "outcome")
-    return {
-        **entry(row, now, acknowledge_days, resolve_days),
-        "acknowledgement": acknowledged[0] if acknowledged else None,
-        "notes": of("note", "text"),
-        "assignments": of("assigned", "assignee"),
-        "resolution": resolutions[-1] if resolutions and row.resolved_at is not None else None,
-        "resolutions": resolutions,
-        "reopenings": of("reopened", "reason"),
-        "record": events,
     }
