@@ -122,14 +122,16 @@ def file_complaint(uow: UnitOfWork, stamp: Stamp, cmd: FileComplaint) -> None:
             uow.get(
                 Policy, policy_id(named), f"unknown policy {named}: check the complaint's about."
             )
-    caller = None
+    caller = salt = None
     if cmd.caller_name is not None or cmd.caller_phone is not None:
         salt = secrets.token_bytes(16)
         caller = contact_digest(salt, cmd.caller_name, cmd.caller_phone)
-        uow.contacts.append((code, cmd.caller_name, cmd.caller_phone, salt.hex()))
     uow.add(Complaint.file(stamp, code, cmd.channel, cmd.about, cmd.summary, caller))
     if household is not None:
         household.attach_complaint(stamp, code)
+    if salt is not None:
+        # Staged last, once nothing can refuse the filing: written with its events.
+        uow.contacts.append((code, cmd.caller_name, cmd.caller_phone, salt.hex()))
 
 
 @command(
