@@ -38,6 +38,7 @@ LANG_HELP = "Language of the labels."
     help="Only complaints with a deadline in the next day.",
 )
 @click.option("--assignee", metavar="STAFF", help="Only complaints assigned to STAFF.")
+@click.option("--household", metavar="HH", help="Only complaints about household HH.")
 @json_option
 @lang_option("en", LANG_HELP)
 @db_option
@@ -47,6 +48,7 @@ def list_complaints(
     only_overdue: bool,
     only_due_soon: bool,
     assignee: str | None,
+    household: str | None,
     as_json: bool,
     lang: str,
     db: str | None,
@@ -62,6 +64,7 @@ def list_complaints(
             overdue=only_overdue,
             due_soon=only_due_soon,
             assignee=assignee,
+            household=household,
         )
     if as_json:
         print_json(document)

@@ -49,6 +49,7 @@ def search(
 @groups.payout.command("list")
 @click.option("--ready", is_flag=True, help="Only payouts a confirmation would pass now.")
 @click.option("--paid", is_flag=True, help="Only payouts confirmed, in the order they were paid.")
+@click.option("--household", metavar="HH", help="Only the payouts of household HH.")
 @click.option(
     "--for",
     "for_staff",
@@ -60,19 +61,28 @@ def search(
 @db_option
 @translate_errors
 def list_payouts(
-    ready: bool, paid: bool, for_staff: str | None, as_json: bool, lang: str, db: str | None
+    ready: bool,
+    paid: bool,
+    household: str | None,
+    for_staff: str | None,
+    as_json: bool,
+    lang: str,
+    db: str | None,
 ) -> None:
     """Payouts not yet paid, each ready to pay or not and why (the sentence a
     confirmation would be refused with now), then those paid."""
     if ready and paid:
         raise click.UsageError("choose one of --ready and --paid.")
+    if household is not None and (ready or paid):
+        raise click.UsageError("--household lists all of a household's payouts: leave out "
+                               "--ready and --paid.")  # fmt: skip
     with reads_at(db) as reads:
         if ready:
             document = reads.ready_payouts(for_staff)
         elif paid:
             document = reads.paid_payouts()
         else:
-            document = reads.payouts(for_staff)
+            document = reads.payouts(for_staff, household)
     if as_json:
         print_json(document)
         return

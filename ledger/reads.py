@@ -186,11 +186,12 @@ class Reads:
         overdue: bool = False,
         due_soon: bool = False,
         assignee: str | None = None,
+        household: str | None = None,
     ) -> dict[str, Any]:
         """`complaint list --json` and `GET /api/v1/complaints` with the same filters:
         `{"as_of", "complaints": [...]}`, oldest first; each filter given narrows the
         list (open: not resolved; overdue: past a deadline; due_soon: a deadline within
-        a day; assignee: assigned to that staff member)."""
+        a day; assignee: assigned to that staff member; household: about it)."""
         when = now if now is not None else self.now().astimezone(LEDGER_TZ)
         entries = self.complaints(when)
         if open:
@@ -202,6 +203,9 @@ class Reads:
         if assignee is not None:
             assignee = asked(assignee, "assignee")
             entries = [e for e in entries if e["assignee"] == assignee]
+        if household is not None:
+            household = asked(household, "household")
+            entries = [e for e in entries if e["about"].get("household") == household]
         return {"as_of": when.isoformat(), "complaints": entries}
 
     def complaint(
@@ -269,12 +273,13 @@ class Reads:
         with self._ledger.read_models.reading() as c:
             return {"payouts": payouts_rm.paid(c)}
 
-    def payouts(self, for_staff: str | None = None) -> dict[str, Any]:
-        """Every payout not yet paid, oldest request first, each `ready` or `blocked`
-        with `why` (the sentence a confirmation now would be refused with), then every
-        payout paid (`paid`): `payout list --json`."""
+    def payouts(self, for_staff: str | None = None, household: str | None = None) -> dict[str, Any]:
+        """Every payout not yet paid (of one household, if given), oldest request
+        first, each `ready` or `blocked` with `why` (the sentence a confirmation now
+        would be refused with), then every payout paid (`paid`): `payout list --json`."""
+        household = asked(household, "household") if household is not None else None
         with self._ledger.read_models.reading() as c:
-            waiting, done = payouts_rm.unpaid(c), payouts_rm.paid(c)
+            waiting, done = payouts_rm.unpaid(c, household), payouts_rm.paid(c, household)
         at = self.now()
         uow = UnitOfWork(self._ledger)
         entries = []

@@ -39,6 +39,7 @@ class Payouts(ReadModel):
         "payout TEXT PRIMARY KEY, household TEXT, amount TEXT, requested_by TEXT, "
         "requested_at TEXT, confirmed_by TEXT, confirmed_at TEXT, bank_reference TEXT)",
         "CREATE INDEX IF NOT EXISTS rm_payouts_confirmed ON rm_payouts (confirmed_at)",
+        "CREATE INDEX IF NOT EXISTS rm_payouts_household ON rm_payouts (household)",
     )
 
     def __init__(self) -> None:
@@ -94,15 +95,21 @@ def _when(text: str | None) -> datetime:
     return datetime.fromisoformat(text) if text else EPOCH
 
 
-def unpaid(c: Cursor) -> list[dict[str, Any]]:
-    """The payouts requested and not confirmed, oldest request first."""
-    found = _entries(c, "confirmed_at IS NULL")
+def _of(household: str | None) -> tuple[str, tuple[Any, ...]]:
+    return (" AND household = ?", (household,)) if household is not None else ("", ())
+
+
+def unpaid(c: Cursor, household: str | None = None) -> list[dict[str, Any]]:
+    """The payouts requested and not confirmed (of one household), oldest request first."""
+    where, parameters = _of(household)
+    found = _entries(c, "confirmed_at IS NULL" + where, parameters)
     return sorted(found, key=lambda p: (_when(p["requested_at"]), p["payout"]))
 
 
-def paid(c: Cursor) -> list[dict[str, Any]]:
-    """The payouts confirmed, in the order they were paid."""
-    found = _entries(c, "confirmed_at IS NOT NULL")
+def paid(c: Cursor, household: str | None = None) -> list[dict[str, Any]]:
+    """The payouts confirmed (of one household), in the order they were paid."""
+    where, parameters = _of(household)
+    found = _entries(c, "confirmed_at IS NOT NULL" + where, parameters)
     return sorted(found, key=lambda p: (_when(p["confirmed_at"]), p["payout"]))
 
 

@@ -249,6 +249,10 @@ def test_finance_sees_only_what_a_confirmation_would_pass_and_why_not(sample_db:
     db = sample_db
     assert read(db, "payout", "list", "--ready") == {"payouts": []}
     assert read(db, "payout", "list", "--paid") == {"payouts": [PAID_1]}
+    assert read(db, "payout", "list", "--household", "XC-0001") == {
+        "payouts": [{**PAID_1, "status": "paid", "why": None}]
+    }
+    assert read(db, "payout", "list", "--household", "XC-0004") == {"payouts": []}
     ready_to_request(db)
     assert write(db, "s-002", "pay-4", *REQUEST_4).exit_code == 0
     assert read(db, "payout", "list", "--ready") == {"payouts": [P_4]}
@@ -391,6 +395,8 @@ def test_the_hotline_files_assigns_and_a_supervisor_notes_and_resolves(sample_db
     listed = read(db, "complaint", "list", "--assignee", "s-020")["complaints"]
     assert [(c["complaint"], c["assignee"]) for c in listed] == [(code, "s-020")]
     assert read(db, "complaint", "list", "--assignee", "s-021")["complaints"] == []
+    about = read(db, "complaint", "list", "--household", "XC-0004")["complaints"]
+    assert [c["complaint"] for c in about] == [code]
 
 
 def contact(db: str, code: str, staff: str) -> Result:
