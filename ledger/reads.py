@@ -17,13 +17,13 @@ from domain.programme import Policy
 from domain.roles import SEES_CALLERS
 from domain.ruler import mask_id_number, mask_name
 from domain.values import LEDGER_TZ, parse_code
-from ledger import identity_tables, on_behalf
+from ledger import identity_tables
 from ledger.application import Ledger
 from ledger.checkpoint import Verifier
 from ledger.commands.unit_of_work import UnitOfWork
 from ledger.log import store as log_store
 from ledger.log import verification
-from projections import complaint_records, consistency, household_search
+from projections import complaint_records, consistency, household_search, on_behalf
 from projections import complaints as complaints_rm
 from projections import dispute as dispute_rm
 from projections import history as history_view
@@ -31,6 +31,7 @@ from projections import households as households_rm
 from projections import payouts as payouts_rm
 from projections import programme as programme_rm
 from projections import progress as progress_rm
+from projections.model import micros
 
 if TYPE_CHECKING:
     from ledger.cosignature import CosignerVerifier
@@ -304,7 +305,7 @@ class Reads:
         approvals and money acts entered on someone else's behalf."""
         with self._ledger.read_models.reading() as c:
             document = consistency.consistency(c, as_of)
-        document["entered_for_others"] = on_behalf.entered_for_others(self._ledger, as_of)
+            document["entered_for_others"] = on_behalf.entered_for_others(c, micros(as_of))
         return document
 
     def disclosure(self, group: str | None, as_of: datetime) -> dict[str, Any]:

@@ -128,7 +128,8 @@ class Complaints(ReadModel):
         if "household" in about:
             groups.add(self.households.group_of(about["household"]) or "")
         if "staff" in about:
-            groups.add(self.programme.staff_group(about["staff"]) or "")
+            group = self.programme.staff_group(about["staff"], micros(e.occurred_at), position)
+            groups.add(group or "")
         groups.discard("")
         self.changed[key] = Row(
             key,
