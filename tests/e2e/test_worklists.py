@@ -16,6 +16,8 @@ from click.testing import Result
 from domain.complaint import assigned_complaint_code
 from domain.ids import complaint_id, household_id, payout_id
 from domain.values import LEDGER_TZ
+from ledger.reads import Reads
+from ledger.store import open_ledger
 from tests.credentials import token_for
 from tests.e2e.test_cli import AT, oneruler, stored
 
@@ -513,3 +515,28 @@ def test_every_read_speaks_chinese_when_asked(
     assert (english.exit_code, result.exit_code) == (0, 0), result.output
     for text in chinese:
         assert text in result.stdout and text not in english.stdout
+
+
+# --- the facade the web pages call --------------------------------------------------------
+
+
+def test_the_facade_masks_the_caller_for_every_role_but_hotline_supervisors_and_admin(
+    sample_db: str,
+) -> None:
+    assert write(sample_db, "s-030", "call-9", *CALL).exit_code == 0
+    code = assigned_complaint_code("call-9")
+    ledger = open_ledger(sample_db)
+    try:
+        reads = Reads(ledger)
+        for role in ("admin", "hotline", "supervisor"):
+            assert reads.complaint(code, role=role)["caller"]["phone"] == "13812345678"
+        for role in ("clerk", "appraiser", "finance", None):
+            caller = reads.complaint(code, role=role)["caller"]
+            assert (caller["name"], caller["phone"]) == ("龚某", "*******5678")
+        assert reads.search_households("王五", group="G02") == {"households": [ROW_3]}
+        assert reads.search_households("王五", group="G01") == {"households": []}
+        assert len(reads.search_households("XC-000", limit=2)["households"]) == 2
+        listed = reads.complaint_list(open=True, household="XC-0004")["complaints"]
+        assert [c["complaint"] for c in listed] == [code]
+    finally:
+        ledger.close()
