@@ -19,7 +19,9 @@ from ledger.session import Session
 # Commands per transaction: every commit is durable (an fsync), so fewer, larger ones.
 # At 20,000 households 5,000 ingested 5,095 commands/s against 4,720 with 1,000.
 DEFAULT_BATCH = 5000
-_RETRIES = 3
+# Tries of a batch that others' commits keep conflicting with: each try skips the lines
+# they applied meanwhile, so a conflict seldom comes twice.
+_RETRIES = 5
 # Bounded so that memory plateaus (about 20 KB a household across this cache and the
 # read models'), whatever the size of the file. A night's work that touches more
 # aggregates than this reads them back once per batch (in bulk: Ledger.prefetch).
@@ -52,6 +54,23 @@ class IngestReport:
     def reject(self, line: int, command_id: str | None, reason: str) -> None:
         self.rejected += 1
         self.rejections.append(Rejection(line, command_id, reason))
+
+    def stopped(self, said: str) -> str:
+        """The sentence saying why the ingest stopped early (raised), as said of this
+        ingest: the lines applied before it stay applied, so never "nothing was
+        appended" once anything was."""
+        self.rejections.sort(key=lambda r: r.line)
+        if not self.applied:
+            return said
+        said = (
+            said.rstrip()
+            .rstrip(".")
+            .replace("nothing was appended", "the batch it was applying was not appended")
+        )
+        return (
+            f"{said}; the {self.applied} lines applied before it stopped stay "
+            "applied: run the same file again to apply the rest (applied lines are skipped)."
+        )
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -94,19 +113,6 @@ def _decode(data: bytes | str) -> Any:
         raise ValueError("the line is nested too deeply to read; fix the line.") from None
 
 
-def _execute_with_retry(
-    ledger: Ledger, commands: list[Command], session: Session
-) -> list[DomainError | None]:
-    # A conflict means another writer got there first and nothing of this batch
-    # was appended; running it again re-checks every command against fresh state.
-    for _ in range(_RETRIES - 1):
-        try:
-            return ledger.execute_batch(commands, session)
-        except ConflictError:
-            continue
-    return ledger.execute_batch(commands, session)
-
-
 def ingest(
     ledger: Ledger,
     lines: Iterable[bytes | str],
@@ -115,14 +121,16 @@ def ingest(
     batch_size: int = DEFAULT_BATCH,
     progress: Callable[[int], None] | None = None,
     second_process: bool = True,
+    report: IngestReport | None = None,
 ) -> IngestReport:
     """Apply every line, entered by the session's staff member (authenticated once
     for the whole run: the lines' actors must be them, unless they are the built-in
     admin); report what was applied, skipped and rejected. The read models are caught
     up when it returns; past SECOND_PROCESS_AFTER commands a second
     process keeps them meanwhile (unless second_process is False, or the store is in
-    memory), else this one does, every FOLLOW_EVERY commands."""
-    report = IngestReport()
+    memory), else this one does, every FOLLOW_EVERY commands. Counted in report, if
+    given: so that what was done is known when it stops early (raises)."""
+    report = IngestReport() if report is None else report
     with (
         collected_between_units() as collector,
         _ReadModels(ledger, second_process, report) as read_models,
@@ -212,26 +220,78 @@ def _settle(
 ) -> None:
     """Apply a batch: skip the commands already applied, refuse an applied id sent
     with another command, run the rest in one transaction, and report each line's
-    outcome."""
+    outcome. Another process ingesting the same lines at once is no rejection: a
+    command it applied before this batch committed is skipped, whether the batch
+    conflicted with it (then tried again without it) or refused it by a rule (it
+    found the other's events)."""
+    todo = _not_applied(ledger, session, batch, report)
+    tries = 0
+    while todo:
+        tries += 1
+        try:
+            outcomes = ledger.execute_batch([command for _, command in todo], session)
+        except ConflictError:
+            if tries == _RETRIES:
+                first, last = todo[0][0], todo[-1][0]
+                raise ConflictError(
+                    f"other writers changed the ledger each of the {_RETRIES} times lines "
+                    f"{first} to {last} were tried; nothing of those lines was appended: "
+                    "run the same file again (applied lines are skipped)."
+                ) from None
+            todo = _not_applied(ledger, session, todo, report)
+            continue
+        refused = []
+        for (number, command), refusal in zip(todo, outcomes, strict=True):
+            if refusal is None:
+                report.applied += 1
+            else:
+                refused.append((number, command, refusal))
+        if refused:
+            _refused_or_applied(ledger, session, refused, report)
+        break
+    read_models.advanced(len(batch))
+
+
+def _not_applied(
+    ledger: Ledger, session: Session, batch: list[tuple[int, Command]], report: IngestReport
+) -> list[tuple[int, Command]]:
+    """The commands not applied yet; those applied are counted skipped (or rejected,
+    if their id was applied to another command)."""
     already = ledger.applied_commands([command.id for _, command in batch])
     todo: list[tuple[int, Command]] = []
     for number, command in batch:
         if command.id in already:
-            try:
-                check_same(command, command.actor or session.staff, already[command.id])
-            except DomainError as reused:
-                report.reject(number, command.id, str(reused))
-            else:
-                report.skipped += 1
+            _already_applied(command, session, already[command.id], number, report)
         else:
             todo.append((number, command))
-    outcomes = _execute_with_retry(ledger, [command for _, command in todo], session)
-    for (number, command), refusal in zip(todo, outcomes, strict=True):
-        if refusal is None:
-            report.applied += 1
+    return todo
+
+
+def _already_applied(
+    command: Command, session: Session, digest: bytes | None, number: int, report: IngestReport
+) -> None:
+    try:
+        check_same(command, command.actor or session.staff, digest)
+    except DomainError as reused:
+        report.reject(number, command.id, str(reused))
+    else:
+        report.skipped += 1
+
+
+def _refused_or_applied(
+    ledger: Ledger,
+    session: Session,
+    refused: list[tuple[int, Command, DomainError]],
+    report: IngestReport,
+) -> None:
+    """Commands a rule refused: those another process applied before this batch read
+    the ledger (so the rule saw their events) are skipped; the rest are rejected."""
+    applied = ledger.applied_commands([command.id for _, command, _ in refused])
+    for number, command, refusal in refused:
+        if command.id in applied:
+            _already_applied(command, session, applied[command.id], number, report)
         else:
             report.reject(number, command.id, str(refusal))
-    read_models.advanced(len(batch))
 
 
 def _ingest(
