@@ -83,6 +83,16 @@ def rows(figures: dict[str, Any]) -> list[list[str]]:
     ]
     if "audit" in figures:
         out[-3:-3] = _audit_rows(figures["audit"])
+    if "reads_during_ingest" in figures:  # runs from before it have none
+        during = figures["reads_during_ingest"]
+        out.append(
+            [
+                "household show during ingest",
+                f"{during['household_show']['median_ms']:.2f} ms",
+                f"p99 {during['household_show']['p99_ms']:.2f} ms, {during['reads']:,} reads",
+                f"{figures['reads_during_ingest']['peak_rss_mb']:,.0f} MB",
+            ]
+        )
     return out
 
 

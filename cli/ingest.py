@@ -102,10 +102,11 @@ def ingest_command(
                             report=report,
                         )
             except (Exception, KeyboardInterrupt):
-                # Stopped early: what was done is shown as always (its one JSON
-                # document), then why it stopped, translated as any failure is.
+                # Stopped early: --json still prints its one document; then why it
+                # stopped, translated as any failure is (and saying what was applied).
                 stopped = True
-                _show(report, as_json)
+                if as_json:
+                    _show(report, as_json)
                 raise
     except DomainError as e:
         if not stopped:

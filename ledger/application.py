@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias, cast
 from uuid import UUID
 
 from eventsourcing.application import Application
@@ -28,12 +28,18 @@ from ledger.follower import can_follow
 from ledger.identity_tables import WithEvents
 from ledger.log.store import MapperCodec
 from ledger.read_models import ReadModels
-from ledger.recorder import LedgerRecorder, is_ledger_recorder
+from ledger.recording import is_ledger_recorder
 from ledger.session import Session
 from ledger.transcoder import construct_transcoder
 
 if TYPE_CHECKING:
     from ledger.log.notes import Receipt, Transition
+    from ledger.postgres import LedgerPostgresRecorder
+    from ledger.recorder import LedgerSQLiteRecorder
+
+# The ledger's recorder, of either store (the PostgreSQL one is imported only for a
+# postgresql:// store: psycopg alone costs every command a tenth of its start-up).
+LedgerRecorder: TypeAlias = "LedgerSQLiteRecorder | LedgerPostgresRecorder"
 
 Clock = Callable[[], datetime]
 

@@ -16,11 +16,10 @@ from eventsourcing.persistence import PersistenceError
 
 from domain.errors import RuleViolation
 from ledger import identity_tables, marker
-from ledger.application import Clock, Ledger, utc_now
+from ledger.application import Clock, Ledger, LedgerRecorder, utc_now
 from ledger.log.leaf import LeafRow
 from ledger.log.store import Cursor, Dialect, LogMismatch
 from ledger.log.verification import verify, verify_snapshot
-from ledger.recorder import LedgerRecorder
 from ledger.store import display_url, open_ledger, resolve_url
 
 # Events (or command ids) per transaction: memory holds one page at a time.

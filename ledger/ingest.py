@@ -3,7 +3,9 @@ to a transaction, each line applied whole or not at all, idempotent by id."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +32,9 @@ FOLLOW_EVERY = 10_000  # commands
 # Past this many commands the read models are kept by a second process
 # (ledger/follower.py), which costs a fifth of a second to start.
 SECOND_PROCESS_AFTER = 10_000
+# Seconds for which an ingest says it keeps the read models (ReadModels.keep), said
+# again each third of it: reads meanwhile leave long catch-ups to it.
+KEEPING = 30.0
 
 
 @dataclass(frozen=True)
@@ -59,17 +64,13 @@ class IngestReport:
         """The sentence saying why the ingest stopped early (raised), as said of this
         ingest: the lines applied before it stay applied, so never "nothing was
         appended" once anything was."""
-        self.rejections.sort(key=lambda r: r.line)
-        if not self.applied:
+        if not self.applied or "nothing was appended" not in said:
             return said
-        said = (
-            said.rstrip()
-            .rstrip(".")
-            .replace("nothing was appended", "the batch it was applying was not appended")
-        )
-        return (
-            f"{said}; the {self.applied} lines applied before it stopped stay "
-            "applied: run the same file again to apply the rest (applied lines are skipped)."
+        return said.replace(
+            "nothing was appended",
+            f"nothing of the batch it was applying was appended (the {self.applied} lines "
+            "applied before it stay applied: run the same file again to apply the rest, "
+            "applied lines are skipped)",
         )
 
     def as_json(self) -> dict[str, Any]:
@@ -77,7 +78,7 @@ class IngestReport:
             "applied": self.applied,
             "skipped": self.skipped,
             "rejected": self.rejected,
-            "rejections": [r.as_json() for r in self.rejections],
+            "rejections": [r.as_json() for r in sorted(self.rejections, key=lambda r: r.line)],
         }
 
     def summary(self) -> str:
@@ -156,11 +157,18 @@ class _ReadModels:
         # Caught up first, here: from nothing that is a rebuild, one long write
         # transaction, which would keep the ingest's commits waiting.
         self.ledger.read_models.catch_up()
+        self._keep()
         return self
+
+    def _keep(self) -> None:
+        self.ledger.read_models.keep(KEEPING)
+        self.kept_at = time.monotonic()
 
     def advanced(self, commands: int) -> None:
         """After a batch of so many commands."""
         self.done += commands
+        if time.monotonic() - self.kept_at > KEEPING / 3:
+            self._keep()
         if self.follower is not None:
             if self.follower.running():
                 return
@@ -189,11 +197,14 @@ class _ReadModels:
             if self.follower is not None:
                 self.follower.stop()
                 self._taken_back()
+            with contextlib.suppress(Exception):  # else it runs out by itself
+                self.ledger.read_models.keep(0)
             return
         if self.follower is not None:
             self._finish_follower()
         # Whatever a follower left (all of it, if it failed) is applied here.
         self.ledger.read_models.catch_up()
+        self.ledger.read_models.keep(0)
 
     def _finish_follower(self) -> None:
         assert self.follower is not None
@@ -235,8 +246,9 @@ def _settle(
                 first, last = todo[0][0], todo[-1][0]
                 raise ConflictError(
                     f"other writers changed the ledger each of the {_RETRIES} times lines "
-                    f"{first} to {last} were tried; nothing of those lines was appended: "
-                    "run the same file again (applied lines are skipped)."
+                    f"{first} to {last} were tried, so those lines were not appended (the "
+                    f"{report.applied} lines applied before them stay applied): run the "
+                    "same file again; applied lines are skipped."
                 ) from None
             todo = _not_applied(ledger, session, todo, report)
             continue

@@ -6,6 +6,7 @@ rebuilds them all from the first event. It knows no model by name."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -20,12 +21,19 @@ from ledger import rebuild_client
 from ledger.collector import Collector, collected_between_units
 from ledger.log.store import TransparencyLog
 from ledger.rebuild_client import Folded, RebuildWorker
+from ledger.recording import WriterBusy
 from ledger.transcoder import ReadMapper
 from projections.model import ReadModel, in_dependency_order, registered
 
 # The tracking name carries the read models' format: a new format starts again
 # from an empty position, and so from empty tables (see __init__).
 NAME = "read-models/5"
+# Until when (milliseconds since the epoch) a process has said it keeps the read models
+# up to date while it writes (an ingest, and its follower): see ReadModels.keep.
+KEPT_UNTIL = f"{NAME}/kept-until"
+# Events missing from the read models that a read brings in itself even while another
+# process keeps them (about 70 ms of folding): more, and it reads them as they are.
+READ_CATCH_UP = 1_000
 
 PAGE = 10_000
 # Events committed by this process kept for the read models (see ReadModels.offer).
@@ -54,12 +62,16 @@ Handlers = dict[type, tuple[Callable[[Any, int], None], ...]]
 class ReadModelStore(Protocol):
     """What a recorder offers the read models (SQLite and PostgreSQL alike)."""
 
-    def projection_transaction(self, *, commit: bool) -> AbstractContextManager[Any]: ...
+    def projection_transaction(
+        self, *, commit: bool, wait: bool = True
+    ) -> AbstractContextManager[Any]: ...
     def tracking_position(self, name: str) -> int: ...
     def record_tracking(self, c: Any, name: str, position: int) -> None: ...
     @property
     def log(self) -> TransparencyLog: ...
     def forget_tracking(self, c: Any, name: str) -> None: ...
+    def note(self, c: Any, name: str, value: int) -> None: ...
+    def noted(self, name: str) -> int: ...
     def read_ahead(self) -> AbstractContextManager[object]: ...
 
 
@@ -226,16 +238,29 @@ class ReadModels:
 
     # --- following ----------------------------------------------------------------
 
-    def catch_up(self, progress_to: Callable[[int], None] | None = None) -> int:
-        """Apply every event the read models have not seen; return how many."""
+    def catch_up(
+        self,
+        progress_to: Callable[[int], None] | None = None,
+        *,
+        upto: int | None = None,
+        wait: bool = True,
+    ) -> int:
+        """Apply every event the read models have not seen (up to position upto, if
+        given); return how many. Unless wait, it stops, without waiting, where another
+        process holds the lock its next write needs (WriterBusy)."""
         done = 0
         start = self.position()
+        if upto is not None and start >= upto:
+            return 0
         if start == 0 and self.recorder.select_notifications(0, 1):
             # From nothing (a new ledger, a copy, a new read-model format): a rebuild
             # reads each aggregate's events together, several times faster.
-            return self.rebuild(progress_to)
+            return self.rebuild(progress_to, upto=upto, wait=wait)
         while True:
-            step = self._next_page(start)
+            try:
+                step = self._next_page(start, upto, wait)
+            except WriterBusy:
+                return done
             if step is None:
                 return done
             start, applied = step
@@ -243,14 +268,21 @@ class ReadModels:
             if progress_to is not None and applied:
                 progress_to(applied)
 
-    def _next_page(self, start: int) -> tuple[int, int] | None:
-        """Apply the page after position start; return the position after it and how
-        many events it held, or None when there is nothing to apply. In a method of its
-        own so that the page is let go before the caller reports it (progress_to may
-        collect garbage, which would otherwise walk the page's objects too)."""
+    def _next_page(self, start: int, upto: int | None, wait: bool) -> tuple[int, int] | None:
+        """Apply the page after position start (up to upto); return the position after
+        it and how many events it held, or None when there is nothing to apply. In a
+        method of its own so that the page is let go before the caller reports it
+        (progress_to may collect garbage, which would otherwise walk the page's
+        objects too)."""
+        if upto is not None and start >= upto:
+            return None
         events = self._take_offered(start)
+        if upto is not None:
+            events = [event for event in events if event[0] <= upto]
         if not events:
-            page = self.recorder.select_notifications(start, PAGE, inclusive_of_start=False)
+            page = self.recorder.select_notifications(
+                start, PAGE, stop=upto, inclusive_of_start=False
+            )
             if not page:
                 self._offered_overflow = False
                 return None
@@ -258,7 +290,7 @@ class ReadModels:
             events = [(n.id, to_event(n)) for n in page]
         last = events[-1][0]
         try:
-            self._apply_page(events, last)
+            self._apply_page(events, last, wait)
         except IntegrityError:
             # Another process applied this page first (and rolled ours back):
             # go on from wherever the read models are now.
@@ -269,7 +301,7 @@ class ReadModels:
             raise
         return last, len(events)
 
-    def _apply_page(self, events: list[Event], last: int) -> None:
+    def _apply_page(self, events: list[Event], last: int, wait: bool = True) -> None:
         """Apply a page and advance the position to its last event, atomically.
 
         The page is worked out in a read transaction, its writes kept, and then made
@@ -278,12 +310,13 @@ class ReadModels:
         command or an ingest writing meanwhile hardly waits. If another process moved
         the position on in between, recording it fails (IntegrityError) and the page
         is dropped. Reads see the tables as they were before the page: each model
-        finds what the page itself changed in memory (ReadModel.flush).
+        finds what the page itself changed in memory (ReadModel.flush). Unless wait,
+        a write lock held by another process drops the page too (WriterBusy).
         """
         with self.store.projection_transaction(commit=False) as c:
             writes = DeferredWrites(c)
             self._work_out(writes, events)
-        with self.store.projection_transaction(commit=True) as c:
+        with self.store.projection_transaction(commit=True, wait=wait) as c:
             # First: a position moved on fails here, before anything is written.
             self.store.record_tracking(c, NAME, last)
             writes.make(c)
@@ -353,14 +386,42 @@ class ReadModels:
 
     @contextmanager
     def reading(self) -> Iterator[Any]:
-        """A read transaction over read models that have caught up with the ledger."""
-        self.catch_up()
+        """A read transaction over the read models, never waiting on a writer
+        (docs/design.md, "What a read sees"): they are first brought up to the log's
+        end as it is now (no further, however fast others append), unless another
+        process holds the write lock that needs (an ingest committing, a follower
+        applying a page), or more than READ_CATCH_UP events are missing while another
+        process keeps them (keep()): then they are read as they are, at the position
+        they had when the read began or later."""
+        upto = self.recorder.max_notification_id() or 0
+        behind = upto - self.position()
+        if behind > 0 and (behind <= READ_CATCH_UP or not self.kept()):
+            self.catch_up(upto=upto, wait=False)
         with self.store.projection_transaction(commit=False) as c:
             yield c
 
+    def keep(self, seconds: float) -> None:
+        """Say that this process keeps the read models up to date (catching up as it
+        writes) for so many seconds more; 0: no longer. Reads meanwhile leave a long
+        catch-up to it rather than fold thousands of events each (said again before
+        it runs out; one that stopped without saying so runs out by itself)."""
+        until = int((time.time() + seconds) * 1000) if seconds else 0
+        with self.store.projection_transaction(commit=True) as c:
+            self.store.note(c, KEPT_UNTIL, until)
+
+    def kept(self) -> bool:
+        """Whether a process has said it keeps the read models up to date now."""
+        return self.store.noted(KEPT_UNTIL) > time.time() * 1000
+
     # --- rebuilding ---------------------------------------------------------------
 
-    def rebuild(self, progress_to: Callable[[int], None] | None = None) -> int:
+    def rebuild(
+        self,
+        progress_to: Callable[[int], None] | None = None,
+        *,
+        upto: int | None = None,
+        wait: bool = True,
+    ) -> int:
         """Empty every read model and build it again from the first event, in one
         transaction: an interrupted rebuild leaves the read models as they were, and
         no other process ever sees half-built tables. Meanwhile other processes read
@@ -374,27 +435,30 @@ class ReadModels:
         the order of the events' primary key), and folds and writes each aggregate
         once; other events, few, are read in stored order. Events stored meanwhile are
         followed as usual afterwards. The store reads its file into the system's cache
-        ahead of the rebuild, in the order it lies on disk (store.read_ahead)."""
+        ahead of the rebuild, in the order it lies on disk (store.read_ahead). Unless
+        wait, it builds nothing (returns 0) if another process holds the write lock."""
         self._forget()
         self.folded_elsewhere = 0
         size = 0
         try:
             with (
                 collected_between_units() as collector,
-                self.store.projection_transaction(commit=True) as c,
+                self.store.projection_transaction(commit=True, wait=wait) as c,
                 self.store.read_ahead(),
             ):
                 self._empty(c)
                 self.store.forget_tracking(c, NAME)
-                size, upto = self._end(c)
-                if upto is not None:
-                    read = self._rebuild(c, upto, progress_to or (lambda _: None), collector)
-                    self.store.record_tracking(c, NAME, upto)
+                size, last = self._end(c)
+                if last is not None:
+                    read = self._rebuild(c, last, progress_to or (lambda _: None), collector)
+                    self.store.record_tracking(c, NAME, last)
                     if progress_to is not None:
                         progress_to(size - read)  # the events no read model takes
+        except WriterBusy:
+            return 0
         finally:
             self._forget()
-        return size + self.catch_up(progress_to)
+        return size + self.catch_up(progress_to, upto=upto, wait=wait)
 
     def _end(self, c: Any) -> tuple[int, int | None]:
         """How many events the store holds, and the position of the last."""

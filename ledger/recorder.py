@@ -6,17 +6,15 @@ the log are kept in. PostgreSQL's recorder is in ledger/postgres.py."""
 from __future__ import annotations
 
 import sqlite3
-import sys
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import Any
 from urllib.parse import unquote
 from uuid import UUID
 
 from eventsourcing.persistence import (
-    IntegrityError,
     OperationalError,
     StoredEvent,
     Tracking,
@@ -30,22 +28,19 @@ from eventsourcing.sqlite import (
 )
 
 from ledger import environment, identity_tables, marker
-from ledger.environment import StoreProblem
-from ledger.log.leaf import LeafRow
 from ledger.log.store import Cursor, Dialect, TransparencyLog
 from ledger.readahead import ReadAhead
-
-if TYPE_CHECKING:
-    from ledger.postgres import LedgerPostgresRecorder
+from ledger.recording import (
+    READ_ONLY_READS,
+    LedgerRecording,
+    Positions,
+    ReadOnlyStore,
+    WriterBusy,
+    leaf_rows,
+)
 
 # SQLite allows 999 bound parameters per statement in older builds.
 _CHUNK = 900
-
-_READ_ONLY_READS = "; verify, prove and household history work read-only."
-_READ_MODELS_WRITE = (
-    ", and the read models are brought up to date by writing: ask the primary for "
-    f"household show, reports and bulletins{_READ_ONLY_READS}"
-)
 
 
 def _enlarge_page_cache(datastore: SQLiteDatastore) -> None:
@@ -61,62 +56,6 @@ def _enlarge_page_cache(datastore: SQLiteDatastore) -> None:
         return connection
 
     pool._create_connection = create_with_cache  # type: ignore[method-assign]
-
-
-def _leaf_rows(notification_ids: Sequence[int], stored: Sequence[StoredEvent]) -> list[LeafRow]:
-    return [
-        (nid, _uuid(s.originator_id).bytes, s.originator_version, s.topic, s.state)
-        for nid, s in zip(notification_ids, stored, strict=True)
-    ]
-
-
-def _uuid(originator_id: UUID | str) -> UUID:
-    return originator_id if isinstance(originator_id, UUID) else UUID(originator_id)
-
-
-class ReadOnlyStore(StoreProblem):
-    """The store takes no writes (a PostgreSQL replica, a read-only file), and the
-    command needs one (exit 2)."""
-
-
-class _Positions:
-    """Each read model's position as this process last wrote it (before it has, as it
-    first read it).
-
-    The read models (ledger/read_models.py) read a page of events after the position
-    outside the transaction that applies it, and keep the rows they wrote in memory
-    for the next page. If another process moved the position on since, the page would
-    count events twice or skip some, and the rows in memory may be out of date; so
-    recording it fails (they then forget those rows and go on from the position they
-    find), and the position found is the one expected from then on."""
-
-    def __init__(self) -> None:
-        self.known: dict[str, int] = {}
-        self.pending: dict[str, int] = {}
-
-    def read(self, name: str, position: int) -> int:
-        self.known.setdefault(name, position)
-        return position
-
-    def check(self, name: str, current: int) -> None:
-        # What this transaction itself wrote (a rebuild forgets the position first).
-        expected = self.pending.get(name, self.known.get(name))
-        if expected is not None and current != expected:
-            self.known[name] = current
-            raise IntegrityError(
-                f"the read models ({name}) were moved on to {current} by another process "
-                f"since this one left them at {expected}"
-            )
-
-    def stage(self, name: str, position: int) -> None:
-        self.pending[name] = position
-
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """Wraps a write transaction: what it recorded is known only once it committed."""
-        self.pending = {}
-        yield
-        self.known.update(self.pending)
 
 
 # Pages of SQLite's cache per connection (negative: KiB). The events are keyed by
@@ -145,26 +84,44 @@ class _WriteLockedTransaction(SQLiteTransaction):
     writers, such as an ingest and the process that keeps its read models, would
     fail instead of taking turns."""
 
-    def __init__(self, connection: Any, *, commit: bool, lock: bool) -> None:
+    def __init__(self, connection: Any, *, commit: bool, lock: bool, wait: bool = True) -> None:
         super().__init__(connection, commit=commit)
         self.lock = lock
+        self.wait = wait
 
     def __enter__(self) -> SQLiteCursor:
         cursor = self.connection.cursor()
+        if self.commit and self.lock and not self.wait:
+            return self._begin_at_once(cursor)
         try:
             cursor.execute("BEGIN IMMEDIATE" if self.commit and self.lock else "BEGIN")
         except sqlite3.OperationalError as e:  # busy past the lock timeout
             raise OperationalError(e) from e
         return cursor
 
+    def _begin_at_once(self, cursor: SQLiteCursor) -> SQLiteCursor:
+        """Take the write lock if it is free, else raise WriterBusy at once."""
+        sqlite = self.connection._sqlite_conn
+        (waits,) = sqlite.execute("PRAGMA busy_timeout").fetchone()
+        sqlite.execute("PRAGMA busy_timeout = 0")
+        try:
+            cursor.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as e:
+            if "locked" in str(e) or "busy" in str(e):
+                raise WriterBusy(str(e)) from None
+            raise OperationalError(e) from e
+        finally:
+            sqlite.execute(f"PRAGMA busy_timeout = {int(waits)}")
+        return cursor
 
-class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
+
+class LedgerSQLiteRecorder(LedgerRecording, SQLiteApplicationRecorder):
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
         self.log = TransparencyLog(Dialect(events_table=events_table_name))
         # Opened read-only (ledger/store.py): a write fails as it is made, with nothing
         # to lock first, and the read models can only be read as they are.
         self.read_only = "mode=ro" in datastore.pool.db_name
-        self._positions = _Positions()
+        self._positions = Positions()
         self._autocheckpoint = _AUTOCHECKPOINT
         _enlarge_page_cache(datastore)
         super().__init__(datastore, events_table_name)
@@ -197,9 +154,10 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             )
 
     @contextmanager
-    def transaction(self, *, commit: bool) -> Iterator[SQLiteCursor]:
+    def transaction(self, *, commit: bool, wait: bool = True) -> Iterator[SQLiteCursor]:
         """A transaction of the library's pool; a write holds the write lock from its
-        start (waiting for it up to the lock timeout)."""
+        start (waiting for it up to the lock timeout; unless wait is False: then
+        WriterBusy at once if another connection holds it)."""
         with self.datastore.get_connection(commit=commit) as connection:
             if commit and connection.__dict__.get("autocheckpoint") != self._autocheckpoint:
                 connection._sqlite_conn.execute(
@@ -208,7 +166,7 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
                 connection.__dict__["autocheckpoint"] = self._autocheckpoint
             with (
                 _WriteLockedTransaction(
-                    connection, commit=commit, lock=not self.read_only
+                    connection, commit=commit, lock=not self.read_only, wait=wait
                 ) as cursor,
                 cursor,
             ):
@@ -257,7 +215,7 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         assert notification_ids is not None
         # In the events' own transaction, so the tree can never lag behind or run
         # ahead of the store: an event is logged if and only if it was stored.
-        self.log.append(c, _leaf_rows(notification_ids, stored_events))
+        self.log.append(c, leaf_rows(notification_ids, stored_events))
         return notification_ids
 
     def _insert_rows(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent]) -> list[int]:
@@ -291,9 +249,9 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         return list(range(first, last + 1))
 
     @contextmanager
-    def log_transaction(self, *, commit: bool) -> Iterator[sqlite3.Cursor]:
+    def log_transaction(self, *, commit: bool, wait: bool = True) -> Iterator[sqlite3.Cursor]:
         """A transaction whose cursor returns plain tuples (verification reads millions)."""
-        with self.transaction(commit=commit) as c:
+        with self.transaction(commit=commit, wait=wait) as c:
             c.sqlite_cursor.row_factory = None
             yield c.sqlite_cursor
 
@@ -304,14 +262,17 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
     # --- what the read models need of a store ------------------------------------
 
     @contextmanager
-    def projection_transaction(self, *, commit: bool) -> Iterator[sqlite3.Cursor]:
+    def projection_transaction(
+        self, *, commit: bool, wait: bool = True
+    ) -> Iterator[sqlite3.Cursor]:
         """A transaction for the read models: '?' parameters, plain tuple rows. On a
         ledger opened read-only, the read models are read as they are; bringing them
-        up to date would write, which is one sentence."""
+        up to date would write, which is one sentence. A write that must not wait
+        raises WriterBusy if another connection holds the write lock."""
         with (
             self._read_only_read_models(),
             self._positions.transaction(),
-            self.log_transaction(commit=commit) as c,
+            self.log_transaction(commit=commit, wait=wait) as c,
         ):
             yield c
 
@@ -337,7 +298,7 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
                 f"{path} is opened read-only, and its read models are behind its events: "
                 "bringing them up to date writes, so read it once where it can be written, "
                 f"or copy it (oneruler copy --from {path} --to NEW.db builds them)"
-                f"{_READ_ONLY_READS}"
+                f"{READ_ONLY_READS}"
             ) from None
 
     def read_ahead(self) -> AbstractContextManager[object]:
@@ -365,6 +326,13 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
     def forget_tracking(self, c: sqlite3.Cursor, name: str) -> None:
         c.execute("DELETE FROM tracking WHERE application_name = ?", (name,))
         self._positions.stage(name, 0)
+
+    def note(self, c: sqlite3.Cursor, name: str, value: int) -> None:
+        """Keep a number under a name beside the positions (not one of them)."""
+        c.execute("INSERT OR REPLACE INTO tracking VALUES (?, ?)", (name, value))
+
+    def noted(self, name: str) -> int:
+        return self._tracking.max_tracking_id(name) or 0
 
     @cached_property
     def _tracking(self) -> SQLiteTrackingRecorder:
@@ -411,15 +379,3 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
                 )
                 found.update((row[0], row[1]) for row in c.fetchall())
         return found
-
-
-# The PostgreSQL recorder lives in ledger/postgres.py, imported only for a
-# postgresql:// store: psycopg alone costs every command a tenth of its start-up.
-LedgerRecorder: TypeAlias = "LedgerSQLiteRecorder | LedgerPostgresRecorder"
-
-
-def is_ledger_recorder(recorder: object) -> bool:
-    if isinstance(recorder, LedgerSQLiteRecorder):
-        return True
-    postgres = sys.modules.get("ledger.postgres")
-    return postgres is not None and isinstance(recorder, postgres.LedgerPostgresRecorder)

@@ -124,5 +124,5 @@ def test_an_ingest_that_stops_early_prints_its_document_and_what_it_appended(
     report = json.loads(document + "\n}")
     assert report == {"applied": 50, "skipped": 0, "rejected": 0, "rejections": []}
     assert "nothing was appended" not in said
-    assert "the 50 lines applied before it stopped stay applied" in said
+    assert "the 50 lines applied before them stay applied" in said
     assert lines > 50

@@ -613,8 +613,8 @@ def second_process_from_the_first_batch(monkeypatch: pytest.MonkeyPatch) -> list
     applied_here: list[int] = []
     apply_page = read_models_module.ReadModels._apply_page
 
-    def recording(self: read_models_module.ReadModels, events: Any, last: int) -> None:
-        apply_page(self, events, last)
+    def recording(self: read_models_module.ReadModels, events: Any, last: int, *rest: Any) -> None:
+        apply_page(self, events, last, *rest)
         applied_here.append(last)
 
     monkeypatch.setattr(read_models_module.ReadModels, "_apply_page", recording)
