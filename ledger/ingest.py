@@ -15,8 +15,8 @@ from ledger.application import ConflictError, Ledger
 from ledger.collector import Collector, collected_between_units
 from ledger.commands import Command, parse_command
 from ledger.commands.declaration import check_same
-from ledger.follower import Follower, can_follow
 from ledger.session import Session
+from ledger.workers.follower import Follower
 
 # Commands per transaction: every commit is durable (an fsync), so fewer, larger ones.
 # At 20,000 households 5,000 ingested 5,095 commands/s against 4,720 with 1,000.
@@ -24,17 +24,8 @@ DEFAULT_BATCH = 5000
 # Tries of a batch that others' commits keep conflicting with: each try skips the lines
 # they applied meanwhile, so a conflict seldom comes twice.
 _RETRIES = 5
-# Bounded so that memory plateaus (about 20 KB a household across this cache and the
-# read models'), whatever the size of the file. A night's work that touches more
-# aggregates than this reads them back once per batch (in bulk: Ledger.prefetch).
-CACHE = 24_000
-FOLLOW_EVERY = 10_000  # commands
-# Past this many commands the read models are kept by a second process
-# (ledger/follower.py), which costs a fifth of a second to start.
-SECOND_PROCESS_AFTER = 10_000
-# Seconds for which an ingest says it keeps the read models (ReadModels.keep), said
-# again each third of it: reads meanwhile leave long catch-ups to it.
-KEEPING = 30.0
+# The cache of aggregates, when the read models are kept by a second process, and for
+# how long an ingest says it keeps them: ledger/settings.py.
 
 
 @dataclass(frozen=True)
@@ -127,9 +118,9 @@ def ingest(
     """Apply every line, entered by the session's staff member (authenticated once
     for the whole run: the lines' actors must be them, unless they are the built-in
     admin); report what was applied, skipped and rejected. The read models are caught
-    up when it returns; past SECOND_PROCESS_AFTER commands a second
+    up when it returns; past settings.follower_after commands a second
     process keeps them meanwhile (unless second_process is False, or the store is in
-    memory), else this one does, every FOLLOW_EVERY commands. Counted in report, if
+    memory), else this one does, every settings.follow_every commands. Counted in report, if
     given: so that what was done is known when it stops early (raises)."""
     report = IngestReport() if report is None else report
     with (
@@ -143,12 +134,13 @@ def ingest(
 class _ReadModels:
     """Who keeps the read models up to date during an ingest: this process, from the
     events as it commits them (ReadModels.offer), or, once the ingest is long enough
-    to be worth it, a follower process (ledger/follower.py)."""
+    to be worth it, a follower process (ledger/workers/follower.py)."""
 
     def __init__(self, ledger: Ledger, second_process: bool, report: IngestReport) -> None:
         self.ledger = ledger
         self.report = report
-        self.second_process = second_process and can_follow(ledger.settings)
+        self.settings = ledger.settings
+        self.second_process = second_process and ledger.sharable_settings is not None
         self.follower: Follower | None = None
         self.done = 0  # commands, in all
         self.since = 0  # commands since this process last caught up
@@ -161,13 +153,13 @@ class _ReadModels:
         return self
 
     def _keep(self) -> None:
-        self.ledger.read_models.keep(KEEPING)
+        self.ledger.read_models.keep(self.settings.keeping)
         self.kept_at = time.monotonic()
 
     def advanced(self, commands: int) -> None:
         """After a batch of so many commands."""
         self.done += commands
-        if time.monotonic() - self.kept_at > KEEPING / 3:
+        if time.monotonic() - self.kept_at > self.settings.keeping / 3:
             self._keep()
         if self.follower is not None:
             if self.follower.running():
@@ -175,11 +167,13 @@ class _ReadModels:
             # It stopped early: this process takes the read models (and checkpoints) back.
             self._finish_follower()
         self.since += commands
-        if self.second_process and self.done >= SECOND_PROCESS_AFTER:
+        if self.second_process and self.done >= self.settings.follower_after:
             self.ledger.read_models.catch_up()
             self.second_process = False
             try:
-                self.follower = Follower(self.ledger.settings)
+                launch = self.ledger.sharable_settings
+                assert launch is not None
+                self.follower = Follower(launch)
             except OSError as e:
                 self.report.notes.append(
                     f"a second process to keep the read models could not be started ({e}); "
@@ -188,7 +182,7 @@ class _ReadModels:
                 return
             self.ledger.offering = False
             self.ledger.ledger_recorder.leave_checkpoints(True)
-        elif self.since >= FOLLOW_EVERY:
+        elif self.since >= self.settings.follow_every:
             self.ledger.read_models.catch_up()
             self.since = 0
 
@@ -318,7 +312,7 @@ def _ingest(
 ) -> None:
     # Keep recently used aggregates between batches: a programme's commands come
     # household by household, stage by stage. Bounded, so memory is too.
-    ledger.cache_size = max(ledger.cache_size, CACHE)
+    ledger.cache_size = max(ledger.cache_size, ledger.settings.ingest_cache)
     batch: list[tuple[int, Command]] = []
 
     def flush() -> None:

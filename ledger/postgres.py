@@ -16,7 +16,6 @@ from eventsourcing.persistence import (
     InterfaceError,
     OperationalError,
     StoredEvent,
-    Tracking,
 )
 from eventsourcing.postgres import (
     PostgresApplicationRecorder,
@@ -27,7 +26,7 @@ from eventsourcing.utils import retry
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Composed, Identifier
 
-from ledger import identity_tables, marker
+from ledger import identity_tables, library, marker
 from ledger.log.store import Cursor, TransparencyLog, postgres_dialect
 from ledger.recording import (
     READ_MODELS_WRITE,
@@ -99,7 +98,8 @@ class LedgerPostgresRecorder(LedgerRecording, PostgresApplicationRecorder):
         super().__init__(datastore, events_table_name=events_table_name)
         self.schema = datastore.schema
         self.qualified_events = self._qualified(events_table_name)
-        self.log = TransparencyLog(postgres_dialect(self.qualified_events))
+        self.settings = library.settings_given(datastore)
+        self.log = TransparencyLog(postgres_dialect(self.qualified_events), self.settings)
         self.tracking_table_name = events_table_name.removesuffix("_events") + "_tracking"
         self.tracking = PostgresTrackingRecorder(
             datastore, tracking_table_name=self.tracking_table_name
@@ -248,9 +248,7 @@ class LedgerPostgresRecorder(LedgerRecording, PostgresApplicationRecorder):
             # LOCK TABLE ... IN EXCLUSIVE MODE, NOTIFY, INSERT ... RETURNING: from here to
             # the commit no other writer runs, so notification ids follow commit order
             # and the log's end is this transaction's to extend.
-            self._insert_stored_events(curs, stored_events, **kwargs)
-            notification_ids = self._fetch_ids_after_insert_events(curs, stored_events)
-            assert notification_ids is not None
+            notification_ids = library.insert_stored_events(self, curs, stored_events, **kwargs)
             with conn.cursor(row_factory=tuple_row) as c:
                 command_ids: Sequence[tuple[str, bytes | None]] = kwargs.get("command_ids", ())
                 if command_ids:
@@ -367,7 +365,7 @@ class LedgerPostgresRecorder(LedgerRecording, PostgresApplicationRecorder):
         )
         row = c.fetchone()
         self._positions.check(name, row[0] if row else 0)
-        self.tracking._insert_tracking(c.cursor, Tracking(name, position))  # type: ignore[arg-type]
+        library.insert_tracking(self.tracking, c.cursor, name, position)
         self._positions.stage(name, position)
 
     def forget_tracking(self, c: QmarkCursor, name: str) -> None:

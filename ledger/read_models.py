@@ -7,9 +7,8 @@ rebuilds them all from the first event. It knows no model by name."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
 from itertools import groupby
 from operator import itemgetter
 from typing import Any, Protocol, runtime_checkable
@@ -17,12 +16,15 @@ from uuid import UUID
 
 from eventsourcing.persistence import ApplicationRecorder, IntegrityError, Mapper, Recording
 
-from ledger import rebuild_client
 from ledger.collector import Collector, collected_between_units
 from ledger.log.store import TransparencyLog
-from ledger.rebuild_client import Folded, RebuildWorker
+from ledger.read_model_plan import DeferredWrites, Handlers, Step, handlers_of, plan, topics_of
 from ledger.recording import WriterBusy
+from ledger.settings import DEFAULT, Settings
 from ledger.transcoder import ReadMapper
+from ledger.workers import rebuild
+from ledger.workers.launcher import Launch
+from ledger.workers.rebuild import Folded, RebuildWorker
 from projections.model import ReadModel, in_dependency_order, registered
 
 # The tracking name carries the read models' format: a new format starts again
@@ -31,31 +33,11 @@ NAME = "read-models/5"
 # Until when (milliseconds since the epoch) a process has said it keeps the read models
 # up to date while it writes (an ingest, and its follower): see ReadModels.keep.
 KEPT_UNTIL = f"{NAME}/kept-until"
-# Events missing from the read models that a read brings in itself even while another
-# process keeps them (about 70 ms of folding): more, and it reads them as they are.
-READ_CATCH_UP = 1_000
-
-PAGE = 10_000
-# Events committed by this process kept for the read models (see ReadModels.offer).
-OFFERED = 3 * PAGE
-# Aggregates folded and written at a time in a rebuild.
-_REBUILD_ROWS = 5_000
-# Events from which a rebuild folds some of the aggregates in a second process (it
-# takes about 0.3 s to start; ledger/rebuild_worker.py).
-SECOND_PROCESS_FROM = 200_000
-# Aggregates the second process is let fold before this one starts its own: none,
-# but for tests, which see the two meet at every point.
-_HEAD_START = 0
-# Aggregates this process folds between two looks at what the second one has sent.
-_LOOK_EVERY = 64
-# Aggregates the second process has folded that this one writes once so many wait:
-# enough to write them in bulk, few enough that memory holds little.
-_WRITE_FROM = 500
+# Tuning (pages, the rebuild's second process, a read's catch-up): ledger/settings.py.
 
 Event = tuple[int, Any]  # (position, domain event)
 # A stored event: position, aggregate id (16 bytes), version, topic, state.
 Row = tuple[int, bytes, int, str, bytes]
-Handlers = dict[type, tuple[Callable[[Any, int], None], ...]]
 
 
 @runtime_checkable
@@ -75,110 +57,6 @@ class ReadModelStore(Protocol):
     def read_ahead(self) -> AbstractContextManager[object]: ...
 
 
-class DeferredWrites:
-    """A read-model cursor whose reads (SELECT) are made at once and whose writes are
-    kept, in order, to be made later in another transaction (ReadModels._apply_page),
-    or in another process (ledger/rebuild_worker.py)."""
-
-    def __init__(self, cursor: Any) -> None:
-        self._cursor = cursor
-        self._writes: list[tuple[bool, str, Any]] = []
-
-    def execute(self, statement: str, parameters: Sequence[Any] = ()) -> None:
-        if statement.lstrip()[:6].upper() == "SELECT":
-            self._cursor.execute(statement, parameters)
-        else:
-            self._writes.append((False, statement, parameters))
-
-    def executemany(self, statement: str, rows: Iterable[Sequence[Any]]) -> None:
-        self._writes.append((True, statement, list(rows)))
-
-    def fetchone(self) -> Any:
-        return self._cursor.fetchone()
-
-    def fetchall(self) -> list[Any]:
-        return self._cursor.fetchall()  # type: ignore[no-any-return]
-
-    def take(self) -> list[tuple[bool, str, Any]]:
-        """The writes kept so far (no longer kept)."""
-        writes, self._writes = self._writes, []
-        return writes
-
-    def make(self, c: Any) -> None:
-        """Make the kept writes, in the order they were asked for."""
-        for many, statement, parameters in self.take():
-            if many:
-                c.executemany(statement, parameters)
-            else:
-                c.execute(statement, parameters)
-
-
-def handlers_of(
-    models: Iterable[ReadModel], only: Callable[[ReadModel, type], bool] | None = None
-) -> Handlers:
-    """For each event class, the handlers of these models (those `only` keeps), in the
-    models' order."""
-    table: dict[type, list[Callable[[Any, int], None]]] = {}
-    for model in models:
-        for event_class, handler in type(model).handlers().items():
-            if only is None or only(model, event_class):
-                table.setdefault(event_class, []).append(handler.__get__(model))
-    return {event_class: tuple(found) for event_class, found in table.items()}
-
-
-def topics_of(handlers: Handlers) -> list[str]:
-    return sorted(str(vars(event_class)["TOPIC"]) for event_class in handlers)
-
-
-@dataclass
-class Step:
-    """A step of a rebuild: the events of some models read in stored order (for a
-    model that folds, its events outside the fold), then perhaps one model folded
-    aggregate by aggregate."""
-
-    stored: Handlers
-    folding: ReadModel | None
-    folded: Handlers
-
-
-def plan(models: Sequence[ReadModel]) -> list[Step]:
-    """A rebuild's steps. Each model joins the first pass in which every model it comes
-    after is complete, or is read in the same pass and folds nothing; a model that
-    folds is complete once folded, after its pass. So a model that reads a folded
-    model's tables comes after the fold, and the models a fold's consumers look up
-    (read in the same pass, before the fold) are complete by then."""
-    steps: list[Step] = []
-    complete: set[ReadModel] = set()
-    remaining = list(models)
-    by_class = {type(model): model for model in models}
-    while remaining:
-        joined: list[ReadModel] = []
-        folding: ReadModel | None = None
-        for model in remaining:
-            before = [by_class[cls] for cls in type(model).after]
-            if not all(m in complete or (m in joined and m is not folding) for m in before):
-                continue
-            if model.folds is not None:
-                if folding is not None:
-                    continue  # one fold a step
-                folding = model
-            joined.append(model)
-        remaining = [model for model in remaining if model not in joined]
-        folded = handlers_of([folding], _folded_events) if folding is not None else {}
-        steps.append(Step(handlers_of(joined, _stored_order_events), folding, folded))
-        complete.update(joined)
-    return steps
-
-
-def _folded_events(model: ReadModel, event_class: type) -> bool:
-    return model.folds is not None and issubclass(event_class, model.folds)
-
-
-def _stored_order_events(model: ReadModel, event_class: type) -> bool:
-    """A model that folds reads its other events in stored order, before its fold."""
-    return not _folded_events(model, event_class)
-
-
 class ReadModels:
     """Every registered read model, followed page by page and rebuilt in one go."""
 
@@ -189,11 +67,13 @@ class ReadModels:
         *,
         prepare: bool = True,
         models: Sequence[type[ReadModel]] | None = None,
+        settings: Settings = DEFAULT,
     ) -> None:
         """prepare: create the read models' tables, and empty them for a new format;
-        not in a process that only reads events for another (ledger/rebuild_worker.py),
+        not in a process that only reads events for another (ledger/workers/rebuild.py),
         which must not wait for the write lock that process holds."""
         assert isinstance(recorder, ReadModelStore)
+        self.settings = settings
         self.recorder = recorder
         self.store: ReadModelStore = recorder
         self.mapper = ReadMapper(mapper)
@@ -204,9 +84,9 @@ class ReadModels:
         self._handlers = handlers_of(self.models)
         self._offered: list[Event] = []
         self._offered_overflow = False
-        # The store's settings, for a second process to fold half the aggregates in
-        # a long rebuild (None: everything here); and what went wrong with it.
-        self.second_process: Mapping[str, str] | None = None
+        # What a second process needs to fold half the aggregates in a long rebuild
+        # (None: everything here); and what went wrong with it.
+        self.second_process: Launch | None = None
         self.notes: list[str] = []
         # Of the last rebuild's events, how many the second process folded (the bench
         # reports the share).
@@ -281,7 +161,7 @@ class ReadModels:
             events = [event for event in events if event[0] <= upto]
         if not events:
             page = self.recorder.select_notifications(
-                start, PAGE, stop=upto, inclusive_of_start=False
+                start, self.settings.page, stop=upto, inclusive_of_start=False
             )
             if not page:
                 self._offered_overflow = False
@@ -348,10 +228,10 @@ class ReadModels:
         """Events this process has just committed: the next catch-up applies them as
         they are, without reading them back and decoding them, if they are exactly
         the events after its position (else it reads the store as usual). Bounded:
-        past OFFERED events, the offer is dropped until the next catch-up."""
+        past settings.offered events, the offer is dropped until the next catch-up."""
         if self._offered_overflow:
             return
-        if len(self._offered) + len(recordings) > OFFERED:
+        if len(self._offered) + len(recordings) > self.settings.offered:
             self._offered.clear()
             self._offered_overflow = True
             return
@@ -365,13 +245,13 @@ class ReadModels:
             skip += 1  # applied already (read from the store)
         count = 0
         while (
-            count < PAGE
+            count < self.settings.page
             and skip + count < len(offered)
             and offered[skip + count][0] == start + 1 + count
         ):
             count += 1
         taken = offered[skip : skip + count]
-        if skip + count < len(offered) and count < PAGE:
+        if skip + count < len(offered) and count < self.settings.page:
             # Another writer's events (or ids given up by a rolled-back writer) lie
             # between: the store has what comes next.
             offered.clear()
@@ -390,12 +270,12 @@ class ReadModels:
         (docs/design.md, "What a read sees"): they are first brought up to the log's
         end as it is now (no further, however fast others append), unless another
         process holds the write lock that needs (an ingest committing, a follower
-        applying a page), or more than READ_CATCH_UP events are missing while another
+        applying a page), or more than settings.read_catch_up events are missing while another
         process keeps them (keep()): then they are read as they are, at the position
         they had when the read began or later."""
         upto = self.recorder.max_notification_id() or 0
         behind = upto - self.position()
-        if behind > 0 and (behind <= READ_CATCH_UP or not self.kept()):
+        if behind > 0 and (behind <= self.settings.read_catch_up or not self.kept()):
             self.catch_up(upto=upto, wait=False)
         with self.store.projection_transaction(commit=False) as c:
             yield c
@@ -515,9 +395,10 @@ class ReadModels:
         report: Callable[[int], None],
         collector: Collector,
     ) -> int:
-        """Fold a model aggregate by aggregate, writing every _REBUILD_ROWS aggregates;
+        """Fold a model aggregate by aggregate, writing every settings.rebuild_rows aggregates;
         with a second process folding from the other end, if the rebuild is long."""
         assert step.folding is not None
+        settings = self.settings
         handlers = {event_class: found[0] for event_class, found in step.folded.items()}
         topics = topics_of(step.folded)
         done = 0
@@ -530,7 +411,7 @@ class ReadModels:
             pending[0] += 1
             pending[1] += len(events)
             done += len(events)
-            if pending[0] >= _REBUILD_ROWS:
+            if pending[0] >= settings.rebuild_rows:
                 write()
 
         def write() -> None:
@@ -543,7 +424,7 @@ class ReadModels:
         def write_folded(folded: list[Folded]) -> None:
             """Write what the second process folded."""
             nonlocal done
-            rebuild_client.write(c, folded)
+            rebuild.write(c, folded)
             events = sum(record.events for record in folded)
             self.folded_elsewhere += events
             report(events)
@@ -553,9 +434,10 @@ class ReadModels:
             """Fold aggregates from the lowest id up while the worker folds them from
             the highest down, writing what it sends as it comes, until this process
             reaches an aggregate the worker has sent."""
-            worker.wait_for(_HEAD_START)
+            worker.wait_for(settings.rebuild_head_start)
             for number, (aggregate, events) in enumerate(self._by_aggregate(c, topics, upto)):
-                if number % _LOOK_EVERY == 0 and worker.poll() >= _WRITE_FROM:
+                look = number % settings.rebuild_look_every == 0
+                if look and worker.poll() >= settings.rebuild_write_from:
                     write_folded(worker.take())
                 if worker.reached(aggregate):
                     break
@@ -584,7 +466,7 @@ class ReadModels:
         return done
 
     def _may_share(self, upto: int) -> bool:
-        return self.second_process is not None and upto >= SECOND_PROCESS_FROM
+        return self.second_process is not None and upto >= self.settings.rebuild_second_process_from
 
     def _start_worker(
         self, model: ReadModel, upto: int, read: list[tuple[int, list[Row]]]
@@ -611,7 +493,7 @@ class ReadModels:
         send: Callable[[UUID, int, list[tuple[bool, str, Any]]], None],
         between: Callable[[], None],
     ) -> None:
-        """What the second process of a rebuild does (ledger/rebuild_worker.py): take
+        """What the second process of a rebuild does (ledger/workers/rebuild.py): take
         in what the rebuilding process read in stored order before the fold, then
         fold the model's aggregates from the highest id down, sending for each the
         writes every model made of it (the models write into emptied tables, so the
@@ -636,7 +518,7 @@ class ReadModels:
                 handlers[type(event)](event, position)
             self._flush()
             send(aggregate, len(events), writes.take())
-            if number % rebuild_client.COLLECT_EVERY == 0:
+            if number % self.settings.rebuild_collect_every == 0:
                 between()
 
     # --- reading stored events ----------------------------------------------------------
@@ -663,7 +545,10 @@ class ReadModels:
         select = f"{self._select(topics)}AND {d.notification_id} > ? "
         start = 0
         while True:
-            c.execute(f"{select}ORDER BY {d.notification_id} LIMIT ?", (upto, *topics, start, PAGE))
+            c.execute(
+                f"{select}ORDER BY {d.notification_id} LIMIT ?",
+                (upto, *topics, start, self.settings.page),
+            )
             rows = c.fetchall()
             if not rows:
                 return
@@ -686,16 +571,16 @@ class ReadModels:
         after: Any = None
         while True:
             if after is None:
-                c.execute(f"{select}{order} LIMIT ?", (upto, *topics, PAGE))
+                c.execute(f"{select}{order} LIMIT ?", (upto, *topics, self.settings.page))
             else:
                 c.execute(
                     f"{select}AND originator_id {past} ? {order} LIMIT ?",
-                    (upto, *topics, after, PAGE),
+                    (upto, *topics, after, self.settings.page),
                 )
             rows = c.fetchall()
             if not rows:
                 return
-            if len(rows) == PAGE:
+            if len(rows) == self.settings.page:
                 # The last aggregate may go on in the next page: leave it to that page,
                 # or, if it fills this one, read it whole.
                 last = rows[-1][1]

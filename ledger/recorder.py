@@ -14,11 +14,7 @@ from typing import Any
 from urllib.parse import unquote
 from uuid import UUID
 
-from eventsourcing.persistence import (
-    OperationalError,
-    StoredEvent,
-    Tracking,
-)
+from eventsourcing.persistence import OperationalError, StoredEvent
 from eventsourcing.sqlite import (
     SQLiteApplicationRecorder,
     SQLiteCursor,
@@ -27,9 +23,8 @@ from eventsourcing.sqlite import (
     SQLiteTransaction,
 )
 
-from ledger import environment, identity_tables, marker
+from ledger import environment, identity_tables, library, marker
 from ledger.log.store import Cursor, Dialect, TransparencyLog
-from ledger.readahead import ReadAhead
 from ledger.recording import (
     READ_ONLY_READS,
     LedgerRecording,
@@ -38,42 +33,27 @@ from ledger.recording import (
     WriterBusy,
     leaf_rows,
 )
+from ledger.workers.readahead import ReadAhead
 
 # SQLite allows 999 bound parameters per statement in older builds.
 _CHUNK = 900
 
 
-def _enlarge_page_cache(datastore: SQLiteDatastore) -> None:
-    """Every connection the library's pool opens gets the larger page cache, and
-    keeps the WAL file from staying larger than WAL_LIMIT_BYTES once it restarts."""
-    pool = datastore.pool
-    create = pool._create_connection
-
-    def create_with_cache() -> Any:
-        connection = create()
-        connection._sqlite_conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
-        connection._sqlite_conn.execute(f"PRAGMA journal_size_limit = {WAL_LIMIT_BYTES}")
-        return connection
-
-    pool._create_connection = create_with_cache  # type: ignore[method-assign]
-
-
-# Pages of SQLite's cache per connection (negative: KiB). The events are keyed by
-# aggregate, so a large ledger's inserts land all over its B-trees; the default
-# 2 MiB cache then reads most pages back from disk.
-# 16 MiB: at 100,000 households the ingest ran as fast as with 32 MiB (7,410 commands/s)
-# and kept its peak RSS 17 MB lower (445 MB), within the 500 MB it must stay under.
-CACHE_KIB = 16_384
 # SQLite's own default: a commit that leaves the WAL past this many pages checkpoints.
 _AUTOCHECKPOINT = 1000
-# A WAL file grows to the most it ever held between two restarts and stays that size
-# (SQLite reuses it from the start); past this it is cut back when it restarts.
-WAL_LIMIT_BYTES = 64 << 20
-# Pages past which checkpoint_wal() waits to restart the WAL. While an ingest and its
-# follower both read, a writer seldom finds the WAL free to start again: at a million
-# households it grew past 700 MB. 64 MiB of 4 KiB pages: at 20,000 households the
-# WAL then peaked at 119 MB instead of 261 MB, at the same speed.
-WAL_BOUND_PAGES = 16_384
+# Tuning (ledger/settings.py), as measured:
+# - sqlite_cache_kib, pages of SQLite's cache per connection. The events are keyed by
+#   aggregate, so a large ledger's inserts land all over its B-trees; the default
+#   2 MiB cache then reads most pages back from disk. 16 MiB: at 100,000 households
+#   the ingest ran as fast as with 32 MiB (7,410 commands/s) and kept its peak RSS
+#   17 MB lower (445 MB), within the 500 MB it must stay under.
+# - wal_limit_bytes: a WAL file grows to the most it ever held between two restarts
+#   and stays that size (SQLite reuses it from the start); past this it is cut back
+#   when it restarts.
+# - wal_bound_pages: pages past which checkpoint_wal() waits to restart the WAL. While
+#   an ingest and its follower both read, a writer seldom finds the WAL free to start
+#   again: at a million households it grew past 700 MB. 64 MiB of 4 KiB pages: at
+#   20,000 households the WAL then peaked at 119 MB instead of 261 MB, same speed.
 
 
 class _WriteLockedTransaction(SQLiteTransaction):
@@ -101,7 +81,7 @@ class _WriteLockedTransaction(SQLiteTransaction):
 
     def _begin_at_once(self, cursor: SQLiteCursor) -> SQLiteCursor:
         """Take the write lock if it is free, else raise WriterBusy at once."""
-        sqlite = self.connection._sqlite_conn
+        sqlite = library.raw_connection(self.connection)
         (waits,) = sqlite.execute("PRAGMA busy_timeout").fetchone()
         sqlite.execute("PRAGMA busy_timeout = 0")
         try:
@@ -117,14 +97,21 @@ class _WriteLockedTransaction(SQLiteTransaction):
 
 class LedgerSQLiteRecorder(LedgerRecording, SQLiteApplicationRecorder):
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
-        self.log = TransparencyLog(Dialect(events_table=events_table_name))
+        self.settings = library.settings_given(datastore)
+        self.log = TransparencyLog(Dialect(events_table=events_table_name), self.settings)
         # Opened read-only (ledger/store.py): a write fails as it is made, with nothing
         # to lock first, and the read models can only be read as they are.
         self.read_only = "mode=ro" in datastore.pool.db_name
         self._positions = Positions()
         self._autocheckpoint = _AUTOCHECKPOINT
-        _enlarge_page_cache(datastore)
+        library.on_new_connections(datastore, self._prepare)
         super().__init__(datastore, events_table_name)
+
+    def _prepare(self, connection: sqlite3.Connection) -> None:
+        """Every connection the library's pool opens gets the larger page cache, and
+        keeps the WAL file from staying larger than the bound once it restarts."""
+        connection.execute(f"PRAGMA cache_size = -{self.settings.sqlite_cache_kib}")
+        connection.execute(f"PRAGMA journal_size_limit = {self.settings.wal_limit_bytes}")
 
     def construct_create_table_statements(self) -> list[str]:
         statements = super().construct_create_table_statements()
@@ -135,12 +122,17 @@ class LedgerSQLiteRecorder(LedgerRecording, SQLiteApplicationRecorder):
         statements.append(marker.CREATE)
         return statements
 
-    def _create_table(self, c: SQLiteCursor) -> None:
+    def create_table(self) -> None:
         """The tables, and the marker's rows in the same transaction: a new ledger is
         marked as it is made, one made before the marker, or of an earlier format,
         brought up to date when it is next opened to write. Read first, since writing
         the rows again would wait for the write lock on every open."""
-        super()._create_table(c)
+        with self.datastore.transaction(commit=True) as c:
+            self._create_tables(c)
+
+    def _create_tables(self, c: SQLiteCursor) -> None:
+        for statement in self.create_table_statements:
+            c.execute(statement)
         c.execute(f"SELECT value FROM {marker.TABLE} WHERE key = 'version'")
         row = c.fetchone()
         if row is None or int(row[0]) < marker.VERSION:
@@ -159,11 +151,13 @@ class LedgerSQLiteRecorder(LedgerRecording, SQLiteApplicationRecorder):
         start (waiting for it up to the lock timeout; unless wait is False: then
         WriterBusy at once if another connection holds it)."""
         with self.datastore.get_connection(commit=commit) as connection:
-            if commit and connection.__dict__.get("autocheckpoint") != self._autocheckpoint:
-                connection._sqlite_conn.execute(
+            if commit and library.connection_note(connection, "autocheckpoint") != (
+                self._autocheckpoint
+            ):
+                library.raw_connection(connection).execute(
                     f"PRAGMA wal_autocheckpoint = {self._autocheckpoint}"
                 )
-                connection.__dict__["autocheckpoint"] = self._autocheckpoint
+                library.note_on_connection(connection, "autocheckpoint", self._autocheckpoint)
             with (
                 _WriteLockedTransaction(
                     connection, commit=commit, lock=not self.read_only, wait=wait
@@ -183,13 +177,13 @@ class LedgerSQLiteRecorder(LedgerRecording, SQLiteApplicationRecorder):
     def checkpoint_wal(self) -> bool:
         """Copy what the WAL holds into the database file, as far as it can without
         waiting for anyone (a passive checkpoint). Once the WAL holds more than
-        WAL_BOUND_PAGES, also wait for the writer's commit and for the readers to
+        settings.wal_bound_pages, also wait for the writer's commit and for the readers to
         leave the WAL (up to the lock timeout), and start it again from its beginning
         (a restart checkpoint; the writer waits meanwhile). Returns whether it did."""
         with self.datastore.get_connection(commit=False) as connection:
-            sqlite = connection._sqlite_conn
+            sqlite = library.raw_connection(connection)
             _, frames, _ = sqlite.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-            if frames <= WAL_BOUND_PAGES:
+            if frames <= self.settings.wal_bound_pages:
                 return False
             busy, _, _ = sqlite.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
             return not busy
@@ -198,9 +192,9 @@ class LedgerSQLiteRecorder(LedgerRecording, SQLiteApplicationRecorder):
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         with self.transaction(commit=True) as c:
-            return self._insert_events(c, stored_events, **kwargs)
+            return self._write_events(c, stored_events, **kwargs)
 
-    def _insert_events(
+    def _write_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         notification_ids = self._insert_rows(c, stored_events)
@@ -309,7 +303,7 @@ class LedgerSQLiteRecorder(LedgerRecording, SQLiteApplicationRecorder):
         pool = self.datastore.pool
         if pool.is_sqlite_memory_mode or self.read_only:  # a read-only ledger is not rebuilt
             return nullcontext()
-        return ReadAhead(Path(pool.db_name))
+        return ReadAhead(Path(pool.db_name), self.settings)
 
     def tracking_position(self, name: str) -> int:
         return self._positions.read(name, self._tracking.max_tracking_id(name) or 0)
@@ -320,7 +314,7 @@ class LedgerSQLiteRecorder(LedgerRecording, SQLiteApplicationRecorder):
         c.execute("SELECT notification_id FROM tracking WHERE application_name = ?", (name,))
         row = c.fetchone()
         self._positions.check(name, row[0] if row else 0)
-        self._tracking._insert_tracking(c, Tracking(name, position))  # type: ignore[arg-type]
+        library.insert_tracking(self._tracking, c, name, position)
         self._positions.stage(name, position)
 
     def forget_tracking(self, c: sqlite3.Cursor, name: str) -> None:
