@@ -88,7 +88,7 @@ def ingest(directory: Path, _households: int, db: str) -> Figures:
         commands_per_second=report.applied / seconds,
         events_per_second=events / seconds,
         bulletin_total=bulletin["total"],
-        # The read models' second process, past SECOND_PROCESS_AFTER commands (0: none):
+        # The read models' second process, past settings.follower_after commands (0: none):
         # the peak of the children this process waited for.
         follower_peak_rss_mb=_children_peak_rss_mb(),
         # Processor time (user and system) of this process and of the follower: how busy

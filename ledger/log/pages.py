@@ -2,7 +2,7 @@
 from the stored rows, every stored node rebuilt from the recomputed leaves, and the
 roots of the checkpoints that end in those pages. Verification (verification.py) runs
 them over the whole log, or over its first half while the second process
-(ledger/verify_worker.py) runs them over the second."""
+(ledger/workers/verify.py) runs them over the second."""
 
 from __future__ import annotations
 

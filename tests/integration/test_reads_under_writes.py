@@ -19,6 +19,7 @@ from ledger.application import Ledger
 from ledger.commands import parse_command
 from ledger.ingest import ingest
 from ledger.reads import Reads
+from ledger.settings import Settings
 from ledger.store import open_ledger
 from tests.credentials import ADMIN
 
@@ -150,3 +151,26 @@ def test_a_read_catches_up_no_further_than_the_log_s_end_when_it_began(
     assert appended.is_set()
     # The writer's later event is in the log, not yet in the read models.
     assert reader.recorder.max_notification_id() > read_models.position()
+
+
+def test_a_read_leaves_a_long_catch_up_to_the_process_that_keeps_the_read_models(
+    store_url: str, sample_lines: list[str]
+) -> None:
+    """While an ingest says it keeps the read models (and so catches them up itself), a
+    read finding more missing than settings.read_catch_up (here: any) reads them as
+    they are instead of folding what is missing; once it no longer says so (it ended,
+    or stopped without saying and its word ran out) the read catches up itself."""
+    reader = open_ledger(store_url, settings=Settings(read_catch_up=0))
+    writer = open_ledger(store_url)
+    try:
+        ingest(writer, sample_lines, ADMIN)
+        reads = Reads(reader)
+        writer.execute(parse_command(NEW), ADMIN)
+        writer.read_models.keep(60)
+        with pytest.raises(NotFound):
+            reads.household("XC-0999", AS_OF)
+        writer.read_models.keep(0)
+        assert reads.household("XC-0999", AS_OF)["status"] == "registered"
+    finally:
+        reader.close()
+        writer.close()
