@@ -154,7 +154,8 @@ def bench(households: int, directory: Path | None, db: str | None, as_json: bool
     through the full path (rules, idempotency, events, read models, the log) against
     plain sqlite3 inserting rows of the same sizes; the read models' rebuild;
     verify; household show and report groups latency; the whole-process wait for
-    household show; and each phase's peak memory."""
+    household show; household show latency while another process ingests the
+    programme; and each phase's peak memory."""
 
     def announce(phase: str) -> None:
         if not as_json and sys.stderr.isatty():
