@@ -13,8 +13,9 @@ import pytest
 from click.testing import CliRunner, Result
 
 from cli.main import cli
-from ledger import read_models, rebuild_client
+from ledger.settings import Settings
 from ledger.store import open_ledger
+from ledger.workers import launcher
 from tests.credentials import logged_in, token_for
 
 # The environment must not choose the ledger or the actor for a test.
@@ -40,16 +41,20 @@ SHA = "c83070206c4f8a36051726adbfeba1d68c7ce32a764a3f65004cbdf5f3de8a81"
 
 
 def oneruler(
-    *args: Any, input: str | bytes | None = None, env: dict[str, str | None] | None = None
+    *args: Any,
+    input: str | bytes | None = None,
+    env: dict[str, str | None] | None = None,
+    settings: Settings | None = None,
 ) -> Result:
     """A run of the command line; a write is logged in as its actor (tests/credentials.py)
-    unless env gives a credential."""
+    unless env gives a credential; the ledger tuned by settings, if given."""
     return CliRunner().invoke(
         cli,
         [str(a) for a in args],
         input=input,
         env=logged_in(args, {**ENV, **(env or {})}),
         catch_exceptions=False,
+        obj=settings,
     )
 
 
@@ -158,9 +163,17 @@ def test_a_failed_second_process_is_said_on_standard_error_and_nothing_is_missin
     from ledger import ingest as ingest_module
     from tests.integration.test_contract import _FailingFollower
 
-    monkeypatch.setattr(ingest_module, "SECOND_PROCESS_AFTER", 1)
     monkeypatch.setattr(ingest_module, "Follower", _FailingFollower)
-    result = oneruler("ingest", sample_file, "--db", db, "--batch-size", "4", "--json")
+    result = oneruler(
+        "ingest",
+        sample_file,
+        "--db",
+        db,
+        "--batch-size",
+        "4",
+        "--json",
+        settings=Settings(follower_after=1),
+    )
     assert result.exit_code == 0
     assert json.loads(result.stdout)["applied"] == SAMPLE_COMMANDS
     assert result.stderr == (
@@ -1069,16 +1082,15 @@ def test_projections_rebuild_says_when_its_second_process_failed(
     sample_db: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     before = show(sample_db, "XC-0003")
-    monkeypatch.setattr(read_models, "SECOND_PROCESS_FROM", 0)
-    # Settings under a name the second process does not read: it fails at once (and
+    # Its launch under a name the second process does not read: it fails at once (and
     # the rebuild, waiting for its first household, sees it end).
-    monkeypatch.setattr(rebuild_client, "SETTINGS", "NOT_THE_SETTINGS")
-    monkeypatch.setattr(read_models, "_HEAD_START", 1)
-    result = oneruler("projections", "rebuild", "--db", sample_db)
+    monkeypatch.setattr(launcher, "ENVIRONMENT", "NOT_THE_SETTINGS")
+    tuned = Settings(rebuild_second_process_from=0, rebuild_head_start=1)
+    result = oneruler("projections", "rebuild", "--db", sample_db, settings=tuned)
     assert result.exit_code == 0
     assert result.stdout == f"rebuilt the read models from {SAMPLE_EVENTS} events\n"
     assert result.stderr == (
         "the second process that folded households failed (KeyError: "
-        "'ONERULER_REBUILD_SETTINGS'); this one folded the rest.\n"
+        "'ONERULER_WORKER'); this one folded the rest.\n"
     )
     assert show(sample_db, "XC-0003") == before

@@ -26,6 +26,7 @@ from ledger import read_models as read_models_module
 from ledger.application import Ledger
 from ledger.ingest import ingest
 from ledger.reads import Reads
+from ledger.settings import Settings
 from ledger.store import open_ledger
 from simulation.programme import POLICY, Programme
 from tests.credentials import ADMIN
@@ -223,11 +224,11 @@ def test_followed_equals_rebuilt_equals_a_naive_recount(
     path = tmp_path_factory.mktemp("followed") / "ledger.db"
     lines = programme(households, seed, shuffle, transfers=True)
     original_apply = read_models_module.ReadModels._work_out
-    old_page = read_models_module.PAGE
-    read_models_module.PAGE = page
+    paged = Settings(page=page)
     try:
         for n, batch in enumerate(batches(lines, sizes)):
-            ledger = open_ledger(str(path))  # a new process, as it were: nothing cached
+            # A new process, as it were: nothing cached.
+            ledger = open_ledger(str(path), settings=paged)
             if crashes[n % len(crashes)]:
                 # The process dies while the read models follow (after the events of
                 # the batch were committed): nothing of that page may count.
@@ -240,11 +241,11 @@ def test_followed_equals_rebuilt_equals_a_naive_recount(
                     ingest(ledger, batch, ADMIN, batch_size=max(1, len(batch) // 2))
                 read_models_module.ReadModels._work_out = original_apply  # type: ignore[method-assign]
                 ledger.close()
-                ledger = open_ledger(str(path))
+                ledger = open_ledger(str(path), settings=paged)
             # The same file again (after a crash, the office simply runs it again).
             ingest(ledger, batch, ADMIN, batch_size=max(1, len(batch) // 2))
             ledger.close()
-        followed = open_ledger(str(path))
+        followed = open_ledger(str(path), settings=paged)
         followed.read_models.catch_up()
         incremental = read_models(followed)
         events = list(followed.all_events())
@@ -256,7 +257,6 @@ def test_followed_equals_rebuilt_equals_a_naive_recount(
         followed.close()
     finally:
         read_models_module.ReadModels._work_out = original_apply  # type: ignore[method-assign]
-        read_models_module.PAGE = old_page
 
 
 @pytest.fixture(scope="module")
