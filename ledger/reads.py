@@ -14,18 +14,18 @@ from domain.errors import NotFound
 from domain.policy import DEFAULT_ACKNOWLEDGE_DAYS, DEFAULT_RESOLVE_DAYS, PolicyVersion
 from domain.programme import Policy
 from domain.values import parse_code
-from ledger import on_behalf
 from ledger.application import Ledger
 from ledger.checkpoint import Verifier
 from ledger.log import store as log_store
 from ledger.log import verification
 from projections import complaints as complaints_rm
-from projections import consistency
+from projections import consistency, on_behalf
 from projections import dispute as dispute_rm
 from projections import history as history_view
 from projections import households as households_rm
 from projections import programme as programme_rm
 from projections import progress as progress_rm
+from projections.model import micros
 
 if TYPE_CHECKING:
     from ledger.cosignature import CosignerVerifier
@@ -37,6 +37,15 @@ def asked(code: str, kind: str) -> str:
     """A code asked about, read as a command's code is: in its normal form, so that
     ＸＣ-０００１ finds XC-0001, and refused if it holds a character that does not show."""
     return parse_code(code, kind)
+
+
+def _deadline_days(c: Any) -> tuple[int, int]:
+    """The days to acknowledge and to resolve a complaint: the latest policy's, else 2
+    and 15 (DOMAIN.md)."""
+    policy = programme_rm.latest_policy(c)
+    if policy is None:
+        return DEFAULT_ACKNOWLEDGE_DAYS, DEFAULT_RESOLVE_DAYS
+    return policy.acknowledge_days, policy.resolve_days
 
 
 class Reads:
@@ -127,10 +136,18 @@ class Reads:
         """Every complaint with its deadlines (from the latest policy, else 2 and 15
         days) and what is overdue at `now`, oldest first."""
         with self._ledger.read_models.reading() as c:
-            policy = programme_rm.latest_policy(c)
-            acknowledge = policy.acknowledge_days if policy else DEFAULT_ACKNOWLEDGE_DAYS
-            resolve = policy.resolve_days if policy else DEFAULT_RESOLVE_DAYS
-            return complaints_rm.register(c, now, acknowledge, resolve)
+            return complaints_rm.register(c, now, *_deadline_days(c))
+
+    def complaint(self, code: str, now: datetime | None = None) -> dict[str, Any]:
+        """One complaint's full record (`complaint show --json`), with its deadlines and
+        what is overdue at `now` (default: the ledger's clock)."""
+        code = asked(code, "complaint")
+        when = now if now is not None else self.now()
+        with self._ledger.read_models.reading() as c:
+            row = complaints_rm.load_by_code(c, code)
+            if row is None:
+                raise NotFound(f"unknown complaint {code}: check the id (complaint list).")
+            return complaints_rm.entry(row, when, *_deadline_days(c))
 
     # --- one ruler ----------------------------------------------------------------
 
@@ -147,7 +164,7 @@ class Reads:
         approvals and money acts entered on someone else's behalf."""
         with self._ledger.read_models.reading() as c:
             document = consistency.consistency(c, as_of)
-        document["entered_for_others"] = on_behalf.entered_for_others(self._ledger, as_of)
+            document["entered_for_others"] = on_behalf.entered_for_others(c, micros(as_of))
         return document
 
     def disclosure(self, group: str | None, as_of: datetime) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from typing import Any
 from uuid import UUID
 
 from domain.base import Stamp
-from domain.complaint import CHANNELS, FINDINGS, SUBJECTS, Complaint
+from domain.complaint import CHANNELS, FINDINGS, SUBJECTS, Complaint, assigned_complaint_code
 from domain.errors import InvalidInput
 from domain.household import Household
 from domain.ids import complaint_id, group_id, household_id, policy_id, staff_id
@@ -61,7 +61,11 @@ def _subjects(about: dict[str, str]) -> Iterable[UUID]:
 class FileComplaint:
     """File a complaint about a household, group, staff member or policy."""
 
-    complaint: str = code("The complaint's id.", refers=complaint_id)
+    complaint: str | None = code(
+        "The complaint's id [default: one the ledger gives, C-XXXX-XXXX].",
+        refers=complaint_id,
+        optional=True,
+    )
     channel: str = choice(CHANNELS, "How it came in.")
     about: dict[str, str] = arg(
         _about,
@@ -82,7 +86,8 @@ class FileComplaint:
 @handles(FileComplaint)
 def file_complaint(uow: UnitOfWork, stamp: Stamp, cmd: FileComplaint) -> None:
     uow.check_may(stamp, cmd)
-    uow.check_absent(complaint_id(cmd.complaint), f"complaint {cmd.complaint} already exists.")
+    code = cmd.complaint if cmd.complaint is not None else assigned_complaint_code(stamp.command)
+    uow.check_absent(complaint_id(code), f"complaint {code} already exists.")
     household: Household | None = None
     for subject, named in cmd.about.items():
         if subject == "household":
@@ -97,9 +102,9 @@ def file_complaint(uow: UnitOfWork, stamp: Stamp, cmd: FileComplaint) -> None:
             uow.get(
                 Policy, policy_id(named), f"unknown policy {named}: check the complaint's about."
             )
-    uow.add(Complaint.file(stamp, cmd.complaint, cmd.channel, cmd.about, cmd.summary))
+    uow.add(Complaint.file(stamp, code, cmd.channel, cmd.about, cmd.summary))
     if household is not None:
-        household.attach_complaint(stamp, cmd.complaint)
+        household.attach_complaint(stamp, code)
 
 
 @command(
