@@ -6,6 +6,7 @@ the same thing the same way."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -112,11 +113,8 @@ class Reads:
 
     def staff_group(self, staff: str) -> str | None:
         """The work group a staff member belongs to now (None: none, or unknown)."""
-        from domain.ids import staff_id
-        from domain.programme import Staff
-
-        member = self._ledger.load(staff_id(staff))
-        return member.current.group if isinstance(member, Staff) else None
+        with self._ledger.read_models.reading() as c:
+            return programme_rm.staff_group(c, staff)
 
     # --- the bulletin and the registers ----------------------------------------
 
@@ -186,6 +184,11 @@ class Reads:
     def policy(self, code: str) -> Policy:
         """A published policy with every version, as published."""
         return self._ledger.policy(asked(code, "policy"))
+
+    def published_policies(self) -> list[dict[str, Any]]:
+        """Every published version of every policy, as published, by policy and version."""
+        with self._ledger.read_models.reading() as c:
+            return [json.loads(text) for text in programme_rm.policy_documents(c)]
 
     def policy_diff(self, code: str, old: int, new: int) -> dict[str, Any]:
         """The `policy show ID --diff A B --json` document."""

@@ -33,7 +33,7 @@ log = logging.getLogger("uvicorn.error")
 STATIC = Path(__file__).parent / "static"
 DB_ENV = "ONERULER_DB"
 
-NOT_FOUND = "there is no such page; check the address, or start from the home page."
+NOT_FOUND = "there is no such page or endpoint; check the address, or start from the home page."
 NOT_ALLOWED = "this page does not take that kind of request; open it from the site's own links."
 
 

@@ -77,6 +77,28 @@ LABELS: dict[str, tuple[str, str]] = {
     "disclosure": ("分户补偿公示", "Disclosure list"),
     "policies": ("补偿方案", "Published policies"),
     "checkpoint": ("签名检查点", "Signed checkpoint"),
+    "checkpoint_size": ("检查点事件数", "Checkpoint size"),
+    "no_checkpoint": ("尚未签署检查点。", "No checkpoint has been signed yet."),
+    "date": ("日期", "Date"),
+    "show": ("查看", "Show"),
+    "programme_day": ("工作日", "Programme day"),
+    "groups_progress": ("各组进度", "Groups"),
+    "ranking": ("各组排名", "Ranking"),
+    "chart": ("各组签约率（逐日）", "Signing rate by day"),
+    "all_groups": ("全部工作组", "All groups"),
+    "households_count": ("户", "households"),
+    "id_number": ("身份证号", "ID number"),
+    "address": ("住址", "Address"),
+    "building_area": ("房屋面积（平方米）", "Building area (m²)"),
+    "land_area": ("宅基地面积（平方米）", "Land area (m²)"),
+    "method": ("补偿方式", "Method"),
+    "version": ("版本", "version"),
+    "effective": ("生效日期", "Effective"),
+    "rates": ("补偿标准", "Rates"),
+    "per_household": ("每户补助", "Per household"),
+    "incentives": ("奖励", "Incentives"),
+    "required_documents": ("所需材料", "Required documents"),
+    "block_on_complaint": ("有未结投诉时暂停支付", "Payouts wait for open complaints"),
     # finance
     "ready_to_pay": ("待支付", "Ready to pay"),
     "paid_list": ("已支付清单", "Paid"),
@@ -90,6 +112,13 @@ LABELS: dict[str, tuple[str, str]] = {
     "requested_by": ("申请人", "Requested by"),
     "requested_at": ("申请时间", "Requested at"),
     "done": ("已完成", "Done"),
+    "confirmed_at": ("确认时间", "Confirmed at"),
+    "complaint": ("投诉编号", "Complaint"),
+    "filed_at": ("投诉时间", "Filed at"),
+    "finding": ("结论", "Finding"),
+    "summary": ("摘要", "Summary"),
+    "open": ("办理中", "open"),
+    "resolved": ("已办结", "resolved"),
 }
 
 
@@ -109,3 +138,30 @@ def translator(lang: str):  # type: ignore[no-untyped-def]
         return LABELS[key][index]
 
     return t
+
+
+# What a household's timeline names each event: (Chinese, English); an event missing
+# here is shown by its stored name.
+EVENTS: dict[str, tuple[str, str]] = {
+    "Household.Registered": ("登记", "registered"),
+    "Household.Surveyed": ("入户调查", "surveyed"),
+    "Household.Valued": ("评估", "valued"),
+    "Household.AgreementSigned": ("签订协议", "agreement signed"),
+    "Household.DeviationApproved": ("批准偏离", "deviation approved"),
+    "Household.AgreementVoided": ("协议作废", "agreement voided"),
+    "Household.DocumentAttached": ("上传材料", "document attached"),
+    "Household.ComplaintAttached": ("关联投诉", "complaint attached"),
+    "Household.PayoutRequested": ("申请支付", "payout requested"),
+    "Household.PayoutConfirmed": ("确认支付", "payout confirmed"),
+    "Household.Vacated": ("腾退", "vacated"),
+    "Complaint.Filed": ("投诉登记", "complaint filed"),
+    "Complaint.Acknowledged": ("投诉受理", "complaint acknowledged"),
+    "Complaint.NoteAdded": ("投诉备注", "note added"),
+    "Complaint.Resolved": ("投诉办结", "complaint resolved"),
+    "Complaint.Reopened": ("投诉重新打开", "complaint reopened"),
+}
+
+
+def event_label(event_type: str, lang: str) -> str:
+    names = EVENTS.get(event_type)
+    return names[LANGUAGES.index(lang)] if names else event_type

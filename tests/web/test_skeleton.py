@@ -85,7 +85,7 @@ def test_every_response_carries_a_policy_that_allows_no_inline_script(app: TestC
 def test_an_unknown_page_is_one_sentence(app: TestClient) -> None:
     answer = app.get("/nowhere")
     assert answer.status_code == 404
-    assert "there is no such page" in answer.text
+    assert "there is no such page or endpoint" in answer.text
     assert "Traceback" not in answer.text
 
 

@@ -4,6 +4,6 @@ module here serves its routes and puts its links on the home pages, in this orde
 
 from __future__ import annotations
 
-from web.views import account, home
+from web.views import account, home, households, public
 
-MODULES = (home, account)
+MODULES = (home, households, account, public)
