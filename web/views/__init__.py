@@ -4,6 +4,15 @@ module here serves its routes and puts its links on the home pages, in this orde
 
 from __future__ import annotations
 
-from web.views import account, home, households, public
+from web.views import (
+    account,
+    clerk,
+    complaints,
+    home,
+    households,
+    printable,
+    public,
+    supervisor,
+)
 
-MODULES = (home, households, account, public)
+MODULES = (home, households, supervisor, complaints, clerk, printable, account, public)

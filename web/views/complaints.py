@@ -1,0 +1,236 @@
+"""The oversight hotline's pages, and the supervisors' side of complaints: taking a
+call in one form (the caller, what it is about, found by search, the channel, the
+summary), answered with the id the ledger gives it and the deadlines to tell the
+caller; the inbox of open, due-soon and overdue complaints; and a complaint's full
+record with what each role may do to it (acknowledge, add, note, assign, resolve,
+reopen). A caller's contact details are shown in full only to those web/masking.py
+allows."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from starlette.responses import Response
+from starlette.routing import Route
+
+from domain.complaint import CHANNELS, FINDINGS
+from domain.errors import DomainError, InvalidInput
+from ledger.commands import declarations
+from web import i18n
+from web.acts import new_command_id, now, run
+from web.errors import HTTPRefusal, sentence, status_of
+from web.masking import mask_caller
+from web.nav import Link
+from web.pages import Visit, page
+
+HOTLINE = ("hotline",)
+INBOX = ("hotline", "supervisor", "admin")
+# A deadline this close is due soon.
+DUE_SOON = timedelta(days=1)
+# What each role may do to a complaint on its page: (act, the command it runs).
+ACTS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "acknowledge": ("acknowledge_complaint", ("hotline", "supervisor")),
+    "add": ("add_to_complaint", ("hotline",)),
+    "note": ("note_complaint", ("hotline", "supervisor")),
+    "assign": ("assign_complaint", ("hotline", "supervisor")),
+    "resolve": ("resolve_complaint", ("supervisor",)),
+    "reopen": ("reopen_complaint", ("hotline", "supervisor")),
+}
+
+
+def _declared() -> dict[str, frozenset[str]]:
+    """The commands this ledger knows, with their fields."""
+    return {d.cmd: d.allowed for d in declarations()}
+
+
+def _acts_for(role: str) -> list[str]:
+    known = _declared()
+    return [act for act, (cmd, roles) in ACTS.items() if role in roles and cmd in known]
+
+
+def _due_soon(entry: dict[str, Any], at: datetime) -> bool:
+    if entry["status"] != "open" or entry["overdue"]:
+        return False
+    deadlines = [entry["resolve_by"]]
+    if entry["acknowledged_at"] is None:
+        deadlines.append(entry["acknowledge_by"])
+    return any(datetime.fromisoformat(d) - at <= DUE_SOON for d in deadlines if d)
+
+
+# --- the inbox ----------------------------------------------------------------------------
+
+FILTERS = ("open", "due_soon", "overdue", "all")
+
+
+@page(roles=INBOX)
+def inbox(visit: Visit) -> Response:
+    at = now(visit)
+    shown = visit.query("show") or "open"
+    if shown not in FILTERS:
+        raise HTTPRefusal(400, f"show must be one of {', '.join(FILTERS)}, not {shown}.")
+    entries = [
+        {**e, "due_soon": e.get("due_soon", _due_soon(e, at))}
+        for e in visit.office.reads.complaints(at)
+    ]
+    counts = {
+        "open": sum(e["status"] == "open" for e in entries),
+        "due_soon": sum(bool(e["due_soon"]) for e in entries),
+        "overdue": sum(bool(e["overdue"]) for e in entries),
+        "all": len(entries),
+    }
+    if shown == "open":
+        entries = [e for e in entries if e["status"] == "open"]
+    elif shown == "due_soon":
+        entries = [e for e in entries if e["due_soon"]]
+    elif shown == "overdue":
+        entries = [e for e in entries if e["overdue"]]
+    return visit.render(
+        "complaints/inbox.html",
+        entries=list(reversed(entries)),
+        shown=shown,
+        counts=counts,
+        filters=FILTERS,
+        at=at.isoformat(sep=" ", timespec="minutes"),
+    )
+
+
+# --- taking a call ------------------------------------------------------------------------
+
+
+def _call_form(visit: Visit, status: int = 200, **context: Any) -> Response:
+    reads = visit.office.reads
+    q = visit.query("q")
+    found = None
+    if q:
+        found = reads.search_households(q)["households"]
+    values = {
+        "household": visit.query("household"),
+        "group": visit.query("group"),
+        "staff": visit.query("about_staff"),
+    }
+    defaults: dict[str, Any] = {"message": None, "filed": None, "values": values}
+    return visit.render(
+        "complaints/new.html",
+        status=status,
+        q=q,
+        found=found,
+        channels=CHANNELS,
+        groups=sorted(reads.group_names().items()),
+        takes_caller="caller_name" in _declared().get("file_complaint", frozenset()),
+        command_id=new_command_id(),
+        **{**defaults, **context},
+    )
+
+
+@page(roles=HOTLINE)
+def new_call(visit: Visit) -> Response:
+    return _call_form(visit)
+
+
+@page(roles=HOTLINE)
+def take_call(visit: Visit) -> Response:
+    """File the complaint; the page then shows the id the ledger gave it and the two
+    deadlines to tell the caller."""
+    about = {
+        key: visit.field(field)
+        for key, field in (("household", "household"), ("group", "group"), ("staff", "staff"))
+        if visit.field(field)
+    }
+    caller: dict[str, str] = {}
+    if "caller_name" in _declared().get("file_complaint", frozenset()):
+        caller = {name: visit.field(name) for name in ("caller_name", "caller_phone")}
+    try:
+        if not about:
+            raise InvalidInput(
+                "say what the complaint is about: a household (find it by name), a group "
+                "or a staff member."
+            )
+        done = run(
+            visit,
+            "file_complaint",
+            channel=visit.field("channel"),
+            about=about,
+            summary=visit.field("summary"),
+            **caller,
+        )
+    except DomainError as refused:
+        return _call_form(visit, status_of(refused), message=sentence(refused), values=visit.form)
+    code = done.assigned or done.command.body.complaint
+    entry = visit.office.reads.complaint_history(code)["complaint"]
+    return _call_form(visit, filed={"code": code, "said": done.said, "entry": entry})
+
+
+# --- one complaint -----------------------------------------------------------------------
+
+
+def _record(visit: Visit, code: str, status: int = 200, **context: Any) -> Response:
+    assert visit.session is not None
+    reads = visit.office.reads
+    record = reads.complaint_history(code)
+    entry = record["complaint"]
+    events = [{**e, "label": i18n.event_label(e["type"], visit.lang)} for e in record["events"]]
+    caller = record.get("caller")
+    defaults: dict[str, Any] = {"message": None, "done": None}
+    return visit.render(
+        "complaints/record.html",
+        status=status,
+        c=entry,
+        events=events,
+        caller=mask_caller(caller, visit.session) if caller else None,
+        acts=_acts_for(visit.session.role),
+        findings=FINDINGS,
+        command_id=new_command_id(),
+        **{**defaults, **context},
+    )
+
+
+@page(roles=INBOX)
+def record_page(visit: Visit) -> Response:
+    return _record(visit, visit.request.path_params["code"])
+
+
+@page(roles=("hotline", "supervisor"))
+def act(visit: Visit) -> Response:
+    """One act on a complaint, by the form's `act`; the page shows what it did or the
+    refusal's sentence."""
+    assert visit.session is not None
+    code = visit.request.path_params["code"]
+    chosen = visit.field("act")
+    if chosen not in _acts_for(visit.session.role):
+        raise HTTPRefusal(
+            403,
+            f"{visit.session.staff} is {visit.session.role} staff and may not "
+            f"{chosen or 'do that'} to a complaint here; its page offers what you may do.",
+        )
+    cmd = ACTS[chosen][0]
+    fields: dict[str, Any] = {"complaint": code}
+    if chosen == "acknowledge":
+        fields["note"] = visit.field("note")
+    elif chosen in ("add", "note"):
+        fields["text"] = visit.field("text")
+    elif chosen == "assign":
+        fields["to"] = visit.field("to")
+    elif chosen == "resolve":
+        fields["finding"] = visit.field("finding")
+        fields["outcome"] = visit.field("outcome")
+    elif chosen == "reopen":
+        fields["reason"] = visit.field("reason")
+    try:
+        done = run(visit, cmd, **fields)
+    except DomainError as refused:
+        return _record(visit, code, status_of(refused), message=sentence(refused))
+    return _record(visit, code, done=done.said)
+
+
+ROUTES = [
+    Route("/complaints", inbox, methods=["GET"]),
+    Route("/complaints/new", new_call, methods=["GET"]),
+    Route("/complaints/new", take_call, methods=["POST"]),
+    Route("/complaints/{code}", record_page, methods=["GET"]),
+    Route("/complaints/{code}", act, methods=["POST"]),
+]
+LINKS = [
+    Link("/complaints/new", "take_call", HOTLINE),
+    Link("/complaints", "complaints_inbox", INBOX),
+]
