@@ -13,6 +13,7 @@ from typing import Any
 from domain.errors import PermissionDenied
 from domain.values import LEDGER_TZ
 from ledger.commands import Command, parse_command
+from ledger.commands.declaration import CommandIdReused
 from ledger.commands.outcome import assigned_code, describe
 from web.pages import Visit
 
@@ -52,7 +53,12 @@ def run(visit: Visit, cmd: str, **fields: Any) -> Done:
     }
     raw.update({k: v for k, v in fields.items() if v not in (None, "", {})})
     command = parse_command(raw, actor_required=False)
-    events = visit.office.execute(command, visit.session)
+    try:
+        events = visit.office.execute(command, visit.session)
+    except CommandIdReused:
+        # The same form sent again (a reload, a second click): its business time is
+        # later, so the ledger sees another command under the form's id, and refuses it.
+        events = None
     if events is None:
         said = f"this form was already sent (command {command.id}); nothing was done again."
         return Done(command, said, False, assigned_code(command))
