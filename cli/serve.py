@@ -4,6 +4,7 @@ uvicorn."""
 from __future__ import annotations
 
 import os
+import signal
 import socket
 
 import click
@@ -66,6 +67,10 @@ def serve(db: str | None, host: str, port: int, workers: int, secure_cookies: bo
         "server_header": False,
         "proxy_headers": True,
     }
+    # uvicorn stops gracefully on SIGTERM (requests in flight finish), then raises the
+    # signal again to whatever handled it before: here, nothing, so that a stop asked
+    # for is a clean exit (status 0), not a death by the signal.
+    signal.signal(signal.SIGTERM, lambda *_: None)
     if workers == 1:
         config = uvicorn.Config(app, **common)  # type: ignore[arg-type]
         uvicorn.Server(config).run(sockets=[sock])

@@ -114,7 +114,7 @@ class Reads:
     def staff_group(self, staff: str) -> str | None:
         """The work group a staff member belongs to now (None: none, or unknown)."""
         with self._ledger.read_models.reading() as c:
-            return programme_rm.staff_group(c, staff)
+            return programme_rm.current_group(c, staff)
 
     # --- the bulletin and the registers ----------------------------------------
 
@@ -132,6 +132,12 @@ class Reads:
         """The business time of the first household's first step (None: none yet)."""
         with self._ledger.read_models.reading() as c:
             return progress_rm.first_day(c)
+
+    def last_business_day(self) -> datetime | None:
+        """The business time of the latest change to the bulletin's figures (None: none
+        yet): the day a bulletin reports when none is asked for."""
+        with self._ledger.read_models.reading() as c:
+            return progress_rm.last_day(c)
 
     def group_names(self) -> dict[str, str]:
         """Each work group's name, by id."""

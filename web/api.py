@@ -178,7 +178,7 @@ def commands(call: Call) -> Response:
             f"{command.actor}; leave actor out, or give your own staff id."
         )
     events = call.office.execute(command, call.staff)
-    outcome = command_outcome(command.id, events)
+    outcome = command_outcome(command, events)
     return document(outcome, 201 if events is not None else 200)
 
 
@@ -201,6 +201,25 @@ def history(call: Call) -> Response:
     when = access.as_of(call.param("as_of"), reads) if call.param("as_of") else None
     shown = reads.household_history(code, when)
     return document(masked(shown, access.sees_household(reads, call.session, group)))
+
+
+@endpoint()
+def search(call: Call) -> Response:
+    """Households by code, head's name or ID number (at most 100)."""
+    found = call.office.reads.search_households(
+        call.param("q") or "",
+        group=call.param("group") or None,
+        status=call.param("status") or None,
+    )
+    return document(found)
+
+
+@endpoint()
+def payouts(call: Call) -> Response:
+    """Finance's worklist: only the payouts a confirmation by you would now pass."""
+    if not _flag(call, "ready"):
+        raise InvalidInput("give ready=true: the API lists the payouts ready to pay.")
+    return document(call.office.reads.ready_payouts(call.staff.staff))
 
 
 @endpoint()
@@ -262,10 +281,12 @@ ROUTES: list[BaseRoute] = [
     Route("/api/v1/session", log_in, methods=["POST"]),
     Route("/api/v1/session", log_out, methods=["DELETE"]),
     Route("/api/v1/commands", commands, methods=["POST"]),
+    Route("/api/v1/households", search, methods=["GET"]),
     Route("/api/v1/households/{hh}", household, methods=["GET"]),
     Route("/api/v1/households/{hh}/history", history, methods=["GET"]),
     Route("/api/v1/households/{hh}/bundle", bundle, methods=["GET"]),
     Route("/api/v1/reports/groups", groups, methods=["GET"]),
+    Route("/api/v1/payouts", payouts, methods=["GET"]),
     Route("/api/v1/complaints", complaints, methods=["GET"]),
     Route("/checkpoint", checkpoint, methods=["GET"]),
 ]

@@ -113,6 +113,15 @@ LABELS: dict[str, tuple[str, str]] = {
     "requested_at": ("申请时间", "Requested at"),
     "done": ("已完成", "Done"),
     "confirmed_at": ("确认时间", "Confirmed at"),
+    "confirmed_by": ("确认人", "Confirmed by"),
+    "select": ("选择", "Select"),
+    "why": ("原因", "Why"),
+    "ready_hint": (
+        "只列出现在确认即可通过的支付（协议有效、档案齐全、无阻止支付的投诉、不超过协议金额）。",
+        "Only the payouts that a confirmation would now pass (agreement in force, file "
+        "complete, no blocking complaint, within the agreed amount).",
+    ),
+    "nothing_ready": ("目前没有可以支付的款项。", "Nothing is ready to pay."),
     "complaint": ("投诉编号", "Complaint"),
     "filed_at": ("投诉时间", "Filed at"),
     "finding": ("结论", "Finding"),

@@ -5,6 +5,7 @@ document that may hold them passes through `masked` before it is shown."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from domain.ruler import mask_id_number
@@ -15,6 +16,9 @@ SEE_ALL = frozenset({"admin", "supervisor"})
 ID_KEYS = frozenset({"id_number"})
 ADDRESS_KEYS = frozenset({"address"})
 SHOWN_ADDRESS = 3
+# An ID number as typed into a search (18 characters, the last a digit or X; 15 for the
+# old cards): not echoed back into a page, where a screen or a screenshot would keep it.
+ID_NUMBER = re.compile(r"[0-9]{15}|[0-9]{17}[0-9Xx]")
 
 
 def mask_address(address: str) -> str:

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from web import i18n
+from web.masking import ID_NUMBER
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -25,8 +26,13 @@ _env = Environment(
 
 
 def switch_url(request: Request, lang: str) -> str:
-    """This page, in another language."""
-    query = {k: v for k, v in request.query_params.items() if k != "lang"}
+    """This page, in another language (without an ID number searched for: the link
+    would keep it on the page)."""
+    query = {
+        k: v
+        for k, v in request.query_params.items()
+        if k != "lang" and not ID_NUMBER.fullmatch(v.strip())
+    }
     query["lang"] = lang
     return f"{request.url.path}?{urlencode(query)}"
 

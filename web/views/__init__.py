@@ -8,6 +8,7 @@ from web.views import (
     account,
     clerk,
     complaints,
+    finance,
     home,
     households,
     printable,
@@ -15,4 +16,4 @@ from web.views import (
     supervisor,
 )
 
-MODULES = (home, households, supervisor, complaints, clerk, printable, account, public)
+MODULES = (home, households, finance, supervisor, complaints, clerk, printable, account, public)

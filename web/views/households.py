@@ -12,9 +12,10 @@ from typing import Any
 from starlette.responses import Response
 from starlette.routing import Route
 
+from domain.ruler import mask_id_number
 from domain.values import LEDGER_TZ
 from web import access, i18n
-from web.masking import masked
+from web.masking import ID_NUMBER, SEE_ALL, masked
 from web.nav import STAFF, Link
 from web.pages import Visit, page
 
@@ -28,7 +29,17 @@ def search(visit: Visit) -> Response:
         found = reads.search_households(q)["households"]
         if len(found) == 1 and found[0]["household"] == q.upper():
             return visit.redirect(f"/households/{found[0]['household']}")
-    return visit.render("search.html", q=q, found=found)
+    return visit.render("search.html", q=_echoed(visit, q), found=found)
+
+
+def _echoed(visit: Visit, q: str) -> str:
+    """The query shown back in the search box: an ID number masked for who may not see
+    full ones, so that it is not left on their screen (or in a screenshot)."""
+    if visit.session is not None and visit.session.role in SEE_ALL:
+        return q
+    if ID_NUMBER.fullmatch(q):
+        return mask_id_number(q) or ""
+    return q
 
 
 def _payouts(events: list[dict[str, Any]]) -> list[dict[str, Any]]:

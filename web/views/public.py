@@ -26,7 +26,11 @@ def _bulletin_day(visit: Visit) -> date:
     asked = visit.query("date")
     if asked:
         return parse_date(asked, "date")
-    return visit.office.reads.now().astimezone(LEDGER_TZ).date()
+    # The latest day on record: today while the programme runs, its last day after.
+    reads = visit.office.reads
+    today = reads.now().astimezone(LEDGER_TZ).date()
+    latest = reads.last_business_day()
+    return min(today, latest.astimezone(LEDGER_TZ).date()) if latest else today
 
 
 def _bulletin(visit: Visit):  # type: ignore[no-untyped-def]
