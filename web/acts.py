@@ -12,13 +12,21 @@ from typing import Any
 
 from domain.errors import PermissionDenied
 from domain.values import LEDGER_TZ
-from ledger.commands import Command, parse_command
+from ledger.commands import Command, declarations, parse_command
 from ledger.commands.declaration import CommandIdReused
 from ledger.commands.outcome import assigned_code, describe
 from web.pages import Visit
 
 # The hidden field each form carries: the id of the command it sends.
 COMMAND_FIELD = "command"
+
+
+def declared(cmd: str, field: str | None = None) -> bool:
+    """Whether the ledger declares this command (and this field of it): the pages offer
+    what the ledger they run on can do (a refusal of a deviation, a caller's contact, a
+    document's size came with later commands)."""
+    found = next((d for d in declarations() if d.cmd == cmd), None)
+    return found is not None and (field is None or field in found.allowed)
 
 
 def new_command_id() -> str:

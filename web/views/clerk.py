@@ -17,7 +17,7 @@ from domain.errors import DomainError, InvalidInput, NotFound
 from domain.household import METHODS
 from ledger.documents import MAX_BYTES, Documents
 from web import access, render
-from web.acts import check_own_group, new_command_id, run
+from web.acts import check_own_group, declared, new_command_id, run
 from web.errors import HTTPRefusal, sentence, status_of
 from web.nav import Link
 from web.pages import Visit, page
@@ -240,6 +240,7 @@ def upload(visit: Visit) -> Response:
         content = scanned.file.read(MAX_BYTES + 1)
         name = scanned.filename.replace("\\", "/").rsplit("/", 1)[-1].strip()
         digest = Documents(visit.office.ledger).keep(content)
+        sized = {"size": len(content)} if declared("attach_document", "size") else {}
         done = run(
             visit,
             "attach_document",
@@ -247,6 +248,7 @@ def upload(visit: Visit) -> Response:
             kind=visit.field("kind"),
             sha256=digest,
             filename=name,
+            **sized,
         )
     except DomainError as refused:
         return _file_page(visit, code, status_of(refused), message=sentence(refused))

@@ -16,9 +16,8 @@ from starlette.routing import Route
 
 from domain.complaint import CHANNELS, FINDINGS
 from domain.errors import DomainError, InvalidInput
-from ledger.commands import declarations
 from web import i18n
-from web.acts import new_command_id, now, run
+from web.acts import declared, new_command_id, now, run
 from web.errors import HTTPRefusal, sentence, status_of
 from web.masking import mask_caller
 from web.nav import Link
@@ -39,14 +38,8 @@ ACTS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
-def _declared() -> dict[str, frozenset[str]]:
-    """The commands this ledger knows, with their fields."""
-    return {d.cmd: d.allowed for d in declarations()}
-
-
 def _acts_for(role: str) -> list[str]:
-    known = _declared()
-    return [act for act, (cmd, roles) in ACTS.items() if role in roles and cmd in known]
+    return [act for act, (cmd, roles) in ACTS.items() if role in roles and declared(cmd)]
 
 
 def _due_soon(entry: dict[str, Any], at: datetime) -> bool:
@@ -117,7 +110,7 @@ def _call_form(visit: Visit, status: int = 200, **context: Any) -> Response:
         found=found,
         channels=CHANNELS,
         groups=sorted(reads.group_names().items()),
-        takes_caller="caller_name" in _declared().get("file_complaint", frozenset()),
+        takes_caller=declared("file_complaint", "caller_name"),
         command_id=new_command_id(),
         **{**defaults, **context},
     )
@@ -138,7 +131,7 @@ def take_call(visit: Visit) -> Response:
         if visit.field(field)
     }
     caller: dict[str, str] = {}
-    if "caller_name" in _declared().get("file_complaint", frozenset()):
+    if declared("file_complaint", "caller_name"):
         caller = {name: visit.field(name) for name in ("caller_name", "caller_phone")}
     try:
         if not about:

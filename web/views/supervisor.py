@@ -12,8 +12,8 @@ from starlette.routing import Route
 
 from domain.errors import DomainError, InvalidInput
 from web import access
-from web.acts import new_command_id, run
-from web.errors import sentence, status_of
+from web.acts import declared, new_command_id, run
+from web.errors import HTTPRefusal, sentence, status_of
 from web.nav import Link
 from web.pages import Visit, page
 
@@ -81,6 +81,7 @@ def _deviations(visit: Visit, status: int = 200, **context: Any) -> Response:
         "supervisor/deviations.html",
         status=status,
         deviations=report["deviations"],
+        refuses=declared("refuse_deviation"),
         command_id=new_command_id(),
         **{**defaults, **context},
     )
@@ -92,13 +93,16 @@ def deviations_page(visit: Visit) -> Response:
 
 
 @page(roles=DECIDES)
-def approve_deviation(visit: Visit) -> Response:
-    """Approve an amount other than the entitlement for a household; the clerk's
-    agreement then names this supervisor as its approver."""
+def decide_deviation(visit: Visit) -> Response:
+    """Approve (or refuse) an amount other than the entitlement for a household; the
+    clerk's agreement for that amount then names this supervisor's approval."""
+    decision = visit.field("decision") or "approve"
+    if decision not in ("approve", "refuse") or not declared(f"{decision}_deviation"):
+        raise HTTPRefusal(400, "decide with the page's Approve or Refuse button.")
     try:
         done = run(
             visit,
-            "approve_deviation",
+            f"{decision}_deviation",
             household=visit.field("household"),
             amount=visit.field("amount"),
             reason=visit.field("reason"),
@@ -143,7 +147,7 @@ ROUTES = [
     Route("/dispute", dispute, methods=["GET"]),
     Route("/consistency", consistency, methods=["GET"]),
     Route("/deviations", deviations_page, methods=["GET"]),
-    Route("/deviations", approve_deviation, methods=["POST"]),
+    Route("/deviations", decide_deviation, methods=["POST"]),
     Route("/agreements/void", void_page, methods=["GET"]),
     Route("/agreements/void", void, methods=["POST"]),
 ]
