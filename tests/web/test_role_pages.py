@@ -103,8 +103,9 @@ def test_the_dispute_page_answers_what_if_under_another_version(app: TestClient)
     answer = app.get("/dispute?household=XC-0002&other_version=2")
     assert answer.status_code == 200
     page = text(answer)
-    assert 'id="what-if"' in page
-    assert "387200.00" in page  # 367100.00 + 100.50 m² × 200.00 more
+    assert 'id="what-if-entitlement">387200.00<' in page  # 100.50 m² × 200.00 more
+    assert 'id="what-if-difference">20100.00<' in page
+    assert "3400.00" in page
 
 
 def test_an_unknown_household_in_the_dispute_page_is_one_sentence(app: TestClient) -> None:
@@ -472,3 +473,41 @@ def test_a_hotline_officer_sees_no_full_id_number_on_any_page(app: TestClient) -
         answer = app.get(path)
         assert answer.status_code == 200, path
         assert not FULL_ID.search(answer.text), path
+
+
+# --- the English switch ---------------------------------------------------------------------
+
+ENGLISH = {
+    SUPERVISOR: ("/dispute?household=XC-0002", "/consistency", "/deviations",
+                 "/agreements/void", "/complaints?show=all", "/complaints/C-0001",
+                 "/households/XC-0001/print/agreement",
+                 "/households/XC-0001/print/payment-notice",
+                 "/households/XC-0001/print/receipt"),
+    HOTLINE: ("/complaints/new", "/complaints", "/complaints/C-0001"),
+    CLERK_G01: ("/clerk", "/households/XC-0001/file", "/households/XC-0002/survey",
+                "/households/XC-0002/agreement", "/households/XC-0002/vacated",
+                "/households/XC-0002/payout"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("staff", sorted(ENGLISH))
+def test_every_role_page_reads_in_english(app: TestClient, staff: str) -> None:
+    log_in_page(app, staff)
+    app.get("/?lang=en")
+    for path in ENGLISH[staff]:
+        answer = app.get(path)
+        assert answer.status_code == 200, path
+        assert '<html lang="en">' in answer.text, path
+
+
+def test_a_caller_is_masked_for_all_but_hotline_supervisors_and_admin() -> None:
+    from ledger.session import Session
+    from web.masking import mask_caller
+
+    caller = {"name": "龚波", "phone": "13812345678", "verified": True}
+    for role in ("hotline", "supervisor", "admin"):
+        assert mask_caller(caller, Session("x", role)) == caller
+    for role in ("clerk", "finance", "appraiser"):
+        shown = mask_caller(caller, Session("x", role))
+        assert (shown["name"], shown["phone"]) == ("龚某", "*******5678")
+    assert mask_caller(caller, None)["phone"] == "*******5678"
