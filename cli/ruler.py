@@ -25,7 +25,7 @@ from cli.options import (
     xlsx_option,
 )
 from cli.reads import as_of_option, moment
-from cli.render import as_text_cells, spreadsheet_row, table
+from cli.render import as_text_cells, speaking, spreadsheet_row, table
 from projections import consistency
 
 PEERS_SHOWN = 10
@@ -47,6 +47,7 @@ PEERS_SHOWN = 10
     "--all-peers", is_flag=True, help=f"List every peer [default: the first {PEERS_SHOWN}]."
 )
 @json_option
+@lang_option("en", "Language of the labels.")
 @db_option
 @translate_errors
 def dispute(
@@ -55,6 +56,7 @@ def dispute(
     policy_version: int | None,
     all_peers: bool,
     as_json: bool,
+    lang: str,
     db: str | None,
 ) -> None:
     """Replay household HH's pricing from the record (policy version, rates line by
@@ -65,7 +67,8 @@ def dispute(
     if as_json:
         print_json(document)
         return
-    show_dispute(document, all_peers)
+    with speaking(lang):
+        show_dispute(document, all_peers)
 
 
 def show_dispute(d: dict[str, Any], all_peers: bool) -> None:
@@ -254,9 +257,10 @@ def show_what_if(w: dict[str, Any]) -> None:
 @reports.report.command("consistency")
 @as_of_option
 @json_option
+@lang_option("en", "Language of the labels.")
 @db_option
 @translate_errors
-def consistency_report(as_of: str | None, as_json: bool, db: str | None) -> None:
+def consistency_report(as_of: str | None, as_json: bool, lang: str, db: str | None) -> None:
     """Every departure from the ruler: agreements in force that depart from their
     entitlement, households priced under another policy version than their
     village's, reviewed valuations, and voided agreements; and every approval or
@@ -267,12 +271,13 @@ def consistency_report(as_of: str | None, as_json: bool, db: str | None) -> None
     if as_json:
         print_json(document)
         return
-    click.echo(f"as of {document['as_of']}")
-    if consistency.is_empty(document):
-        click.echo("no departures from the ruler")
-    else:
-        show_consistency(document)
-    show_entered_for_others(document["entered_for_others"])
+    with speaking(lang):
+        click.echo(f"as of {document['as_of']}")
+        if consistency.is_empty(document):
+            click.echo("no departures from the ruler")
+        else:
+            show_consistency(document)
+        show_entered_for_others(document["entered_for_others"])
 
 
 def show_entered_for_others(acts: list[dict[str, Any]]) -> None:

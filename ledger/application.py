@@ -152,8 +152,8 @@ class Ledger(Application[UUID]):
             # EventStore.put is what Application.save does for events, without its
             # per-event isinstance checks against typing Protocols.
             identity = (
-                WithEvents(self.clock(), uow.credentials, uow.revoked)
-                if uow.credentials or uow.revoked
+                WithEvents(self.clock(), uow.credentials, uow.revoked, uow.contacts)
+                if uow.credentials or uow.revoked or uow.contacts
                 else None
             )
             recordings = self.events.put(uow.events, command_ids=uow.command_ids, identity=identity)

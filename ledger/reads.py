@@ -11,21 +11,27 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from domain.errors import NotFound
+from domain.complaint import contact_digest
+from domain.errors import DomainError, InvalidInput, NotFound
 from domain.ids import complaint_id, household_id, payout_id
 from domain.policy import DEFAULT_ACKNOWLEDGE_DAYS, DEFAULT_RESOLVE_DAYS, PolicyVersion
 from domain.programme import Policy
-from domain.values import parse_code
+from domain.roles import SEES_CALLERS
+from domain.ruler import mask_id_number, mask_name
+from domain.values import LEDGER_TZ, parse_code
+from ledger import identity_tables
 from ledger.application import Ledger
 from ledger.checkpoint import Signer, Verifier
+from ledger.commands.unit_of_work import UnitOfWork
 from ledger.documents import Documents
 from ledger.log import store as log_store
 from ledger.log import verification
+from projections import complaint_records, consistency, household_search, on_behalf
 from projections import complaints as complaints_rm
-from projections import consistency, on_behalf
 from projections import dispute as dispute_rm
 from projections import history as history_view
 from projections import households as households_rm
+from projections import payouts as payouts_rm
 from projections import programme as programme_rm
 from projections import progress as progress_rm
 from projections.model import micros
@@ -54,6 +60,27 @@ def _deadline_days(c: Any) -> tuple[int, int]:
     if policy is None:
         return DEFAULT_ACKNOWLEDGE_DAYS, DEFAULT_RESOLVE_DAYS
     return policy.acknowledge_days, policy.resolve_days
+
+
+def _refusal(
+    uow: UnitOfWork, payout: str, household_code: str, at: datetime, confirmer: str | None
+) -> str | None:
+    """Why a confirmation of the payout at `at` would be refused (None: it would pass),
+    by the rules the confirmation itself runs (ledger/commands/payouts.py)."""
+    try:
+        household = uow.household(household_code)
+        policy = uow.household_policy(household)
+        household.check_payable(
+            payout,
+            at,
+            policy.required_documents,
+            uow.open_complaints(household, at),
+            policy.block_payout_on_open_complaint,
+            confirmer=confirmer,
+        )
+    except DomainError as refusal:
+        return str(refusal)
+    return None
 
 
 class Reads:
@@ -97,6 +124,28 @@ class Reads:
             return found
 
         return lookup
+
+    def search_households(
+        self,
+        q: str,
+        group: str | None = None,
+        status: str | None = None,
+        limit: int = household_search.MOST,
+        as_of: datetime | None = None,
+    ) -> dict[str, Any]:
+        """Households found by code, head's name or the head's full ID number (`household
+        search --json`, `GET /api/v1/households?q=`): `{"households": [{"household",
+        "group", "village", "head", "status"}]}`, in code order, at most 100. q empty
+        lists the group's households. status as of as_of (default: now)."""
+        if status is not None and status not in household_search.STATUSES:
+            raise InvalidInput(
+                f"status must be one of {', '.join(household_search.STATUSES)}, not {status}."
+            )
+        group = asked(group, "group") if group is not None else None
+        when = as_of if as_of is not None else self.now().astimezone(LEDGER_TZ)
+        with self._ledger.read_models.reading() as c:
+            found = household_search.search(c, q, group, status, when, limit)
+        return {"households": found}
 
     def household_history(self, code: str, as_of: datetime | None) -> dict[str, Any]:
         """The `household history --json` document: every event of the household and
@@ -148,18 +197,120 @@ class Reads:
         """Every complaint with its deadlines (from the latest policy, else 2 and 15
         days) and what is overdue at `now`, oldest first."""
         with self._ledger.read_models.reading() as c:
-            return complaints_rm.register(c, now, *_deadline_days(c))
+            entries = complaints_rm.register(c, now, *_deadline_days(c))
+            assigned = complaint_records.assignees(c)
+        return [{**e, "assignee": assigned.get(e["complaint"])} for e in entries]
 
-    def complaint(self, code: str, now: datetime | None = None) -> dict[str, Any]:
-        """One complaint's full record (`complaint show --json`), with its deadlines and
-        what is overdue at `now` (default: the ledger's clock)."""
+    def complaint_list(
+        self,
+        now: datetime | None = None,
+        *,
+        open: bool = False,
+        overdue: bool = False,
+        due_soon: bool = False,
+        assignee: str | None = None,
+        household: str | None = None,
+    ) -> dict[str, Any]:
+        """`complaint list --json` and `GET /api/v1/complaints` with the same filters:
+        `{"as_of", "complaints": [...]}`, oldest first; each filter given narrows the
+        list (open: not resolved; overdue: past a deadline; due_soon: a deadline within
+        a day; assignee: assigned to that staff member; household: about it)."""
+        when = now if now is not None else self.now().astimezone(LEDGER_TZ)
+        entries = self.complaints(when)
+        if open:
+            entries = [e for e in entries if e["status"] == "open"]
+        if overdue:
+            entries = [e for e in entries if e["overdue"]]
+        if due_soon:
+            entries = [e for e in entries if e["due_soon"]]
+        if assignee is not None:
+            assignee = asked(assignee, "assignee")
+            entries = [e for e in entries if e["assignee"] == assignee]
+        if household is not None:
+            household = asked(household, "household")
+            entries = [e for e in entries if e["about"].get("household") == household]
+        return {"as_of": when.isoformat(), "complaints": entries}
+
+    def complaint(
+        self, code: str, now: datetime | None = None, *, role: str | None = None
+    ) -> dict[str, Any]:
+        """One complaint's full record (`complaint show --json`): its register entry
+        (deadlines, what is overdue or due soon at `now`, default the ledger's clock),
+        assignee, acknowledgement, notes, resolutions, reopenings, every event, and the
+        caller, in full only for a role of SEES_CALLERS (admin, hotline, supervisor),
+        else masked (None: masked)."""
         code = asked(code, "complaint")
-        when = now if now is not None else self.now()
+        when = now if now is not None else self.now().astimezone(LEDGER_TZ)
         with self._ledger.read_models.reading() as c:
             row = complaints_rm.load_by_code(c, code)
-            if row is None:
+            found = complaint_records.record(c, code)
+            if row is None or found is None:
                 raise NotFound(f"unknown complaint {code}: check the id (complaint list).")
-            return complaints_rm.entry(row, when, *_deadline_days(c))
+            entry = complaints_rm.entry(row, when, *_deadline_days(c))
+        assignee, caller, events = found
+        return {
+            **entry,
+            "assignee": assignee,
+            **complaint_records.drawn_out(events, entry["status"] == "resolved"),
+            "record": events,
+            "caller": self._caller(code, caller, role in SEES_CALLERS),
+        }
+
+    def _caller(self, code: str, digest: str | None, in_full: bool) -> dict[str, Any] | None:
+        """The caller's name and telephone, and whether they are the contact given at
+        filing (their salted digest is the one its event records)."""
+        if digest is None:
+            return None
+        recorder = self._ledger.ledger_recorder
+        with recorder.log_transaction(commit=False) as c:
+            kept = identity_tables.contact_of(c, recorder.log.dialect, code)
+        if kept is None:
+            return {"name": None, "phone": None, "verified": False}
+        name, phone, salt = kept
+        verified = contact_digest(bytes.fromhex(salt), name, phone) == digest
+        if not in_full:
+            name = mask_name(name) if name else name
+            phone = mask_id_number(phone)
+        return {"name": name, "phone": phone, "verified": verified}
+
+    # --- payouts -------------------------------------------------------------------
+
+    def ready_payouts(self, for_staff: str | None = None) -> dict[str, Any]:
+        """Finance's worklist (`payout list --ready --json`, `GET /api/v1/payouts?ready=
+        true`): `{"payouts": [{"payout", "household", "amount", "requested_by",
+        "requested_at"}]}`, only the payouts a confirmation would pass now, by the
+        domain's own rules (Household.check_payable); for_staff: confirmed by this
+        staff member (who never confirms a payout they requested)."""
+        keys = ("payout", "household", "amount", "requested_by", "requested_at")
+        return {
+            "payouts": [
+                {k: p[k] for k in keys}
+                for p in self.payouts(for_staff)["payouts"]
+                if p["status"] == "ready"
+            ]
+        }
+
+    def paid_payouts(self) -> dict[str, Any]:
+        """The payouts confirmed, in the order they were paid (`payout list --paid`):
+        each with who confirmed it, when, and the bank's reference."""
+        with self._ledger.read_models.reading() as c:
+            return {"payouts": payouts_rm.paid(c)}
+
+    def payouts(self, for_staff: str | None = None, household: str | None = None) -> dict[str, Any]:
+        """Every payout not yet paid (of one household, if given), oldest request
+        first, each `ready` or `blocked` with `why` (the sentence a confirmation now
+        would be refused with), then every payout paid (`paid`): `payout list --json`."""
+        household = asked(household, "household") if household is not None else None
+        with self._ledger.read_models.reading() as c:
+            waiting, done = payouts_rm.unpaid(c, household), payouts_rm.paid(c, household)
+        at = self.now()
+        uow = UnitOfWork(self._ledger)
+        entries = []
+        for p in waiting:
+            why = _refusal(uow, p["payout"], p["household"], at, for_staff)
+            entries.append({**p, "status": "ready" if why is None else "blocked", "why": why})
+        entries.extend({**p, "status": "paid", "why": None} for p in done)
+        return {"payouts": entries}
 
     # --- one ruler ----------------------------------------------------------------
 

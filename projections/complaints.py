@@ -41,6 +41,9 @@ _UPSERT = (
 
 C = Complaint
 
+# A deadline this close is due soon (the inbox's third list, beside open and overdue).
+DUE_SOON = timedelta(days=1)
+
 
 @dataclass
 class Row:
@@ -151,7 +154,7 @@ class Complaints(ReadModel):
         row.acknowledged_at = e.occurred_at.isoformat()
 
     @handle.register
-    def _noted(self, e: C.NoteAdded, position: int) -> None:
+    def _noted(self, e: C.NoteAdded | C.Assigned, position: int) -> None:
         self._row(e, position, 0)
 
     @handle.register
@@ -231,11 +234,17 @@ def entry(row: Row, now: datetime, acknowledge_days: int, resolve_days: int) -> 
     acknowledge_by = filed + timedelta(days=acknowledge_days)
     resolve_by = clock + timedelta(days=resolve_days)
     is_open = row.resolved_at is None
-    overdue = []
-    if is_open and row.acknowledged_at is None and now > acknowledge_by:
-        overdue.append("acknowledge")
-    if is_open and now > resolve_by:
-        overdue.append("resolve")
+    overdue, due_soon = [], []
+    if is_open and row.acknowledged_at is None:
+        if now > acknowledge_by:
+            overdue.append("acknowledge")
+        elif now > acknowledge_by - DUE_SOON:
+            due_soon.append("acknowledge")
+    if is_open:
+        if now > resolve_by:
+            overdue.append("resolve")
+        elif now > resolve_by - DUE_SOON:
+            due_soon.append("resolve")
     return {
         "complaint": row.complaint,
         "channel": row.channel,
@@ -250,4 +259,5 @@ def entry(row: Row, now: datetime, acknowledge_days: int, resolve_days: int) -> 
         "acknowledge_by": acknowledge_by.isoformat(),
         "resolve_by": resolve_by.isoformat(),
         "overdue": overdue,
+        "due_soon": due_soon,
     }

@@ -122,6 +122,7 @@ def test_a_ledger_in_a_schema_keeps_every_table_there(sample: str) -> None:
         "staff_credentials",
         "staff_tokens",
         "login_failures",
+        "complaint_contacts",
         "rm_policy_versions",
         "rm_groups",
         "rm_staff",
@@ -135,6 +136,9 @@ def test_a_ledger_in_a_schema_keeps_every_table_there(sample: str) -> None:
         "rm_progress_hourly",
         "rm_progress_moment",
         "rm_progress_sources",
+        "rm_household_search",
+        "rm_payouts",
+        "rm_complaint_records",
     }
     # A ledger's short name (a checkpoint's default origin): the schema, or the file.
     assert store_name(sample) == schema_of(sample)

@@ -206,6 +206,13 @@ EXTRA: list[dict[str, Any]] = [
      "staff": "s-010", "role": "supervisor", "reason": "晋升 (promoted)"},
     {"cmd": "transfer_staff", "actor": "admin", "at": "2018-03-23T10:00:00+08:00",
      "staff": "s-001", "group": "G02", "reason": "支援二组 (helps G02)"},
+    {"cmd": "assign_complaint", "actor": "s-030", "at": "2018-03-16T10:00:00+08:00",
+     "complaint": "C-0002", "to": "s-020"},
+    {"cmd": "note_complaint", "actor": "s-020", "at": "2018-03-16T11:00:00+08:00",
+     "complaint": "C-0002", "text": "已复测"},
+    {"cmd": "file_complaint", "actor": "s-030", "at": "2018-03-16T12:00:00+08:00",
+     "channel": "hotline", "about": {"group": "G01"}, "summary": "来电咨询",
+     "caller_name": "龚波", "caller_phone": "13812345678"},
 ]  # fmt: skip
 
 
@@ -303,6 +310,7 @@ STORED_TOPICS = [
     "oneruler:Account.PasswordSet",
     "oneruler:Complaint",
     "oneruler:Complaint.Acknowledged",
+    "oneruler:Complaint.Assigned",
     "oneruler:Complaint.Filed",
     "oneruler:Complaint.NoteAdded",
     "oneruler:Complaint.Reopened",
