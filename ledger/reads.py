@@ -424,17 +424,6 @@ class Reads:
         proof = proving.prove_household(self._ledger.ledger_recorder, code, since)
         return proof, bundle.bundle(proof)
 
-    def complaint_history(self, code: str) -> dict[str, Any]:
-        """A complaint's register entry (its deadlines, what is overdue now) and every
-        event of it in business-time order: `{"complaint": entry, "events": [...]}`, the
-        events shaped as `household history --json`'s."""
-        code = asked(code, "complaint")
-        entry = next((e for e in self.complaints(self.now()) if e["complaint"] == code), None)
-        if entry is None:
-            raise NotFound(f"unknown complaint {code}: check the id in the complaints inbox.")
-        events = self._ledger.events_of(complaint_id(code))
-        return {"complaint": entry, "events": history_view.history(events, [], None)}
-
     # --- printables: where an event stands in the log -------------------------------
 
     def in_log(self, kind: str, code: str, version: int) -> dict[str, Any]:

@@ -53,31 +53,3 @@ def masked(document: Any, see: bool) -> Any:
     if isinstance(document, list):
         return [masked(value, see) for value in document]
     return document
-
-
-# Who hears a complaint's caller again: the hotline that took the call, the supervisors
-# who investigate it, the admin. Everyone else sees the caller masked.
-SEES_CALLERS = frozenset({"admin", "hotline", "supervisor"})
-
-
-def mask_phone(phone: str) -> str:
-    """All but the last four digits starred: 13812345678 → *******5678."""
-    text = phone.strip()
-    return "*" * max(len(text) - 4, 0) + text[-4:]
-
-
-def mask_name(name: str) -> str:
-    """The family name only, as `report disclosure` shows heads: 龚波 → 龚某."""
-    text = name.strip()
-    return text[:1] + "某" if text else text
-
-
-def mask_caller(caller: dict[str, Any], session: Session | None) -> dict[str, Any]:
-    """A complaint's caller ({"name", "phone", ...}) as this viewer may see it."""
-    if session is not None and session.role in SEES_CALLERS:
-        return caller
-    return {
-        **caller,
-        "name": mask_name(caller["name"]) if caller.get("name") else caller.get("name"),
-        "phone": mask_phone(caller["phone"]) if caller.get("phone") else caller.get("phone"),
-    }

@@ -71,8 +71,8 @@ def group_households(visit: Visit) -> Response:
         return visit.redirect(f"/households/{wanted.strip().upper()}/file")
     rows = []
     if group is not None:
-        codes = [h["household"] for h in reads.disclosure(group, reads.now())["households"]]
-        rows = [reads.household(code, reads.now()) for code in codes]
+        found = reads.search_households("", group=group)["households"]
+        rows = [reads.household(h["household"], reads.now()) for h in found]
     return visit.render("clerk/households.html", group=group, rows=rows)
 
 

@@ -8,7 +8,6 @@ allows."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from typing import Any
 
 from starlette.responses import Response
@@ -16,17 +15,13 @@ from starlette.routing import Route
 
 from domain.complaint import CHANNELS, FINDINGS
 from domain.errors import DomainError, InvalidInput
-from web import i18n
 from web.acts import declared, new_command_id, now, run
 from web.errors import HTTPRefusal, sentence, status_of
-from web.masking import mask_caller
 from web.nav import Link
 from web.pages import Visit, page
 
 HOTLINE = ("hotline",)
 INBOX = ("hotline", "supervisor", "admin")
-# A deadline this close is due soon.
-DUE_SOON = timedelta(days=1)
 # What each role may do to a complaint on its page: (act, the command it runs).
 ACTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "acknowledge": ("acknowledge_complaint", ("hotline", "supervisor")),
@@ -42,15 +37,6 @@ def _acts_for(role: str) -> list[str]:
     return [act for act, (cmd, roles) in ACTS.items() if role in roles and declared(cmd)]
 
 
-def _due_soon(entry: dict[str, Any], at: datetime) -> bool:
-    if entry["status"] != "open" or entry["overdue"]:
-        return False
-    deadlines = [entry["resolve_by"]]
-    if entry["acknowledged_at"] is None:
-        deadlines.append(entry["acknowledge_by"])
-    return any(datetime.fromisoformat(d) - at <= DUE_SOON for d in deadlines if d)
-
-
 # --- the inbox ----------------------------------------------------------------------------
 
 FILTERS = ("open", "due_soon", "overdue", "all")
@@ -62,10 +48,7 @@ def inbox(visit: Visit) -> Response:
     shown = visit.query("show") or "open"
     if shown not in FILTERS:
         raise HTTPRefusal(400, f"show must be one of {', '.join(FILTERS)}, not {shown}.")
-    entries = [
-        {**e, "due_soon": e.get("due_soon", _due_soon(e, at))}
-        for e in visit.office.reads.complaints(at)
-    ]
+    entries = visit.office.reads.complaints(at)
     counts = {
         "open": sum(e["status"] == "open" for e in entries),
         "due_soon": sum(bool(e["due_soon"]) for e in entries),
@@ -150,27 +133,31 @@ def take_call(visit: Visit) -> Response:
     except DomainError as refused:
         return _call_form(visit, status_of(refused), message=sentence(refused), values=visit.form)
     code = done.assigned or done.command.body.complaint
-    entry = visit.office.reads.complaint_history(code)["complaint"]
+    entry = visit.office.reads.complaint(code, role=visit.session.role if visit.session else None)
     return _call_form(visit, filed={"code": code, "said": done.said, "entry": entry})
 
 
 # --- one complaint -----------------------------------------------------------------------
 
+# What a complaint's record entry holds besides when, who and what kind of event.
+_FRAME = frozenset({"event", "occurred_at", "recorded_at", "actor", "entered_by"})
+
+
+def _details(entry: dict[str, Any]) -> str:
+    return " · ".join(str(v) for k, v in entry.items() if k not in _FRAME and v is not None)
+
 
 def _record(visit: Visit, code: str, status: int = 200, **context: Any) -> Response:
     assert visit.session is not None
-    reads = visit.office.reads
-    record = reads.complaint_history(code)
-    entry = record["complaint"]
-    events = [{**e, "label": i18n.event_label(e["type"], visit.lang)} for e in record["events"]]
-    caller = record.get("caller")
+    # The read facade masks the caller for whoever may not hear them again.
+    entry = visit.office.reads.complaint(code, role=visit.session.role)
     defaults: dict[str, Any] = {"message": None, "done": None}
     return visit.render(
         "complaints/record.html",
         status=status,
         c=entry,
-        events=events,
-        caller=mask_caller(caller, visit.session) if caller else None,
+        events=[{**e, "details": _details(e)} for e in entry["record"]],
+        caller=entry["caller"],
         acts=_acts_for(visit.session.role),
         findings=FINDINGS,
         command_id=new_command_id(),
