@@ -34,6 +34,13 @@ def new_command_id() -> str:
     return "web-" + secrets.token_hex(12)
 
 
+def shown(moment: str | None) -> str:
+    """A stored moment as a person reads it: the ledger's time zone, to the minute."""
+    if not moment:
+        return ""
+    return datetime.fromisoformat(moment).astimezone(LEDGER_TZ).strftime("%Y-%m-%d %H:%M")
+
+
 def now(visit: Visit) -> datetime:
     return visit.office.reads.now().astimezone(LEDGER_TZ)
 

@@ -15,7 +15,7 @@ from starlette.routing import Route
 
 from domain.complaint import CHANNELS, FINDINGS
 from domain.errors import DomainError, InvalidInput
-from web.acts import declared, new_command_id, now, run
+from web.acts import declared, new_command_id, now, run, shown
 from web.errors import HTTPRefusal, sentence, status_of
 from web.nav import Link
 from web.pages import Visit, page
@@ -45,9 +45,9 @@ FILTERS = ("open", "due_soon", "overdue", "all")
 @page(roles=INBOX)
 def inbox(visit: Visit) -> Response:
     at = now(visit)
-    shown = visit.query("show") or "open"
-    if shown not in FILTERS:
-        raise HTTPRefusal(400, f"show must be one of {', '.join(FILTERS)}, not {shown}.")
+    tab = visit.query("show") or "open"
+    if tab not in FILTERS:
+        raise HTTPRefusal(400, f"show must be one of {', '.join(FILTERS)}, not {tab}.")
     entries = visit.office.reads.complaints(at)
     counts = {
         "open": sum(e["status"] == "open" for e in entries),
@@ -55,18 +55,19 @@ def inbox(visit: Visit) -> Response:
         "overdue": sum(bool(e["overdue"]) for e in entries),
         "all": len(entries),
     }
-    if shown == "open":
+    if tab == "open":
         entries = [e for e in entries if e["status"] == "open"]
-    elif shown == "due_soon":
+    elif tab == "due_soon":
         entries = [e for e in entries if e["due_soon"]]
-    elif shown == "overdue":
+    elif tab == "overdue":
         entries = [e for e in entries if e["overdue"]]
     return visit.render(
         "complaints/inbox.html",
         entries=list(reversed(entries)),
-        shown=shown,
+        shown=tab,
         counts=counts,
         filters=FILTERS,
+        when=shown,
         at=at.isoformat(sep=" ", timespec="minutes"),
     )
 
@@ -92,6 +93,7 @@ def _call_form(visit: Visit, status: int = 200, **context: Any) -> Response:
         q=q,
         found=found,
         channels=CHANNELS,
+        when=shown,
         groups=sorted(reads.group_names().items()),
         takes_caller=declared("file_complaint", "caller_name"),
         command_id=new_command_id(),
@@ -160,6 +162,7 @@ def _record(visit: Visit, code: str, status: int = 200, **context: Any) -> Respo
         caller=entry["caller"],
         acts=_acts_for(visit.session.role),
         findings=FINDINGS,
+        when=shown,
         command_id=new_command_id(),
         **{**defaults, **context},
     )
