@@ -284,9 +284,7 @@ class Reads:
         keys = ("payout", "household", "amount", "requested_by", "requested_at")
         return {
             "payouts": [
-                {k: p[k] for k in keys}
-                for p in self.payouts(for_staff)["payouts"]
-                if p["status"] == "ready"
+                {k: p[k] for k in keys} for p in self._unpaid(for_staff) if p["status"] == "ready"
             ]
         }
 
@@ -301,16 +299,23 @@ class Reads:
         first, each `ready` or `blocked` with `why` (the sentence a confirmation now
         would be refused with), then every payout paid (`paid`): `payout list --json`."""
         household = asked(household, "household") if household is not None else None
+        entries = self._unpaid(for_staff, household)
         with self._ledger.read_models.reading() as c:
-            waiting, done = payouts_rm.unpaid(c, household), payouts_rm.paid(c, household)
+            done = payouts_rm.paid(c, household)
+        entries.extend({**p, "status": "paid", "why": None} for p in done)
+        return {"payouts": entries}
+
+    def _unpaid(self, for_staff: str | None, household: str | None = None) -> list[dict[str, Any]]:
+        """The payouts not yet paid, each judged now: ready, or blocked and why."""
+        with self._ledger.read_models.reading() as c:
+            waiting = payouts_rm.unpaid(c, household)
         at = self.now()
         uow = UnitOfWork(self._ledger)
         entries = []
         for p in waiting:
             why = _refusal(uow, p["payout"], p["household"], at, for_staff)
             entries.append({**p, "status": "ready" if why is None else "blocked", "why": why})
-        entries.extend({**p, "status": "paid", "why": None} for p in done)
-        return {"payouts": entries}
+        return entries
 
     # --- one ruler ----------------------------------------------------------------
 

@@ -176,7 +176,8 @@ COMMANDS = (
     "enroll_staff, publish_policy, create_group, register_household, record_survey, "
     "record_valuation, sign_agreement, approve_deviation, void_agreement, attach_document, "
     "record_vacated, "
-    "file_complaint, acknowledge_complaint, add_to_complaint, resolve_complaint, "
+    "file_complaint, acknowledge_complaint, add_to_complaint, note_complaint, "
+    "assign_complaint, resolve_complaint, "
     "reopen_complaint, request_payout, confirm_payout, "
     "suspend_staff, reinstate_staff, change_staff_role, transfer_staff"
 )

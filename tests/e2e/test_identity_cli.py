@@ -382,6 +382,22 @@ def test_set_password_login_and_a_write_on_a_terminal(
     assert set_clerk.stdout == (
         "set the password of s-001 (by admin); any tokens of s-001 ended.\n"
     )
+    # With --json, the API's answer to a command: the Account event, never the password.
+    again = oneruler("staff", "set-password", "s-001", "--password-stdin", "--json", "--db", db,
+                     input="another long passphrase\n", token=admin)  # fmt: skip
+    answer = json.loads(again.stdout)
+    assert answer["applied"] is True and answer["id"].startswith("password-")
+    assert answer["events"] == [
+        {
+            "type": "Account.PasswordReset",
+            "originator": answer["events"][0]["originator"],
+            "version": 2,
+        }
+    ]
+    assert "passphrase" not in again.output
+    set_clerk = oneruler("staff", "set-password", "s-001", "--password-stdin", "--db", db,
+                         input="a clerk's long passphrase\n", token=admin)  # fmt: skip
+    assert set_clerk.exit_code == 0
     # On a terminal, a write asks for the actor's password instead of a token.
     monkeypatch.setattr("cli.credentials.on_terminal", lambda: True)
     attach = ("document", "attach", "--household", "XC-0001", "--kind", "photo", "--sha256",
