@@ -239,14 +239,17 @@ def _flag(call: Call, name: str) -> bool:
 
 @endpoint()
 def complaints(call: Call) -> Response:
+    """`complaint list --json` with the same filters (open, overdue, due_soon,
+    assignee, household)."""
     reads = call.office.reads
-    now = reads.now().astimezone(LEDGER_TZ)
-    entries = reads.complaints(now)
-    if _flag(call, "open"):
-        entries = [e for e in entries if e["status"] == "open"]
-    if _flag(call, "overdue"):
-        entries = [e for e in entries if e["overdue"]]
-    shown = {"as_of": now.isoformat(), "complaints": entries}
+    shown = reads.complaint_list(
+        reads.now().astimezone(LEDGER_TZ),
+        open=_flag(call, "open"),
+        overdue=_flag(call, "overdue"),
+        due_soon=_flag(call, "due_soon"),
+        assignee=call.param("assignee") or None,
+        household=call.param("household") or None,
+    )
     return document(masked(shown, call.staff.role in SEE_ALL))
 
 

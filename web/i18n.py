@@ -171,6 +171,29 @@ EVENTS: dict[str, tuple[str, str]] = {
 }
 
 
+# A household's status and a document's kind, as the pages name them.
+TERMS: dict[str, tuple[str, str]] = {
+    "registered": ("已登记", "registered"),
+    "surveyed": ("已摸底", "surveyed"),
+    "valued": ("已评估", "valued"),
+    "signed": ("已签约", "signed"),
+    "paid": ("已付清", "paid"),
+    "id_card": ("身份证", "ID card"),
+    "hukou": ("户口簿", "household register"),
+    "property_certificate": ("房产证", "property certificate"),
+    "survey_form": ("入户调查表", "survey form"),
+    "valuation_report": ("评估报告", "valuation report"),
+    "agreement": ("补偿协议", "agreement"),
+    "bank_account": ("银行账户", "bank account"),
+}
+
+
+def term(value: str, lang: str) -> str:
+    """A status or a document kind in the page's language (as stored if unknown)."""
+    names = TERMS.get(value)
+    return names[LANGUAGES.index(lang)] if names else value
+
+
 def event_label(event_type: str, lang: str) -> str:
     names = EVENTS.get(event_type)
     return names[LANGUAGES.index(lang)] if names else event_type

@@ -51,6 +51,7 @@ def page(
     body = _env.get_template(template).render(
         {
             "t": i18n.translator(lang),
+            "term": lambda value: i18n.term(value, lang),
             "lang": lang,
             "switch_url": switch_url(request, other),
             "path": request.url.path,

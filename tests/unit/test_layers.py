@@ -44,3 +44,15 @@ def test_domain_imports_only_the_standard_library_and_eventsourcing_domain() -> 
         if name.split(".")[0] not in allowed_roots and name != "eventsourcing.domain"
     ]
     assert not wrong
+
+
+def test_the_web_application_reads_through_the_facade_and_writes_through_commands() -> None:
+    """web/ reaches no storage: no recorder, read models' runner, log store or SQL."""
+    internals = ("ledger.recorder", "ledger.postgres", "ledger.read_models", "ledger.log",
+                 "projections", "sqlite3", "psycopg")  # fmt: skip
+    wrong = [
+        f"{path.relative_to(ROOT)} imports {name}"
+        for path, name in imports("web")
+        if name.startswith(internals)
+    ]
+    assert not wrong

@@ -184,7 +184,11 @@ def test_the_groups_report(app: TestClient) -> None:
     assert answer.json() == json.loads(json.dumps(expected))
 
 
-@pytest.mark.parametrize(("query", "count"), [("", 1), ("?open=true", 0), ("?overdue=true", 0)])
+@pytest.mark.parametrize(
+    ("query", "count"),
+    [("", 1), ("?open=true", 0), ("?overdue=true", 0), ("?household=XC-0003", 1),
+     ("?household=XC-0001", 0), ("?open=false", 1)],
+)  # fmt: skip
 def test_the_complaints_register_with_its_filters(app: TestClient, query: str, count: int) -> None:
     body = app.get(f"/api/v1/complaints{query}", headers=bearer(app, "s-030")).json()
     assert len(body["complaints"]) == count

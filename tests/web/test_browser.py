@@ -6,7 +6,6 @@ home page, kept in tests/artifacts/screenshots/ (CI keeps the folder as an artef
 
 from __future__ import annotations
 
-import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,6 +34,7 @@ sync_api = pytest.importorskip("playwright.sync_api")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The application on the sample programme and its payouts, served by uvicorn in a
     thread on a free port; every staff member of STAFF has PASSWORD."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     url = f"sqlite:///{tmp_path_factory.mktemp('browser') / 'ledger.db'}"
     load_sample(url)
     add_payouts(url)
@@ -87,16 +87,15 @@ def log_in(page: object, server: str, staff: str) -> None:
 
 
 def test_each_role_logs_in_to_its_home_page(page: object, server: str) -> None:
-    if SCREENSHOTS.exists():
-        shutil.rmtree(SCREENSHOTS)
-    SCREENSHOTS.mkdir(parents=True)
+    for old in SCREENSHOTS.glob("home-*.png"):
+        old.unlink()
     for staff, role in STAFF.items():
         log_in(page, server, staff)
         assert staff in page.inner_text("header")  # type: ignore[attr-defined]
         page.screenshot(path=str(SCREENSHOTS / f"home-{role}.png"), full_page=True)  # type: ignore[attr-defined]
         page.click("header button:has-text('退出')")  # type: ignore[attr-defined]
         page.wait_for_url(f"{server}/login")  # type: ignore[attr-defined]
-    assert sorted(p.name for p in SCREENSHOTS.iterdir()) == sorted(
+    assert sorted(p.name for p in SCREENSHOTS.glob("home-*")) == sorted(
         f"home-{role}.png" for role in STAFF.values()
     )
 
@@ -140,3 +139,23 @@ def test_finance_confirms_a_ready_payout_and_is_not_offered_a_blocked_one(
     assert "P-0003" in blocked and "open complaint (C-0002)" in blocked
     page.goto(f"{server}/finance/paid")  # type: ignore[attr-defined]
     assert "ICBC-20180320-0002" in page.inner_text("#paid")  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("width", "height"), [(1366, 768), (390, 844)])
+def test_pages_fit_an_office_screen_and_a_phone(
+    browser: object, server: str, width: int, height: int
+) -> None:
+    """No page is wider than the screen: wide tables scroll inside their own box."""
+    context = browser.new_context(viewport={"width": width, "height": height})  # type: ignore[attr-defined]
+    page = context.new_page()
+    try:
+        log_in(page, server, "s-020")
+        for path in ("/", "/households/XC-0001", "/public/bulletin", "/public/disclosure",
+                     "/households?q=XC"):  # fmt: skip
+            page.goto(f"{server}{path}")
+            overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+            assert overflow <= 0, (path, overflow)
+        page.goto(f"{server}/households/XC-0001")
+        page.screenshot(path=str(SCREENSHOTS / f"household-{width}x{height}.png"), full_page=True)
+    finally:
+        context.close()

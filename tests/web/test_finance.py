@@ -169,3 +169,11 @@ def test_the_search_page_finds_by_name_and_goes_straight_to_a_code(finance: Test
     assert direct.headers["location"] == "/households/XC-0003"
     nothing = finance.get("/households?q=无此人")
     assert "没有找到" in nothing.text
+
+
+def test_a_households_page_says_why_its_payout_cannot_be_paid(finance: TestClient) -> None:
+    page = finance.get("/households/XC-0003").text
+    assert "P-0003" in page
+    assert '<td class="why">XC-0003 has an open complaint (C-0002)' in page
+    replay = finance.get("/households/XC-0003?as_of=2018-03-20").text
+    assert "P-0003" in replay and "open complaint (C-0002)" not in replay

@@ -17,7 +17,7 @@ def test_a_household_page_shows_its_state_timeline_and_who_entered_what(app: Tes
     assert page.status_code == 200
     text = page.text
     assert "XC-0001 · 张三" in text
-    assert '<dd id="status">paid</dd>' in text
+    assert '<dd id="status" data-status="paid">已付清</dd>' in text
     assert "P-0001" in text and "ICBC-20180312-0001" in text
     # Every event, with its actor, and admin shown as who entered the sample's lines.
     assert text.count("<tr><td>2018-") == 14
@@ -29,7 +29,7 @@ def test_a_household_page_replays_as_of_a_moment(app: TestClient) -> None:
     log_in_page(app, "s-030")
     then = app.get("/households/XC-0001?as_of=2018-03-05T12:00")
     assert then.status_code == 200
-    assert '<dd id="status">surveyed</dd>' in then.text
+    assert '<dd id="status" data-status="surveyed">已摸底</dd>' in then.text
     assert then.text.count("<tr><td>2018-") == 2
     assert "P-0001" not in then.text
     before = app.get("/households/XC-0001?as_of=2018-02-01")

@@ -105,3 +105,51 @@ def test_logging_out_ends_the_token(app: TestClient) -> None:
     csrf = csrf_of(app.get("/").text)
     assert app.post("/logout", data={"csrf": csrf}, follow_redirects=False).status_code == 303
     assert app.get("/", follow_redirects=False).status_code == 303
+
+
+def test_no_template_has_inline_script_or_style() -> None:
+    """The Content-Security-Policy would refuse them; none is written."""
+    from web.render import TEMPLATES
+
+    for template in TEMPLATES.glob("*.html"):
+        text = template.read_text(encoding="utf-8")
+        assert "<script" not in text and "style=" not in text and "<style" not in text, template
+        assert " on" + "click=" not in text, template
+
+
+def test_an_unexpected_failure_is_one_sentence_and_500(sample_url: str) -> None:
+    from web.app import create_app
+    from web.office import Settings
+
+    app = create_app(sample_url, Settings())
+
+    def broken(*_: object, **__: object) -> None:
+        raise RuntimeError("secret details of a bug")
+
+    app.state.office.reads.household = broken
+    with TestClient(app, base_url="http://testserver", raise_server_exceptions=False) as client:
+        log_in_page(client, "s-020")
+        page = client.get("/households/XC-0001")
+        assert page.status_code == 500
+        assert "the server failed unexpectedly" in page.text
+        assert "secret details" not in page.text and "Traceback" not in page.text
+        client.cookies.clear()
+        headers = {"Authorization": f"Bearer {log_in_page(client, 's-020')}"}
+        client.cookies.clear()
+        answer = client.get("/api/v1/households/XC-0001", headers=headers)
+        assert answer.status_code == 500
+        assert set(answer.json()) == {"error"}
+        assert "secret details" not in answer.text
+
+
+def test_too_many_failed_logins_on_the_page_is_429(app: TestClient) -> None:
+    set_password(app, "s-040")
+    for _ in range(5):
+        form = app.get("/login")
+        data = {"csrf": csrf_of(form.text), "staff": "s-040", "password": "not the password"}
+        assert app.post("/login", data=data).status_code == 401
+    form = app.get("/login")
+    data = {"csrf": csrf_of(form.text), "staff": "s-040", "password": PASSWORD}
+    locked = app.post("/login", data=data)
+    assert locked.status_code == 429
+    assert "too many failed logins for s-040" in locked.text

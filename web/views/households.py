@@ -55,6 +55,7 @@ def _payouts(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "requested_by": event["actor"],
                 "confirmed_at": None,
                 "bank_reference": None,
+                "why": None,
             }
         elif event["type"] == "Household.PayoutConfirmed" and data["payout"] in payouts:
             payouts[data["payout"]]["confirmed_at"] = event["occurred_at"]
@@ -108,11 +109,17 @@ def household(visit: Visit) -> Response:
         }
         for e in events
     ]
+    payouts = _payouts(events)
+    if not asked:
+        # Now (not a replay): why each payout not yet paid cannot be, if it cannot.
+        why = {p["payout"]: p["why"] for p in reads.payouts(household=code)["payouts"]}
+        for p in payouts:
+            p["why"] = why.get(p["payout"]) if p["confirmed_at"] is None else None
     return visit.render(
         "household.html",
         h=shown,
         registered=registered,
-        payouts=_payouts(events),
+        payouts=payouts,
         complaints=complaints,
         timeline=timeline,
         as_of=asked,
