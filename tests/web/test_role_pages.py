@@ -525,3 +525,27 @@ def test_the_caller_is_kept_for_the_hotline_and_supervisors_only(app: TestClient
         assert "13812345678" not in page and "龚波" not in page
     history = app.app.state.office.reads.household_history("XC-0004", None)  # type: ignore[attr-defined]
     assert "13812345678" not in str(history)  # kept beside the events, not in them
+
+
+def test_the_hotline_assigns_a_supervisor_who_adds_notes(app: TestClient) -> None:
+    answer = file_call(app)
+    code = re.search(r"filed complaint (C-[0-9A-Z-]+)", text(answer)).group(1)  # type: ignore[union-attr]
+    before = stored(app)
+    to_clerk = post(app, f"/complaints/{code}", {"act": "assign", "to": CLERK_G01})
+    assert to_clerk.status_code == 409
+    assert "s-001 is clerk staff; a complaint is assigned to a supervisor." in text(to_clerk)
+    assert stored(app) == before
+    assigned = post(app, f"/complaints/{code}", {"act": "assign", "to": SUPERVISOR})
+    assert assigned.status_code == 200
+    assert f"assigned complaint {code} to {SUPERVISOR}" in text(assigned)
+    assert f'id="assignee">{SUPERVISOR}<' in text(assigned)
+    assert code in text(app.get("/complaints")) and SUPERVISOR in text(app.get("/complaints"))
+    log_in_page(app, SUPERVISOR)
+    page = text(app.get(f"/complaints/{code}"))
+    assert 'id="act-note"' in page and 'id="act-add"' not in page
+    noted = post(app, f"/complaints/{code}", {"act": "note", "text": "已约户主周三复测"})
+    assert noted.status_code == 200
+    assert "已约户主周三复测" in text(noted)
+    refused = post(app, f"/complaints/{code}", {"act": "add", "text": "hotline only"})
+    assert refused.status_code == 403
+    assert stored(app) == before + 2
