@@ -206,6 +206,15 @@ LABELS.update(
         # the clerk
         "my_group": ("本组住户", "My group's households"),
         "open_file": ("打开", "Open"),
+        "stage_registered": ("已登记", "registered"),
+        "stage_surveyed": ("已调查", "surveyed"),
+        "stage_valued": ("已评估", "valued"),
+        "stage_signed": ("已签约", "signed"),
+        "stage_paid": ("已支付", "paid"),
+        "first_listed": (
+            "只列出前100户；按状态筛选，或输入户编号打开。",
+            "Only the first 100 are listed; narrow by status, or open one by its code.",
+        ),
         "actions": ("办理", "Actions"),
         "household_page": ("住户页面", "Household page"),
         "survey": ("入户调查", "Survey"),

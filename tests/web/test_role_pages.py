@@ -270,6 +270,11 @@ def test_a_clerk_sees_their_own_groups_households(app: TestClient) -> None:
     opened = app.get("/clerk?household=XC-0002", follow_redirects=False)
     assert opened.headers["location"] == "/households/XC-0002/file"
     assert app.get("/clerk?household=XC-0003").status_code == 403
+    signed = text(app.get("/clerk?status=signed"))
+    assert 'href="/households/XC-0002"' in signed and 'href="/households/XC-0001"' not in signed
+    refused = app.get("/clerk?status=dreaming")
+    assert refused.status_code == 400
+    assert "status must be one of registered, surveyed, valued, signed, paid" in text(refused)
 
 
 @pytest.mark.parametrize("form", CLERK_FORMS)

@@ -23,6 +23,10 @@ from web.nav import Link
 from web.pages import Visit, page
 
 CLERK = ("clerk",)
+# A household's stages, by which the group's list narrows (as `household search --status`).
+STATUSES = ("registered", "surveyed", "valued", "signed", "paid")
+# A search lists at most this many (specs/web.md); a larger group narrows by stage.
+LISTED = 100
 # Who may download a household's scanned documents: those who see its private fields.
 FILE_READERS = ("admin", "supervisor", "clerk", "finance")
 
@@ -69,11 +73,19 @@ def group_households(visit: Visit) -> Response:
     if wanted:
         check_own_group(visit, wanted)
         return visit.redirect(f"/households/{wanted.strip().upper()}/file")
+    status = visit.query("status") or None
     rows = []
     if group is not None:
-        found = reads.search_households("", group=group)["households"]
+        found = reads.search_households("", group=group, status=status)["households"]
         rows = [reads.household(h["household"], reads.now()) for h in found]
-    return visit.render("clerk/households.html", group=group, rows=rows)
+    return visit.render(
+        "clerk/households.html",
+        group=group,
+        rows=rows,
+        chosen=status or "",
+        statuses=STATUSES,
+        most=LISTED,
+    )
 
 
 # --- the survey --------------------------------------------------------------------------
