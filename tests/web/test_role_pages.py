@@ -554,3 +554,26 @@ def test_the_hotline_assigns_a_supervisor_who_adds_notes(app: TestClient) -> Non
     refused = post(app, f"/complaints/{code}", {"act": "add", "text": "hotline only"})
     assert refused.status_code == 403
     assert stored(app) == before + 2
+
+
+@pytest.mark.parametrize(
+    ("staff", "path", "data"),
+    [
+        (HOTLINE, "/complaints/new", {"household": "XC-0004", "channel": "hotline",
+                                      "summary": "x"}),
+        (SUPERVISOR, "/agreements/void", {"household": "XC-0002", "agreement": "A-0002",
+                                          "reason": "x"}),
+        (CLERK_G01, "/households/XC-0002/vacated", {}),
+    ],
+)  # fmt: skip
+def test_a_role_form_posted_from_another_site_or_without_its_token_appends_nothing(
+    app: TestClient, staff: str, path: str, data: dict[str, str]
+) -> None:
+    log_in_page(app, staff)
+    before = stored(app)
+    forged = post(app, path, data, headers={"Origin": "https://evil.example"})
+    assert forged.status_code == 403
+    tokenless = app.post(path, data=data)
+    assert tokenless.status_code == 403
+    assert "security token is missing or out of date" in text(tokenless)
+    assert stored(app) == before
