@@ -14,6 +14,9 @@ from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import ApplicationRecorder, IntegrityError, Transcoder
 
+# Imported for its events' topics: a process that reads the log (the read models catching
+# up, in `household show`) must resolve an Account event without having set a password.
+from domain import account as _account  # noqa: F401
 from domain.base import Recorded
 from domain.errors import DomainError, NotFound
 from domain.household import Household

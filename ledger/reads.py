@@ -6,12 +6,14 @@ the same thing the same way."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from domain.complaint import contact_digest
 from domain.errors import DomainError, InvalidInput, NotFound
+from domain.ids import complaint_id, household_id, payout_id
 from domain.policy import DEFAULT_ACKNOWLEDGE_DAYS, DEFAULT_RESOLVE_DAYS, PolicyVersion
 from domain.programme import Policy
 from domain.roles import SEES_CALLERS
@@ -19,8 +21,9 @@ from domain.ruler import mask_id_number, mask_name
 from domain.values import LEDGER_TZ, parse_code
 from ledger import identity_tables
 from ledger.application import Ledger
-from ledger.checkpoint import Verifier
+from ledger.checkpoint import Signer, Verifier
 from ledger.commands.unit_of_work import UnitOfWork
+from ledger.documents import Documents
 from ledger.log import store as log_store
 from ledger.log import verification
 from projections import complaint_records, consistency, household_search, on_behalf
@@ -36,7 +39,12 @@ from projections.model import micros
 if TYPE_CHECKING:
     from ledger.cosignature import CosignerVerifier
     from ledger.log.bundle import HouseholdProof
+    from ledger.log.notes import Receipt
     from ledger.log.recorded import RecordBounds
+
+
+# The aggregate each kind of record a receipt or a printable names.
+_RECORD_IDS = {"household": household_id, "complaint": complaint_id, "payout": payout_id}
 
 
 def asked(code: str, kind: str) -> str:
@@ -82,6 +90,7 @@ class Reads:
         self._ledger = ledger
         # Policy versions as read: a published version never changes.
         self._policies: dict[tuple[str, int], PolicyVersion] = {}
+        self._kept_documents: Documents | None = None
 
     def now(self) -> datetime:
         """The ledger's clock: what "now" means for reads that default to it."""
@@ -149,6 +158,13 @@ class Reads:
             "events": history_view.history(own, attached, as_of),
         }
 
+    # --- staff --------------------------------------------------------------------
+
+    def staff_group(self, staff: str) -> str | None:
+        """The work group a staff member belongs to now (None: none, or unknown)."""
+        with self._ledger.read_models.reading() as c:
+            return programme_rm.current_group(c, staff)
+
     # --- the bulletin and the registers ----------------------------------------
 
     def group_report(self, as_of: datetime) -> dict[str, Any]:
@@ -165,6 +181,12 @@ class Reads:
         """The business time of the first household's first step (None: none yet)."""
         with self._ledger.read_models.reading() as c:
             return progress_rm.first_day(c)
+
+    def last_business_day(self) -> datetime | None:
+        """The business time of the latest change to the bulletin's figures (None: none
+        yet): the day a bulletin reports when none is asked for."""
+        with self._ledger.read_models.reading() as c:
+            return progress_rm.last_day(c)
 
     def group_names(self) -> dict[str, str]:
         """Each work group's name, by id."""
@@ -325,6 +347,11 @@ class Reads:
         """A published policy with every version, as published."""
         return self._ledger.policy(asked(code, "policy"))
 
+    def published_policies(self) -> list[dict[str, Any]]:
+        """Every published version of every policy, as published, by policy and version."""
+        with self._ledger.read_models.reading() as c:
+            return [json.loads(text) for text in programme_rm.policy_documents(c)]
+
     def policy_diff(self, code: str, old: int, new: int) -> dict[str, Any]:
         """The `policy show ID --diff A B --json` document."""
         code = asked(code, "policy")
@@ -401,3 +428,65 @@ class Reads:
         code = asked(code, "household")
         proof = proving.prove_household(self._ledger.ledger_recorder, code, since)
         return proof, bundle.bundle(proof)
+
+    # --- printables: where an event stands in the log -------------------------------
+
+    def in_log(self, kind: str, code: str, version: int) -> dict[str, Any]:
+        """Where version `version` of record `kind` `code` (household, complaint, payout)
+        stands in the transparency log: `{"index": leaf index or None (not logged yet),
+        "checkpoint": the first checkpoint that includes it ({"size", "root",
+        "created_at", "note"}) or None (none does yet)}`."""
+        code = asked(code, kind)
+        recorder = self._ledger.ledger_recorder
+        log = recorder.log
+        d = log.dialect
+        with recorder.log_transaction(commit=False) as c:
+            c.execute(
+                d.sql(
+                    f"SELECT {d.notification_id} FROM {d.events_table} "
+                    "WHERE originator_id = ? AND originator_version = ?"
+                ),
+                [d.originator_param(_RECORD_IDS[kind](code)), version],
+            )
+            row = c.fetchone()
+            if row is None:
+                raise NotFound(f"there is no version {version} of {kind} {code} in the ledger.")
+            leaves = log.leaves_of(c, [int(row[0])])
+            checkpoints = log.checkpoints(c) if leaves else []
+        if not leaves:
+            return {"index": None, "checkpoint": None}
+        index = next(iter(leaves.values()))[0]
+        first = next((cp for cp in checkpoints if cp.size > index), None)
+        return {
+            "index": index,
+            "checkpoint": None
+            if first is None
+            else {
+                "size": first.size,
+                "root": first.root.hex(),
+                "created_at": first.created_at,
+                "note": first.note,
+            },
+        }
+
+    def receipt(
+        self, signers: Sequence[Signer], kind: str, code: str, version: int | None = None
+    ) -> Receipt:
+        """The receipt `oneruler receipt` gives: the log's signed promise that its next
+        checkpoint includes a record's event (the given or latest version)."""
+        return self._ledger.receipt(signers, kind, asked(code, kind), version)
+
+    # --- the households' scanned documents -------------------------------------------
+
+    def document(self, digest: str) -> bytes | None:
+        """A scanned document's bytes, by its SHA-256 (None: not kept here)."""
+        return self._documents().content(digest)
+
+    def documents_kept(self, digests: Sequence[str]) -> set[str]:
+        """Which of these SHA-256 digests have their file kept in the ledger's database."""
+        return self._documents().kept(digests)
+
+    def _documents(self) -> Documents:
+        if self._kept_documents is None:
+            self._kept_documents = Documents(self._ledger)
+        return self._kept_documents

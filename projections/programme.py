@@ -177,6 +177,13 @@ def policy_documents(c: Cursor) -> list[str]:
     return [row[0] for row in c.fetchall()]
 
 
+def current_group(c: Cursor, staff: str) -> str | None:
+    """The work group a staff member belongs to now (None: none, or not enrolled)."""
+    c.execute("SELECT grp FROM rm_staff WHERE staff = ?", (staff,))
+    row = c.fetchone()
+    return row[0] if row else None
+
+
 def group_at(moves: list[tuple[int, int, str | None]], at: int) -> str | None:
     """Of (position, since, group) moves, the group in force at `at`: the latest move
     in business time by then (the later recorded at a tie); before the first, the
@@ -186,6 +193,13 @@ def group_at(moves: list[tuple[int, int, str | None]], at: int) -> str | None:
     by_then = [m for m in moves if m[1] <= at]
     chosen = max(by_then, key=lambda m: (m[1], m[0])) if by_then else min(moves)
     return chosen[2]
+
+
+def staff_group(c: Cursor, staff: str) -> str | None:
+    """The staff member's work group now (None: none, or unknown)."""
+    c.execute("SELECT grp FROM rm_staff WHERE staff = ?", (staff,))
+    row = c.fetchone()
+    return row[0] if row else None
 
 
 def groups(c: Cursor, created_by: int | None = None) -> list[tuple[str, str]]:
