@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from domain.complaint import contact_digest
 from domain.errors import DomainError, InvalidInput, NotFound
+from domain.ids import complaint_id, household_id, payout_id
 from domain.policy import DEFAULT_ACKNOWLEDGE_DAYS, DEFAULT_RESOLVE_DAYS, PolicyVersion
 from domain.programme import Policy
 from domain.roles import SEES_CALLERS
@@ -20,8 +21,9 @@ from domain.ruler import mask_id_number, mask_name
 from domain.values import LEDGER_TZ, parse_code
 from ledger import identity_tables
 from ledger.application import Ledger
-from ledger.checkpoint import Verifier
+from ledger.checkpoint import Signer, Verifier
 from ledger.commands.unit_of_work import UnitOfWork
+from ledger.documents import Documents
 from ledger.log import store as log_store
 from ledger.log import verification
 from projections import complaint_records, consistency, household_search, on_behalf
@@ -37,7 +39,12 @@ from projections.model import micros
 if TYPE_CHECKING:
     from ledger.cosignature import CosignerVerifier
     from ledger.log.bundle import HouseholdProof
+    from ledger.log.notes import Receipt
     from ledger.log.recorded import RecordBounds
+
+
+# The aggregate each kind of record a receipt or a printable names.
+_RECORD_IDS = {"household": household_id, "complaint": complaint_id, "payout": payout_id}
 
 
 def asked(code: str, kind: str) -> str:
@@ -83,6 +90,7 @@ class Reads:
         self._ledger = ledger
         # Policy versions as read: a published version never changes.
         self._policies: dict[tuple[str, int], PolicyVersion] = {}
+        self._kept_documents: Documents | None = None
 
     def now(self) -> datetime:
         """The ledger's clock: what "now" means for reads that default to it."""
@@ -420,3 +428,65 @@ class Reads:
         code = asked(code, "household")
         proof = proving.prove_household(self._ledger.ledger_recorder, code, since)
         return proof, bundle.bundle(proof)
+
+    # --- printables: where an event stands in the log -------------------------------
+
+    def in_log(self, kind: str, code: str, version: int) -> dict[str, Any]:
+        """Where version `version` of record `kind` `code` (household, complaint, payout)
+        stands in the transparency log: `{"index": leaf index or None (not logged yet),
+        "checkpoint": the first checkpoint that includes it ({"size", "root",
+        "created_at", "note"}) or None (none does yet)}`."""
+        code = asked(code, kind)
+        recorder = self._ledger.ledger_recorder
+        log = recorder.log
+        d = log.dialect
+        with recorder.log_transaction(commit=False) as c:
+            c.execute(
+                d.sql(
+                    f"SELECT {d.notification_id} FROM {d.events_table} "
+                    "WHERE originator_id = ? AND originator_version = ?"
+                ),
+                [d.originator_param(_RECORD_IDS[kind](code)), version],
+            )
+            row = c.fetchone()
+            if row is None:
+                raise NotFound(f"there is no version {version} of {kind} {code} in the ledger.")
+            leaves = log.leaves_of(c, [int(row[0])])
+            checkpoints = log.checkpoints(c) if leaves else []
+        if not leaves:
+            return {"index": None, "checkpoint": None}
+        index = next(iter(leaves.values()))[0]
+        first = next((cp for cp in checkpoints if cp.size > index), None)
+        return {
+            "index": index,
+            "checkpoint": None
+            if first is None
+            else {
+                "size": first.size,
+                "root": first.root.hex(),
+                "created_at": first.created_at,
+                "note": first.note,
+            },
+        }
+
+    def receipt(
+        self, signers: Sequence[Signer], kind: str, code: str, version: int | None = None
+    ) -> Receipt:
+        """The receipt `oneruler receipt` gives: the log's signed promise that its next
+        checkpoint includes a record's event (the given or latest version)."""
+        return self._ledger.receipt(signers, kind, asked(code, kind), version)
+
+    # --- the households' scanned documents -------------------------------------------
+
+    def document(self, digest: str) -> bytes | None:
+        """A scanned document's bytes, by its SHA-256 (None: not kept here)."""
+        return self._documents().content(digest)
+
+    def documents_kept(self, digests: Sequence[str]) -> set[str]:
+        """Which of these SHA-256 digests have their file kept in the ledger's database."""
+        return self._documents().kept(digests)
+
+    def _documents(self) -> Documents:
+        if self._kept_documents is None:
+            self._kept_documents = Documents(self._ledger)
+        return self._kept_documents

@@ -195,6 +195,13 @@ def group_at(moves: list[tuple[int, int, str | None]], at: int) -> str | None:
     return chosen[2]
 
 
+def staff_group(c: Cursor, staff: str) -> str | None:
+    """The staff member's work group now (None: none, or unknown)."""
+    c.execute("SELECT grp FROM rm_staff WHERE staff = ?", (staff,))
+    row = c.fetchone()
+    return row[0] if row else None
+
+
 def groups(c: Cursor, created_by: int | None = None) -> list[tuple[str, str]]:
     """Work groups in id order (those created by a business time, if given)."""
     if created_by is None:

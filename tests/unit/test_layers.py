@@ -46,18 +46,6 @@ def test_domain_imports_only_the_standard_library_and_eventsourcing_domain() -> 
     assert not wrong
 
 
-def test_the_web_application_reads_through_the_facade_and_writes_through_commands() -> None:
-    """web/ reaches no storage: no recorder, read models' runner, log store or SQL."""
-    internals = ("ledger.recorder", "ledger.postgres", "ledger.read_models", "ledger.log",
-                 "projections", "sqlite3", "psycopg")  # fmt: skip
-    wrong = [
-        f"{path.relative_to(ROOT)} imports {name}"
-        for path, name in imports("web")
-        if name.startswith(internals)
-    ]
-    assert not wrong
-
-
 # --- no import cycles, and the library's internals in one module ---------------------
 
 PACKAGES = ("domain", "projections", "ledger", "simulation", "cli", "web", "witness")
@@ -174,3 +162,15 @@ def test_only_the_adapter_touches_the_library_s_private_internals() -> None:
         if isinstance(node, ast.Attribute) and node.attr in theirs
     )
     assert reached == []
+
+
+def test_the_web_application_reads_through_the_facade_and_writes_through_commands() -> None:
+    """web/ reaches no storage: no recorder, read models' runner, log store or SQL."""
+    internals = ("ledger.recorder", "ledger.postgres", "ledger.read_models", "ledger.log",
+                 "projections", "sqlite3", "psycopg")  # fmt: skip
+    wrong = [
+        f"{path.relative_to(ROOT)} imports {name}"
+        for path, name in imports("web")
+        if name.startswith(internals)
+    ]
+    assert not wrong

@@ -4,6 +4,16 @@ module here serves its routes and puts its links on the home pages, in this orde
 
 from __future__ import annotations
 
-from web.views import account, finance, home, households, public
+from web.views import (
+    account,
+    clerk,
+    complaints,
+    finance,
+    home,
+    households,
+    printable,
+    public,
+    supervisor,
+)
 
-MODULES = (home, households, finance, account, public)
+MODULES = (home, households, finance, supervisor, complaints, clerk, printable, account, public)
