@@ -65,6 +65,16 @@ def handlers_of(
     return {event_class: tuple(found) for event_class, found in table.items()}
 
 
+def _in_fold(folds: type, models: list[ReadModel]) -> Callable[[ReadModel, type], bool]:
+    """Whether a model takes an event class in the fold: the folding model and its
+    riders, the events of the folded class."""
+    return lambda model, event_class: issubclass(event_class, folds) and model in models
+
+
+def _not(test: Callable[[ReadModel, type], bool]) -> Callable[[ReadModel, type], bool]:
+    return lambda model, event_class: not test(model, event_class)
+
+
 def topics_of(handlers: Handlers) -> list[str]:
     return sorted(str(vars(event_class)["TOPIC"]) for event_class in handlers)
 
@@ -73,7 +83,8 @@ def topics_of(handlers: Handlers) -> list[str]:
 class Step:
     """A step of a rebuild: the events of some models read in stored order (for a
     model that folds, its events outside the fold), then perhaps one model folded
-    aggregate by aggregate."""
+    aggregate by aggregate (and the fold's events given to the step's models that ride
+    it, as they are folded)."""
 
     stored: Handlers
     folding: ReadModel | None
@@ -103,16 +114,16 @@ def plan(models: Sequence[ReadModel]) -> list[Step]:
                 folding = model
             joined.append(model)
         remaining = [model for model in remaining if model not in joined]
-        folded = handlers_of([folding], _folded_events) if folding is not None else {}
-        steps.append(Step(handlers_of(joined, _stored_order_events), folding, folded))
+        if folding is None:
+            steps.append(Step(handlers_of(joined), None, {}))
+        else:
+            # The models of the step that ride the fold take its events as it folds.
+            riders = [m for m in joined if m is not folding and m.folds is None and m.rides_folds]
+            folds = folding.folds
+            assert folds is not None
+            in_fold = _in_fold(folds, [folding, *riders])
+            folded = handlers_of([folding, *riders], in_fold)
+            stored = handlers_of(joined, _not(in_fold))
+            steps.append(Step(stored, folding, folded))
         complete.update(joined)
     return steps
-
-
-def _folded_events(model: ReadModel, event_class: type) -> bool:
-    return model.folds is not None and issubclass(event_class, model.folds)
-
-
-def _stored_order_events(model: ReadModel, event_class: type) -> bool:
-    """A model that folds reads its other events in stored order, before its fold."""
-    return not _folded_events(model, event_class)

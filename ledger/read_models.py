@@ -399,7 +399,7 @@ class ReadModels:
         with a second process folding from the other end, if the rebuild is long."""
         assert step.folding is not None
         settings = self.settings
-        handlers = {event_class: found[0] for event_class, found in step.folded.items()}
+        handlers = step.folded
         topics = topics_of(step.folded)
         done = 0
         pending = [0, 0]  # aggregates and events folded since the last write
@@ -407,7 +407,8 @@ class ReadModels:
         def fold_one(events: list[Event]) -> None:
             nonlocal done
             for position, event in events:
-                handlers[type(event)](event, position)
+                for handler in handlers[type(event)]:
+                    handler(event, position)
             pending[0] += 1
             pending[1] += len(events)
             done += len(events)
@@ -508,14 +509,15 @@ class ReadModels:
             self._dispatch(steps[index].stored, self._events(rows))
         self._flush()
         writes.take()  # written by the rebuilding process
-        handlers = {event_class: found[0] for event_class, found in step.folded.items()}
+        handlers = step.folded
         topics = topics_of(step.folded)
         for number, (aggregate, events) in enumerate(
             self._by_aggregate(c, topics, upto, descending=True), start=1
         ):
             self._begin(writes)
             for position, event in events:
-                handlers[type(event)](event, position)
+                for handler in handlers[type(event)]:
+                    handler(event, position)
             self._flush()
             send(aggregate, len(events), writes.take())
             if number % self.settings.rebuild_collect_every == 0:

@@ -29,6 +29,7 @@ class HouseholdSearch(ReadModel):
     """rm_household_search: each household's code, group, village, head and ID number,
     the code and head also as compared (`_key`)."""
 
+    rides_folds = True  # a row a household, from its registration
     tables = (
         "CREATE TABLE IF NOT EXISTS rm_household_search ("
         "household TEXT PRIMARY KEY, grp TEXT NOT NULL, village TEXT NOT NULL, "

@@ -64,6 +64,13 @@ class ReadModel:
     # (an aggregate's base event class) are read together for each aggregate, once
     # the model's other events were read in stored order. None: stored order only.
     folds: ClassVar[type | None] = None
+    # What it keeps of an event does not depend on the order of other aggregates'
+    # events: a rebuild may then give it the events of another model's fold as that
+    # model folds them, aggregate by aggregate, instead of reading them (and decoding
+    # them) a second time in stored order. (A model that keys its rows by aggregate,
+    # by position or by an id of the event's own, and upserts, rides; one that counts
+    # in business-time order across aggregates does not.)
+    rides_folds: ClassVar[bool] = False
 
     def __init__(self) -> None:
         self.c: Cursor  # set as each batch begins

@@ -33,6 +33,8 @@ _INSERT = (
 class OnBehalf(ReadModel):
     """rm_on_behalf: one row per such act, by its position in the log."""
 
+    rides_folds = True  # rows keyed by position
+
     tables = (
         "CREATE TABLE IF NOT EXISTS rm_on_behalf ("
         "position BIGINT PRIMARY KEY, aggregate BLOB NOT NULL, act TEXT NOT NULL, "

@@ -34,6 +34,8 @@ _UPSERT = (
 class Payouts(ReadModel):
     """rm_payouts: one row a payout."""
 
+    rides_folds = True  # rows keyed by payout, upserted
+
     tables = (
         "CREATE TABLE IF NOT EXISTS rm_payouts ("
         "payout TEXT PRIMARY KEY, household TEXT, amount TEXT, requested_by TEXT, "

@@ -22,6 +22,7 @@ from eventsourcing.utils import get_topic
 
 from domain.complaint import Complaint
 from domain.household import Household
+from domain.payout import PayoutIndex
 from domain.programme import Policy, Staff, WorkGroup
 from ledger.commands import parse_command
 from ledger.read_model_plan import plan
@@ -193,3 +194,19 @@ def test_a_second_process_that_ended_its_output_but_has_not_exited_is_reported()
     assert worker.receive() == []  # returns when its output ends
     worker.stop()
     assert worker.failure == "KeyError: the settings"
+
+
+def test_a_rebuild_gives_the_models_that_ride_a_fold_its_events_as_it_folds() -> None:
+    """Payouts, the search and the acts entered for others take the households' events
+    in the households' fold (each read and decoded once), their other events in stored
+    order; a model that does not ride reads its household events in stored order."""
+    instances: dict[type, ReadModel] = {}
+    for cls in registered():
+        instances[cls] = cls(*(instances[before] for before in cls.after))
+    steps = plan(list(instances.values()))
+    fold = next(step for step in steps if step.folding is instances[Households])
+    riders = {handler.__self__.name for found in fold.folded.values() for handler in found}
+    assert riders == {"households", "payouts", "household_search", "on_behalf"}
+    assert Household.PayoutRequested in fold.folded
+    assert Household.PayoutRequested not in fold.stored
+    assert PayoutIndex.Indexed in fold.stored
