@@ -65,22 +65,43 @@ def start_server(db: str, workers: int) -> tuple[subprocess.Popen[str], str, int
         found = re.search(r"http://([\d.]+):(\d+)", line)
         if found:
             threading.Thread(target=server.stdout.read, daemon=True).start()  # drain
-            return server, found.group(1), int(found.group(2))
+            host, port = found.group(1), int(found.group(2))
+            _wait_until_answering(host, port)
+            return server, host, port
         if time.monotonic() - started > 60:
             break
     server.kill()
     raise SystemExit(f"oneruler serve did not print its address; it said: {line.strip()}")
 
 
-def issue_tokens(db: str, staff: list[str], count: int) -> list[str]:
-    """A token for each client, of the given staff members in turn."""
+def _wait_until_answering(host: str, port: int) -> None:
+    """Until every worker could answer: the address is printed before they start."""
+    answered = 0
+    for _ in range(600):
+        try:
+            connection = http.client.HTTPConnection(host, port, timeout=5)
+            connection.request("GET", "/checkpoint")
+            connection.getresponse().read()
+            connection.close()
+            answered += 1
+            if answered >= 20:
+                return
+        except (OSError, http.client.HTTPException):
+            answered = 0
+        time.sleep(0.05)
+    raise SystemExit(f"oneruler serve on {host}:{port} does not answer")
+
+
+def issue_tokens(db: str, staff: list[str], count: int) -> list[tuple[str, str]]:
+    """A token for each client, of the given staff members in turn: (token, staff)."""
     from ledger.identity import Identity
     from ledger.store import open_ledger
 
     ledger = open_ledger(db)
     try:
         identity = Identity(ledger)
-        return [identity.issue_token(staff[i % len(staff)])[0] for i in range(count)]
+        chosen = [staff[i % len(staff)] for i in range(count)]
+        return [(identity.issue_token(member)[0], member) for member in chosen]
     finally:
         ledger.close()
 
@@ -155,7 +176,7 @@ def client(
 
 
 def run_process(args: tuple[Any, ...]) -> list[tuple[str, float, int]]:
-    host, port, tokens, staff, households, until, seed = args
+    host, port, tokens, households, until, seed = args
     out: list[tuple[str, float, int]] = []
     threads = [
         threading.Thread(
@@ -164,14 +185,14 @@ def run_process(args: tuple[Any, ...]) -> list[tuple[str, float, int]]:
                 host,
                 port,
                 token,
-                staff[i % len(staff)],
+                member,
                 households,
                 until,
                 seed * 1000 + i,
                 out,
             ),
         )
-        for i, token in enumerate(tokens)
+        for i, (token, member) in enumerate(tokens)
     ]
     for thread in threads:
         thread.start()
@@ -222,10 +243,7 @@ def main() -> None:
     try:
         until = time.monotonic() + options.seconds
         shares = [tokens[p :: options.processes] for p in range(options.processes)]
-        jobs = [
-            (host, port, share, staff, options.households, until, p)
-            for p, share in enumerate(shares)
-        ]
+        jobs = [(host, port, share, options.households, until, p) for p, share in enumerate(shares)]
         started = time.monotonic()
         with multiprocessing.get_context("fork").Pool(options.processes) as pool:
             results = pool.map(run_process, jobs)
