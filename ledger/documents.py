@@ -19,6 +19,10 @@ from ledger.application import Ledger
 from ledger.log.store import Cursor
 
 TABLE = "household_documents"
+# Which household each file was uploaded for: a file is served only for a household it
+# was uploaded for, so knowing another household's digest (every timeline shows it)
+# and attaching it to one's own household does not give its bytes.
+UPLOADS = "household_document_uploads"
 # A scanned page is a few hundred kilobytes; a whole file as one PDF, a few megabytes.
 MAX_BYTES = 10 * 1024 * 1024
 
@@ -36,8 +40,9 @@ class Documents:
         self.clock = ledger.clock
         self._made = False
 
-    def keep(self, content: bytes) -> str:
-        """Keep a file's bytes (unless already kept); its SHA-256 in hex."""
+    def keep(self, content: bytes, household: str) -> str:
+        """Keep a file's bytes (unless already kept), uploaded for a household; its
+        SHA-256 in hex."""
         if not content:
             raise InvalidInput("the file is empty; choose the scanned file again.")
         if len(content) > MAX_BYTES:
@@ -54,26 +59,40 @@ class Documents:
                 ),
                 [digest, len(content), content, self.clock().isoformat()],
             )
+            c.execute(
+                self.dialect.sql(
+                    f"INSERT INTO {UPLOADS} (household, sha256) VALUES (?, ?) "
+                    "ON CONFLICT (household, sha256) DO NOTHING"
+                ),
+                [household, digest],
+            )
         return digest
 
-    def content(self, digest: str) -> bytes | None:
-        """A kept file's bytes (None: not kept here)."""
+    def content(self, digest: str, household: str) -> bytes | None:
+        """A kept file's bytes, if uploaded for this household (None: not kept here)."""
         with self._transaction(commit=False) as c:
-            c.execute(self.dialect.sql(f"SELECT content FROM {TABLE} WHERE sha256 = ?"), [digest])
+            c.execute(
+                self.dialect.sql(
+                    f"SELECT d.content FROM {TABLE} d JOIN {UPLOADS} u ON u.sha256 = d.sha256 "
+                    "WHERE d.sha256 = ? AND u.household = ?"
+                ),
+                [digest, household],
+            )
             row = c.fetchone()
         return None if row is None else bytes(row[0])
 
-    def kept(self, digests: Iterable[str]) -> set[str]:
-        """Which of these digests have their file kept here."""
+    def kept(self, digests: Iterable[str], household: str) -> set[str]:
+        """Which of these digests have their file kept here, uploaded for the household."""
         wanted = sorted(set(digests))
         if not wanted:
             return set()
         with self._transaction(commit=False) as c:
             c.execute(
                 self.dialect.sql(
-                    f"SELECT sha256 FROM {TABLE} WHERE sha256 IN ({','.join('?' * len(wanted))})"
+                    f"SELECT sha256 FROM {UPLOADS} WHERE household = ? "
+                    f"AND sha256 IN ({','.join('?' * len(wanted))})"
                 ),
-                wanted,
+                [household, *wanted],
             )
             return {str(row[0]) for row in c.fetchall()}
 
@@ -86,6 +105,10 @@ class Documents:
                     f"CREATE TABLE IF NOT EXISTS {TABLE} (sha256 TEXT PRIMARY KEY, "
                     f"size BIGINT NOT NULL, content {self.dialect.blob} NOT NULL, "
                     "kept_at TEXT NOT NULL)"
+                )
+                c.execute(
+                    f"CREATE TABLE IF NOT EXISTS {UPLOADS} (household TEXT NOT NULL, "
+                    "sha256 TEXT NOT NULL, PRIMARY KEY (household, sha256))"
                 )
             self._made = True
         with self.recorder.log_transaction(commit=commit) as c:

@@ -478,13 +478,15 @@ class Reads:
 
     # --- the households' scanned documents -------------------------------------------
 
-    def document(self, digest: str) -> bytes | None:
-        """A scanned document's bytes, by its SHA-256 (None: not kept here)."""
-        return self._documents().content(digest)
+    def document(self, digest: str, household: str) -> bytes | None:
+        """A scanned document's bytes, by its SHA-256, if it was uploaded for this
+        household (None: not kept here for it)."""
+        return self._documents().content(digest, asked(household, "household"))
 
-    def documents_kept(self, digests: Sequence[str]) -> set[str]:
-        """Which of these SHA-256 digests have their file kept in the ledger's database."""
-        return self._documents().kept(digests)
+    def documents_kept(self, digests: Sequence[str], household: str) -> set[str]:
+        """Which of these SHA-256 digests have their file kept in the ledger's database,
+        uploaded for this household."""
+        return self._documents().kept(digests, asked(household, "household"))
 
     def _documents(self) -> Documents:
         if self._kept_documents is None:

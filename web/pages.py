@@ -88,25 +88,49 @@ class Visit:
                 sessions.set_cookie(response, name, value, secure)
 
 
+# A form of the pages (no file) is a few kilobytes; the upload's page allows more.
+FORM_LIMIT = 256 * 1024
+NO_LENGTH = (
+    "the form did not say its size (Content-Length) and was refused before it was read; "
+    "send it from the page's form."
+)
+TOO_LARGE = "the form is larger than the {} KiB a page reads; send it from the page's form."
+
+
 def page(
     roles: tuple[str, ...] | None = None,
     *,
     public: bool = False,
     csrf: Callable[[Visit], str] | None = None,
+    max_body: int = FORM_LIMIT,
 ) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
     """roles: who may open it (None: every logged-in staff member); public: no login
     needed (the session is still read, to show who is logged in); csrf: the token a
-    POST must carry (default: the session's)."""
+    POST must carry (default: the session's); max_body: the largest form it reads."""
 
     def decorate(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
             state = request.app.state
             visit = Visit(request, state.office, state.settings, state.links)
-            if request.method == "POST":
-                visit.form = await request.form()
-            return await run_in_threadpool(
-                state.office.run, lambda: _run(handler, visit, roles, public, csrf)
-            )
+            if request.method != "POST":
+                return await run_in_threadpool(
+                    state.office.run, lambda: _run(handler, visit, roles, public, csrf)
+                )
+            # A form is read before anyone is known to be logged in: refused by its
+            # declared size first, so that no one fills the server's disk with a
+            # form's files (the upload's own endpoint allows a document's size).
+            length = request.headers.get("content-length", "")
+            if not length.isdigit():
+                return render.error(request, 411, NO_LENGTH)
+            if int(length) > max_body:
+                return render.error(request, 413, TOO_LARGE.format(max_body // 1024))
+            visit.form = await request.form()
+            try:
+                return await run_in_threadpool(
+                    state.office.run, lambda: _run(handler, visit, roles, public, csrf)
+                )
+            finally:
+                await visit.form.close()
 
         endpoint.__name__ = handler.__name__
         endpoint.__doc__ = handler.__doc__

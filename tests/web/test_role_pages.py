@@ -361,12 +361,21 @@ def test_an_uploaded_document_is_kept_by_its_digest_and_checked_off(app: TestCli
     # The same bytes again: attached again, kept once, never overwritten.
     post(app, "/households/XC-0002/file", {"kind": "agreement"},
          files={"file": ("copy.pdf", content, "application/pdf")})  # fmt: skip
-    assert app.app.state.office.reads.document(digest) == content  # type: ignore[attr-defined]
+    office = app.app.state.office  # type: ignore[attr-defined]
+    assert office.reads.document(digest, "XC-0002") == content
     # Who does not see the household's private fields does not read its documents.
     log_in_page(app, HOTLINE)
     assert app.get(f"/households/XC-0002/documents/{digest}").status_code == 403
     log_in_page(app, CLERK_G02)
     assert app.get(f"/households/XC-0002/documents/{digest}").status_code == 403
+    # Another group's clerk who reads the digest off the timeline and attaches it to a
+    # household of her own does not get the file: it was not uploaded for that one.
+    stolen = {"id": "steal-1", "cmd": "attach_document", "actor": CLERK_G02,
+              "at": "2018-03-25T10:00:00+08:00", "household": "XC-0003", "kind": "id_card",
+              "sha256": digest, "filename": "theirs.pdf"}  # fmt: skip
+    assert execute_as_actor(office.ledger, parse_command(stolen))
+    assert app.get(f"/households/XC-0003/documents/{digest}").status_code == 404
+    assert office.reads.document(digest, "XC-0003") is None
 
 
 def test_an_upload_too_large_or_empty_is_refused_and_appends_nothing(

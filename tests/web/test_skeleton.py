@@ -153,3 +153,15 @@ def test_too_many_failed_logins_on_the_page_is_429(app: TestClient) -> None:
     locked = app.post("/login", data=data)
     assert locked.status_code == 429
     assert "too many failed logins for s-040" in locked.text
+
+
+def test_a_form_larger_than_a_page_reads_is_refused_before_anyone_logs_in(
+    app: TestClient,
+) -> None:
+    """Read before the login is known: a form's files could fill the server's disk, so
+    its declared size is checked first (an upload's page allows a document's size)."""
+    big = {"file": ("big.bin", b"x" * (300 * 1024), "application/octet-stream")}
+    answer = app.post("/login", data={"staff": "s-001", "password": "x"}, files=big)
+    assert answer.status_code == 413
+    assert "larger than the 256 KiB a page reads" in answer.text
+    assert "Traceback" not in answer.text

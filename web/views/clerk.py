@@ -202,7 +202,7 @@ def _checklist(visit: Visit, code: str) -> dict[str, Any]:
             attached.setdefault(data["kind"], []).append(
                 {**data, "at": event["occurred_at"], "actor": event["actor"]}
             )
-    kept = reads.documents_kept([d["sha256"] for docs in attached.values() for d in docs])
+    kept = reads.documents_kept([d["sha256"] for docs in attached.values() for d in docs], code)
     required = list(policy["required_documents"]) if policy else []
     kinds = required + sorted(set(attached) - set(required))
     rows = [
@@ -240,7 +240,7 @@ def file_page(visit: Visit) -> Response:
     return _file_page(visit, code)
 
 
-@page(roles=CLERK)
+@page(roles=CLERK, max_body=MAX_BYTES + 64 * 1024)
 def upload(visit: Visit) -> Response:
     """Keep the uploaded file by its SHA-256 (the server computes it: what the event
     names is what was received), then attach it to the household's file."""
@@ -251,7 +251,7 @@ def upload(visit: Visit) -> Response:
             raise InvalidInput("choose the scanned file to upload.")
         content = scanned.file.read(MAX_BYTES + 1)
         name = scanned.filename.replace("\\", "/").rsplit("/", 1)[-1].strip()
-        digest = Documents(visit.office.ledger).keep(content)
+        digest = Documents(visit.office.ledger).keep(content, code)
         sized = {"size": len(content)} if declared("attach_document", "size") else {}
         done = run(
             visit,
@@ -288,7 +288,7 @@ def download(visit: Visit) -> Response:
         for e in events
         if e["type"] == "Household.DocumentAttached" and e["data"]["sha256"] == digest
     ]
-    content = reads.document(digest) if names else None
+    content = reads.document(digest, household["household"]) if names else None
     if content is None:
         raise NotFound(
             f"{household['household']}'s file holds no document kept here with SHA-256 "
