@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from cli import reports
+from cli import checks, reports
 from cli.options import (
     check_one_format,
     db_option,
@@ -424,6 +424,7 @@ def show_consistency(d: dict[str, Any]) -> None:
         click.echo(f"{title}: {len(rows)}")
         if rows:
             table(headers, rows)
+    checks.show_sections(d)
 
 
 # --- report disclosure -------------------------------------------------------------

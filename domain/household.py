@@ -19,6 +19,7 @@ from domain.roles import APPROVE_DEVIATION, Actor
 from domain.values import ZERO, format_yuan
 
 METHODS = ("monetary", "property_swap")
+BUILDING = "building:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +69,24 @@ class Deviation:
         return {"reason": self.reason, "approved_by": self.approved_by}
 
 
+def building_differences(areas: dict[str, Decimal], items: Sequence[Item]) -> list[str]:
+    """Where a valuation's priced building:* quantities depart from a survey's areas
+    by structure ("building:simple 20.00 m² priced, 18.50 m² surveyed")."""
+    priced = {
+        i.item.removeprefix(BUILDING): i.quantity
+        for i in items
+        if i.quantity is not None and i.item.startswith(BUILDING)
+    }
+    said = []
+    for structure in sorted(set(priced) | set(areas)):
+        got, measured = priced.get(structure), areas.get(structure)
+        if got is None or measured is None or got != measured:
+            shown = "not priced" if got is None else f"{got} m² priced"
+            surveyed = "not surveyed" if measured is None else f"{measured} m² surveyed"
+            said.append(f"{BUILDING}{structure} {shown}, {surveyed}")
+    return said
+
+
 class Household(Aggregate):
     TOPIC = "oneruler:Household"
 
@@ -96,6 +115,7 @@ class Household(Aggregate):
         def apply(self, household: Household) -> None:
             household.surveyed_at = self.occurred_at
             household.surveys += 1
+            household.areas = dict(self.building_area_m2)
 
     class Valued(Event):
         TOPIC = "oneruler:Household.Valued"
@@ -104,6 +124,19 @@ class Household(Aggregate):
         policy_version: int
         items: list[dict[str, Any]]
         reviews: str | None
+        # Building quantities other than the survey's: {"reason", "approved_by"}.
+        quantity_deviation: dict[str, str] | None
+        # Why a review leaves out items of the valuation it reviews.
+        dropped_reason: str | None
+
+        # 3: quantity_deviation and dropped_reason; a valuation recorded before them
+        # had neither.
+        class_version = 3
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            state["quantity_deviation"] = None
+            state["dropped_reason"] = None
 
         def apply(self, household: Household) -> None:
             record = Valuation(
@@ -228,6 +261,7 @@ class Household(Aggregate):
         self.registered_at = occurred_at
         self.surveyed_at: datetime | None = None
         self.surveys = 0
+        self.areas: dict[str, Decimal] = {}  # the current survey's, by structure
         self.valuations: dict[str, Valuation] = {}
         self.current_valuation: Valuation | None = None
         self.agreement: Agreement | None = None
@@ -299,6 +333,9 @@ class Household(Aggregate):
         policy: PolicyVersion,
         items: Sequence[Item],
         reviews: str | None = None,
+        quantity_deviation: Deviation | None = None,
+        approver: Actor | None = None,
+        dropped_reason: str | None = None,
     ) -> None:
         if self.surveyed_at is None:
             raise RuleViolation(
@@ -310,11 +347,16 @@ class Household(Aggregate):
                 f"{self.code} already has a valuation {valuation}; give the new one its own id."
             )
         self.check_reviews(reviews)
+        self.check_dropped(reviews, items, dropped_reason)
         self.check_not_before(stamp.at, self.surveyed_at, "its survey")
         if self.current_valuation is not None:
             self.check_not_before(stamp.at, self.current_valuation.at, "the valuation it replaces")
         policy.check_in_effect(stamp.at)
         check_items_fit(items, policy)
+        self.check_quantities(items, quantity_deviation)
+        if quantity_deviation is not None:
+            assert approver is not None, "the application resolves the approver"
+            approver.check_may(APPROVE_DEVIATION)
         self.trigger_event(
             self.Valued,
             valuation=valuation,
@@ -322,6 +364,8 @@ class Household(Aggregate):
             policy_version=policy.version,
             items=[item.as_data() for item in items],
             reviews=reviews,
+            quantity_deviation=quantity_deviation.as_data() if quantity_deviation else None,
+            dropped_reason=dropped_reason,
             **stamp.fields(),
         )
 
@@ -512,6 +556,13 @@ class Household(Aggregate):
 
     def check_reviews(self, reviews: str | None) -> None:
         if reviews is None:
+            current = self.current_valuation
+            if current is not None:
+                raise RuleViolation(
+                    f"{self.code} was already valued ({current.valuation}); a second "
+                    f"valuation is a review: name the one it reviews (--reviews "
+                    f"{current.valuation})."
+                )
             return
         if reviews not in self.valuations:
             raise NotFound(f"{self.code} has no valuation {reviews} to review.")
@@ -520,6 +571,44 @@ class Household(Aggregate):
             raise RuleViolation(
                 f"valuation {reviews} of {self.code} was superseded by {current.valuation}; "
                 "a review names the current valuation."
+            )
+
+    def check_dropped(self, reviews: str | None, items: Sequence[Item], reason: str | None) -> None:
+        """A review that leaves out an item of the valuation it reviews says why."""
+        if reviews is None:
+            if reason is not None:
+                raise RuleViolation(
+                    "--dropped-reason is for a review that leaves out items; "
+                    "this valuation reviews none: remove it."
+                )
+            return
+        kept = {item.item for item in items}
+        dropped = [i.item for i in self.valuations[reviews].items if i.item not in kept]
+        if dropped and reason is None:
+            raise RuleViolation(
+                f"the review leaves out {', '.join(dropped)} of valuation {reviews} of "
+                f"{self.code}; repeat them, or say why with --dropped-reason."
+            )
+        if not dropped and reason is not None:
+            raise RuleViolation(
+                f"the review keeps every item of valuation {reviews}; remove --dropped-reason."
+            )
+
+    def check_quantities(self, items: Sequence[Item], deviation: Deviation | None) -> None:
+        """The priced building quantities are the current survey's areas by structure,
+        unless a reason and a supervisor's approval say why not."""
+        differences = building_differences(self.areas, items)
+        if differences and deviation is None:
+            raise RuleViolation(
+                f"the valuation's building areas differ from the survey of {self.code}: "
+                f"{'; '.join(differences)}; price the surveyed areas (or correct the "
+                "survey first), or give --quantity-reason with a supervisor's "
+                "--quantity-approved-by."
+            )
+        if not differences and deviation is not None:
+            raise RuleViolation(
+                "the building areas equal the survey's; remove --quantity-reason and "
+                "--quantity-approved-by."
             )
 
     def check_amount(self, amount: Decimal, owed: Entitlement, deviation: Deviation | None) -> None:

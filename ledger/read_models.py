@@ -25,7 +25,7 @@ from projections.model import ReadModel, in_dependency_order, registered
 
 # The tracking name carries the read models' format: a new format starts again
 # from an empty position, and so from empty tables (see __init__).
-NAME = "read-models/5"
+NAME = "read-models/6"
 
 PAGE = 10_000
 # Events committed by this process kept for the read models (see ReadModels.offer).

@@ -10,11 +10,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from itertools import pairwise
 from operator import attrgetter
 from typing import Any
 
 from domain import ruler
 from domain.errors import NotFound, RuleViolation
+from domain.household import building_differences
 from domain.policy import Entitlement, Item, Line, PolicyVersion, entitlement
 from domain.values import LEDGER_TZ, format_yuan
 from projections import programme
@@ -23,6 +25,7 @@ from projections.households import (
     Entry,
     Signed,
     Step,
+    Surveyed,
     Valued,
     Voided,
     fold,
@@ -55,6 +58,12 @@ class Record:
     def current(self) -> Valued | None:
         valuations = self.valuations
         return valuations[-1] if valuations else None
+
+    @property
+    def survey(self) -> Surveyed | None:
+        """The survey in force: the last."""
+        surveys = [s for s in self.steps if isinstance(s, Surveyed)]
+        return surveys[-1] if surveys else None
 
     @property
     def agreement(self) -> Signed | None:
@@ -164,8 +173,28 @@ def priced(record: Record, policies: Policies, as_of: datetime) -> Priced | None
         deviation_reason=deviation.get("reason") if deviation else None,
         deviation_approved_by=deviation.get("approved_by") if deviation else None,
         reviews=[v.valuation for v in record.valuations if v.reviews is not None],
+        quantities=quantities_of(record),
     )
     return Priced(pricing, owed, policy, at)
+
+
+def quantities_of(record: Record) -> ruler.Quantities | None:
+    """Where the current valuation's building areas depart from the survey in force
+    (None: they do not, or there is no valuation)."""
+    current, survey = record.current, record.survey
+    if current is None or survey is None:
+        return None
+    areas = {structure: Decimal(area) for structure, area in survey.areas.items()}
+    differences = building_differences(areas, current.parsed_items())
+    if not differences:
+        return None
+    deviation = current.quantity_deviation or {}
+    return ruler.Quantities(
+        current.valuation,
+        tuple(differences),
+        deviation.get("reason"),
+        deviation.get("approved_by"),
+    )
 
 
 def reviews_of(record: Record, policies: Policies) -> list[ruler.Review]:
@@ -190,6 +219,7 @@ def reviews_of(record: Record, policies: Policies) -> list[ruler.Review]:
                     items_before, policies[(before.policy, before.version)], at
                 ).total,
                 after=entitlement(items_after, policies[(review.policy, review.version)], at).total,
+                dropped_reason=review.dropped_reason,
             )
         )
     return reviews
@@ -259,6 +289,8 @@ def review_data(review: ruler.Review) -> dict[str, Any]:
         "entitlement_before": format_yuan(review.before),
         "entitlement_after": format_yuan(review.after),
         "difference": format_yuan(review.difference),
+        "dropped": [c.item for c in review.changes if c.after is None],
+        "dropped_reason": review.dropped_reason,
     }
 
 
@@ -324,6 +356,8 @@ def consistency(c: Cursor, as_of: datetime) -> dict[str, Any]:
     records = sorted(all_records(c, micros(as_of)), key=lambda r: r.household)
     in_force = rulers_in_force(records)
     deviations, versions, reviews, voided = [], [], [], []
+    quantities: list[dict[str, Any]] = []
+    revaluations: list[dict[str, Any]] = []
     for record in records:
         agreement = record.agreement
         if agreement is not None:
@@ -355,13 +389,52 @@ def consistency(c: Cursor, as_of: datetime) -> dict[str, Any]:
         for review in reviews_of(record, policies):
             reviews.append({**_where(record), **review_data(review)})
         voided.extend(_voids(record))
+        found = quantities_of(record)
+        if found is not None:
+            quantities.append(_quantities(record, found))
+        revaluations.extend(_revaluations(record))
     return {
         "as_of": when(as_of),
         "deviations": deviations,
         "policy_versions": versions,
         "reviews": reviews,
         "voided": voided,
+        "quantities": quantities,
+        "revaluations": revaluations,
     }
+
+
+def _quantities(record: Record, found: ruler.Quantities) -> dict[str, Any]:
+    current, survey = record.current, record.survey
+    assert current is not None and survey is not None
+    return {
+        **_where(record),
+        "valuation": current.valuation,
+        "valued_at": step_time(current.at),
+        "valued_by": current.actor,
+        "surveyed_at": step_time(survey.at),
+        "surveyed_by": survey.actor,
+        "differences": list(found.differences),
+        "reason": found.reason,
+        "approved_by": found.approved_by,
+    }
+
+
+def _revaluations(record: Record) -> list[dict[str, Any]]:
+    """Each valuation after the first that names no valuation it reviews (a ledger
+    recorded before a second valuation had to be a review)."""
+    valuations = record.valuations
+    return [
+        {
+            **_where(record),
+            "valuation": v.valuation,
+            "valued_at": step_time(v.at),
+            "valued_by": v.actor,
+            "replaces": previous.valuation,
+        }
+        for previous, v in pairwise(valuations)
+        if v.reviews is None
+    ]
 
 
 def _deviation(record: Record, agreement: Signed, amount: Decimal, owed: Decimal) -> dict[str, Any]:
@@ -426,8 +499,19 @@ def _voids(record: Record) -> list[dict[str, Any]]:
     return entries
 
 
+# The report's sections of departures from the ruler (a fair programme has none).
+DEPARTURES = (
+    "deviations",
+    "policy_versions",
+    "reviews",
+    "voided",
+    "quantities",
+    "revaluations",
+)
+
+
 def is_empty(report: Mapping[str, Any]) -> bool:
-    return not any(report[k] for k in ("deviations", "policy_versions", "reviews", "voided"))
+    return not any(report[k] for k in DEPARTURES)
 
 
 # --- the disclosure list (分户补偿情况公布) --------------------------------------------

@@ -75,6 +75,8 @@ class Valued(NamedTuple):
     reviews: str | None
     actor: str
     recorded: int
+    quantity_deviation: dict[str, str] | None  # {"reason", "approved_by"}
+    dropped_reason: str | None
 
     def apply(self, fold: Fold) -> None:
         fold.valuation = self
@@ -433,6 +435,8 @@ class Households(ReadModel):
             e.reviews,
             e.actor,
             recorded,
+            e.quantity_deviation,
+            e.dropped_reason,
         )
         self._add(e, entry)
 

@@ -219,12 +219,14 @@ class Programme:
         if rng.random() < 0.4:
             areas["simple"] = Decimal(rng.randint(50, 300)) / 10
         land = Decimal(rng.randint(800, 3000)) / 10
+        surveyed_at = at(survey_day, rng)
+        residents = rng.randint(1, 7)
         yield self.command(
             "record_survey",
             clerk,
-            at(survey_day, rng),
+            surveyed_at,
             household=code,
-            residents=rng.randint(1, 7),
+            residents=residents,
             building_area_m2={k: f"{v:.2f}" for k, v in areas.items()},
             land_area_m2=f"{land:.2f}",
         )
@@ -240,15 +242,23 @@ class Programme:
         sign_day = self.signing_day(n)
         if rng.random() < 0.02:
             # A review (复核) asked for by the household: the area is re-measured.
+            # The clerks correct the survey, then the appraiser prices the new area.
             review_day = max(valuation_day + 1, CAMPAIGN - 1)
             items[0] = Item(items[0].item, quantity=items[0].quantity + Decimal("3.50"))  # type: ignore[operator]
+            reviewed_at = at(review_day, rng, 8, 12)
+            areas["brick_concrete"] += Decimal("3.50")
+            yield self.command(
+                "record_survey",
+                clerk,
+                reviewed_at - timedelta(minutes=20),
+                household=code,
+                residents=residents,
+                building_area_m2={k: f"{v:.2f}" for k, v in areas.items()},
+                land_area_m2=f"{land:.2f}",
+                reason="户主申请复核，重新丈量砖混面积 (re-measured at the household's request)",
+            )
             yield self.valuation(
-                code,
-                appraiser,
-                at(review_day, rng, 8, 12),
-                f"V-{code}-R",
-                items,
-                reviews=f"V-{code}",
+                code, appraiser, reviewed_at, f"V-{code}-R", items, reviews=f"V-{code}"
             )
             if sign_day is not None:
                 sign_day = max(sign_day, review_day + 1)

@@ -9,11 +9,12 @@ from typing import Any
 from uuid import UUID
 
 from domain.base import Stamp
-from domain.errors import InvalidInput
+from domain.errors import InvalidInput, RuleViolation
 from domain.household import METHODS, Deviation, Household
 from domain.ids import group_id, household_id, policy_id, staff_id
 from domain.policy import Item, parse_items
 from domain.programme import Policy, WorkGroup
+from domain.register import nearest_said
 from domain.roles import APPROVE_DEVIATION, Permission
 from domain.values import parse_areas, parse_code, parse_sha256, parse_text
 from ledger.commands.declaration import (
@@ -95,8 +96,49 @@ class RecordSurvey:
 def record_survey(uow: UnitOfWork, stamp: Stamp, cmd: RecordSurvey) -> None:
     household = uow.household(cmd.household)
     uow.check_may(stamp, cmd, household.group)
+    check_structures(cmd.building_area_m2, uow.priced_structures())
     household.record_survey(
         stamp, cmd.residents, cmd.building_area_m2, cmd.land_area_m2, cmd.notes, cmd.reason
+    )
+
+
+# How the command line names a deviation's reason and approver, which errors name.
+QUANTITY_FLAGS = ("--quantity-reason", "--quantity-approved-by")
+AGREEMENT_FLAGS = ("--deviation-reason", "--approved-by")
+
+
+def _deviation(raw: Any, name: str, flags: tuple[str, str]) -> Deviation:
+    reason, approved_by = flags
+    if not isinstance(raw, Mapping):
+        raise InvalidInput(f"{name} needs {reason} and {approved_by} (reason and approved_by).")
+    if raw.get("reason") is None:
+        raise InvalidInput(f"{name} needs a reason: give {reason}.")
+    if raw.get("approved_by") is None:
+        raise InvalidInput(f"{name} needs the supervisor who approved it: give {approved_by}.")
+    return Deviation(
+        reason=parse_text(raw.get("reason"), reason),
+        approved_by=parse_code(raw.get("approved_by"), approved_by),
+    )
+
+
+def _approver(deviation: Deviation) -> Iterable[UUID]:
+    return names(staff_id)(deviation.approved_by)
+
+
+def check_structures(areas: Mapping[str, Decimal], priced: set[str]) -> None:
+    """A survey measures structure types that a published policy prices."""
+    unknown = sorted(set(areas) - priced)
+    if not unknown:
+        return
+    if not priced:
+        raise RuleViolation(
+            "no published policy prices a structure type yet; publish the policy before "
+            "recording surveys."
+        )
+    name = unknown[0]
+    raise RuleViolation(
+        f"structure type {name} is not priced by any published policy"
+        f"{nearest_said(name, priced)}; use one of {', '.join(sorted(priced))} in --area."
     )
 
 
@@ -137,6 +179,28 @@ class RecordValuation:
         ),
     )
     reviews: str | None = code("The valuation id this one reviews.", optional=True)
+    quantity_deviation: Deviation | None = arg(
+        lambda raw, name: _deviation(raw, name, QUANTITY_FLAGS),
+        optional=True,
+        refers=_approver,
+        cli=Together(
+            (
+                Option(
+                    "Why the building areas priced differ from the survey's.",
+                    flag="--quantity-reason",
+                    key="reason",
+                ),
+                Option(
+                    "The supervisor who approved pricing other areas than the survey's.",
+                    flag="--quantity-approved-by",
+                    key="approved_by",
+                ),
+            )
+        ),
+    )
+    dropped_reason: str | None = text(
+        "Why a review leaves out items of the valuation it reviews.", optional=True
+    )
 
 
 @handles(RecordValuation)
@@ -146,20 +210,19 @@ def record_valuation(uow: UnitOfWork, stamp: Stamp, cmd: RecordValuation) -> Non
     policy = uow.policy_version(cmd.policy, cmd.policy_version)
     published = uow.get(Policy, policy_id(cmd.policy), f"unknown policy {cmd.policy}.")
     published.check_published_by(cmd.policy_version, stamp.at)
-    household.record_valuation(stamp, cmd.valuation, policy, cmd.items, cmd.reviews)
-
-
-def _deviation(raw: Any, _name: str) -> Deviation:
-    if not isinstance(raw, Mapping):
-        raise InvalidInput("deviation must be an object with reason and approved_by.")
-    return Deviation(
-        reason=parse_text(raw.get("reason"), "deviation.reason"),
-        approved_by=parse_code(raw.get("approved_by"), "deviation.approved_by"),
+    approver = None
+    if cmd.quantity_deviation is not None:
+        approver = uow.actor(cmd.quantity_deviation.approved_by, stamp.at)
+    household.record_valuation(
+        stamp,
+        cmd.valuation,
+        policy,
+        cmd.items,
+        cmd.reviews,
+        cmd.quantity_deviation,
+        approver,
+        cmd.dropped_reason,
     )
-
-
-def _approver(deviation: Deviation) -> Iterable[UUID]:
-    return names(staff_id)(deviation.approved_by)
 
 
 @command(
@@ -175,7 +238,7 @@ class SignAgreement:
     method: str = choice(METHODS, "Money or a replacement flat.")
     amount: Decimal = amount("The agreed amount, such as 356800.00.")
     deviation: Deviation | None = arg(
-        _deviation,
+        lambda raw, name: _deviation(raw, name, AGREEMENT_FLAGS),
         optional=True,
         refers=_approver,
         cli=Together(

@@ -69,6 +69,9 @@ def publish_policy(uow: UnitOfWork, stamp: Stamp, cmd: PublishPolicy) -> None:
         uow.get(Policy, policy_id(code), f"unknown policy {code}.").publish(stamp, cmd.document)
     else:
         uow.add(Policy.publish_first(stamp, cmd.document))
+    register = uow.register(stamp)
+    assert register is not None
+    register.list_policy(stamp, code)
 
 
 @command("create_group", "group create", may=Permission("create a group", ADMIN))

@@ -24,6 +24,7 @@ import domain.complaint
 import domain.household
 import domain.payout
 import domain.programme
+import domain.register
 from domain.base import Recorded
 from domain.errors import InvalidInput
 from domain.values import parse_time
@@ -242,6 +243,7 @@ def defined_classes() -> list[type]:
         domain.complaint,
         domain.payout,
         domain.account,
+        domain.register,
     ):
         for _, aggregate in inspect.getmembers(module, inspect.isclass):
             if not issubclass(aggregate, Aggregate) or aggregate.__module__ != module.__name__:

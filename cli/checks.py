@@ -1,0 +1,58 @@
+"""The auditor's checks of `report consistency` as terminal tables: one section per
+check (docs/ruler.md), each listing the households it found, or none."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import click
+
+from cli.render import table
+
+Row = Callable[[dict[str, Any]], list[Any]]
+
+
+@dataclass(frozen=True)
+class Section:
+    key: str
+    title: str
+    headers: Sequence[str]
+    row: Row
+
+
+def _joined(values: Sequence[Any] | None) -> str:
+    return "; ".join(str(v) for v in values or ()) or "-"
+
+
+SECTIONS = (
+    Section(
+        "quantities",
+        "quantities: valuations pricing other building areas than the survey's",
+        ["household", "valuation", "valued by", "differences", "reason", "approved by"],
+        lambda e: [
+            e["household"],
+            e["valuation"],
+            e["valued_by"],
+            _joined(e["differences"]),
+            e["reason"] or "none on record",
+            e["approved_by"],
+        ],
+    ),
+    Section(
+        "revaluations",
+        "revaluations: second valuations that name no valuation they review",
+        ["household", "valuation", "valued at", "by", "replaces"],
+        lambda e: [e["household"], e["valuation"], e["valued_at"], e["valued_by"], e["replaces"]],
+    ),
+)
+
+
+def show_sections(document: dict[str, Any], sections: Sequence[Section] = SECTIONS) -> None:
+    for section in sections:
+        entries = document.get(section.key, [])
+        click.echo()
+        click.echo(f"{section.title}: {len(entries)}")
+        if entries:
+            table(section.headers, [section.row(e) for e in entries])
