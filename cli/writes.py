@@ -4,6 +4,7 @@ for and runs it through the same path."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,15 @@ from cli.credentials import authenticate
 from cli.options import envelope, fail, ledger_at, read_json, write_options
 from domain.errors import DomainError
 from ledger.commands import Declaration, parse_command
-from ledger.commands.declaration import Arg, Input, JsonFile, Option, Pairs, Together
+from ledger.commands.declaration import (
+    Arg,
+    FromFile,
+    Input,
+    JsonFile,
+    Option,
+    Pairs,
+    Together,
+)
 from projections.history import event_type
 
 # A field's value from the command's parameters (None: not given).
@@ -95,8 +104,54 @@ def _read_json(file: Path) -> Any:
     return read_json(text, str(file), "give a policy document (DOMAIN.md, the policy as data).")
 
 
-def _parameters(field: Arg, spec: Input, n: int) -> tuple[list[click.Parameter], Gather]:
+def _from_file(spec: FromFile, made: set[str]) -> tuple[list[click.Parameter], Gather]:
+    """The --file option (made once, for every field read from it) and the part of
+    the file one field takes: its digest, name or size."""
+    param = "file__path"
+    options: list[click.Parameter] = []
+    if param not in made:
+        made.add(param)
+        options.append(
+            click.Option(
+                [spec.flag, param],
+                required=True,
+                type=click.Path(dir_okay=False, path_type=Path),
+                metavar="PATH",
+                help=spec.help,
+            )
+        )
+    return options, lambda given: read_file_part(given[param], spec)
+
+
+def read_file_part(path: Path, spec: FromFile) -> Any:
+    try:
+        if spec.part == "name":
+            if not path.is_file():
+                raise FileNotFoundError(path)
+            return path.name
+        if spec.part == "size":
+            return path.stat().st_size
+        digest = hashlib.sha256()
+        with path.open("rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                digest.update(chunk)
+        return digest.hexdigest()
+    except FileNotFoundError:
+        raise click.BadParameter(
+            f"{path} does not exist; give the path of the scanned file.", param_hint=spec.flag
+        ) from None
+    except OSError as e:
+        raise click.BadParameter(
+            f"{path} cannot be read ({e.strerror}); give a readable file.", param_hint=spec.flag
+        ) from None
+
+
+def _parameters(
+    field: Arg, spec: Input, n: int, made: set[str]
+) -> tuple[list[click.Parameter], Gather]:
     """The parameters of one of a field's inputs, and how its value is read from them."""
+    if isinstance(spec, FromFile):
+        return _from_file(spec, made)
     param = f"{field.name}__{n}"
     if isinstance(spec, Option):
         return [_option(field, spec, param, alone=True)], lambda given: given[param]
@@ -139,10 +194,11 @@ def write_command(declaration: Declaration) -> click.Command:
     """The command `oneruler GROUP NAME` of a declared command."""
     params: list[click.Parameter] = []
     fields: list[tuple[str, list[Gather]]] = []
+    shared: set[str] = set()
     for field in declaration.args:
         gathers = []
         for n, spec in enumerate(field.inputs):
-            made, gather = _parameters(field, spec, n)
+            made, gather = _parameters(field, spec, n, shared)
             params.extend(made)
             gathers.append(gather)
         fields.append((field.name, gathers))

@@ -196,6 +196,14 @@ class Household(Aggregate):
         kind: str
         sha256: str
         filename: str
+        size: int | None  # bytes; None where the file's size was not given
+
+        # 3: size; a document attached before it had none.
+        class_version = 3
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            state["size"] = None
 
         def apply(self, household: Household) -> None:
             household.documents.setdefault(self.kind, []).append((self.sha256, self.occurred_at))
@@ -431,14 +439,21 @@ class Household(Aggregate):
             self.AgreementVoided, agreement=agreement, reason=reason, **stamp.fields()
         )
 
-    def attach_document(self, stamp: Stamp, kind: str, sha256: str, filename: str) -> None:
+    def attach_document(
+        self, stamp: Stamp, kind: str, sha256: str, filename: str, size: int | None = None
+    ) -> None:
         if any(digest == sha256 for digest, _ in self.documents.get(kind, ())):
             raise AlreadyExists(
                 f"the file of {self.code} already holds this {kind} (sha256 {sha256[:12]}…)."
             )
         self.check_not_before(stamp.at, self.registered_at, "its registration")
         self.trigger_event(
-            self.DocumentAttached, kind=kind, sha256=sha256, filename=filename, **stamp.fields()
+            self.DocumentAttached,
+            kind=kind,
+            sha256=sha256,
+            filename=filename,
+            size=size,
+            **stamp.fields(),
         )
 
     def attach_complaint(self, stamp: Stamp, complaint: str) -> None:

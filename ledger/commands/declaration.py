@@ -88,7 +88,17 @@ class JsonFile:
     """A FILE argument whose JSON is the value."""
 
 
-Input = Option | Pairs | Together | JsonFile
+@dataclass(frozen=True)
+class FromFile:
+    """A value the command line reads from the file given as --file PATH (one option
+    for every such field): its SHA-256 digest, its name or its size in bytes."""
+
+    part: str  # "sha256", "name" or "size"
+    flag: str = "--file"
+    help: str = "The scanned file: its SHA-256 digest, name and size are read from it."
+
+
+Input = Option | Pairs | Together | JsonFile | FromFile
 
 
 # --- fields ------------------------------------------------------------------------------

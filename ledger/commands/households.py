@@ -18,6 +18,7 @@ from domain.register import nearest_said
 from domain.roles import APPROVE_DEVIATION, Permission
 from domain.values import parse_areas, parse_code, parse_sha256, parse_text
 from ledger.commands.declaration import (
+    FromFile,
     Option,
     Pairs,
     Together,
@@ -304,6 +305,12 @@ def void_agreement(uow: UnitOfWork, stamp: Stamp, cmd: VoidAgreement) -> None:
     household.void_agreement(stamp, cmd.agreement, cmd.reason)
 
 
+def _size(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 1 << 40:
+        raise InvalidInput(f"{name} must be the file's size in bytes, a whole number.")
+    return value
+
+
 @command(
     "attach_document",
     "document attach",
@@ -313,16 +320,37 @@ class AttachDocument:
     """Attach a document to a household's file."""
 
     household: str = code("The household code.", refers=household_id)
-    kind: str = code("The document's kind, such as id_card.")
-    sha256: str = arg(parse_sha256, "The SHA-256 digest of the scanned file.")
-    filename: str = text("The scanned file's name.", max_length=255)
+    kind: str = code(
+        "The document's kind: one the policy requires, such as id_card, or other:NAME."
+    )
+    sha256: str = arg(parse_sha256, cli=FromFile("sha256"))
+    filename: str = arg(
+        lambda value, name: parse_text(value, name, max_length=255), cli=FromFile("name")
+    )
+    size: int | None = arg(_size, optional=True, cli=FromFile("size"))
 
 
 @handles(AttachDocument)
 def attach_document(uow: UnitOfWork, stamp: Stamp, cmd: AttachDocument) -> None:
     household = uow.household(cmd.household)
     uow.check_may(stamp, cmd, household.group)
-    household.attach_document(stamp, cmd.kind, cmd.sha256, cmd.filename)
+    check_document_kind(cmd.kind, uow.document_kinds())
+    household.attach_document(stamp, cmd.kind, cmd.sha256, cmd.filename, cmd.size)
+
+
+OTHER = "other:"
+
+
+def check_document_kind(kind: str, required: set[str]) -> None:
+    """A document is of a kind a published policy requires, or says it is another
+    (other:NAME)."""
+    if kind in required or (kind.startswith(OTHER) and len(kind) > len(OTHER)):
+        return
+    raise RuleViolation(
+        f"document kind {kind} is not one a published policy requires"
+        f"{nearest_said(kind, required)}; use one of {', '.join(sorted(required))}, "
+        f"or {OTHER}NAME for another document."
+    )
 
 
 @command(

@@ -178,6 +178,16 @@ class UnitOfWork:
                 structures.update(r.removeprefix(BUILDING) for r in rates if r.startswith(BUILDING))
         return structures
 
+    def document_kinds(self) -> set[str]:
+        """The documents some version of a published policy requires."""
+        register = self.register()
+        kinds: set[str] = set()
+        for code in register.policies if register is not None else ():
+            policy = self.get(Policy, policy_id(code), f"unknown policy {code}.")
+            for version in range(1, policy.latest_version + 1):
+                kinds.update(self.policy_version(code, version).required_documents)
+        return kinds
+
     def open_complaints(self, household: Household, at: datetime) -> list[str]:
         """The complaints about the household that were open at a business time."""
         return [code for code in household.complaints if self.complaint(code).is_open_at(at)]
