@@ -46,6 +46,22 @@ SECTIONS = (
         ["household", "valuation", "valued at", "by", "replaces"],
         lambda e: [e["household"], e["valuation"], e["valued_at"], e["valued_by"], e["replaces"]],
     ),
+    Section(
+        "shared_id_numbers",
+        "shared ID numbers: one head's ID number on several households",
+        ["ID number", "households", "heads"],
+        lambda e: [
+            e["id_number"],
+            ", ".join(h["household"] for h in e["households"]),
+            ", ".join(h["head"] for h in e["households"]),
+        ],
+    ),
+    Section(
+        "invalid_id_numbers",
+        "invalid ID numbers: registered before ID numbers were checked",
+        ["household", "group", "head", "ID number"],
+        lambda e: [e["household"], e["group"], e["head"], e["id_number"]],
+    ),
 )
 
 

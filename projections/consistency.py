@@ -15,10 +15,10 @@ from operator import attrgetter
 from typing import Any
 
 from domain import ruler
-from domain.errors import NotFound, RuleViolation
+from domain.errors import InvalidInput, NotFound, RuleViolation
 from domain.household import building_differences
 from domain.policy import Entitlement, Item, Line, PolicyVersion, entitlement
-from domain.values import LEDGER_TZ, format_yuan
+from domain.values import LEDGER_TZ, format_yuan, parse_id_number
 from projections import programme
 from projections.households import (
     DeviationApproved,
@@ -395,6 +395,7 @@ def consistency(c: Cursor, as_of: datetime) -> dict[str, Any]:
         revaluations.extend(_revaluations(record))
     return {
         "as_of": when(as_of),
+        **roster_checks(records),
         "deviations": deviations,
         "policy_versions": versions,
         "reviews": reviews,
@@ -402,6 +403,34 @@ def consistency(c: Cursor, as_of: datetime) -> dict[str, Any]:
         "quantities": quantities,
         "revaluations": revaluations,
     }
+
+
+def roster_checks(records: Sequence[Record]) -> dict[str, list[dict[str, Any]]]:
+    """The payee roster against the ID numbers: one number on several households (a
+    person may own two houses: listed, not refused), and numbers that fail the check
+    digit (registered before numbers were checked)."""
+    by_number: dict[str, list[Record]] = {}
+    invalid = []
+    for record in records:
+        number = record.id_number
+        if number is None:
+            continue
+        by_number.setdefault(number, []).append(record)
+        try:
+            parse_id_number(number)
+        except InvalidInput:
+            invalid.append({**_where(record), "id_number": number, "head": record.head})
+    shared = [
+        {
+            "id_number": number,
+            "households": [
+                {**_where(r), "head": r.head} for r in sorted(found, key=lambda r: r.household)
+            ],
+        }
+        for number, found in sorted(by_number.items())
+        if len(found) > 1
+    ]
+    return {"shared_id_numbers": shared, "invalid_id_numbers": invalid}
 
 
 def _quantities(record: Record, found: ruler.Quantities) -> dict[str, Any]:
@@ -507,6 +536,8 @@ DEPARTURES = (
     "voided",
     "quantities",
     "revaluations",
+    "shared_id_numbers",
+    "invalid_id_numbers",
 )
 
 

@@ -10,12 +10,12 @@ import random
 from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
 from domain.policy import Item, PolicyVersion, entitlement
-from domain.values import LEDGER_TZ
+from domain.values import LEDGER_TZ, id_number_check
 
 START = date(2018, 3, 1)
 DAYS = 30
@@ -69,9 +69,7 @@ def id_number(rng: random.Random, serial: int) -> str:
     """An 18-digit resident ID with a valid ISO 7064 check digit (never a real person's)."""
     born = date(1940, 1, 1) + timedelta(days=rng.randrange(0, 20_000))
     body = f"211481{born:%Y%m%d}{serial % 1000:03d}"
-    weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-    check = "10X98765432"[sum(int(d) * w for d, w in zip(body, weights, strict=True)) % 11]
-    return body + check
+    return body + id_number_check(body)
 
 
 def at(day: int, rng: random.Random, hour_from: int = 8, hour_to: int = 18) -> datetime:
@@ -142,6 +140,9 @@ class Programme:
     def set_up(self) -> Iterator[dict[str, Any]]:
         rng = self.rng
         yield self.command("publish_policy", "admin", at(1, rng, 8, 9), document=POLICY)
+        declared = datetime.combine(START, time(9), LEDGER_TZ)
+        for village in VILLAGES:
+            yield self.command("add_village", "admin", declared, village=village)
         for g in range(1, self.groups + 1):
             code = f"G{g:02d}"
             yield self.command(

@@ -14,9 +14,9 @@ from domain.household import METHODS, Deviation, Household
 from domain.ids import group_id, household_id, policy_id, staff_id
 from domain.policy import Item, parse_items
 from domain.programme import Policy, WorkGroup
-from domain.register import nearest_said
+from domain.register import nearest_said, no_village_declared
 from domain.roles import APPROVE_DEVIATION, Permission
-from domain.values import parse_areas, parse_code, parse_sha256, parse_text
+from domain.values import parse_areas, parse_code, parse_id_number, parse_sha256, parse_text
 from ledger.commands.declaration import (
     FromFile,
     Option,
@@ -51,7 +51,9 @@ class RegisterHousehold:
     group: str = code("The work group it is assigned to.", refers=group_id)
     village: str = text("Its village.")
     head: str = text("The name of the head of household.")
-    id_number: str | None = code("The head's ID number.", optional=True)
+    id_number: str | None = arg(
+        parse_id_number, "The head's resident ID number (18 characters).", optional=True
+    )
     address: str | None = text("Its address.", optional=True)
 
 
@@ -63,6 +65,10 @@ def register_household(uow: UnitOfWork, stamp: Stamp, cmd: RegisterHousehold) ->
     )
     group = uow.get(WorkGroup, group_id(cmd.group), f"unknown group {cmd.group}: create it first.")
     group.check_exists_by(stamp.at)
+    register = uow.register()
+    if register is None:
+        raise no_village_declared(cmd.village)
+    register.check_village(cmd.village, stamp.at)
     uow.add(
         Household.register(
             stamp, cmd.household, cmd.group, cmd.village, cmd.head, cmd.id_number, cmd.address

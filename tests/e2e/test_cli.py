@@ -582,7 +582,7 @@ def test_household_history_json(sample_db: str) -> None:
             "occurred_at": "2018-03-01T09:04:00+08:00", "actor": "admin", "entered_by": "admin",
             "command": "xc-0013",
             "data": {"household": "XC-0004", "group": "G02", "village": "二村", "head": "赵六",
-                     "id_number": "211481197001011004", "address": "兴城镇一村4号"},
+                     "id_number": "211481197001031004", "address": "兴城镇一村4号"},
         },
         {
             "type": "Household.Surveyed", "version": 2,
@@ -767,7 +767,7 @@ def test_every_write_command_takes_a_new_household_through_its_whole_way(
           "--role", "clerk", "--group", "G03"), "enroll_staff w-02: Staff.Enrolled", 1),
         (("admin", day(14), "w-03", "household", "register", "--household", "XC-0005",
           "--group", "G03", "--village", "三村", "--head", "钱七", "--id-number",
-          "211481197001011005", "--address", "兴城镇三村5号"),
+          "211481197001051005", "--address", "兴城镇三村5号"),
          "register_household w-03: Household.Registered", 1),
         (("s-003", day(15), "w-04", "survey", "record", "--household", "XC-0005",
           "--residents", "2", "--area", "brick_wood=60.25", "--area", "simple=10",

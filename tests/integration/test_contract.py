@@ -157,7 +157,7 @@ def register(code: str, command_id: str) -> Any:
         group="G01",
         village="一村",
         head="周七",
-        id_number="211481197001011099",
+        id_number="211481197001051099",
         address="兴城镇一村9号",
     )
 

@@ -76,7 +76,7 @@ def refused(
 
 def registered() -> Household:
     return Household.register(
-        stamp("admin", at(1, 9, 1)), "XC-0001", "G01", "一村", "张三", "211481197001011001"
+        stamp("admin", at(1, 9, 1)), "XC-0001", "G01", "一村", "张三", "211481197001081001"
     )
 
 
