@@ -62,6 +62,32 @@ SECTIONS = (
         ["household", "group", "head", "ID number"],
         lambda e: [e["household"], e["group"], e["head"], e["id_number"]],
     ),
+    Section(
+        "unapproved_deviations",
+        "unapproved deviations: agreements that name a supervisor but no approval on record",
+        ["household", "agreement", "agreed", "entitlement", "named", "approval recorded"],
+        lambda e: [
+            e["household"],
+            e["agreement"],
+            e["agreed"],
+            e["entitlement"],
+            e["approved_by"],
+            e["approval_recorded_at"] or "none",
+        ],
+    ),
+    Section(
+        "vacated_before_paid",
+        "vacated before paid in full (compensation first, then relocation)",
+        ["household", "vacated at", "agreed", "paid then", "chose to", "reason"],
+        lambda e: [
+            e["household"],
+            e["vacated_at"],
+            e["agreed"],
+            e["paid_then"],
+            "yes" if e["chose_to"] else "no",
+            e["reason"],
+        ],
+    ),
 )
 
 

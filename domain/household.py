@@ -60,13 +60,31 @@ class Payout:
 
 @dataclass(frozen=True, slots=True)
 class Deviation:
-    """An agreed amount other than the entitlement: why, and which supervisor approved."""
+    """An agreed amount (or measured areas) other than the standard: why, and which
+    supervisor approved; for an agreement, the approval on record it rests on."""
 
-    reason: str
-    approved_by: str
+    reason: str | None
+    approved_by: str | None
+    approval: str | None = None
 
     def as_data(self) -> dict[str, str]:
-        return {"reason": self.reason, "approved_by": self.approved_by}
+        data = {"reason": self.reason, "approved_by": self.approved_by}
+        if self.approval is not None:
+            data["approval"] = self.approval
+        return {k: v for k, v in data.items() if v is not None}
+
+
+@dataclass(frozen=True, slots=True)
+class Approval:
+    """A supervisor's recorded decision on signing a household for another amount
+    than its entitlement: approved, or refused."""
+
+    approval: str
+    supervisor: str
+    amount: Decimal
+    reason: str
+    at: datetime
+    refused: bool = False
 
 
 def building_differences(areas: dict[str, Decimal], items: Sequence[Item]) -> list[str]:
@@ -178,9 +196,35 @@ class Household(Aggregate):
         TOPIC = "oneruler:Household.DeviationApproved"
         amount: Decimal
         reason: str
+        approval: str  # its id, which the agreement's deviation names
+
+        # 3: approval; an approval recorded before it is named by its command's id.
+        class_version = 3
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            state["approval"] = state["command"]
 
         def apply(self, household: Household) -> None:
-            household.approvals.append((self.actor, self.amount))
+            household.approvals.append(
+                Approval(self.approval, self.actor, self.amount, self.reason, self.occurred_at)
+            )
+
+    class DeviationRefused(Event):
+        """A supervisor's refusal of an amount other than the entitlement: no earlier
+        approval of that amount allows signing for it any longer."""
+
+        TOPIC = "oneruler:Household.DeviationRefused"
+        amount: Decimal
+        reason: str
+        approval: str
+
+        def apply(self, household: Household) -> None:
+            household.approvals.append(
+                Approval(
+                    self.approval, self.actor, self.amount, self.reason, self.occurred_at, True
+                )
+            )
 
     class AgreementVoided(Event):
         TOPIC = "oneruler:Household.AgreementVoided"
@@ -249,6 +293,15 @@ class Household(Aggregate):
 
     class Vacated(Event):
         TOPIC = "oneruler:Household.Vacated"
+        # Why it moved out before being paid in full, if it chose to (先补偿后搬迁).
+        chose_early: str | None
+
+        # 3: chose_early; a vacating recorded before it gave no reason.
+        class_version = 3
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            state["chose_early"] = None
 
         def apply(self, household: Household) -> None:
             household.vacated_at = self.occurred_at
@@ -275,7 +328,7 @@ class Household(Aggregate):
         self.agreement: Agreement | None = None
         self.agreement_numbers: list[str] = []
         self.voided_at: datetime | None = None
-        self.approvals: list[tuple[str, Decimal]] = []  # (supervisor, amount)
+        self.approvals: list[Approval] = []  # approvals and refusals, in order
         self.documents: dict[str, list[tuple[str, datetime]]] = {}
         self.complaints: list[str] = []
         self.payouts: dict[str, Payout] = {}
@@ -385,7 +438,6 @@ class Household(Aggregate):
         amount: Decimal,
         policy: PolicyVersion,
         deviation: Deviation | None = None,
-        approver: Actor | None = None,
     ) -> None:
         valuation = self.check_valued()
         self.check_no_agreement_in_force("sign another")
@@ -400,8 +452,12 @@ class Household(Aggregate):
         owed = self.entitlement(policy, stamp.at)
         self.check_amount(amount, owed, deviation)
         if deviation is not None:
-            assert approver is not None, "the application resolves the approver of a deviation"
-            approver.check_may(APPROVE_DEVIATION)
+            approval = self.check_approved(amount, owed, deviation, stamp.at)
+            deviation = Deviation(
+                reason=deviation.reason or approval.reason,
+                approved_by=approval.supervisor,
+                approval=approval.approval,
+            )
         self.trigger_event(
             self.AgreementSigned,
             agreement=agreement,
@@ -415,13 +471,54 @@ class Household(Aggregate):
             **stamp.fields(),
         )
 
-    def approve_deviation(self, stamp: Stamp, amount: Decimal, reason: str) -> None:
+    def approve_deviation(
+        self, stamp: Stamp, amount: Decimal, reason: str, approval: str | None = None
+    ) -> None:
         """Record a supervisor's approval of signing for another amount than the
-        entitlement (the agreement then names the supervisor in its deviation)."""
+        entitlement (the agreement then names the approval in its deviation)."""
+        self.check_decision(stamp, "approve another amount", approval)
+        self.trigger_event(
+            self.DeviationApproved,
+            amount=amount,
+            reason=reason,
+            approval=approval or stamp.command,
+            **stamp.fields(),
+        )
+
+    def refuse_deviation(
+        self, stamp: Stamp, amount: Decimal, reason: str, approval: str | None = None
+    ) -> None:
+        """Record a supervisor's refusal of signing for another amount than the
+        entitlement: an approval of that amount given before no longer allows it."""
+        self.check_decision(stamp, "refuse another amount", approval)
+        self.trigger_event(
+            self.DeviationRefused,
+            amount=amount,
+            reason=reason,
+            approval=approval or stamp.command,
+            **stamp.fields(),
+        )
+
+    def check_decision(self, stamp: Stamp, to_do: str, approval: str | None) -> None:
         valuation = self.check_valued()
-        self.check_no_agreement_in_force("approve another amount")
+        self.check_no_agreement_in_force(to_do)
         self.check_not_before(stamp.at, valuation.at, "the valuation it departs from")
-        self.trigger_event(self.DeviationApproved, amount=amount, reason=reason, **stamp.fields())
+        used = approval or stamp.command
+        if any(a.approval == used for a in self.approvals):
+            raise AlreadyExists(
+                f"{self.code} already has a decision {used} on a deviation; give this one "
+                "its own id."
+            )
+
+    def approval_for(self, amount: Decimal, at: datetime) -> Approval | None:
+        """The supervisor's approval, on record by at and not refused since, that
+        allows signing for amount (None: none does)."""
+        found: Approval | None = None
+        for decision in self.approvals:
+            if decision.at > at or decision.amount != amount:
+                continue
+            found = None if decision.refused else decision
+        return found
 
     def void_agreement(self, stamp: Stamp, agreement: str, reason: str) -> None:
         current = self.check_agreement_in_force()
@@ -520,12 +617,28 @@ class Household(Aggregate):
             self.PayoutConfirmed, payout=payout, bank_reference=bank_reference, **stamp.fields()
         )
 
-    def record_vacated(self, stamp: Stamp) -> None:
+    def record_vacated(self, stamp: Stamp, chose_early: str | None = None) -> None:
         agreement = self.check_agreement_in_force()
         if self.vacated_at is not None:
             raise RuleViolation(f"{self.code} was already recorded as vacated.")
         self.check_not_before(stamp.at, agreement.at, "its agreement")
-        self.trigger_event(self.Vacated, **stamp.fields())
+        if chose_early is not None and self.paid_by(stamp.at) >= agreement.amount:
+            raise RuleViolation(
+                f"{self.code} was paid in full by then; remove --chose-early, which is for "
+                "a household moving out before it is paid."
+            )
+        self.trigger_event(self.Vacated, chose_early=chose_early, **stamp.fields())
+
+    def paid_by(self, at: datetime) -> Decimal:
+        """The payouts confirmed by a business time."""
+        return sum(
+            (
+                p.amount
+                for p in self.payouts.values()
+                if p.confirmed_at is not None and p.confirmed_at <= at
+            ),
+            ZERO,
+        )
 
     # --- what the rules read -----------------------------------------------
 
@@ -639,6 +752,38 @@ class Household(Aggregate):
                 f"the amount equals the entitlement {format_yuan(owed.total)}; "
                 "remove the deviation."
             )
+
+    def check_approved(
+        self, amount: Decimal, owed: Entitlement, deviation: Deviation, at: datetime
+    ) -> Approval:
+        """The recorded approval an agreement for another amount than the entitlement
+        rests on: the one it names, or the named supervisor's of that amount."""
+        allowed = self.approval_for(amount, at)
+        named = deviation.approval
+        if allowed is not None and named is not None and allowed.approval != named:
+            allowed = None
+        if (
+            allowed is not None
+            and deviation.approved_by is not None
+            and allowed.supervisor != deviation.approved_by
+        ):
+            allowed = None
+        if allowed is not None:
+            return allowed
+        given = [
+            f"{format_yuan(a.amount)} by {a.supervisor}"
+            for a in self.approvals
+            if not a.refused and a.at <= at
+        ]
+        on_record = f" (approved on record: {', '.join(given)})" if given else ""
+        whose = f" by {deviation.approved_by}" if deviation.approved_by else ""
+        which = f" {named}" if named else ""
+        raise RuleViolation(
+            f"no supervisor's approval{which}{whose} on record allows {self.code} to sign for "
+            f"{format_yuan(amount)}{on_record}; a supervisor approves the amount first "
+            f"(agreement approve-deviation), or sign for the entitlement "
+            f"{format_yuan(owed.total)}."
+        )
 
     def check_file_complete(self, required: Sequence[str], at: datetime) -> None:
         missing = self.missing_documents(required, at)

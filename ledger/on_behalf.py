@@ -23,6 +23,7 @@ from ledger.application import Ledger
 # The kinds of act, by the topic of the event each records, and the ingest cmd they are.
 ACTS = {
     Household.DeviationApproved.TOPIC: "approve_deviation",
+    Household.DeviationRefused.TOPIC: "refuse_deviation",
     Household.AgreementVoided.TOPIC: "void_agreement",
     Complaint.Resolved.TOPIC: "resolve_complaint",
     Household.PayoutConfirmed.TOPIC: "confirm_payout",
@@ -67,6 +68,8 @@ def _what(event: Recorded) -> str:
         return f"agreement {event.agreement}"
     if isinstance(event, Household.DeviationApproved):
         return f"deviation to {format_yuan(event.amount)}"
+    if isinstance(event, Household.DeviationRefused):
+        return f"deviation to {format_yuan(event.amount)} refused"
     assert isinstance(event, Complaint.Resolved)
     return f"finding {event.finding}"
 

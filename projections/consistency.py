@@ -26,6 +26,7 @@ from projections.households import (
     Signed,
     Step,
     Surveyed,
+    Vacated,
     Valued,
     Voided,
     fold,
@@ -49,6 +50,7 @@ class Record:
     steps: list[Step] = field(default_factory=list)  # in the order they took effect
     # Every supervisor's approval of a deviation on record (whatever the moment).
     approvals: list[DeviationApproved] = field(default_factory=list)
+    timeline: Sequence[Entry] = ()  # every entry, whatever the moment
 
     @property
     def valuations(self) -> list[Valued]:
@@ -93,7 +95,14 @@ def record_of(
     approvals = [e for e in timeline if isinstance(e, DeviationApproved)]
     approvals.sort(key=attrgetter("position"))
     return Record(
-        household, group, village, head, id_number, fold(timeline, as_of).steps, approvals
+        household,
+        group,
+        village,
+        head,
+        id_number,
+        fold(timeline, as_of).steps,
+        approvals,
+        timeline,
     )
 
 
@@ -358,6 +367,7 @@ def consistency(c: Cursor, as_of: datetime) -> dict[str, Any]:
     deviations, versions, reviews, voided = [], [], [], []
     quantities: list[dict[str, Any]] = []
     revaluations: list[dict[str, Any]] = []
+    vacated: list[dict[str, Any]] = []
     for record in records:
         agreement = record.agreement
         if agreement is not None:
@@ -392,10 +402,16 @@ def consistency(c: Cursor, as_of: datetime) -> dict[str, Any]:
         found = quantities_of(record)
         if found is not None:
             quantities.append(_quantities(record, found))
+        early = _vacated_before_paid(record, micros(as_of))
+        if early is not None:
+            vacated.append(early)
         revaluations.extend(_revaluations(record))
+    unapproved = [d for d in deviations if d["approval"] is None]
     return {
         "as_of": when(as_of),
         **roster_checks(records),
+        "unapproved_deviations": unapproved,
+        "vacated_before_paid": vacated,
         "deviations": deviations,
         "policy_versions": versions,
         "reviews": reviews,
@@ -431,6 +447,26 @@ def roster_checks(records: Sequence[Record]) -> dict[str, list[dict[str, Any]]]:
         if len(found) > 1
     ]
     return {"shared_id_numbers": shared, "invalid_id_numbers": invalid}
+
+
+def _vacated_before_paid(record: Record, as_of: int) -> dict[str, Any] | None:
+    """The household, if it moved out before it was paid in full (先补偿后搬迁: never
+    forced out before it is paid, though it may choose to): as paid at that moment."""
+    timeline = record.timeline
+    vacated = next((e for e in timeline if isinstance(e, Vacated) and e.at <= as_of), None)
+    if vacated is None:
+        return None
+    then = fold(timeline, vacated.at)
+    if then.paid_in_full:
+        return None
+    return {
+        **_where(record),
+        "vacated_at": step_time(vacated.at),
+        "agreed": yuan(then.agreed),
+        "paid_then": format_yuan(then.paid),
+        "chose_to": vacated.chose_early is not None,
+        "reason": vacated.chose_early,
+    }
 
 
 def _quantities(record: Record, found: ruler.Quantities) -> dict[str, Any]:
@@ -470,13 +506,17 @@ def _deviation(record: Record, agreement: Signed, amount: Decimal, owed: Decimal
     deviation = agreement.deviation or {}
     agreed = format_yuan(amount)
     approved_by = deviation.get("approved_by")
-    # Whether the supervisor approved it in the record (the last approval of this
-    # amount by them), or was only named by the clerk who recorded the agreement.
-    approvals = [
-        a.at
+    # Whether the supervisor approved it in the record (the last decision on this
+    # amount by them, by the signing, an approval), or was only named by the clerk
+    # who recorded the agreement (a ledger from before agreements named approvals).
+    decisions = [
+        a
         for a in record.approvals
-        if a.actor == approved_by and format_yuan(Decimal(a.amount)) == agreed
+        if a.actor == approved_by
+        and format_yuan(Decimal(a.amount)) == agreed
+        and a.at <= agreement.at
     ]
+    approvals = [decisions[-1].at] if decisions and not decisions[-1].refused else []
     return {
         **_where(record),
         "agreement": agreement.agreement,
@@ -490,6 +530,7 @@ def _deviation(record: Record, agreement: Signed, amount: Decimal, owed: Decimal
         "reason": deviation.get("reason"),
         "approved_by": approved_by,
         "approval_recorded_at": step_time(approvals[-1]) if approvals else None,
+        "approval": deviation.get("approval"),
     }
 
 
@@ -538,6 +579,8 @@ DEPARTURES = (
     "revaluations",
     "shared_id_numbers",
     "invalid_id_numbers",
+    "unapproved_deviations",
+    "vacated_before_paid",
 )
 
 

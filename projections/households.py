@@ -113,10 +113,14 @@ class Signed(NamedTuple):
 
 
 class DeviationApproved(NamedTuple):
+    """A supervisor's approval of an amount, or refusal of it."""
+
     at: int
     position: int
     amount: str
     actor: str  # the supervisor
+    approval: str  # its id
+    refused: bool
 
     def apply(self, fold: Fold) -> None:
         pass
@@ -177,6 +181,7 @@ class PayoutConfirmed(NamedTuple):
 class Vacated(NamedTuple):
     at: int
     position: int
+    chose_early: str | None  # why it moved out before being paid in full, if it chose to
 
     def apply(self, fold: Fold) -> None:
         fold.vacated = True
@@ -461,7 +466,13 @@ class Households(ReadModel):
 
     @handle.register
     def _approved(self, e: H.DeviationApproved, position: int) -> None:
-        self._add(e, DeviationApproved(micros(e.occurred_at), position, str(e.amount), e.actor))
+        at, amount = micros(e.occurred_at), str(e.amount)
+        self._add(e, DeviationApproved(at, position, amount, e.actor, e.approval, False))
+
+    @handle.register
+    def _refused(self, e: H.DeviationRefused, position: int) -> None:
+        at, amount = micros(e.occurred_at), str(e.amount)
+        self._add(e, DeviationApproved(at, position, amount, e.actor, e.approval, True))
 
     @handle.register
     def _voided(self, e: H.AgreementVoided, position: int) -> None:
@@ -486,7 +497,7 @@ class Households(ReadModel):
 
     @handle.register
     def _vacated(self, e: H.Vacated, position: int) -> None:
-        self._add(e, Vacated(micros(e.occurred_at), position))
+        self._add(e, Vacated(micros(e.occurred_at), position, e.chose_early))
 
     def _add(self, e: H.Event, entry: Entry) -> None:
         last = self._last

@@ -111,7 +111,6 @@ def record_survey(uow: UnitOfWork, stamp: Stamp, cmd: RecordSurvey) -> None:
 
 # How the command line names a deviation's reason and approver, which errors name.
 QUANTITY_FLAGS = ("--quantity-reason", "--quantity-approved-by")
-AGREEMENT_FLAGS = ("--deviation-reason", "--approved-by")
 
 
 def _deviation(raw: Any, name: str, flags: tuple[str, str]) -> Deviation:
@@ -128,8 +127,24 @@ def _deviation(raw: Any, name: str, flags: tuple[str, str]) -> Deviation:
     )
 
 
+def _agreement_deviation(raw: Any, name: str) -> Deviation:
+    """An agreement's deviation: the approval on record it rests on (approval), or
+    the supervisor who approved this amount (approved_by), with a reason or not."""
+    if not isinstance(raw, Mapping) or not (raw.get("approval") or raw.get("approved_by")):
+        raise InvalidInput(
+            f"{name} needs the supervisor's approval it rests on: give --approval (the "
+            "approval's id) or --approved-by (the supervisor who approved this amount)."
+        )
+    approval, approved_by, reason = raw.get("approval"), raw.get("approved_by"), raw.get("reason")
+    return Deviation(
+        reason=None if reason is None else parse_text(reason, "--deviation-reason"),
+        approved_by=None if approved_by is None else parse_code(approved_by, "--approved-by"),
+        approval=None if approval is None else parse_code(approval, "--approval"),
+    )
+
+
 def _approver(deviation: Deviation) -> Iterable[UUID]:
-    return names(staff_id)(deviation.approved_by)
+    return () if deviation.approved_by is None else names(staff_id)(deviation.approved_by)
 
 
 def check_structures(areas: Mapping[str, Decimal], priced: set[str]) -> None:
@@ -218,7 +233,7 @@ def record_valuation(uow: UnitOfWork, stamp: Stamp, cmd: RecordValuation) -> Non
     published = uow.get(Policy, policy_id(cmd.policy), f"unknown policy {cmd.policy}.")
     published.check_published_by(cmd.policy_version, stamp.at)
     approver = None
-    if cmd.quantity_deviation is not None:
+    if cmd.quantity_deviation is not None and cmd.quantity_deviation.approved_by is not None:
         approver = uow.actor(cmd.quantity_deviation.approved_by, stamp.at)
     household.record_valuation(
         stamp,
@@ -245,18 +260,23 @@ class SignAgreement:
     method: str = choice(METHODS, "Money or a replacement flat.")
     amount: Decimal = amount("The agreed amount, such as 356800.00.")
     deviation: Deviation | None = arg(
-        lambda raw, name: _deviation(raw, name, AGREEMENT_FLAGS),
+        _agreement_deviation,
         optional=True,
         refers=_approver,
         cli=Together(
             (
                 Option(
-                    "Why the amount departs from the entitlement.",
+                    "The id of the supervisor's approval of this amount on record.",
+                    flag="--approval",
+                    key="approval",
+                ),
+                Option(
+                    "Why the amount departs from the entitlement [default: the approval's].",
                     flag="--deviation-reason",
                     key="reason",
                 ),
                 Option(
-                    "The supervisor who approved the deviation.",
+                    "The supervisor who approved this amount (agreement approve-deviation).",
                     flag="--approved-by",
                     key="approved_by",
                 ),
@@ -269,30 +289,48 @@ class SignAgreement:
 def sign_agreement(uow: UnitOfWork, stamp: Stamp, cmd: SignAgreement) -> None:
     household = uow.household(cmd.household)
     uow.check_may(stamp, cmd, household.group)
-    approver = None
-    if cmd.deviation is not None:
-        approver = uow.actor(cmd.deviation.approved_by, stamp.at)
     policy = uow.household_policy(household)
-    household.sign_agreement(
-        stamp, cmd.agreement, cmd.method, cmd.amount, policy, cmd.deviation, approver
-    )
+    household.sign_agreement(stamp, cmd.agreement, cmd.method, cmd.amount, policy, cmd.deviation)
 
 
 @command("approve_deviation", "agreement approve-deviation", may=APPROVE_DEVIATION)
 class ApproveDeviation:
-    """Approve, as the supervisor, signing for another amount than the entitlement
-    (the agreement then names you in --approved-by)."""
+    """Approve, as the supervisor, signing for another amount than the entitlement;
+    the agreement for that amount then names this approval (--approval ID, or
+    --approved-by you)."""
 
     household: str = code("The household code.", refers=household_id)
     amount: Decimal = amount("The amount approved, such as 370000.00.")
     reason: str = text("Why it departs from the entitlement.")
+    approval: str | None = code(
+        "The approval's id, which the agreement names [default: the command's id].",
+        optional=True,
+    )
 
 
 @handles(ApproveDeviation)
 def approve_deviation(uow: UnitOfWork, stamp: Stamp, cmd: ApproveDeviation) -> None:
     household = uow.household(cmd.household)
     uow.check_may(stamp, cmd, household.group)
-    household.approve_deviation(stamp, cmd.amount, cmd.reason)
+    household.approve_deviation(stamp, cmd.amount, cmd.reason, cmd.approval)
+
+
+@command("refuse_deviation", "agreement refuse-deviation", may=APPROVE_DEVIATION)
+class RefuseDeviation:
+    """Refuse, as the supervisor, signing for another amount than the entitlement;
+    an approval of that amount given before no longer allows it."""
+
+    household: str = code("The household code.", refers=household_id)
+    amount: Decimal = amount("The amount refused, such as 370000.00.")
+    reason: str = text("Why it is refused.")
+    approval: str | None = code("The decision's id [default: the command's id].", optional=True)
+
+
+@handles(RefuseDeviation)
+def refuse_deviation(uow: UnitOfWork, stamp: Stamp, cmd: RefuseDeviation) -> None:
+    household = uow.household(cmd.household)
+    uow.check_may(stamp, cmd, household.group)
+    household.refuse_deviation(stamp, cmd.amount, cmd.reason, cmd.approval)
 
 
 @command("void_agreement", "agreement void", may=Permission("void an agreement", SUPERVISOR))
@@ -368,10 +406,14 @@ class RecordVacated:
     """Record that a household moved out and handed over the keys."""
 
     household: str = code("The household code.", refers=household_id)
+    chose_early: str | None = text(
+        "If it moved out before being paid in full: that it chose to, and why.",
+        optional=True,
+    )
 
 
 @handles(RecordVacated)
 def record_vacated(uow: UnitOfWork, stamp: Stamp, cmd: RecordVacated) -> None:
     household = uow.household(cmd.household)
     uow.check_may(stamp, cmd, household.group)
-    household.record_vacated(stamp)
+    household.record_vacated(stamp, cmd.chose_early)
