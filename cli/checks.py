@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from cli.options import db_option, json_option, print_json, reads_at, translate_errors
 from cli.render import table
 
 Row = Callable[[dict[str, Any]], list[Any]]
@@ -98,3 +99,54 @@ def show_sections(document: dict[str, Any], sections: Sequence[Section] = SECTIO
         click.echo(f"{section.title}: {len(entries)}")
         if entries:
             table(section.headers, [section.row(e) for e in entries])
+
+
+LATE = ["position", "event", "household", "complaint", "occurred", "recorded", "by", "entered by"]
+
+
+def _late_row(e: dict[str, Any]) -> list[Any]:
+    return [
+        e["position"],
+        e["event"],
+        e["household"],
+        e["complaint"],
+        e["occurred_at"],
+        e["recorded_at"],
+        e["actor"],
+        e["entered_by"],
+    ]
+
+
+@click.command("late-entries")
+@click.option(
+    "--window-days",
+    type=click.IntRange(min=0, max=366),
+    metavar="N",
+    help="Late: recorded more than N days after its business time [default: the "
+    "latest policy's late_entry_days, else 3].",
+)
+@json_option
+@db_option
+@translate_errors
+def late_entries(window_days: int | None, as_json: bool, db: str | None) -> None:
+    """Events recorded more than the policy's window after they happened, and every
+    event that changed a figure of a bulletin already checkpointed (recorded after
+    the checkpoint, dated before it), with who did it and who entered it."""
+    with reads_at(db) as reads:
+        document = reads.late_entries(window_days)
+    if as_json:
+        print_json(document)
+        return
+    late, after = document["late"], document["after_checkpoint"]
+    click.echo(
+        f"recorded more than {document['window_days']} days after they happened: {len(late)}"
+    )
+    if late:
+        table([*LATE, "late by (days)"], [[*_late_row(e), e["late_by_days"]] for e in late])
+    click.echo()
+    click.echo(f"changed a figure of a bulletin already checkpointed: {len(after)}")
+    if after:
+        table(
+            [*LATE, "checkpoint", "checkpointed at"],
+            [[*_late_row(e), e["checkpoint"], e["checkpointed_at"]] for e in after],
+        )

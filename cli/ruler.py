@@ -24,7 +24,7 @@ from cli.options import (
     translate_errors,
     xlsx_option,
 )
-from cli.reads import as_of_option, moment
+from cli.reads import as_of_option, known, known_at_option, moment
 from cli.render import as_text_cells, spreadsheet_row, table
 from projections import consistency
 
@@ -36,6 +36,7 @@ PEERS_SHOWN = 10
 @click.command("dispute")
 @click.argument("household_code", metavar="HH")
 @as_of_option
+@known_at_option
 @click.option(
     "--policy-version",
     "policy_version",
@@ -52,6 +53,7 @@ PEERS_SHOWN = 10
 def dispute(
     household_code: str,
     as_of: str | None,
+    known_at: str | None,
     policy_version: int | None,
     all_peers: bool,
     as_json: bool,
@@ -61,7 +63,9 @@ def dispute(
     line, valuations and reviews with who and when, agreement and deviation) beside
     its peers (same village, same structure types), with a verdict."""
     with reads_at(db) as reads:
-        document = reads.dispute(household_code, moment(as_of, reads), policy_version)
+        document = reads.dispute(
+            household_code, moment(as_of, reads), policy_version, known(known_at)
+        )
     if as_json:
         print_json(document)
         return
@@ -253,17 +257,20 @@ def show_what_if(w: dict[str, Any]) -> None:
 
 @reports.report.command("consistency")
 @as_of_option
+@known_at_option
 @json_option
 @db_option
 @translate_errors
-def consistency_report(as_of: str | None, as_json: bool, db: str | None) -> None:
+def consistency_report(
+    as_of: str | None, known_at: str | None, as_json: bool, db: str | None
+) -> None:
     """Every departure from the ruler: agreements in force that depart from their
     entitlement, households priced under another policy version than their
     village's, reviewed valuations, and voided agreements; and every approval or
     money act (approving a deviation, voiding an agreement, resolving a complaint,
     confirming a payout) entered on someone else's behalf."""
     with reads_at(db) as reads:
-        document = reads.consistency(moment(as_of, reads))
+        document = reads.consistency(moment(as_of, reads), known(known_at))
     if as_json:
         print_json(document)
         return
@@ -523,6 +530,7 @@ def disclosure_csv(document: dict[str, Any], lang: str) -> str:
 @reports.report.command("disclosure")
 @click.option("--group", "group", metavar="G", help="One work group only [default: all].")
 @as_of_option
+@known_at_option
 @click.option("--csv", "as_csv", is_flag=True, help="Print CSV, one row per household.")
 @xlsx_option
 @json_option
@@ -532,6 +540,7 @@ def disclosure_csv(document: dict[str, Any], lang: str) -> str:
 def disclosure(
     group: str | None,
     as_of: str | None,
+    known_at: str | None,
     as_csv: bool,
     xlsx: Path | None,
     as_json: bool,
@@ -543,7 +552,7 @@ def disclosure(
     name and the ID number masked in every output."""
     check_one_format(as_json, as_csv, xlsx)
     with reads_at(db) as reads:
-        document = reads.disclosure(group, moment(as_of, reads))
+        document = reads.disclosure(group, moment(as_of, reads), known(known_at))
     if as_json:
         print_json(document)
     elif as_csv:

@@ -11,15 +11,16 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate
 
+from domain import standard
 from domain.base import Recorded, Stamp
 from domain.errors import AlreadyExists, NotFound, PermissionDenied, RuleViolation
 from domain.ids import household_id
 from domain.policy import Entitlement, Item, PolicyVersion, check_items_fit, entitlement
 from domain.roles import APPROVE_DEVIATION, Actor
+from domain.standard import Approval, Deviation
 from domain.values import ZERO, format_yuan
 
 METHODS = ("monetary", "property_swap")
-BUILDING = "building:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,53 +57,6 @@ class Payout:
     @property
     def confirmed(self) -> bool:
         return self.confirmed_by is not None
-
-
-@dataclass(frozen=True, slots=True)
-class Deviation:
-    """An agreed amount (or measured areas) other than the standard: why, and which
-    supervisor approved; for an agreement, the approval on record it rests on."""
-
-    reason: str | None
-    approved_by: str | None
-    approval: str | None = None
-
-    def as_data(self) -> dict[str, str]:
-        data = {"reason": self.reason, "approved_by": self.approved_by}
-        if self.approval is not None:
-            data["approval"] = self.approval
-        return {k: v for k, v in data.items() if v is not None}
-
-
-@dataclass(frozen=True, slots=True)
-class Approval:
-    """A supervisor's recorded decision on signing a household for another amount
-    than its entitlement: approved, or refused."""
-
-    approval: str
-    supervisor: str
-    amount: Decimal
-    reason: str
-    at: datetime
-    refused: bool = False
-
-
-def building_differences(areas: dict[str, Decimal], items: Sequence[Item]) -> list[str]:
-    """Where a valuation's priced building:* quantities depart from a survey's areas
-    by structure ("building:simple 20.00 m² priced, 18.50 m² surveyed")."""
-    priced = {
-        i.item.removeprefix(BUILDING): i.quantity
-        for i in items
-        if i.quantity is not None and i.item.startswith(BUILDING)
-    }
-    said = []
-    for structure in sorted(set(priced) | set(areas)):
-        got, measured = priced.get(structure), areas.get(structure)
-        if got is None or measured is None or got != measured:
-            shown = "not priced" if got is None else f"{got} m² priced"
-            surveyed = "not surveyed" if measured is None else f"{measured} m² surveyed"
-            said.append(f"{BUILDING}{structure} {shown}, {surveyed}")
-    return said
 
 
 class Household(Aggregate):
@@ -510,16 +464,6 @@ class Household(Aggregate):
                 "its own id."
             )
 
-    def approval_for(self, amount: Decimal, at: datetime) -> Approval | None:
-        """The supervisor's approval, on record by at and not refused since, that
-        allows signing for amount (None: none does)."""
-        found: Approval | None = None
-        for decision in self.approvals:
-            if decision.at > at or decision.amount != amount:
-                continue
-            found = None if decision.refused else decision
-        return found
-
     def void_agreement(self, stamp: Stamp, agreement: str, reason: str) -> None:
         current = self.check_agreement_in_force()
         if current.agreement != agreement:
@@ -702,42 +646,21 @@ class Household(Aggregate):
             )
 
     def check_dropped(self, reviews: str | None, items: Sequence[Item], reason: str | None) -> None:
-        """A review that leaves out an item of the valuation it reviews says why."""
-        if reviews is None:
-            if reason is not None:
-                raise RuleViolation(
-                    "--dropped-reason is for a review that leaves out items; "
-                    "this valuation reviews none: remove it."
-                )
-            return
-        kept = {item.item for item in items}
-        dropped = [i.item for i in self.valuations[reviews].items if i.item not in kept]
-        if dropped and reason is None:
-            raise RuleViolation(
-                f"the review leaves out {', '.join(dropped)} of valuation {reviews} of "
-                f"{self.code}; repeat them, or say why with --dropped-reason."
-            )
-        if not dropped and reason is not None:
-            raise RuleViolation(
-                f"the review keeps every item of valuation {reviews}; remove --dropped-reason."
-            )
+        reviewed = self.valuations[reviews].items if reviews is not None else ()
+        standard.check_dropped(self.code, reviews, reviewed, items, reason)
 
     def check_quantities(self, items: Sequence[Item], deviation: Deviation | None) -> None:
-        """The priced building quantities are the current survey's areas by structure,
-        unless a reason and a supervisor's approval say why not."""
-        differences = building_differences(self.areas, items)
-        if differences and deviation is None:
-            raise RuleViolation(
-                f"the valuation's building areas differ from the survey of {self.code}: "
-                f"{'; '.join(differences)}; price the surveyed areas (or correct the "
-                "survey first), or give --quantity-reason with a supervisor's "
-                "--quantity-approved-by."
-            )
-        if not differences and deviation is not None:
-            raise RuleViolation(
-                "the building areas equal the survey's; remove --quantity-reason and "
-                "--quantity-approved-by."
-            )
+        standard.check_quantities(self.code, self.areas, items, deviation)
+
+    def approval_for(self, amount: Decimal, at: datetime) -> Approval | None:
+        """The supervisor's approval, on record by at and not refused since, that
+        allows signing for amount (None: none does)."""
+        return standard.approval_for(self.approvals, amount, at)
+
+    def check_approved(
+        self, amount: Decimal, owed: Entitlement, deviation: Deviation, at: datetime
+    ) -> Approval:
+        return standard.check_approved(self.code, self.approvals, amount, owed.total, deviation, at)
 
     def check_amount(self, amount: Decimal, owed: Entitlement, deviation: Deviation | None) -> None:
         if deviation is None and amount != owed.total:
@@ -752,38 +675,6 @@ class Household(Aggregate):
                 f"the amount equals the entitlement {format_yuan(owed.total)}; "
                 "remove the deviation."
             )
-
-    def check_approved(
-        self, amount: Decimal, owed: Entitlement, deviation: Deviation, at: datetime
-    ) -> Approval:
-        """The recorded approval an agreement for another amount than the entitlement
-        rests on: the one it names, or the named supervisor's of that amount."""
-        allowed = self.approval_for(amount, at)
-        named = deviation.approval
-        if allowed is not None and named is not None and allowed.approval != named:
-            allowed = None
-        if (
-            allowed is not None
-            and deviation.approved_by is not None
-            and allowed.supervisor != deviation.approved_by
-        ):
-            allowed = None
-        if allowed is not None:
-            return allowed
-        given = [
-            f"{format_yuan(a.amount)} by {a.supervisor}"
-            for a in self.approvals
-            if not a.refused and a.at <= at
-        ]
-        on_record = f" (approved on record: {', '.join(given)})" if given else ""
-        whose = f" by {deviation.approved_by}" if deviation.approved_by else ""
-        which = f" {named}" if named else ""
-        raise RuleViolation(
-            f"no supervisor's approval{which}{whose} on record allows {self.code} to sign for "
-            f"{format_yuan(amount)}{on_record}; a supervisor approves the amount first "
-            f"(agreement approve-deviation), or sign for the entitlement "
-            f"{format_yuan(owed.total)}."
-        )
 
     def check_file_complete(self, required: Sequence[str], at: datetime) -> None:
         missing = self.missing_documents(required, at)

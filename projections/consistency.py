@@ -16,10 +16,11 @@ from typing import Any
 
 from domain import ruler
 from domain.errors import InvalidInput, NotFound, RuleViolation
-from domain.household import building_differences
 from domain.policy import Entitlement, Item, Line, PolicyVersion, entitlement
+from domain.standard import building_differences
 from domain.values import LEDGER_TZ, format_yuan, parse_id_number
 from projections import programme
+from projections.household_rows import known
 from projections.households import (
     DeviationApproved,
     Entry,
@@ -319,7 +320,9 @@ def step_time(at: int | None) -> str | None:
 # --- the consistency report -----------------------------------------------------------
 
 
-def all_records(c: Cursor, as_of: int | None, group: str | None = None) -> list[Record]:
+def all_records(
+    c: Cursor, as_of: int | None, group: str | None = None, limit: int | None = None
+) -> list[Record]:
     sql = "SELECT household, grp, village, head, id_number, timeline FROM rm_households"
     args: tuple[str, ...] = ()
     if group is not None:
@@ -328,7 +331,8 @@ def all_records(c: Cursor, as_of: int | None, group: str | None = None) -> list[
     c.execute(sql + " ORDER BY grp, household", args)
     records = []
     for code, grp, village, head, id_number, timeline in c.fetchall():
-        record = record_of(code, grp, village, unpack(timeline), as_of, head, id_number)
+        entries = known(unpack(timeline), limit)
+        record = record_of(code, grp, village, entries, as_of, head, id_number)
         if record is not None:
             records.append(record)
     return records
@@ -357,12 +361,12 @@ def _where(record: Record) -> dict[str, str]:
     return {"household": record.household, "group": record.group, "village": record.village}
 
 
-def consistency(c: Cursor, as_of: datetime) -> dict[str, Any]:
+def consistency(c: Cursor, as_of: datetime, limit: int | None = None) -> dict[str, Any]:
     """Every departure from the ruler as of a moment: deviations in force,
     households priced under another version than their village's, reviews, and
     voided agreements (with what was signed again)."""
     policies = Policies.read(c)
-    records = sorted(all_records(c, micros(as_of)), key=lambda r: r.household)
+    records = sorted(all_records(c, micros(as_of), limit=limit), key=lambda r: r.household)
     in_force = rulers_in_force(records)
     deviations, versions, reviews, voided = [], [], [], []
     quantities: list[dict[str, Any]] = []
@@ -647,13 +651,16 @@ def disclosure_row(record: Record, policies: Policies, as_of: datetime) -> dict[
     }
 
 
-def disclosure(c: Cursor, group: str | None, as_of: datetime) -> dict[str, Any]:
+def disclosure(
+    c: Cursor, group: str | None, as_of: datetime, limit: int | None = None
+) -> dict[str, Any]:
     """The per-household compensation list of the valued households, by group."""
     if group is not None:
         known = [code for code, _ in programme.groups(c)]
         if group not in known:
             raise NotFound(f"unknown group {group}: use one of {', '.join(known) or '(none yet)'}.")
-    return disclosure_document(all_records(c, micros(as_of), group), Policies.read(c), as_of, group)
+    records = all_records(c, micros(as_of), group, limit)
+    return disclosure_document(records, Policies.read(c), as_of, group)
 
 
 def disclosure_document(

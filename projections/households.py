@@ -112,9 +112,7 @@ class Signed(NamedTuple):
         fold.steps.append(self)
 
 
-class DeviationApproved(NamedTuple):
-    """A supervisor's approval of an amount, or refusal of it."""
-
+class DeviationApproved(NamedTuple):  # or refused
     at: int
     position: int
     amount: str
@@ -465,14 +463,9 @@ class Households(ReadModel):
         self._add(e, entry)
 
     @handle.register
-    def _approved(self, e: H.DeviationApproved, position: int) -> None:
-        at, amount = micros(e.occurred_at), str(e.amount)
-        self._add(e, DeviationApproved(at, position, amount, e.actor, e.approval, False))
-
-    @handle.register
-    def _refused(self, e: H.DeviationRefused, position: int) -> None:
-        at, amount = micros(e.occurred_at), str(e.amount)
-        self._add(e, DeviationApproved(at, position, amount, e.actor, e.approval, True))
+    def _decided(self, e: H.DeviationApproved | H.DeviationRefused, position: int) -> None:
+        at, amount, refused = micros(e.occurred_at), str(e.amount), type(e) is H.DeviationRefused
+        self._add(e, DeviationApproved(at, position, amount, e.actor, e.approval, refused))
 
     @handle.register
     def _voided(self, e: H.AgreementVoided, position: int) -> None:
@@ -621,20 +614,24 @@ def _text(value: Any) -> str | None:
 _SELECT = "SELECT aggregate, household, grp, village, head, id_number, timeline FROM rm_households"
 
 
-def _row_of(r: Sequence[Any]) -> Row:
+SELECT_ALL = _SELECT + " ORDER BY household"
+
+
+def row_of(r: Sequence[Any]) -> Row:
+    """A row as selected (_SELECT, SELECT_ALL)."""
     return Row(r[0], r[1], r[2], r[3], r[4], r[5], unpack(r[6]))
 
 
 def _load(c: Cursor, aggregate: bytes) -> Row | None:
     c.execute(f"{_SELECT} WHERE aggregate = ?", (aggregate,))
     r = c.fetchone()
-    return None if r is None else _row_of(r)
+    return None if r is None else row_of(r)
 
 
 def load_by_code(c: Cursor, household: str) -> Row | None:
     c.execute(f"{_SELECT} WHERE household = ?", (household,))
     r = c.fetchone()
-    return None if r is None else _row_of(r)
+    return None if r is None else row_of(r)
 
 
 def write(c: Cursor, rows: Iterable[Row]) -> None:

@@ -10,12 +10,13 @@ from uuid import UUID
 
 from domain.base import Stamp
 from domain.errors import InvalidInput, RuleViolation
-from domain.household import METHODS, Deviation, Household
+from domain.household import METHODS, Household
 from domain.ids import group_id, household_id, policy_id, staff_id
 from domain.policy import Item, parse_items
 from domain.programme import Policy, WorkGroup
 from domain.register import nearest_said, no_village_declared
 from domain.roles import APPROVE_DEVIATION, Permission
+from domain.standard import Deviation
 from domain.values import parse_areas, parse_code, parse_id_number, parse_sha256, parse_text
 from ledger.commands.declaration import (
     FromFile,

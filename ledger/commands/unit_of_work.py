@@ -13,12 +13,13 @@ from eventsourcing.domain import Aggregate
 from domain.base import Recorded, Stamp
 from domain.complaint import Complaint
 from domain.errors import AlreadyExists, DomainError, NotFound, PermissionDenied, RuleViolation
-from domain.household import BUILDING, Household
+from domain.household import Household
 from domain.ids import complaint_id, household_id, policy_id, register_id, staff_id
 from domain.policy import PolicyVersion
 from domain.programme import Policy, Staff
 from domain.register import Register
 from domain.roles import BUILTIN_ADMIN, BUILTIN_ADMIN_ACTOR, Actor
+from domain.standard import BUILDING
 from ledger.commands.declaration import Command, declaration_of, digest
 from ledger.session import Session
 

@@ -20,12 +20,14 @@ from tests.credentials import logged_in, token_for
 # The environment must not choose the ledger or the actor for a test.
 ENV = {"ONERULER_DB": None, "ONERULER_ACTOR": None, "ONERULER_TOKEN": None}
 
-# The sample programme: 36 commands, 38 events (2 groups, 6 staff, 1 policy,
-# 4 households x (registered, surveyed, valued), 1 review, 2 agreements, 7
-# documents, a payout (requested + indexed, confirmed), a vacating, a complaint
-# (filed + attached to XC-0003) and its resolution).
-SAMPLE_COMMANDS = 36
-SAMPLE_EVENTS = 38
+# The sample programme: 41 commands, 46 events (2 groups, 6 staff, 1 policy and the
+# register that lists it, 3 villages declared, 4 households x (registered, surveyed,
+# valued), a correcting survey and the review after it, a supervisor's approval, 2
+# agreements, 7 documents, a payout (requested + indexed, confirmed + its bank
+# reference indexed), a vacating, a complaint (filed + attached to XC-0003) and its
+# resolution).
+SAMPLE_COMMANDS = 41
+SAMPLE_EVENTS = 46
 
 REQUIRED = [
     "id_card",

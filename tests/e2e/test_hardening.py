@@ -261,7 +261,7 @@ def test_a_byte_order_mark_at_the_start_of_a_file_is_not_data(tmp_path: Path) ->
     path.write_bytes(b"\xef\xbb\xbf" + Path(SAMPLE).read_bytes())
     result = oneruler("ingest", path, "--db", tmp_path / "l.db")
     assert result.exit_code == 0, result.output
-    assert result.stdout == "applied 36, skipped 0 (already applied), rejected 0\n"
+    assert result.stdout == "applied 41, skipped 0 (already applied), rejected 0\n"
 
 
 def test_a_file_that_is_not_a_ledger_is_never_read_or_written(tmp_path: Path) -> None:

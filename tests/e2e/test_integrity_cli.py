@@ -29,7 +29,7 @@ from tests.credentials import logged_in
 ENV = {"ONERULER_DB": None, "ONERULER_ACTOR": None, "ONERULER_KEY": None}
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 SAMPLE = DOCS / "examples" / "xingcheng-small.jsonl"
-SAMPLE_EVENTS = 38
+SAMPLE_EVENTS = 46
 # A checkpoint appends the log's map head, and signs the log with it.
 SIGNED_SIZE = SAMPLE_EVENTS + 1
 XC_0001_EVENTS = 14

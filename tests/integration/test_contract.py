@@ -46,7 +46,7 @@ DAYS = [
     datetime(2018, month, day, 23, 59, 59, 999999, tzinfo=LEDGER_TZ)
     for month, day in ((3, 1), (3, 6), (3, 11), (3, 13), (3, 31), (5, 31))
 ]
-SAMPLE_EVENTS = 38
+SAMPLE_EVENTS = 46
 
 
 def clock() -> datetime:
@@ -113,7 +113,7 @@ def loaded(store_url: str, sample_lines: list[str]) -> Iterator[Ledger]:
     ledger = open_at(store_url)
     try:
         report = ingest(ledger, sample_lines, ADMIN)
-        assert (report.applied, report.skipped, report.rejected) == (36, 0, 0)
+        assert (report.applied, report.skipped, report.rejected) == (41, 0, 0)
         yield ledger
     finally:
         ledger.close()
@@ -630,7 +630,7 @@ def test_read_models_kept_by_a_second_process_read_the_same(
     ledger = open_at(store_url)
     try:
         report = ingest(ledger, sample_lines, ADMIN, batch_size=4)
-        assert (report.applied, report.rejected, report.notes) == (36, 0, [])
+        assert (report.applied, report.rejected, report.notes) == (41, 0, [])
         # This process caught up once, after the first batch (from nothing: a rebuild,
         # no page); the follower applied every page after.
         assert second_process_from_the_first_batch == []
@@ -665,7 +665,7 @@ def test_a_failed_follower_is_reported_and_this_process_catches_up(
     ledger = open_at(store_url)
     try:
         report = ingest(ledger, sample_lines, ADMIN, batch_size=4)
-        assert (report.applied, report.rejected) == (36, 0)
+        assert (report.applied, report.rejected) == (41, 0)
         assert report.notes == [
             "the second process keeping the read models stopped (OperationalError: unable "
             "to open); this one brought them up to date instead."
@@ -801,7 +801,7 @@ def test_a_follower_that_cannot_start_leaves_the_read_models_to_this_process(
     ledger = open_at(str(tmp_path / "ledger.db"))
     try:
         report = ingest(ledger, sample_lines, ADMIN, batch_size=4)
-        assert (report.applied, report.rejected) == (36, 0)
+        assert (report.applied, report.rejected) == (41, 0)
         assert report.notes == [
             "a second process to keep the read models could not be started ([Errno 24] Too "
             "many open files); this one kept them."

@@ -35,7 +35,7 @@ from tests.unit.test_merkle import naive_mth, naive_path, naive_subproof
 ORIGIN = "ledger.test.example/office"
 SIGNER = parse_signer(generate_key(ORIGIN)[0])
 CHANGED = "does not match the stored event: the stored events were changed after they were logged."
-SAMPLE_EVENTS = 38
+SAMPLE_EVENTS = 46
 # The sample with its two checkpoints: each appended a map head (leaves 20 and 39).
 SAMPLE_LEAVES = SAMPLE_EVENTS + 2
 

@@ -41,7 +41,7 @@ CONFLICT = (
     "re-read and retry.\n"
 )
 END = datetime(2018, 3, 31, 23, 59, 59, 999999, tzinfo=LEDGER_TZ)
-SAMPLE_EVENTS = 38
+SAMPLE_EVENTS = 46
 
 
 def environment() -> dict[str, str]:
@@ -82,7 +82,7 @@ def sample(postgres_url: str, sample_lines: list[str]) -> Iterator[str]:
     """The sample programme in a fresh PostgreSQL schema; its URL."""
     ledger = open_ledger(postgres_url)
     try:
-        assert ingest(ledger, sample_lines, ADMIN).applied == 36
+        assert ingest(ledger, sample_lines, ADMIN).applied == 41
     finally:
         ledger.close()
     yield postgres_url
