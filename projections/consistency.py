@@ -338,22 +338,63 @@ def all_records(
     return records
 
 
-def rulers_in_force(records: Iterable[Record]) -> dict[str, tuple[tuple[str, int], int, int]]:
-    """Per village, the (policy, version) that most of its valued households'
-    current valuations use (a tie goes to the later version), with its count
-    and the number of valued households."""
-    counts: dict[str, Counter[tuple[str, int]]] = {}
+PeerGroup = tuple[str, frozenset[str]]  # a village, and the structure types priced
+
+
+def peer_group(record: Record) -> PeerGroup | None:
+    """The peers a household is judged among (docs/ruler.md): its village's valued
+    households whose current valuation prices the same building:* items."""
+    current = record.current
+    if current is None:
+        return None
+    return (record.village, ruler.structures_of(current.parsed_items()))
+
+
+def rulers_in_force(records: Iterable[Record]) -> dict[PeerGroup, Counter[tuple[str, int]]]:
+    """Per group of peers, how many of them each (policy, version) prices."""
+    counts: dict[PeerGroup, Counter[tuple[str, int]]] = {}
     for record in records:
-        current = record.current
-        if current is not None:
-            counts.setdefault(record.village, Counter())[(current.policy, current.version)] += 1
+        group, current = peer_group(record), record.current
+        if group is not None and current is not None:
+            counts.setdefault(group, Counter())[(current.policy, current.version)] += 1
+    return counts
+
+
+def departs_from(counter: Counter[tuple[str, int]], own: tuple[str, int]) -> tuple[str, int] | None:
+    """The version a household departs from, judged as `dispute` judges it: whoever
+    is in the minority among it and its peers departs, and a tie counts against the
+    household (so at 1:1 both are listed); None when strictly more use its version
+    than any other. The version named is the most used of the others (a tie: the
+    later version)."""
+    others = {key: n for key, n in counter.items() if key != own}
+    if not others or max(others.values()) < counter[own]:
+        return None
+    return max(others, key=lambda k: (others[k], k[1], k[0]))
+
+
+def _policy_version(
+    record: Record, policies: Policies, counter: Counter[tuple[str, int]]
+) -> dict[str, Any] | None:
+    """The household, if it departs in version from its peers (None: it does not)."""
+    current = record.current
+    assert current is not None
+    departed = departs_from(counter, (current.policy, current.version))
+    if departed is None:
+        return None
+    ours, theirs = policies[(current.policy, current.version)], policies[departed]
     return {
-        village: (
-            max(counter, key=lambda k: (counter[k], k[1], k[0])),
-            max(counter.values()),
-            sum(counter.values()),
-        )
-        for village, counter in counts.items()
+        **_where(record),
+        "valuation": current.valuation,
+        "valued_at": step_time(current.at),
+        "valued_by": current.actor,
+        "policy": current.policy,
+        "version": current.version,
+        "in_force": {"policy": departed[0], "version": departed[1]},
+        "village_households": {"in_force": counter[departed], "valued": sum(counter.values())},
+        "latest_effective_at_valuation": policies.latest_effective(
+            current.policy, moment(current.at)
+        ),
+        "rate_changes": [c.as_data() for c in ruler.rate_changes(ours, theirs)],
     }
 
 
@@ -378,28 +419,11 @@ def consistency(c: Cursor, as_of: datetime, limit: int | None = None) -> dict[st
             amount, owed = Decimal(agreement.amount), Decimal(agreement.entitlement)
             if amount != owed:
                 deviations.append(_deviation(record, agreement, amount, owed))
-        current = record.current
-        if current is not None:
-            (policy, version), count, valued = in_force[record.village]
-            if (current.policy, current.version) != (policy, version):
-                ours = policies[(current.policy, current.version)]
-                theirs = policies[(policy, version)]
-                versions.append(
-                    {
-                        **_where(record),
-                        "valuation": current.valuation,
-                        "valued_at": step_time(current.at),
-                        "valued_by": current.actor,
-                        "policy": current.policy,
-                        "version": current.version,
-                        "in_force": {"policy": policy, "version": version},
-                        "village_households": {"in_force": count, "valued": valued},
-                        "latest_effective_at_valuation": policies.latest_effective(
-                            current.policy, moment(current.at)
-                        ),
-                        "rate_changes": [c.as_data() for c in ruler.rate_changes(ours, theirs)],
-                    }
-                )
+        group = peer_group(record)
+        if group is not None:
+            entry = _policy_version(record, policies, in_force[group])
+            if entry is not None:
+                versions.append(entry)
         for review in reviews_of(record, policies):
             reviews.append({**_where(record), **review_data(review)})
         voided.extend(_voids(record))
