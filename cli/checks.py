@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from cli.options import db_option, json_option, print_json, reads_at, translate_errors
-from cli.render import table
+from cli.render import recorded, table
 
 Row = Callable[[dict[str, Any]], list[Any]]
 
@@ -111,7 +111,7 @@ def _late_row(e: dict[str, Any]) -> list[Any]:
         e["household"],
         e["complaint"],
         e["occurred_at"],
-        e["recorded_at"],
+        recorded(e["recorded_at"]),
         e["actor"],
         e["entered_by"],
     ]
@@ -148,5 +148,5 @@ def late_entries(window_days: int | None, as_json: bool, db: str | None) -> None
     if after:
         table(
             [*LATE, "checkpoint", "checkpointed at"],
-            [[*_late_row(e), e["checkpoint"], e["checkpointed_at"]] for e in after],
+            [[*_late_row(e), e["checkpoint"], recorded(e["checkpointed_at"])] for e in after],
         )

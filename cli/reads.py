@@ -11,7 +11,7 @@ import click
 
 from cli import groups
 from cli.options import db_option, json_option, print_json, reads_at, translate_errors
-from cli.render import fields, table
+from cli.render import fields, recorded, table
 from domain.values import LEDGER_TZ, parse_as_of
 from ledger.reads import Reads
 
@@ -95,9 +95,7 @@ def history(
         [
             [
                 r["occurred_at"],
-                datetime.fromisoformat(r["recorded_at"])
-                .astimezone(LEDGER_TZ)
-                .isoformat(timespec="seconds"),
+                recorded(r["recorded_at"]),
                 # Who entered it, where someone else did (the admin's bulk entry).
                 r["actor"]
                 if r["entered_by"] == r["actor"]

@@ -5,9 +5,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import click
+
+from domain.values import LEDGER_TZ
 
 
 def width(text: str) -> int:
@@ -29,6 +32,14 @@ def cell(value: Any) -> str:
     if isinstance(value, list):
         return ", ".join(str(v) for v in value) or "-"
     return str(value)
+
+
+def recorded(value: str | None) -> str | None:
+    """A recorded time as every table shows it: the ledger's zone, whole seconds
+    (JSON keeps the full moment)."""
+    if value is None:
+        return None
+    return datetime.fromisoformat(value).astimezone(LEDGER_TZ).isoformat(timespec="seconds")
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:

@@ -25,7 +25,7 @@ from cli.options import (
     xlsx_option,
 )
 from cli.reads import as_of_option, known, known_at_option, moment
-from cli.render import as_text_cells, spreadsheet_row, table
+from cli.render import as_text_cells, recorded, spreadsheet_row, table
 from projections import consistency
 
 PEERS_SHOWN = 10
@@ -115,7 +115,7 @@ def show_dispute(d: dict[str, Any], all_peers: bool) -> None:
     table(
         ["occurred_at", "recorded_at", "actor", "step", "details"],
         [
-            [s["occurred_at"], s["recorded_at"], s["actor"], s["step"], _step_details(s)]
+            [s["occurred_at"], recorded(s["recorded_at"]), s["actor"], s["step"], _step_details(s)]
             for s in d["record"]
         ],
     )
@@ -300,7 +300,7 @@ def show_entered_for_others(acts: list[dict[str, Any]]) -> None:
                 a["actor"],
                 a["entered_by"],
                 a["occurred_at"],
-                a["recorded_at"],
+                recorded(a["recorded_at"]),
             ]
             for a in acts
         ],

@@ -5,6 +5,7 @@ for and runs it through the same path."""
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -13,8 +14,8 @@ import click
 
 from cli.credentials import authenticate
 from cli.options import envelope, fail, ledger_at, read_json, write_options
-from domain.errors import DomainError
-from ledger.commands import Declaration, parse_command
+from domain.errors import DomainError, InvalidInput
+from ledger.commands import Declaration, declarations, parse_command
 from ledger.commands.declaration import (
     Arg,
     FromFile,
@@ -44,6 +45,9 @@ def run(
     try:
         # Bad input is said before the ledger is opened or a password asked for.
         command = parse_command(raw, actor_required=False)
+    except InvalidInput as e:
+        raise fail(InvalidInput(as_options(cmd, str(e)))) from None
+    try:
         with ledger_at(db) as ledger:
             events = ledger.execute(command, authenticate(ledger, command.actor, token_file))
     except DomainError as e:
@@ -52,6 +56,39 @@ def run(
         click.echo(f"skipped {cmd} {command.id}: a command of this id was already applied")
         return
     click.echo(f"applied {cmd} {command.id}: {', '.join(event_type(e) for e in events)}")
+
+
+def flags_of(declaration: Declaration) -> dict[str, str]:
+    """The option that gives each field (or part of one, such as deviation.reason), by
+    the name a parsing error gives it."""
+    flags: dict[str, str] = {}
+    for field in declaration.args:
+        for spec in field.inputs:
+            if isinstance(spec, Option):
+                flags.setdefault(field.name, spec.flag or _flag(spec.key or field.name))
+            elif isinstance(spec, Pairs):
+                flags.setdefault(field.name, spec.flag)
+            elif isinstance(spec, Together):
+                for option in spec.options:
+                    flag = option.flag or _flag(option.key or field.name)
+                    flags[f"{field.name}.{option.key}"] = flag
+                    flags.setdefault(field.name, flag)
+            elif isinstance(spec, FromFile):
+                flags.setdefault(field.name, spec.flag)
+    return flags
+
+
+def as_options(cmd: str, message: str) -> str:
+    """A parsing error as the command line says it: naming the options, not the
+    ingest fields (--approved-by, not deviation.approved_by)."""
+    declaration = next((d for d in declarations() if d.cmd == cmd), None)
+    if declaration is None:
+        return message
+    flags = flags_of(declaration)
+    for name in sorted(flags, key=len, reverse=True):
+        pattern = rf"(?<![\w.\-]){re.escape(name)}(?=[\s.\[:,;]|$)"
+        message = re.sub(pattern, lambda _m, f=flags[name]: f, message)
+    return message
 
 
 def pairs(values: tuple[str, ...], option: str, example: str) -> dict[str, str]:

@@ -89,16 +89,11 @@ def _entry(position: int, event: Recorded, names: dict[bytes, tuple[str, str]]) 
         "household": code if kind == "household" else None,
         "complaint": code if kind == "complaint" else None,
         "occurred_at": event.occurred_at.astimezone(LEDGER_TZ).isoformat(),
-        "recorded_at": recorded_time(event.recorded_at),
+        "recorded_at": event.recorded_at.isoformat(),
         "actor": event.actor,
         "entered_by": event.entered_by,
         "command": event.command,
     }
-
-
-def recorded_time(moment: datetime) -> str:
-    """A recorded time as every table prints it: the ledger's zone, whole seconds."""
-    return moment.astimezone(LEDGER_TZ).isoformat(timespec="seconds")
 
 
 def _after_checkpoints(ledger: Ledger, c: Any) -> dict[int, dict[str, Any]]:
@@ -168,7 +163,7 @@ def _compare(
             for entry in after:
                 changed.setdefault(
                     entry[1],
-                    {"checkpoint": size, "checkpointed_at": recorded_time(made)},
+                    {"checkpoint": size, "checkpointed_at": made.isoformat()},
                 )
 
 

@@ -12,11 +12,11 @@ import pytest
 
 from domain.errors import NotFound, RuleViolation
 from domain.household import Household
+from domain.values import id_number_check
 from ledger.application import Ledger
 from ledger.commands import parse_command
 from ledger.reads import Reads
 from projections import consistency as rm
-from domain.values import id_number_check
 from simulation.programme import POLICY
 from tests.credentials import ADMIN
 
