@@ -148,10 +148,12 @@ def check_approved(
         allowed = None
     if allowed is not None:
         return allowed
+    standing: dict[tuple[str, Decimal], Approval] = {}
+    for decision in approvals:
+        if decision.at <= at:
+            standing[(decision.supervisor, decision.amount)] = decision
     given = [
-        f"{format_yuan(a.amount)} by {a.supervisor}"
-        for a in approvals
-        if not a.refused and a.at <= at
+        f"{format_yuan(a.amount)} by {a.supervisor}" for a in standing.values() if not a.refused
     ]
     on_record = f" (approved on record: {', '.join(given)})" if given else ""
     whose = f" by {deviation.approved_by}" if deviation.approved_by else ""
