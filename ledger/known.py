@@ -6,6 +6,7 @@ up to a position; it is found by a binary search over the stored events' times."
 from __future__ import annotations
 
 from datetime import datetime
+from uuid import UUID
 
 import domain.account  # noqa: F401  (its events' topics: every stored event is decoded)
 from ledger.application import Ledger
@@ -47,3 +48,19 @@ def _first_recorded(ledger: Ledger, start: int, stop: int) -> tuple[int, datetim
                 return notification.id, recorded
         start = notifications[-1].id + 1
     return None
+
+
+def created_at_position(ledger: Ledger, aggregate: UUID) -> int | None:
+    """The position of an aggregate's first event (None: the ledger has none)."""
+    recorder = ledger.ledger_recorder
+    d = recorder.log.dialect
+    with recorder.log_transaction(commit=False) as c:
+        c.execute(
+            d.sql(
+                f"SELECT {d.notification_id} FROM {d.events_table} "
+                "WHERE originator_id = ? AND originator_version = 1"
+            ),
+            [d.originator_param(aggregate)],
+        )
+        row = c.fetchone()
+    return None if row is None else int(row[0])

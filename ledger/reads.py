@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from domain.errors import NotFound
+from domain.ids import group_id
 from domain.policy import DEFAULT_ACKNOWLEDGE_DAYS, DEFAULT_RESOLVE_DAYS, PolicyVersion
 from domain.programme import Policy
 from domain.values import parse_code
@@ -126,7 +127,15 @@ class Reads:
         with self._ledger.read_models.reading() as c:
             if limit is None:
                 return progress_rm.report(c, as_of)
-            return progress_rm.report_known(c, as_of, limit, self._policy_lookup(c))
+            document = progress_rm.report_known(c, as_of, limit, self._policy_lookup(c))
+        from ledger.known import created_at_position
+
+        def known_then(group: str) -> bool:
+            created = created_at_position(self._ledger, group_id(group))
+            return created is not None and created <= limit
+
+        document["groups"] = [g for g in document["groups"] if known_then(g["group"])]
+        return document
 
     def group_reports(self, days: Sequence[datetime]) -> list[dict[str, Any]]:
         """The same table as of each of several moments, in one read."""
