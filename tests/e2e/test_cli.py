@@ -856,7 +856,12 @@ def test_every_write_command_takes_a_new_household_through_its_whole_way(
     shown = oneruler("policy", "show", "XC-2018", "--db", db, "--json")
     assert json.loads(shown.stdout)["versions"] == 2
     signed = [e for e in history(db, "XC-0005")["events"] if e["command"] == "w-08"]
-    assert signed[0]["data"]["deviation"] == {"reason": "楼层差价", "approved_by": "s-020"}
+    # The agreement names the supervisor's approval it rests on.
+    assert signed[0]["data"]["deviation"] == {
+        "reason": "楼层差价",
+        "approved_by": "s-020",
+        "approval": "w-07a",
+    }
     assert signed[0]["data"]["entitlement"] == "207200.00"
 
 
