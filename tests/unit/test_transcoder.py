@@ -207,6 +207,8 @@ EXTRA: list[dict[str, Any]] = [
      "staff": "s-010", "role": "supervisor", "reason": "晋升 (promoted)"},
     {"cmd": "transfer_staff", "actor": "admin", "at": "2018-03-23T10:00:00+08:00",
      "staff": "s-001", "group": "G02", "reason": "支援二组 (helps G02)"},
+    {"cmd": "refuse_deviation", "actor": "s-020", "at": "2018-03-14T11:30:00+08:00",
+     "household": "XC-0002", "amount": "380000.00", "reason": "超出困难补助标准"},
 ]  # fmt: skip
 
 
@@ -303,6 +305,8 @@ STORED_TOPICS = [
     "oneruler:Account",
     "oneruler:Account.PasswordReset",
     "oneruler:Account.PasswordSet",
+    "oneruler:BankReferenceIndex",
+    "oneruler:BankReferenceIndex.Indexed",
     "oneruler:Complaint",
     "oneruler:Complaint.Acknowledged",
     "oneruler:Complaint.Filed",
@@ -314,6 +318,7 @@ STORED_TOPICS = [
     "oneruler:Household.AgreementVoided",
     "oneruler:Household.ComplaintAttached",
     "oneruler:Household.DeviationApproved",
+    "oneruler:Household.DeviationRefused",
     "oneruler:Household.DocumentAttached",
     "oneruler:Household.PayoutConfirmed",
     "oneruler:Household.PayoutRequested",
@@ -326,6 +331,10 @@ STORED_TOPICS = [
     "oneruler:Policy",
     "oneruler:Policy.NewVersionPublished",
     "oneruler:Policy.Published",
+    "oneruler:Register",
+    "oneruler:Register.Opened",
+    "oneruler:Register.PolicyListed",
+    "oneruler:Register.VillageAdded",
     "oneruler:Staff",
     "oneruler:Staff.Enrolled",
     "oneruler:Staff.Reinstated",
