@@ -15,10 +15,10 @@ from operator import attrgetter
 from typing import Any
 
 from domain import ruler
-from domain.errors import InvalidInput, NotFound, RuleViolation
+from domain.errors import NotFound, RuleViolation
 from domain.policy import Entitlement, Item, Line, PolicyVersion, entitlement
 from domain.standard import building_differences
-from domain.values import LEDGER_TZ, format_yuan, parse_id_number
+from domain.values import LEDGER_TZ, format_yuan
 from projections import programme
 from projections.household_rows import known
 from projections.households import (
@@ -35,6 +35,7 @@ from projections.households import (
     unpack,
 )
 from projections.model import Cursor, micros, moment
+from projections.roster import roster_checks
 
 # --- a household's record, from its timeline -------------------------------------
 
@@ -437,44 +438,16 @@ def consistency(c: Cursor, as_of: datetime, limit: int | None = None) -> dict[st
     unapproved = [d for d in deviations if d["approval"] is None]
     return {
         "as_of": when(as_of),
-        **roster_checks(records),
-        "unapproved_deviations": unapproved,
-        "vacated_before_paid": vacated,
         "deviations": deviations,
         "policy_versions": versions,
         "reviews": reviews,
         "voided": voided,
         "quantities": quantities,
         "revaluations": revaluations,
+        **roster_checks(records),
+        "unapproved_deviations": unapproved,
+        "vacated_before_paid": vacated,
     }
-
-
-def roster_checks(records: Sequence[Record]) -> dict[str, list[dict[str, Any]]]:
-    """The payee roster against the ID numbers: one number on several households (a
-    person may own two houses: listed, not refused), and numbers that fail the check
-    digit (registered before numbers were checked)."""
-    by_number: dict[str, list[Record]] = {}
-    invalid = []
-    for record in records:
-        number = record.id_number
-        if number is None:
-            continue
-        by_number.setdefault(number, []).append(record)
-        try:
-            parse_id_number(number)
-        except InvalidInput:
-            invalid.append({**_where(record), "id_number": number, "head": record.head})
-    shared = [
-        {
-            "id_number": number,
-            "households": [
-                {**_where(r), "head": r.head} for r in sorted(found, key=lambda r: r.household)
-            ],
-        }
-        for number, found in sorted(by_number.items())
-        if len(found) > 1
-    ]
-    return {"shared_id_numbers": shared, "invalid_id_numbers": invalid}
 
 
 def _vacated_before_paid(record: Record, as_of: int) -> dict[str, Any] | None:
