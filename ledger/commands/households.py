@@ -3,7 +3,7 @@ use case."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -11,10 +11,10 @@ from uuid import UUID
 from domain.base import Stamp
 from domain.errors import InvalidInput, RuleViolation
 from domain.household import METHODS, Household
-from domain.ids import group_id, household_id, policy_id, staff_id
+from domain.ids import group_id, household_id, policy_id, register_id, staff_id
 from domain.policy import Item, parse_items
 from domain.programme import Policy, WorkGroup
-from domain.register import nearest_said, no_village_declared
+from domain.register import Register, nearest_said, no_village_declared
 from domain.roles import APPROVE_DEVIATION, Permission
 from domain.standard import Deviation
 from domain.values import parse_areas, parse_code, parse_id_number, parse_sha256, parse_text
@@ -40,6 +40,18 @@ CLERK = ("clerk",)
 SUPERVISOR = ("supervisor",)
 
 
+def _the_register(_value: Any) -> Iterable[UUID]:
+    """refers= for a field checked against the programme's register."""
+    return (register_id(),)
+
+
+def _listed_policies(_body: Any, known: Callable[[UUID], object]) -> Iterable[UUID]:
+    """then_reads=: the published policies the register lists (their rates and required
+    documents are what a survey and a document are checked against)."""
+    register = known(register_id())
+    return [policy_id(code) for code in register.policies] if isinstance(register, Register) else []
+
+
 @command(
     "register_household",
     "household register",
@@ -50,7 +62,7 @@ class RegisterHousehold:
 
     household: str = code("The household code, such as XC-0001.", refers=household_id)
     group: str = code("The work group it is assigned to.", refers=group_id)
-    village: str = text("Its village.")
+    village: str = arg(parse_text, "Its village (declared: village add).", refers=_the_register)
     head: str = text("The name of the head of household.")
     id_number: str | None = arg(
         parse_id_number, "The head's resident ID number (18 characters).", optional=True
@@ -77,7 +89,12 @@ def register_household(uow: UnitOfWork, stamp: Stamp, cmd: RegisterHousehold) ->
     )
 
 
-@command("record_survey", "survey record", may=Permission("record a survey", CLERK, own_group=True))
+@command(
+    "record_survey",
+    "survey record",
+    may=Permission("record a survey", CLERK, own_group=True),
+    then_reads=_listed_policies,
+)
 class RecordSurvey:
     """Record a household's survey (or a correcting survey, with --reason)."""
 
@@ -85,6 +102,7 @@ class RecordSurvey:
     residents: int = count("How many people live there.")
     building_area_m2: dict[str, Decimal] = arg(
         parse_areas,
+        refers=_the_register,
         cli=Pairs(
             "--area",
             "STRUCTURE=M2",
@@ -360,13 +378,16 @@ def _size(value: Any, name: str) -> int:
     "attach_document",
     "document attach",
     may=Permission("attach a document", CLERK, own_group=True),
+    then_reads=_listed_policies,
 )
 class AttachDocument:
     """Attach a document to a household's file."""
 
     household: str = code("The household code.", refers=household_id)
-    kind: str = code(
-        "The document's kind: one the policy requires, such as id_card, or other:NAME."
+    kind: str = arg(
+        parse_code,
+        "The document's kind: one the policy requires, such as id_card, or other:NAME.",
+        refers=_the_register,
     )
     sha256: str = arg(parse_sha256, cli=FromFile("sha256"))
     filename: str = arg(
