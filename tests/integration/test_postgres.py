@@ -194,7 +194,7 @@ def test_clerks_signing_one_household_at_once_record_one_agreement(sample: str) 
         assert verification.verify(recorder_of(ledger)).ok
         with recorder_of(ledger).log_transaction(commit=False) as c:
             c.execute("SELECT count(*) FROM applied_commands")
-            assert c.fetchone() == (37,)
+            assert c.fetchone() == (42,)
     finally:
         ledger.close()
 
@@ -422,7 +422,7 @@ def test_a_copy_there_and_back_keeps_every_leaf(
     assert there.exit_code == 0, there.output
     document = json.loads(there.stdout)
     assert document["source_log"] == document["target_log"]
-    assert (document["events"], document["commands"], document["checkpoints"]) == (39, 36, 1)
+    assert (document["events"], document["commands"], document["checkpoints"]) == (47, 41, 1)
     assert leaves(postgres_url) == leaves(town)
 
     # On the county's server: a conflicting write (its notification id is spent and
@@ -574,7 +574,7 @@ def test_a_read_only_server_reads_the_record_and_says_why_reports_need_the_prima
             # Its privileges are those of the writers: only the server keeps it from writing.
             conn.execute(f"GRANT ALL ON ALL TABLES IN SCHEMA {schema} TO {role}")
             url = f"postgresql://{role}@{server.where}/{server.dbname}?schema={schema}"
-            assert oneruler("verify", "--db", url).stdout.startswith("OK: 38 events")
+            assert oneruler("verify", "--db", url).stdout.startswith("OK: 46 events")
             history = oneruler("household", "history", "XC-0001", "--db", url)
             assert history.exit_code == 0
             shown = oneruler("household", "show", "XC-0001", "--db", url)
