@@ -73,10 +73,14 @@ def group() -> None:
     name="household",
     cls=LazyGroup,
     writes=True,
-    lazy={"show": "cli.reads:show", "history": "cli.reads:history"},
+    lazy={
+        "show": "cli.reads:show",
+        "history": "cli.reads:history",
+        "search": "cli.worklists:search",
+    },
 )
 def household() -> None:
-    """Households: register, show, history, vacated."""
+    """Households: register, show, history, search, vacated."""
 
 
 @click.group(name="survey", cls=LazyGroup, writes=True)
@@ -100,13 +104,16 @@ def document() -> None:
 
 
 @click.group(
-    name="complaint", cls=LazyGroup, writes=True, lazy={"list": "cli.complaints:list_complaints"}
+    name="complaint",
+    cls=LazyGroup,
+    writes=True,
+    lazy={"list": "cli.complaints:list_complaints", "show": "cli.complaints:show_complaint"},
 )
 def complaint() -> None:
     """The oversight hotline's complaints."""
 
 
-@click.group(name="payout", cls=LazyGroup, writes=True)
+@click.group(name="payout", cls=LazyGroup, writes=True, lazy={"list": "cli.worklists:list_payouts"})
 def payout() -> None:
     """Compensation payouts."""
 

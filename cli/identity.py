@@ -18,6 +18,7 @@ from cli.options import (
 )
 from domain.roles import BUILTIN_ADMIN
 from domain.values import LEDGER_TZ, parse_code
+from ledger.commands.outcome import command_outcome
 from ledger.identity import Identity
 from ledger.session import NotAuthenticated, Session
 
@@ -82,9 +83,12 @@ def logout(token_file: Path | None, db: str | None) -> None:
 @click.argument("staff", metavar="STAFF")
 @password_stdin_option
 @token_file_option
+@json_option
 @db_option
 @translate_errors
-def set_password(staff: str, password_stdin: bool, token_file: Path | None, db: str | None) -> None:
+def set_password(
+    staff: str, password_stdin: bool, token_file: Path | None, as_json: bool, db: str | None
+) -> None:
     """Set STAFF's password: an administrator for anyone, anyone for themselves, as
     logged in (ONERULER_TOKEN or --token-file; on a terminal, STAFF's current
     password is asked for instead). The new password is read twice from the
@@ -111,6 +115,9 @@ def set_password(staff: str, password_stdin: bool, token_file: Path | None, db: 
         else:
             raise NotAuthenticated(HOW_TO_LOG_IN)
         password = read_password(password_stdin, f"New password for {staff}", twice=True)
-        identity.set_password(staff, password, by)
+        events = identity.set_password(staff, password, by)
+    if as_json:
+        print_json(command_outcome(events[0].command, events))
+        return
     setter = "as the holder of the database" if by is None else f"by {by.staff}"
     click.echo(f"set the password of {staff} ({setter}); any tokens of {staff} ended.")

@@ -14,13 +14,15 @@ from cli.credentials import authenticate
 from cli.options import (
     Refused,
     db_option,
+    fail,
     json_option,
     ledger_at,
     print_json,
     token_file_option,
     translate_errors,
 )
-from ledger.ingest import DEFAULT_BATCH, ingest
+from domain.errors import DomainError
+from ledger.ingest import DEFAULT_BATCH, IngestReport, ingest
 
 
 class Reading:
@@ -76,18 +78,53 @@ def ingest_command(
     standard error."""
     reading = Reading(file)
     size = reading.size() if not as_json and sys.stderr.isatty() else None
-    with ledger_at(db) as ledger:
-        session = authenticate(ledger, None, token_file)
-        if size is None:
-            report = ingest(ledger, reading, session, batch_size=batch_size)
-        else:
-            with click.progressbar(length=size, label="ingesting", file=sys.stderr) as bar:
+    report = IngestReport()
+    stopped = False
+    try:
+        with ledger_at(db) as ledger:
+            session = authenticate(ledger, None, token_file)
+            try:
+                if size is None:
+                    ingest(ledger, reading, session, batch_size=batch_size, report=report)
+                else:
+                    with click.progressbar(length=size, label="ingesting", file=sys.stderr) as bar:
 
-                def advance(_: int) -> None:
-                    bar.update(reading.read - reading.shown)
-                    reading.shown = reading.read
+                        def advance(_: int) -> None:
+                            bar.update(reading.read - reading.shown)
+                            reading.shown = reading.read
 
-                report = ingest(ledger, reading, session, batch_size=batch_size, progress=advance)
+                        ingest(
+                            ledger,
+                            reading,
+                            session,
+                            batch_size=batch_size,
+                            progress=advance,
+                            report=report,
+                        )
+            except (Exception, KeyboardInterrupt):
+                # Stopped early: --json still prints its one document; then why it
+                # stopped, translated as any failure is (and saying what was applied).
+                stopped = True
+                if as_json:
+                    _show(report, as_json)
+                raise
+    except DomainError as e:
+        if not stopped:
+            raise
+        error = fail(e)
+        error.message = report.stopped(error.message)
+        raise error from None
+    except click.ClickException as error:
+        if stopped:
+            error.message = report.stopped(error.message)
+        raise
+    _show(report, as_json)
+    if report.rejected:
+        raise SystemExit(Refused.exit_code)
+
+
+def _show(report: IngestReport, as_json: bool) -> None:
+    """The report: its one JSON document, or each rejection and the summary."""
     for note in report.notes:
         click.echo(note, err=True)
     if as_json:
@@ -98,5 +135,3 @@ def ingest_command(
                 f"line {rejection.line} ({rejection.id or 'no id'}): {rejection.reason}", err=True
             )
         click.echo(report.summary())
-    if report.rejected:
-        raise SystemExit(Refused.exit_code)

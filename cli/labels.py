@@ -49,6 +49,138 @@ LABELS = {
 
 LANGUAGES = tuple(LABELS)
 
+# The headings and field names of the terminal's tables and key-value blocks, and the
+# words they show (statuses, findings, yes and no), in Chinese for `--lang zh`; what is
+# not here (a code, an amount, a name, free text as recorded) is shown as it is.
+HEADINGS_ZH = {
+    "household": "户号",
+    "group": "工作组",
+    "groups": "工作组",
+    "village": "村",
+    "head": "户主",
+    "status": "状态",
+    "entitlement": "应补偿额",
+    "agreed": "协议金额",
+    "paid": "已付",
+    "file_complete": "档案完整",
+    "missing_documents": "缺少材料",
+    "vacated": "已腾空",
+    "open_complaints": "未结举报",
+    "events": "事件数",
+    "occurred_at": "发生时间",
+    "recorded_at": "记录时间",
+    "actor": "经办人",
+    "entered_by": "录入人",
+    "event": "事件",
+    "details": "详情",
+    "complaint": "举报编号",
+    "channel": "渠道",
+    "about": "对象",
+    "summary": "内容",
+    "filed_at": "登记时间",
+    "acknowledged_at": "受理时间",
+    "resolved_at": "办结时间",
+    "finding": "结论",
+    "outcome": "处理结果",
+    "assignee": "承办督导",
+    "acknowledge_by": "受理期限",
+    "resolve_by": "办结期限",
+    "overdue": "已超期",
+    "due_soon": "即将到期",
+    "caller": "来电人",
+    "phone": "电话",
+    "note": "备注",
+    "text": "备注",
+    "reason": "原因",
+    "payout": "付款编号",
+    "amount": "金额",
+    "requested_by": "申请人",
+    "requested_at": "申请时间",
+    "confirmed_by": "确认人",
+    "confirmed_at": "付款时间",
+    "bank_reference": "银行流水号",
+    "why": "不能付款的原因",
+    "as_of": "截至",
+    "kind": "类别",
+    "item": "项目",
+    "quantity": "数量",
+    "rate": "单价",
+    "condition": "条件",
+    "step": "环节",
+    "policy": "补偿方案",
+    "version": "版本",
+    "deviation": "偏离标准",
+    "verdict": "结论",
+    "agreement": "协议",
+    "valuation": "评估",
+    "act": "行为",
+    "area m²": "面积 m²",
+    "at": "时间",
+    "by": "经办人",
+    "difference": "差额",
+    "entered by": "录入人",
+    "other amount": "另一版本金额",
+    "other rate": "另一版本单价",
+    "recorded": "记录时间",
+    "reviewed": "已复核",
+    "what": "内容",
+    "yuan/m²": "元/m²",
+    "approved by": "批准人",
+    "approval": "批准",
+    "signed by": "签约经办人",
+    "reviews": "复核对象",
+    "reviewed at": "复核时间",
+    "changes": "变更",
+    "entitlement before": "复核前应补偿额",
+    "after": "复核后",
+}
+
+VALUES_ZH = {
+    "registered": "已登记",
+    "surveyed": "已摸底",
+    "valued": "已评估",
+    "signed": "已签约",
+    "paid": "已付清",
+    "open": "未结",
+    "resolved": "已办结",
+    "substantiated": "属实",
+    "unsubstantiated": "不属实",
+    "partial": "部分属实",
+    "ready": "可付款",
+    "blocked": "暂不能付",
+    "acknowledge": "受理",
+    "resolve": "办结",
+    "hotline": "电话",
+    "visit": "来访",
+    "letter": "来信",
+    "online": "网上",
+    "monetary": "货币补偿",
+    "property_swap": "产权调换",
+    "filed": "登记",
+    "acknowledged": "受理",
+    "assigned": "交办",
+    "reopened": "重新办理",
+    True: "是",
+    False: "否",
+}
+
+
+def heading(key: str, lang: str) -> str:
+    """A table's heading or a field's name, in the language asked for."""
+    return HEADINGS_ZH.get(key, key) if lang == "zh" else key
+
+
+def word(value: object, lang: str) -> object:
+    """A value shown in a table: in Chinese, the words of VALUES_ZH translated."""
+    if lang != "zh" or not isinstance(value, str | bool):
+        return value
+    if isinstance(value, str) and ", " in value:
+        parts = value.split(", ")
+        if all(part in VALUES_ZH for part in parts):  # a list of words, not free text
+            return "、".join(VALUES_ZH[part] for part in parts)
+        return value
+    return VALUES_ZH.get(value, value)
+
 
 def label(key: str, lang: str) -> str:
     return LABELS[lang][key]

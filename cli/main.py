@@ -30,6 +30,7 @@ COMMANDS = {
     "check-consistency": "cli.audit:check_consistency",
     "receipt": "cli.integrity:receipt",
     "witness": "cli.witness:witness",
+    "serve": "cli.serve:serve",
 }
 
 

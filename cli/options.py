@@ -23,6 +23,7 @@ from ledger.application import Ledger
 from ledger.environment import StoreProblem
 from ledger.reads import Reads
 from ledger.session import NotAuthenticated
+from ledger.settings import DEFAULT, Settings
 from ledger.store import display_url, open_ledger, resolve_url
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -54,7 +55,7 @@ def ledger_at(db: str | None, *, must_exist: bool = False) -> Iterator[Ledger]:
     sentence that names the ledger (exit 2)."""
     url = resolve_url(db)
     try:
-        ledger = open_ledger(db, must_exist=must_exist)
+        ledger = open_ledger(db, must_exist=must_exist, settings=settings_given())
     except DomainError as e:
         raise fail(e) from None
     except PersistenceError as e:
@@ -76,6 +77,15 @@ def ledger_at(db: str | None, *, must_exist: bool = False) -> Iterator[Ledger]:
         raise
     finally:
         ledger.close()
+
+
+def settings_given() -> Settings:
+    """The ledger's tuning (ledger/settings.py): the defaults, or the Settings a caller
+    gave the command as its context object (tests: CliRunner().invoke(cli, args,
+    obj=Settings(...)))."""
+    context = click.get_current_context(silent=True)
+    found = context.find_object(Settings) if context is not None else None
+    return found if found is not None else DEFAULT
 
 
 def raise_environment(error: BaseException, url: str | None = None) -> None:

@@ -10,8 +10,15 @@ from typing import Any
 import click
 
 from cli import groups
-from cli.options import db_option, json_option, print_json, reads_at, translate_errors
-from cli.render import fields, recorded, table
+from cli.options import (
+    db_option,
+    json_option,
+    lang_option,
+    print_json,
+    reads_at,
+    translate_errors,
+)
+from cli.render import fields, recorded, speaking, table
 from domain.values import LEDGER_TZ, parse_as_of
 from ledger.reads import Reads
 
@@ -58,17 +65,24 @@ def details(data: dict[str, Any]) -> str:
 @as_of_option
 @known_at_option
 @json_option
+@lang_option("en", "Language of the labels.")
 @db_option
 @translate_errors
 def show(
-    household_code: str, as_of: str | None, known_at: str | None, as_json: bool, db: str | None
+    household_code: str,
+    as_of: str | None,
+    known_at: str | None,
+    as_json: bool,
+    lang: str,
+    db: str | None,
 ) -> None:
     """The state of household HH, now or as of a business time."""
     with reads_at(db) as reads:
         document = reads.household(household_code, moment(as_of, reads), known(known_at))
     if as_json:
         print_json(document)
-    else:
+        return
+    with speaking(lang):
         fields(document)
 
 
@@ -77,10 +91,16 @@ def show(
 @as_of_option
 @known_at_option
 @json_option
+@lang_option("en", "Language of the labels.")
 @db_option
 @translate_errors
 def history(
-    household_code: str, as_of: str | None, known_at: str | None, as_json: bool, db: str | None
+    household_code: str,
+    as_of: str | None,
+    known_at: str | None,
+    as_json: bool,
+    lang: str,
+    db: str | None,
 ) -> None:
     """Every event of household HH and of its complaints, in business-time order."""
     with reads_at(db) as reads:
@@ -90,6 +110,11 @@ def history(
         print_json(document)
         return
     rows = document["events"]
+    with speaking(lang):
+        _history_table(rows)
+
+
+def _history_table(rows: list[dict[str, Any]]) -> None:
     table(
         ["occurred_at", "recorded_at", "actor", "event", "details"],
         [

@@ -4,13 +4,29 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
 import click
 
+from cli.labels import heading, word
 from domain.values import LEDGER_TZ
+
+# The language of the tables and key-value blocks a command prints (`--lang`).
+_language = ["en"]
+
+
+@contextmanager
+def speaking(lang: str) -> Iterator[None]:
+    """Print the tables and blocks of the block in lang: headings, field names and the
+    words of cli/labels.py."""
+    _language.append(lang)
+    try:
+        yield
+    finally:
+        _language.pop()
 
 
 def width(text: str) -> int:
@@ -23,6 +39,7 @@ def pad(text: str, size: int) -> str:
 
 
 def cell(value: Any) -> str:
+    value = word(value, _language[-1])
     if value is None:
         return "-"
     if value is True:
@@ -43,6 +60,7 @@ def recorded(value: str | None) -> str | None:
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    headers = [heading(h, _language[-1]) for h in headers]
     texts = [[cell(v) for v in row] for row in rows]
     sizes = [max([width(h)] + [width(r[i]) for r in texts]) for i, h in enumerate(headers)]
     click.echo("  ".join(pad(h, sizes[i]) for i, h in enumerate(headers)).rstrip())
@@ -52,9 +70,10 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
 
 
 def fields(document: dict[str, Any]) -> None:
-    size = max(width(k) for k in document)
+    names = {key: heading(key, _language[-1]) for key in document}
+    size = max(width(name) for name in names.values())
     for key, value in document.items():
-        click.echo(f"{pad(key, size)}  {cell(value)}")
+        click.echo(f"{pad(names[key], size)}  {cell(value)}")
 
 
 # What starts a formula, or may, in a spreadsheet (OWASP, "CSV injection").

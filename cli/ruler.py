@@ -25,7 +25,7 @@ from cli.options import (
     xlsx_option,
 )
 from cli.reads import as_of_option, known, known_at_option, moment
-from cli.render import as_text_cells, recorded, spreadsheet_row, table
+from cli.render import as_text_cells, recorded, speaking, spreadsheet_row, table
 from projections import consistency
 
 PEERS_SHOWN = 10
@@ -48,6 +48,7 @@ PEERS_SHOWN = 10
     "--all-peers", is_flag=True, help=f"List every peer [default: the first {PEERS_SHOWN}]."
 )
 @json_option
+@lang_option("en", "Language of the labels.")
 @db_option
 @translate_errors
 def dispute(
@@ -57,6 +58,7 @@ def dispute(
     policy_version: int | None,
     all_peers: bool,
     as_json: bool,
+    lang: str,
     db: str | None,
 ) -> None:
     """Replay household HH's pricing from the record (policy version, rates line by
@@ -69,7 +71,8 @@ def dispute(
     if as_json:
         print_json(document)
         return
-    show_dispute(document, all_peers)
+    with speaking(lang):
+        show_dispute(document, all_peers)
 
 
 def show_dispute(d: dict[str, Any], all_peers: bool) -> None:
@@ -259,10 +262,11 @@ def show_what_if(w: dict[str, Any]) -> None:
 @as_of_option
 @known_at_option
 @json_option
+@lang_option("en", "Language of the labels.")
 @db_option
 @translate_errors
 def consistency_report(
-    as_of: str | None, known_at: str | None, as_json: bool, db: str | None
+    as_of: str | None, known_at: str | None, as_json: bool, lang: str, db: str | None
 ) -> None:
     """Every departure from the ruler: agreements in force that depart from their
     entitlement, households priced under another policy version than their
@@ -274,12 +278,13 @@ def consistency_report(
     if as_json:
         print_json(document)
         return
-    click.echo(f"as of {document['as_of']}")
-    if consistency.is_empty(document):
-        click.echo("no departures from the ruler")
-    else:
-        show_consistency(document)
-    show_entered_for_others(document["entered_for_others"])
+    with speaking(lang):
+        click.echo(f"as of {document['as_of']}")
+        if consistency.is_empty(document):
+            click.echo("no departures from the ruler")
+        else:
+            show_consistency(document)
+        show_entered_for_others(document["entered_for_others"])
 
 
 def show_entered_for_others(acts: list[dict[str, Any]]) -> None:

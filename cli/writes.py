@@ -13,9 +13,10 @@ from typing import Any
 import click
 
 from cli.credentials import authenticate
-from cli.options import envelope, fail, ledger_at, read_json, write_options
+from cli.options import envelope, fail, json_option, ledger_at, print_json, read_json, write_options
 from domain.errors import DomainError, InvalidInput
-from ledger.commands import Declaration, declarations, parse_command
+from ledger.application import Ledger
+from ledger.commands import Command, Declaration, declarations, parse_command
 from ledger.commands.declaration import (
     Arg,
     FromFile,
@@ -25,7 +26,8 @@ from ledger.commands.declaration import (
     Pairs,
     Together,
 )
-from projections.history import event_type
+from ledger.commands.outcome import assigned_code, command_outcome, describe
+from ledger.reads import Reads
 
 # A field's value from the command's parameters (None: not given).
 Gather = Callable[[Mapping[str, Any]], Any]
@@ -38,6 +40,7 @@ def run(
     at: str | None,
     command_id: str | None,
     token_file: Path | None,
+    as_json: bool = False,
     **fields: Any,
 ) -> None:
     raw = envelope(cmd, actor, at, command_id)
@@ -50,12 +53,31 @@ def run(
     try:
         with ledger_at(db) as ledger:
             events = ledger.execute(command, authenticate(ledger, command.actor, token_file))
+            said = None if events is None or as_json else describe(command, events, ledger)
+            told = _to_tell(ledger, command) if said is not None else None
     except DomainError as e:
         raise fail(e) from None
+    if as_json:
+        print_json(command_outcome(command, events))
+        return
     if events is None:
         click.echo(f"skipped {cmd} {command.id}: a command of this id was already applied")
         return
-    click.echo(f"applied {cmd} {command.id}: {', '.join(event_type(e) for e in events)}")
+    click.echo(f"{said} (command {command.id})")
+    if told:
+        click.echo(told)
+
+
+def _to_tell(ledger: Ledger, command: Command) -> str | None:
+    """For a complaint just filed: the deadlines to tell the caller."""
+    if command.cmd != "file_complaint":
+        return None
+    code = command.body.complaint or assigned_code(command)
+    record = Reads(ledger).complaint(code)
+    return (
+        f"tell the caller: acknowledged by {record['acknowledge_by']}, "
+        f"resolved by {record['resolve_by']}"
+    )
 
 
 def flags_of(declaration: Declaration) -> dict[str, str]:
@@ -246,6 +268,7 @@ def write_command(declaration: Declaration) -> click.Command:
         at: str | None,
         command_id: str | None,
         token_file: Path | None,
+        as_json: bool,
         **given: Any,
     ) -> None:
         values: dict[str, Any] = {}
@@ -253,8 +276,8 @@ def write_command(declaration: Declaration) -> click.Command:
             parts = [gather(given) for gather in gathers]
             # A field given by several options (valuation items) joins their lists.
             values[name] = parts[0] if len(parts) == 1 else [x for part in parts for x in part]
-        run(declaration.cmd, db, actor, at, command_id, token_file, **values)
+        run(declaration.cmd, db, actor, at, command_id, token_file, as_json, **values)
 
-    made = write_options(callback)
+    made = json_option(write_options(callback))
     params.extend(reversed(getattr(made, "__click_params__", [])))
     return click.Command(declaration.name, params=params, callback=made, help=declaration.help)

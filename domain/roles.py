@@ -8,6 +8,8 @@ from domain.errors import PermissionDenied
 
 ROLES = ("admin", "clerk", "appraiser", "supervisor", "hotline", "finance")
 BUILTIN_ADMIN = "admin"
+# Who sees a complaint's caller (name and telephone) in full; everyone else, masked.
+SEES_CALLERS = ("admin", "hotline", "supervisor")
 
 
 @dataclass(frozen=True)

@@ -7,13 +7,16 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias, cast
 from uuid import UUID
 
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, Transcoder
+from eventsourcing.persistence import ApplicationRecorder, IntegrityError, Transcoder
 
+# Imported for its events' topics: a process that reads the log (the read models catching
+# up, in `household show`) must resolve an Account event without having set a password.
+from domain import account as _account  # noqa: F401
 from domain.base import Recorded
 from domain.errors import DomainError, NotFound
 from domain.household import Household
@@ -21,19 +24,27 @@ from domain.ids import complaint_id, household_id, policy_id
 from domain.payout import PayoutIndex
 from domain.policy import PolicyVersion
 from domain.programme import Policy
+from ledger import library
 from ledger.checkpoint import Signer, StoredCheckpoint, Verifier
 from ledger.commands import Command, UnitOfWork, declaration_of, references
 from ledger.commands.declaration import ThenReads, check_same
-from ledger.follower import can_follow
 from ledger.identity_tables import WithEvents
 from ledger.log.store import MapperCodec
 from ledger.read_models import ReadModels
-from ledger.recorder import LedgerRecorder, is_ledger_recorder
+from ledger.recording import is_ledger_recorder
 from ledger.session import Session
+from ledger.settings import DEFAULT, Settings
 from ledger.transcoder import construct_transcoder
+from ledger.workers.launcher import Launch, can_share
 
 if TYPE_CHECKING:
     from ledger.log.notes import Receipt, Transition
+    from ledger.postgres import LedgerPostgresRecorder
+    from ledger.recorder import LedgerSQLiteRecorder
+
+# The ledger's recorder, of either store (the PostgreSQL one is imported only for a
+# postgresql:// store: psycopg alone costs every command a tenth of its start-up).
+LedgerRecorder: TypeAlias = "LedgerSQLiteRecorder | LedgerPostgresRecorder"
 
 Clock = Callable[[], datetime]
 
@@ -65,10 +76,18 @@ class Ledger(Application[UUID]):
         "APPLICATION_RECORDER_TOPIC": "ledger.recorder:LedgerSQLiteRecorder",
     }
 
-    def __init__(self, env: dict[str, str] | None = None, clock: Clock = utc_now) -> None:
+    def __init__(
+        self,
+        env: dict[str, str] | None = None,
+        clock: Clock = utc_now,
+        settings: Settings = DEFAULT,
+    ) -> None:
+        library.check_version()
+        # The ledger's tuning (ledger/settings.py), given to all that needs it.
+        self.settings = settings
         super().__init__(env)
         # The store's settings as given, for another process to open the same store.
-        self.settings: dict[str, str] = dict(env or {})
+        self.store_env: dict[str, str] = dict(env or {})
         self.clock = clock
         # Policy versions parsed once, by (policy, version): every valuation needs one.
         self.parsed_policies: dict[tuple[str, int], PolicyVersion] = {}
@@ -77,25 +96,36 @@ class Ledger(Application[UUID]):
         self.cache_size = 0
         self._read_models: ReadModels | None = None
         # Whether the read models are given the events this process commits; not
-        # while another process keeps them (ledger/follower.py).
+        # while another process keeps them (ledger/workers/follower.py).
         self.offering = True
         if is_ledger_recorder(self.recorder):
             # The log's own events (its map heads) are encoded as every event is.
             self.ledger_recorder.log.codec = MapperCodec(self.mapper)
 
+    def construct_recorder(self) -> ApplicationRecorder:
+        # The recorder the library makes finds the ledger's settings on its datastore.
+        library.give_settings(self.factory, self.settings)
+        return super().construct_recorder()
+
     @property
-    def sharable_settings(self) -> dict[str, str] | None:
-        """The store's settings, for a second process to open the same store; None
-        where none can (an in-memory SQLite)."""
-        return self.settings if can_follow(self.settings) else None
+    def sharable_settings(self) -> Launch | None:
+        """What a second process needs to open the same store with the same settings;
+        None where none can (an in-memory SQLite)."""
+        return Launch(self.store_env, self.settings) if can_share(self.store_env) else None
 
     @property
     def read_models(self) -> ReadModels:
         """The read models, created on first use."""
         if self._read_models is None:
-            self._read_models = ReadModels(self.recorder, self.mapper)
+            self._read_models = ReadModels(self.recorder, self.mapper, settings=self.settings)
             self._read_models.second_process = self.sharable_settings
         return self._read_models
+
+    def folding_read_models(self) -> ReadModels:
+        """The read models as a rebuild's second process uses them (ledger/workers/
+        rebuild.py): their tables not prepared, since it must not wait for the write
+        lock the rebuilding process holds."""
+        return ReadModels(self.recorder, self.mapper, prepare=False, settings=self.settings)
 
     def construct_transcoder(self) -> Transcoder:
         return construct_transcoder()
@@ -149,8 +179,8 @@ class Ledger(Application[UUID]):
             # EventStore.put is what Application.save does for events, without its
             # per-event isinstance checks against typing Protocols.
             identity = (
-                WithEvents(self.clock(), uow.credentials, uow.revoked)
-                if uow.credentials or uow.revoked
+                WithEvents(self.clock(), uow.credentials, uow.revoked, uow.contacts)
+                if uow.credentials or uow.revoked or uow.contacts
                 else None
             )
             recordings = self.events.put(uow.events, command_ids=uow.command_ids, identity=identity)

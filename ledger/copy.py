@@ -16,15 +16,15 @@ from eventsourcing.persistence import PersistenceError
 
 from domain.errors import RuleViolation
 from ledger import identity_tables, marker
-from ledger.application import Clock, Ledger, utc_now
+from ledger.application import Clock, Ledger, LedgerRecorder, utc_now
 from ledger.log.leaf import LeafRow
 from ledger.log.store import Cursor, Dialect, LogMismatch
 from ledger.log.verification import verify, verify_snapshot
-from ledger.recorder import LedgerRecorder
+from ledger.settings import DEFAULT, Settings
 from ledger.store import display_url, open_ledger, resolve_url
 
-# Events (or command ids) per transaction: memory holds one page at a time.
-PAGE = 2_000
+# Events (or command ids) per transaction, settings.copy_page: memory holds one page
+# at a time.
 
 Progress = Callable[[int, int], None]  # (events copied so far, events to copy)
 
@@ -98,17 +98,21 @@ def copy_ledger(
     progress: Progress | None = None,
     clock: Clock = utc_now,
     resume: bool = False,
+    settings: Settings = DEFAULT,
 ) -> CopyReport:
     """Copy the ledger at source_url into the empty store at target_url and prove it;
-    resume: finish a copy into target_url that stopped (or make one into an empty store)."""
+    resume: finish a copy into target_url that stopped (or make one into an empty store).
+    page: events per transaction (settings.copy_page unless given)."""
     started = time.perf_counter()
     source_name = display_url(resolve_url(source_url))
     target_name = display_url(target_url)
-    source = open_ledger(source_url, must_exist=True, clock=clock)
+    source = open_ledger(source_url, must_exist=True, clock=clock, settings=settings)
     try:
-        target = open_ledger(target_url, clock=clock, allow_incomplete=resume)
+        target = open_ledger(target_url, clock=clock, allow_incomplete=resume, settings=settings)
         try:
-            copier = Copier(source, target, source_name, target_name, page or PAGE, progress)
+            copier = Copier(
+                source, target, source_name, target_name, page or settings.copy_page, progress
+            )
             return copier.run(started, resume)
         finally:
             target.close()

@@ -16,7 +16,10 @@ from ledger.log.store import Cursor, Dialect
 CREDENTIALS = "staff_credentials"
 TOKENS = "staff_tokens"
 FAILURES = "login_failures"
-TABLES = (CREDENTIALS, TOKENS, FAILURES)
+# Callers' contacts of complaints: not in the events, which auditors receive
+# (docs/security.md); kept, and copied, with the credentials.
+CONTACTS = "complaint_contacts"
+TABLES = (CREDENTIALS, TOKENS, FAILURES, CONTACTS)
 
 # Each table's columns, in the order a copy moves them.
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -31,6 +34,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "revoked_at",
     ),
     FAILURES: ("staff", "at"),
+    CONTACTS: ("complaint", "name", "phone", "salt", "recorded_at"),
 }
 
 
@@ -46,6 +50,9 @@ def create_statements(d: Dialect) -> list[str]:
         f"CREATE INDEX IF NOT EXISTS {TOKENS}_by_staff ON {TOKENS} (staff)",
         f"CREATE TABLE IF NOT EXISTS {FAILURES} (staff TEXT NOT NULL, at TEXT NOT NULL)",
         f"CREATE INDEX IF NOT EXISTS {FAILURES}_by_staff ON {FAILURES} (staff, at)",
+        f"CREATE TABLE IF NOT EXISTS {CONTACTS} ("
+        "complaint TEXT PRIMARY KEY, name TEXT, phone TEXT, salt TEXT NOT NULL, "
+        "recorded_at TEXT NOT NULL)",
     ]
 
 
@@ -77,9 +84,10 @@ class WithEvents:
     at: datetime
     credentials: Sequence[tuple[str, str]] = ()  # (staff, hash)
     revoke: Sequence[str] = ()  # staff
+    contacts: Sequence[tuple[str, str | None, str | None, str]] = ()  # complaint, name, phone, salt
 
     def __bool__(self) -> bool:
-        return bool(self.credentials or self.revoke)
+        return bool(self.credentials or self.revoke or self.contacts)
 
 
 def write_with_events(c: Cursor, d: Dialect, changes: WithEvents) -> None:
@@ -99,6 +107,24 @@ def write_with_events(c: Cursor, d: Dialect, changes: WithEvents) -> None:
             d.sql(f"UPDATE {TOKENS} SET revoked_at = ? WHERE staff = ? AND revoked_at IS NULL"),
             [at, staff],
         )
+    for complaint, name, phone, salt in changes.contacts:
+        c.execute(
+            d.sql(
+                f"INSERT INTO {CONTACTS} (complaint, name, phone, salt, recorded_at) "
+                "VALUES (?, ?, ?, ?, ?)"
+            ),
+            [complaint, name, phone, salt, at],
+        )
+
+
+def contact_of(c: Cursor, d: Dialect, complaint: str) -> tuple[str | None, str | None, str] | None:
+    """A complaint's caller: name, telephone and salt (None: none kept, or a store made
+    before contacts were, not yet brought up to date)."""
+    if not columns(c, d, CONTACTS):
+        return None
+    c.execute(d.sql(f"SELECT name, phone, salt FROM {CONTACTS} WHERE complaint = ?"), [complaint])
+    row = c.fetchone()
+    return (row[0], row[1], str(row[2])) if row is not None else None
 
 
 def columns(c: Cursor, d: Dialect, table: str) -> set[str]:

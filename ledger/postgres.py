@@ -16,7 +16,6 @@ from eventsourcing.persistence import (
     InterfaceError,
     OperationalError,
     StoredEvent,
-    Tracking,
 )
 from eventsourcing.postgres import (
     PostgresApplicationRecorder,
@@ -27,13 +26,15 @@ from eventsourcing.utils import retry
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Composed, Identifier
 
-from ledger import identity_tables, marker
+from ledger import identity_tables, library, marker
 from ledger.log.store import Cursor, TransparencyLog, postgres_dialect
-from ledger.recorder import (
-    _READ_MODELS_WRITE,
+from ledger.recording import (
+    READ_MODELS_WRITE,
+    LedgerRecording,
+    Positions,
     ReadOnlyStore,
-    _leaf_rows,
-    _Positions,
+    WriterBusy,
+    leaf_rows,
 )
 
 PgCursor: TypeAlias = psycopg.Cursor[tuple[Any, ...]]
@@ -82,7 +83,7 @@ class QmarkCursor:
         return iter(self.cursor)
 
 
-class LedgerPostgresRecorder(PostgresApplicationRecorder):
+class LedgerPostgresRecorder(LedgerRecording, PostgresApplicationRecorder):
     """The library's PostgreSQL recorder, with the command ids and the log written in
     the events' own transaction, under the library's EXCLUSIVE lock on the events
     table, and the read models' and the log's tables in the ledger's schema."""
@@ -97,12 +98,13 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         super().__init__(datastore, events_table_name=events_table_name)
         self.schema = datastore.schema
         self.qualified_events = self._qualified(events_table_name)
-        self.log = TransparencyLog(postgres_dialect(self.qualified_events))
+        self.settings = library.settings_given(datastore)
+        self.log = TransparencyLog(postgres_dialect(self.qualified_events), self.settings)
         self.tracking_table_name = events_table_name.removesuffix("_events") + "_tracking"
         self.tracking = PostgresTrackingRecorder(
             datastore, tracking_table_name=self.tracking_table_name
         )
-        self._positions = _Positions()
+        self._positions = Positions()
 
     def _qualified(self, table: str) -> str:
         return f'"{self.schema}"."{table}"'
@@ -246,9 +248,7 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
             # LOCK TABLE ... IN EXCLUSIVE MODE, NOTIFY, INSERT ... RETURNING: from here to
             # the commit no other writer runs, so notification ids follow commit order
             # and the log's end is this transaction's to extend.
-            self._insert_stored_events(curs, stored_events, **kwargs)
-            notification_ids = self._fetch_ids_after_insert_events(curs, stored_events)
-            assert notification_ids is not None
+            notification_ids = library.insert_stored_events(self, curs, stored_events, **kwargs)
             with conn.cursor(row_factory=tuple_row) as c:
                 command_ids: Sequence[tuple[str, bytes | None]] = kwargs.get("command_ids", ())
                 if command_ids:
@@ -261,7 +261,7 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                 identity: identity_tables.WithEvents | None = kwargs.get("identity")
                 if identity:
                     identity_tables.write_with_events(cast(Cursor, c), self.log.dialect, identity)
-                self.log.append(cast(Cursor, c), _leaf_rows(notification_ids, stored_events))
+                self.log.append(cast(Cursor, c), leaf_rows(notification_ids, stored_events))
         return notification_ids
 
     # --- transactions ------------------------------------------------------------------
@@ -331,23 +331,26 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         return nullcontext()
 
     @contextmanager
-    def projection_transaction(self, *, commit: bool) -> Iterator[QmarkCursor]:
+    def projection_transaction(self, *, commit: bool, wait: bool = True) -> Iterator[QmarkCursor]:
         """A transaction for the read models, through a cursor that takes their SQL.
 
         Writers take turns (an EXCLUSIVE lock on the tracking table, which readers do
         not wait for), so two processes catching up at once never interleave their
-        rows; the second then finds the position moved and gives way."""
+        rows; the second then finds the position moved and gives way. A write that
+        must not wait raises WriterBusy if another holds that lock."""
         with (
             self._positions.transaction(),
             self._transaction(commit=commit, snapshot=not commit) as c,
-            self._writing(_READ_MODELS_WRITE),
+            self._writing(READ_MODELS_WRITE),
         ):
             if commit:
-                c.execute(
-                    SQL("LOCK TABLE {0}.{1} IN EXCLUSIVE MODE").format(
-                        Identifier(self.schema), Identifier(self.tracking_table_name)
-                    )
+                lock = SQL("LOCK TABLE {0}.{1} IN EXCLUSIVE MODE").format(
+                    Identifier(self.schema), Identifier(self.tracking_table_name)
                 )
+                try:
+                    c.execute(lock if wait else lock + SQL(" NOWAIT"))
+                except psycopg.errors.LockNotAvailable as e:
+                    raise WriterBusy(str(e)) from None
             yield QmarkCursor(c)
 
     def tracking_position(self, name: str) -> int:
@@ -362,12 +365,23 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         )
         row = c.fetchone()
         self._positions.check(name, row[0] if row else 0)
-        self.tracking._insert_tracking(c.cursor, Tracking(name, position))  # type: ignore[arg-type]
+        library.insert_tracking(self.tracking, c.cursor, name, position)
         self._positions.stage(name, position)
 
     def forget_tracking(self, c: QmarkCursor, name: str) -> None:
         c.execute(f"DELETE FROM {self.tracking_table_name} WHERE application_name = ?", (name,))
         self._positions.stage(name, 0)
+
+    def note(self, c: QmarkCursor, name: str, value: int) -> None:
+        """Keep a number under a name beside the positions (not one of them)."""
+        c.execute(
+            f"INSERT INTO {self.tracking_table_name} VALUES (?, ?) ON CONFLICT "
+            "(application_name) DO UPDATE SET notification_id = EXCLUDED.notification_id",
+            (name, value),
+        )
+
+    def noted(self, name: str) -> int:
+        return self.tracking.max_tracking_id(name) or 0
 
     def select_events_of(self, originator_ids: Sequence[UUID]) -> dict[UUID, list[StoredEvent]]:
         """The stored events of many aggregates in one read, each aggregate's in

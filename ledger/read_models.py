@@ -6,9 +6,9 @@ rebuilds them all from the first event. It knows no model by name."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
 from itertools import groupby
 from operator import itemgetter
 from typing import Any, Protocol, runtime_checkable
@@ -16,155 +16,45 @@ from uuid import UUID
 
 from eventsourcing.persistence import ApplicationRecorder, IntegrityError, Mapper, Recording
 
-from ledger import rebuild_client
 from ledger.collector import Collector, collected_between_units
 from ledger.log.store import TransparencyLog
-from ledger.rebuild_client import Folded, RebuildWorker
+from ledger.read_model_plan import DeferredWrites, Handlers, Step, handlers_of, plan, topics_of
+from ledger.recording import WriterBusy
+from ledger.settings import DEFAULT, Settings
 from ledger.transcoder import ReadMapper
+from ledger.workers import rebuild
+from ledger.workers.launcher import Launch
+from ledger.workers.rebuild import Folded, RebuildWorker
 from projections.model import ReadModel, in_dependency_order, registered
 
 # The tracking name carries the read models' format: a new format starts again
 # from an empty position, and so from empty tables (see __init__).
-NAME = "read-models/6"
-
-PAGE = 10_000
-# Events committed by this process kept for the read models (see ReadModels.offer).
-OFFERED = 3 * PAGE
-# Aggregates folded and written at a time in a rebuild.
-_REBUILD_ROWS = 5_000
-# Events from which a rebuild folds some of the aggregates in a second process (it
-# takes about 0.3 s to start; ledger/rebuild_worker.py).
-SECOND_PROCESS_FROM = 200_000
-# Aggregates the second process is let fold before this one starts its own: none,
-# but for tests, which see the two meet at every point.
-_HEAD_START = 0
-# Aggregates this process folds between two looks at what the second one has sent.
-_LOOK_EVERY = 64
-# Aggregates the second process has folded that this one writes once so many wait:
-# enough to write them in bulk, few enough that memory holds little.
-_WRITE_FROM = 500
+NAME = "read-models/8"
+# Until when (milliseconds since the epoch) a process has said it keeps the read models
+# up to date while it writes (an ingest, and its follower): see ReadModels.keep.
+KEPT_UNTIL = f"{NAME}/kept-until"
+# Tuning (pages, the rebuild's second process, a read's catch-up): ledger/settings.py.
 
 Event = tuple[int, Any]  # (position, domain event)
 # A stored event: position, aggregate id (16 bytes), version, topic, state.
 Row = tuple[int, bytes, int, str, bytes]
-Handlers = dict[type, tuple[Callable[[Any, int], None], ...]]
 
 
 @runtime_checkable
 class ReadModelStore(Protocol):
     """What a recorder offers the read models (SQLite and PostgreSQL alike)."""
 
-    def projection_transaction(self, *, commit: bool) -> AbstractContextManager[Any]: ...
+    def projection_transaction(
+        self, *, commit: bool, wait: bool = True
+    ) -> AbstractContextManager[Any]: ...
     def tracking_position(self, name: str) -> int: ...
     def record_tracking(self, c: Any, name: str, position: int) -> None: ...
     @property
     def log(self) -> TransparencyLog: ...
     def forget_tracking(self, c: Any, name: str) -> None: ...
+    def note(self, c: Any, name: str, value: int) -> None: ...
+    def noted(self, name: str) -> int: ...
     def read_ahead(self) -> AbstractContextManager[object]: ...
-
-
-class DeferredWrites:
-    """A read-model cursor whose reads (SELECT) are made at once and whose writes are
-    kept, in order, to be made later in another transaction (ReadModels._apply_page),
-    or in another process (ledger/rebuild_worker.py)."""
-
-    def __init__(self, cursor: Any) -> None:
-        self._cursor = cursor
-        self._writes: list[tuple[bool, str, Any]] = []
-
-    def execute(self, statement: str, parameters: Sequence[Any] = ()) -> None:
-        if statement.lstrip()[:6].upper() == "SELECT":
-            self._cursor.execute(statement, parameters)
-        else:
-            self._writes.append((False, statement, parameters))
-
-    def executemany(self, statement: str, rows: Iterable[Sequence[Any]]) -> None:
-        self._writes.append((True, statement, list(rows)))
-
-    def fetchone(self) -> Any:
-        return self._cursor.fetchone()
-
-    def fetchall(self) -> list[Any]:
-        return self._cursor.fetchall()  # type: ignore[no-any-return]
-
-    def take(self) -> list[tuple[bool, str, Any]]:
-        """The writes kept so far (no longer kept)."""
-        writes, self._writes = self._writes, []
-        return writes
-
-    def make(self, c: Any) -> None:
-        """Make the kept writes, in the order they were asked for."""
-        for many, statement, parameters in self.take():
-            if many:
-                c.executemany(statement, parameters)
-            else:
-                c.execute(statement, parameters)
-
-
-def handlers_of(
-    models: Iterable[ReadModel], only: Callable[[ReadModel, type], bool] | None = None
-) -> Handlers:
-    """For each event class, the handlers of these models (those `only` keeps), in the
-    models' order."""
-    table: dict[type, list[Callable[[Any, int], None]]] = {}
-    for model in models:
-        for event_class, handler in type(model).handlers().items():
-            if only is None or only(model, event_class):
-                table.setdefault(event_class, []).append(handler.__get__(model))
-    return {event_class: tuple(found) for event_class, found in table.items()}
-
-
-def topics_of(handlers: Handlers) -> list[str]:
-    return sorted(str(vars(event_class)["TOPIC"]) for event_class in handlers)
-
-
-@dataclass
-class Step:
-    """A step of a rebuild: the events of some models read in stored order (for a
-    model that folds, its events outside the fold), then perhaps one model folded
-    aggregate by aggregate."""
-
-    stored: Handlers
-    folding: ReadModel | None
-    folded: Handlers
-
-
-def plan(models: Sequence[ReadModel]) -> list[Step]:
-    """A rebuild's steps. Each model joins the first pass in which every model it comes
-    after is complete, or is read in the same pass and folds nothing; a model that
-    folds is complete once folded, after its pass. So a model that reads a folded
-    model's tables comes after the fold, and the models a fold's consumers look up
-    (read in the same pass, before the fold) are complete by then."""
-    steps: list[Step] = []
-    complete: set[ReadModel] = set()
-    remaining = list(models)
-    by_class = {type(model): model for model in models}
-    while remaining:
-        joined: list[ReadModel] = []
-        folding: ReadModel | None = None
-        for model in remaining:
-            before = [by_class[cls] for cls in type(model).after]
-            if not all(m in complete or (m in joined and m is not folding) for m in before):
-                continue
-            if model.folds is not None:
-                if folding is not None:
-                    continue  # one fold a step
-                folding = model
-            joined.append(model)
-        remaining = [model for model in remaining if model not in joined]
-        folded = handlers_of([folding], _folded_events) if folding is not None else {}
-        steps.append(Step(handlers_of(joined, _stored_order_events), folding, folded))
-        complete.update(joined)
-    return steps
-
-
-def _folded_events(model: ReadModel, event_class: type) -> bool:
-    return model.folds is not None and issubclass(event_class, model.folds)
-
-
-def _stored_order_events(model: ReadModel, event_class: type) -> bool:
-    """A model that folds reads its other events in stored order, before its fold."""
-    return not _folded_events(model, event_class)
 
 
 class ReadModels:
@@ -177,11 +67,13 @@ class ReadModels:
         *,
         prepare: bool = True,
         models: Sequence[type[ReadModel]] | None = None,
+        settings: Settings = DEFAULT,
     ) -> None:
         """prepare: create the read models' tables, and empty them for a new format;
-        not in a process that only reads events for another (ledger/rebuild_worker.py),
+        not in a process that only reads events for another (ledger/workers/rebuild.py),
         which must not wait for the write lock that process holds."""
         assert isinstance(recorder, ReadModelStore)
+        self.settings = settings
         self.recorder = recorder
         self.store: ReadModelStore = recorder
         self.mapper = ReadMapper(mapper)
@@ -192,9 +84,9 @@ class ReadModels:
         self._handlers = handlers_of(self.models)
         self._offered: list[Event] = []
         self._offered_overflow = False
-        # The store's settings, for a second process to fold half the aggregates in
-        # a long rebuild (None: everything here); and what went wrong with it.
-        self.second_process: Mapping[str, str] | None = None
+        # What a second process needs to fold half the aggregates in a long rebuild
+        # (None: everything here); and what went wrong with it.
+        self.second_process: Launch | None = None
         self.notes: list[str] = []
         # Of the last rebuild's events, how many the second process folded (the bench
         # reports the share).
@@ -226,16 +118,29 @@ class ReadModels:
 
     # --- following ----------------------------------------------------------------
 
-    def catch_up(self, progress_to: Callable[[int], None] | None = None) -> int:
-        """Apply every event the read models have not seen; return how many."""
+    def catch_up(
+        self,
+        progress_to: Callable[[int], None] | None = None,
+        *,
+        upto: int | None = None,
+        wait: bool = True,
+    ) -> int:
+        """Apply every event the read models have not seen (up to position upto, if
+        given); return how many. Unless wait, it stops, without waiting, where another
+        process holds the lock its next write needs (WriterBusy)."""
         done = 0
         start = self.position()
+        if upto is not None and start >= upto:
+            return 0
         if start == 0 and self.recorder.select_notifications(0, 1):
             # From nothing (a new ledger, a copy, a new read-model format): a rebuild
             # reads each aggregate's events together, several times faster.
-            return self.rebuild(progress_to)
+            return self.rebuild(progress_to, upto=upto, wait=wait)
         while True:
-            step = self._next_page(start)
+            try:
+                step = self._next_page(start, upto, wait)
+            except WriterBusy:
+                return done
             if step is None:
                 return done
             start, applied = step
@@ -243,14 +148,21 @@ class ReadModels:
             if progress_to is not None and applied:
                 progress_to(applied)
 
-    def _next_page(self, start: int) -> tuple[int, int] | None:
-        """Apply the page after position start; return the position after it and how
-        many events it held, or None when there is nothing to apply. In a method of its
-        own so that the page is let go before the caller reports it (progress_to may
-        collect garbage, which would otherwise walk the page's objects too)."""
+    def _next_page(self, start: int, upto: int | None, wait: bool) -> tuple[int, int] | None:
+        """Apply the page after position start (up to upto); return the position after
+        it and how many events it held, or None when there is nothing to apply. In a
+        method of its own so that the page is let go before the caller reports it
+        (progress_to may collect garbage, which would otherwise walk the page's
+        objects too)."""
+        if upto is not None and start >= upto:
+            return None
         events = self._take_offered(start)
+        if upto is not None:
+            events = [event for event in events if event[0] <= upto]
         if not events:
-            page = self.recorder.select_notifications(start, PAGE, inclusive_of_start=False)
+            page = self.recorder.select_notifications(
+                start, self.settings.page, stop=upto, inclusive_of_start=False
+            )
             if not page:
                 self._offered_overflow = False
                 return None
@@ -258,7 +170,7 @@ class ReadModels:
             events = [(n.id, to_event(n)) for n in page]
         last = events[-1][0]
         try:
-            self._apply_page(events, last)
+            self._apply_page(events, last, wait)
         except IntegrityError:
             # Another process applied this page first (and rolled ours back):
             # go on from wherever the read models are now.
@@ -269,7 +181,7 @@ class ReadModels:
             raise
         return last, len(events)
 
-    def _apply_page(self, events: list[Event], last: int) -> None:
+    def _apply_page(self, events: list[Event], last: int, wait: bool = True) -> None:
         """Apply a page and advance the position to its last event, atomically.
 
         The page is worked out in a read transaction, its writes kept, and then made
@@ -278,12 +190,13 @@ class ReadModels:
         command or an ingest writing meanwhile hardly waits. If another process moved
         the position on in between, recording it fails (IntegrityError) and the page
         is dropped. Reads see the tables as they were before the page: each model
-        finds what the page itself changed in memory (ReadModel.flush).
+        finds what the page itself changed in memory (ReadModel.flush). Unless wait,
+        a write lock held by another process drops the page too (WriterBusy).
         """
         with self.store.projection_transaction(commit=False) as c:
             writes = DeferredWrites(c)
             self._work_out(writes, events)
-        with self.store.projection_transaction(commit=True) as c:
+        with self.store.projection_transaction(commit=True, wait=wait) as c:
             # First: a position moved on fails here, before anything is written.
             self.store.record_tracking(c, NAME, last)
             writes.make(c)
@@ -315,10 +228,10 @@ class ReadModels:
         """Events this process has just committed: the next catch-up applies them as
         they are, without reading them back and decoding them, if they are exactly
         the events after its position (else it reads the store as usual). Bounded:
-        past OFFERED events, the offer is dropped until the next catch-up."""
+        past settings.offered events, the offer is dropped until the next catch-up."""
         if self._offered_overflow:
             return
-        if len(self._offered) + len(recordings) > OFFERED:
+        if len(self._offered) + len(recordings) > self.settings.offered:
             self._offered.clear()
             self._offered_overflow = True
             return
@@ -332,13 +245,13 @@ class ReadModels:
             skip += 1  # applied already (read from the store)
         count = 0
         while (
-            count < PAGE
+            count < self.settings.page
             and skip + count < len(offered)
             and offered[skip + count][0] == start + 1 + count
         ):
             count += 1
         taken = offered[skip : skip + count]
-        if skip + count < len(offered) and count < PAGE:
+        if skip + count < len(offered) and count < self.settings.page:
             # Another writer's events (or ids given up by a rolled-back writer) lie
             # between: the store has what comes next.
             offered.clear()
@@ -353,14 +266,42 @@ class ReadModels:
 
     @contextmanager
     def reading(self) -> Iterator[Any]:
-        """A read transaction over read models that have caught up with the ledger."""
-        self.catch_up()
+        """A read transaction over the read models, never waiting on a writer
+        (docs/design.md, "What a read sees"): they are first brought up to the log's
+        end as it is now (no further, however fast others append), unless another
+        process holds the write lock that needs (an ingest committing, a follower
+        applying a page), or more than settings.read_catch_up events are missing while another
+        process keeps them (keep()): then they are read as they are, at the position
+        they had when the read began or later."""
+        upto = self.recorder.max_notification_id() or 0
+        behind = upto - self.position()
+        if behind > 0 and (behind <= self.settings.read_catch_up or not self.kept()):
+            self.catch_up(upto=upto, wait=False)
         with self.store.projection_transaction(commit=False) as c:
             yield c
 
+    def keep(self, seconds: float) -> None:
+        """Say that this process keeps the read models up to date (catching up as it
+        writes) for so many seconds more; 0: no longer. Reads meanwhile leave a long
+        catch-up to it rather than fold thousands of events each (said again before
+        it runs out; one that stopped without saying so runs out by itself)."""
+        until = int((time.time() + seconds) * 1000) if seconds else 0
+        with self.store.projection_transaction(commit=True) as c:
+            self.store.note(c, KEPT_UNTIL, until)
+
+    def kept(self) -> bool:
+        """Whether a process has said it keeps the read models up to date now."""
+        return self.store.noted(KEPT_UNTIL) > time.time() * 1000
+
     # --- rebuilding ---------------------------------------------------------------
 
-    def rebuild(self, progress_to: Callable[[int], None] | None = None) -> int:
+    def rebuild(
+        self,
+        progress_to: Callable[[int], None] | None = None,
+        *,
+        upto: int | None = None,
+        wait: bool = True,
+    ) -> int:
         """Empty every read model and build it again from the first event, in one
         transaction: an interrupted rebuild leaves the read models as they were, and
         no other process ever sees half-built tables. Meanwhile other processes read
@@ -374,27 +315,30 @@ class ReadModels:
         the order of the events' primary key), and folds and writes each aggregate
         once; other events, few, are read in stored order. Events stored meanwhile are
         followed as usual afterwards. The store reads its file into the system's cache
-        ahead of the rebuild, in the order it lies on disk (store.read_ahead)."""
+        ahead of the rebuild, in the order it lies on disk (store.read_ahead). Unless
+        wait, it builds nothing (returns 0) if another process holds the write lock."""
         self._forget()
         self.folded_elsewhere = 0
         size = 0
         try:
             with (
                 collected_between_units() as collector,
-                self.store.projection_transaction(commit=True) as c,
+                self.store.projection_transaction(commit=True, wait=wait) as c,
                 self.store.read_ahead(),
             ):
                 self._empty(c)
                 self.store.forget_tracking(c, NAME)
-                size, upto = self._end(c)
-                if upto is not None:
-                    read = self._rebuild(c, upto, progress_to or (lambda _: None), collector)
-                    self.store.record_tracking(c, NAME, upto)
+                size, last = self._end(c)
+                if last is not None:
+                    read = self._rebuild(c, last, progress_to or (lambda _: None), collector)
+                    self.store.record_tracking(c, NAME, last)
                     if progress_to is not None:
                         progress_to(size - read)  # the events no read model takes
+        except WriterBusy:
+            return 0
         finally:
             self._forget()
-        return size + self.catch_up(progress_to)
+        return size + self.catch_up(progress_to, upto=upto, wait=wait)
 
     def _end(self, c: Any) -> tuple[int, int | None]:
         """How many events the store holds, and the position of the last."""
@@ -451,9 +395,10 @@ class ReadModels:
         report: Callable[[int], None],
         collector: Collector,
     ) -> int:
-        """Fold a model aggregate by aggregate, writing every _REBUILD_ROWS aggregates;
+        """Fold a model aggregate by aggregate, writing every settings.rebuild_rows aggregates;
         with a second process folding from the other end, if the rebuild is long."""
         assert step.folding is not None
+        settings = self.settings
         handlers = {event_class: found[0] for event_class, found in step.folded.items()}
         topics = topics_of(step.folded)
         done = 0
@@ -466,7 +411,7 @@ class ReadModels:
             pending[0] += 1
             pending[1] += len(events)
             done += len(events)
-            if pending[0] >= _REBUILD_ROWS:
+            if pending[0] >= settings.rebuild_rows:
                 write()
 
         def write() -> None:
@@ -479,7 +424,7 @@ class ReadModels:
         def write_folded(folded: list[Folded]) -> None:
             """Write what the second process folded."""
             nonlocal done
-            rebuild_client.write(c, folded)
+            rebuild.write(c, folded)
             events = sum(record.events for record in folded)
             self.folded_elsewhere += events
             report(events)
@@ -489,9 +434,10 @@ class ReadModels:
             """Fold aggregates from the lowest id up while the worker folds them from
             the highest down, writing what it sends as it comes, until this process
             reaches an aggregate the worker has sent."""
-            worker.wait_for(_HEAD_START)
+            worker.wait_for(settings.rebuild_head_start)
             for number, (aggregate, events) in enumerate(self._by_aggregate(c, topics, upto)):
-                if number % _LOOK_EVERY == 0 and worker.poll() >= _WRITE_FROM:
+                look = number % settings.rebuild_look_every == 0
+                if look and worker.poll() >= settings.rebuild_write_from:
                     write_folded(worker.take())
                 if worker.reached(aggregate):
                     break
@@ -520,7 +466,7 @@ class ReadModels:
         return done
 
     def _may_share(self, upto: int) -> bool:
-        return self.second_process is not None and upto >= SECOND_PROCESS_FROM
+        return self.second_process is not None and upto >= self.settings.rebuild_second_process_from
 
     def _start_worker(
         self, model: ReadModel, upto: int, read: list[tuple[int, list[Row]]]
@@ -547,7 +493,7 @@ class ReadModels:
         send: Callable[[UUID, int, list[tuple[bool, str, Any]]], None],
         between: Callable[[], None],
     ) -> None:
-        """What the second process of a rebuild does (ledger/rebuild_worker.py): take
+        """What the second process of a rebuild does (ledger/workers/rebuild.py): take
         in what the rebuilding process read in stored order before the fold, then
         fold the model's aggregates from the highest id down, sending for each the
         writes every model made of it (the models write into emptied tables, so the
@@ -572,7 +518,7 @@ class ReadModels:
                 handlers[type(event)](event, position)
             self._flush()
             send(aggregate, len(events), writes.take())
-            if number % rebuild_client.COLLECT_EVERY == 0:
+            if number % self.settings.rebuild_collect_every == 0:
                 between()
 
     # --- reading stored events ----------------------------------------------------------
@@ -599,7 +545,10 @@ class ReadModels:
         select = f"{self._select(topics)}AND {d.notification_id} > ? "
         start = 0
         while True:
-            c.execute(f"{select}ORDER BY {d.notification_id} LIMIT ?", (upto, *topics, start, PAGE))
+            c.execute(
+                f"{select}ORDER BY {d.notification_id} LIMIT ?",
+                (upto, *topics, start, self.settings.page),
+            )
             rows = c.fetchall()
             if not rows:
                 return
@@ -622,16 +571,16 @@ class ReadModels:
         after: Any = None
         while True:
             if after is None:
-                c.execute(f"{select}{order} LIMIT ?", (upto, *topics, PAGE))
+                c.execute(f"{select}{order} LIMIT ?", (upto, *topics, self.settings.page))
             else:
                 c.execute(
                     f"{select}AND originator_id {past} ? {order} LIMIT ?",
-                    (upto, *topics, after, PAGE),
+                    (upto, *topics, after, self.settings.page),
                 )
             rows = c.fetchall()
             if not rows:
                 return
-            if len(rows) == PAGE:
+            if len(rows) == self.settings.page:
                 # The last aggregate may go on in the next page: leave it to that page,
                 # or, if it fills this one, read it whole.
                 last = rows[-1][1]

@@ -6,21 +6,15 @@ the log are kept in. PostgreSQL's recorder is in ledger/postgres.py."""
 from __future__ import annotations
 
 import sqlite3
-import sys
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import Any
 from urllib.parse import unquote
 from uuid import UUID
 
-from eventsourcing.persistence import (
-    IntegrityError,
-    OperationalError,
-    StoredEvent,
-    Tracking,
-)
+from eventsourcing.persistence import OperationalError, StoredEvent
 from eventsourcing.sqlite import (
     SQLiteApplicationRecorder,
     SQLiteCursor,
@@ -29,112 +23,37 @@ from eventsourcing.sqlite import (
     SQLiteTransaction,
 )
 
-from ledger import environment, identity_tables, marker
-from ledger.environment import StoreProblem
-from ledger.log.leaf import LeafRow
+from ledger import environment, identity_tables, library, marker
 from ledger.log.store import Cursor, Dialect, TransparencyLog
-from ledger.readahead import ReadAhead
-
-if TYPE_CHECKING:
-    from ledger.postgres import LedgerPostgresRecorder
+from ledger.recording import (
+    READ_ONLY_READS,
+    LedgerRecording,
+    Positions,
+    ReadOnlyStore,
+    WriterBusy,
+    leaf_rows,
+)
+from ledger.workers.readahead import ReadAhead
 
 # SQLite allows 999 bound parameters per statement in older builds.
 _CHUNK = 900
 
-_READ_ONLY_READS = "; verify, prove and household history work read-only."
-_READ_MODELS_WRITE = (
-    ", and the read models are brought up to date by writing: ask the primary for "
-    f"household show, reports and bulletins{_READ_ONLY_READS}"
-)
 
-
-def _enlarge_page_cache(datastore: SQLiteDatastore) -> None:
-    """Every connection the library's pool opens gets the larger page cache, and
-    keeps the WAL file from staying larger than WAL_LIMIT_BYTES once it restarts."""
-    pool = datastore.pool
-    create = pool._create_connection
-
-    def create_with_cache() -> Any:
-        connection = create()
-        connection._sqlite_conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
-        connection._sqlite_conn.execute(f"PRAGMA journal_size_limit = {WAL_LIMIT_BYTES}")
-        return connection
-
-    pool._create_connection = create_with_cache  # type: ignore[method-assign]
-
-
-def _leaf_rows(notification_ids: Sequence[int], stored: Sequence[StoredEvent]) -> list[LeafRow]:
-    return [
-        (nid, _uuid(s.originator_id).bytes, s.originator_version, s.topic, s.state)
-        for nid, s in zip(notification_ids, stored, strict=True)
-    ]
-
-
-def _uuid(originator_id: UUID | str) -> UUID:
-    return originator_id if isinstance(originator_id, UUID) else UUID(originator_id)
-
-
-class ReadOnlyStore(StoreProblem):
-    """The store takes no writes (a PostgreSQL replica, a read-only file), and the
-    command needs one (exit 2)."""
-
-
-class _Positions:
-    """Each read model's position as this process last wrote it (before it has, as it
-    first read it).
-
-    The read models (ledger/read_models.py) read a page of events after the position
-    outside the transaction that applies it, and keep the rows they wrote in memory
-    for the next page. If another process moved the position on since, the page would
-    count events twice or skip some, and the rows in memory may be out of date; so
-    recording it fails (they then forget those rows and go on from the position they
-    find), and the position found is the one expected from then on."""
-
-    def __init__(self) -> None:
-        self.known: dict[str, int] = {}
-        self.pending: dict[str, int] = {}
-
-    def read(self, name: str, position: int) -> int:
-        self.known.setdefault(name, position)
-        return position
-
-    def check(self, name: str, current: int) -> None:
-        # What this transaction itself wrote (a rebuild forgets the position first).
-        expected = self.pending.get(name, self.known.get(name))
-        if expected is not None and current != expected:
-            self.known[name] = current
-            raise IntegrityError(
-                f"the read models ({name}) were moved on to {current} by another process "
-                f"since this one left them at {expected}"
-            )
-
-    def stage(self, name: str, position: int) -> None:
-        self.pending[name] = position
-
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """Wraps a write transaction: what it recorded is known only once it committed."""
-        self.pending = {}
-        yield
-        self.known.update(self.pending)
-
-
-# Pages of SQLite's cache per connection (negative: KiB). The events are keyed by
-# aggregate, so a large ledger's inserts land all over its B-trees; the default
-# 2 MiB cache then reads most pages back from disk.
-# 16 MiB: at 100,000 households the ingest ran as fast as with 32 MiB (7,410 commands/s)
-# and kept its peak RSS 17 MB lower (445 MB), within the 500 MB it must stay under.
-CACHE_KIB = 16_384
 # SQLite's own default: a commit that leaves the WAL past this many pages checkpoints.
 _AUTOCHECKPOINT = 1000
-# A WAL file grows to the most it ever held between two restarts and stays that size
-# (SQLite reuses it from the start); past this it is cut back when it restarts.
-WAL_LIMIT_BYTES = 64 << 20
-# Pages past which checkpoint_wal() waits to restart the WAL. While an ingest and its
-# follower both read, a writer seldom finds the WAL free to start again: at a million
-# households it grew past 700 MB. 64 MiB of 4 KiB pages: at 20,000 households the
-# WAL then peaked at 119 MB instead of 261 MB, at the same speed.
-WAL_BOUND_PAGES = 16_384
+# Tuning (ledger/settings.py), as measured:
+# - sqlite_cache_kib, pages of SQLite's cache per connection. The events are keyed by
+#   aggregate, so a large ledger's inserts land all over its B-trees; the default
+#   2 MiB cache then reads most pages back from disk. 16 MiB: at 100,000 households
+#   the ingest ran as fast as with 32 MiB (7,410 commands/s) and kept its peak RSS
+#   17 MB lower (445 MB), within the 500 MB it must stay under.
+# - wal_limit_bytes: a WAL file grows to the most it ever held between two restarts
+#   and stays that size (SQLite reuses it from the start); past this it is cut back
+#   when it restarts.
+# - wal_bound_pages: pages past which checkpoint_wal() waits to restart the WAL. While
+#   an ingest and its follower both read, a writer seldom finds the WAL free to start
+#   again: at a million households it grew past 700 MB. 64 MiB of 4 KiB pages: at
+#   20,000 households the WAL then peaked at 119 MB instead of 261 MB, same speed.
 
 
 class _WriteLockedTransaction(SQLiteTransaction):
@@ -145,29 +64,54 @@ class _WriteLockedTransaction(SQLiteTransaction):
     writers, such as an ingest and the process that keeps its read models, would
     fail instead of taking turns."""
 
-    def __init__(self, connection: Any, *, commit: bool, lock: bool) -> None:
+    def __init__(self, connection: Any, *, commit: bool, lock: bool, wait: bool = True) -> None:
         super().__init__(connection, commit=commit)
         self.lock = lock
+        self.wait = wait
 
     def __enter__(self) -> SQLiteCursor:
         cursor = self.connection.cursor()
+        if self.commit and self.lock and not self.wait:
+            return self._begin_at_once(cursor)
         try:
             cursor.execute("BEGIN IMMEDIATE" if self.commit and self.lock else "BEGIN")
         except sqlite3.OperationalError as e:  # busy past the lock timeout
             raise OperationalError(e) from e
         return cursor
 
+    def _begin_at_once(self, cursor: SQLiteCursor) -> SQLiteCursor:
+        """Take the write lock if it is free, else raise WriterBusy at once."""
+        sqlite = library.raw_connection(self.connection)
+        (waits,) = sqlite.execute("PRAGMA busy_timeout").fetchone()
+        sqlite.execute("PRAGMA busy_timeout = 0")
+        try:
+            cursor.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as e:
+            if "locked" in str(e) or "busy" in str(e):
+                raise WriterBusy(str(e)) from None
+            raise OperationalError(e) from e
+        finally:
+            sqlite.execute(f"PRAGMA busy_timeout = {int(waits)}")
+        return cursor
 
-class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
+
+class LedgerSQLiteRecorder(LedgerRecording, SQLiteApplicationRecorder):
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
-        self.log = TransparencyLog(Dialect(events_table=events_table_name))
+        self.settings = library.settings_given(datastore)
+        self.log = TransparencyLog(Dialect(events_table=events_table_name), self.settings)
         # Opened read-only (ledger/store.py): a write fails as it is made, with nothing
         # to lock first, and the read models can only be read as they are.
         self.read_only = "mode=ro" in datastore.pool.db_name
-        self._positions = _Positions()
+        self._positions = Positions()
         self._autocheckpoint = _AUTOCHECKPOINT
-        _enlarge_page_cache(datastore)
+        library.on_new_connections(datastore, self._prepare)
         super().__init__(datastore, events_table_name)
+
+    def _prepare(self, connection: sqlite3.Connection) -> None:
+        """Every connection the library's pool opens gets the larger page cache, and
+        keeps the WAL file from staying larger than the bound once it restarts."""
+        connection.execute(f"PRAGMA cache_size = -{self.settings.sqlite_cache_kib}")
+        connection.execute(f"PRAGMA journal_size_limit = {self.settings.wal_limit_bytes}")
 
     def construct_create_table_statements(self) -> list[str]:
         statements = super().construct_create_table_statements()
@@ -178,12 +122,17 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         statements.append(marker.CREATE)
         return statements
 
-    def _create_table(self, c: SQLiteCursor) -> None:
+    def create_table(self) -> None:
         """The tables, and the marker's rows in the same transaction: a new ledger is
         marked as it is made, one made before the marker, or of an earlier format,
         brought up to date when it is next opened to write. Read first, since writing
         the rows again would wait for the write lock on every open."""
-        super()._create_table(c)
+        with self.datastore.transaction(commit=True) as c:
+            self._create_tables(c)
+
+    def _create_tables(self, c: SQLiteCursor) -> None:
+        for statement in self.create_table_statements:
+            c.execute(statement)
         c.execute(f"SELECT value FROM {marker.TABLE} WHERE key = 'version'")
         row = c.fetchone()
         if row is None or int(row[0]) < marker.VERSION:
@@ -197,18 +146,21 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
             )
 
     @contextmanager
-    def transaction(self, *, commit: bool) -> Iterator[SQLiteCursor]:
+    def transaction(self, *, commit: bool, wait: bool = True) -> Iterator[SQLiteCursor]:
         """A transaction of the library's pool; a write holds the write lock from its
-        start (waiting for it up to the lock timeout)."""
+        start (waiting for it up to the lock timeout; unless wait is False: then
+        WriterBusy at once if another connection holds it)."""
         with self.datastore.get_connection(commit=commit) as connection:
-            if commit and connection.__dict__.get("autocheckpoint") != self._autocheckpoint:
-                connection._sqlite_conn.execute(
+            if commit and library.connection_note(connection, "autocheckpoint") != (
+                self._autocheckpoint
+            ):
+                library.raw_connection(connection).execute(
                     f"PRAGMA wal_autocheckpoint = {self._autocheckpoint}"
                 )
-                connection.__dict__["autocheckpoint"] = self._autocheckpoint
+                library.note_on_connection(connection, "autocheckpoint", self._autocheckpoint)
             with (
                 _WriteLockedTransaction(
-                    connection, commit=commit, lock=not self.read_only
+                    connection, commit=commit, lock=not self.read_only, wait=wait
                 ) as cursor,
                 cursor,
             ):
@@ -225,13 +177,13 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
     def checkpoint_wal(self) -> bool:
         """Copy what the WAL holds into the database file, as far as it can without
         waiting for anyone (a passive checkpoint). Once the WAL holds more than
-        WAL_BOUND_PAGES, also wait for the writer's commit and for the readers to
+        settings.wal_bound_pages, also wait for the writer's commit and for the readers to
         leave the WAL (up to the lock timeout), and start it again from its beginning
         (a restart checkpoint; the writer waits meanwhile). Returns whether it did."""
         with self.datastore.get_connection(commit=False) as connection:
-            sqlite = connection._sqlite_conn
+            sqlite = library.raw_connection(connection)
             _, frames, _ = sqlite.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-            if frames <= WAL_BOUND_PAGES:
+            if frames <= self.settings.wal_bound_pages:
                 return False
             busy, _, _ = sqlite.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
             return not busy
@@ -240,9 +192,9 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         with self.transaction(commit=True) as c:
-            return self._insert_events(c, stored_events, **kwargs)
+            return self._write_events(c, stored_events, **kwargs)
 
-    def _insert_events(
+    def _write_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         notification_ids = self._insert_rows(c, stored_events)
@@ -257,7 +209,7 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         assert notification_ids is not None
         # In the events' own transaction, so the tree can never lag behind or run
         # ahead of the store: an event is logged if and only if it was stored.
-        self.log.append(c, _leaf_rows(notification_ids, stored_events))
+        self.log.append(c, leaf_rows(notification_ids, stored_events))
         return notification_ids
 
     def _insert_rows(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent]) -> list[int]:
@@ -291,9 +243,9 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         return list(range(first, last + 1))
 
     @contextmanager
-    def log_transaction(self, *, commit: bool) -> Iterator[sqlite3.Cursor]:
+    def log_transaction(self, *, commit: bool, wait: bool = True) -> Iterator[sqlite3.Cursor]:
         """A transaction whose cursor returns plain tuples (verification reads millions)."""
-        with self.transaction(commit=commit) as c:
+        with self.transaction(commit=commit, wait=wait) as c:
             c.sqlite_cursor.row_factory = None
             yield c.sqlite_cursor
 
@@ -304,14 +256,17 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
     # --- what the read models need of a store ------------------------------------
 
     @contextmanager
-    def projection_transaction(self, *, commit: bool) -> Iterator[sqlite3.Cursor]:
+    def projection_transaction(
+        self, *, commit: bool, wait: bool = True
+    ) -> Iterator[sqlite3.Cursor]:
         """A transaction for the read models: '?' parameters, plain tuple rows. On a
         ledger opened read-only, the read models are read as they are; bringing them
-        up to date would write, which is one sentence."""
+        up to date would write, which is one sentence. A write that must not wait
+        raises WriterBusy if another connection holds the write lock."""
         with (
             self._read_only_read_models(),
             self._positions.transaction(),
-            self.log_transaction(commit=commit) as c,
+            self.log_transaction(commit=commit, wait=wait) as c,
         ):
             yield c
 
@@ -337,7 +292,7 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
                 f"{path} is opened read-only, and its read models are behind its events: "
                 "bringing them up to date writes, so read it once where it can be written, "
                 f"or copy it (oneruler copy --from {path} --to NEW.db builds them)"
-                f"{_READ_ONLY_READS}"
+                f"{READ_ONLY_READS}"
             ) from None
 
     def read_ahead(self) -> AbstractContextManager[object]:
@@ -348,7 +303,7 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         pool = self.datastore.pool
         if pool.is_sqlite_memory_mode or self.read_only:  # a read-only ledger is not rebuilt
             return nullcontext()
-        return ReadAhead(Path(pool.db_name))
+        return ReadAhead(Path(pool.db_name), self.settings)
 
     def tracking_position(self, name: str) -> int:
         return self._positions.read(name, self._tracking.max_tracking_id(name) or 0)
@@ -359,12 +314,19 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         c.execute("SELECT notification_id FROM tracking WHERE application_name = ?", (name,))
         row = c.fetchone()
         self._positions.check(name, row[0] if row else 0)
-        self._tracking._insert_tracking(c, Tracking(name, position))  # type: ignore[arg-type]
+        library.insert_tracking(self._tracking, c, name, position)
         self._positions.stage(name, position)
 
     def forget_tracking(self, c: sqlite3.Cursor, name: str) -> None:
         c.execute("DELETE FROM tracking WHERE application_name = ?", (name,))
         self._positions.stage(name, 0)
+
+    def note(self, c: sqlite3.Cursor, name: str, value: int) -> None:
+        """Keep a number under a name beside the positions (not one of them)."""
+        c.execute("INSERT OR REPLACE INTO tracking VALUES (?, ?)", (name, value))
+
+    def noted(self, name: str) -> int:
+        return self._tracking.max_tracking_id(name) or 0
 
     @cached_property
     def _tracking(self) -> SQLiteTrackingRecorder:
@@ -411,15 +373,3 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
                 )
                 found.update((row[0], row[1]) for row in c.fetchall())
         return found
-
-
-# The PostgreSQL recorder lives in ledger/postgres.py, imported only for a
-# postgresql:// store: psycopg alone costs every command a tenth of its start-up.
-LedgerRecorder: TypeAlias = "LedgerSQLiteRecorder | LedgerPostgresRecorder"
-
-
-def is_ledger_recorder(recorder: object) -> bool:
-    if isinstance(recorder, LedgerSQLiteRecorder):
-        return True
-    postgres = sys.modules.get("ledger.postgres")
-    return postgres is not None and isinstance(recorder, postgres.LedgerPostgresRecorder)

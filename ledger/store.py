@@ -17,6 +17,7 @@ from domain.errors import InvalidInput
 from ledger import environment, marker
 from ledger.application import Clock, Ledger, utc_now
 from ledger.environment import StoreProblem
+from ledger.settings import DEFAULT, Settings
 
 DEFAULT_URL = "sqlite:///oneruler.db"
 
@@ -328,15 +329,17 @@ def open_ledger(
     must_exist: bool = False,
     clock: Clock = utc_now,
     allow_incomplete: bool = False,
+    settings: Settings = DEFAULT,
 ) -> Ledger:
-    """Open (or, for writing, create) the ledger at a store URL. A store that holds
-    anything but a oneruler ledger is refused before anything is written to it."""
+    """Open (or, for writing, create) the ledger at a store URL, tuned by settings
+    (ledger/settings.py). A store that holds anything but a oneruler ledger is refused
+    before anything is written to it."""
     resolved = resolve_url(url)
     if is_postgres(resolved):
         store = parse_postgres_url(resolved)
         check_postgres(store, must_exist=must_exist, allow_incomplete=allow_incomplete)
         try:
-            return Ledger(env=store.env(), clock=clock)
+            return Ledger(env=store.env(), clock=clock, settings=settings)
         except PersistenceError as e:
             raise StoreUnavailable(
                 environment.problem(e, resolved)
@@ -380,7 +383,7 @@ def open_ledger(
     # A ledger that cannot be written here (a read-only file or mount) is opened
     # read-only: reads and verify work, and a write says why it cannot be made.
     read_only = read_only or (file.exists() and not writable(file))
-    return Ledger(env=_sqlite_env(path, read_only), clock=clock)
+    return Ledger(env=_sqlite_env(path, read_only), clock=clock, settings=settings)
 
 
 def read_only_uri(path: str) -> str:

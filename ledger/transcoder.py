@@ -22,6 +22,7 @@ from eventsourcing.persistence import (
 from eventsourcing.utils import resolve_topic
 
 from domain.values import shared_zone
+from ledger import library
 
 # Extension type codes are part of the stored format: never reuse or renumber one.
 DECIMAL, DATETIME, DATE, UUID_CODE = 1, 2, 3, 4
@@ -196,10 +197,4 @@ class ReadMapper(Mapper[UUID]):
             raise MapperDeserialisationError(msg) from e
         event_state["originator_id"] = originator_id
         event_state["originator_version"] = version
-        from_version = event_state.pop("class_version", 1)
-        while from_version < class_version:
-            getattr(cls, f"upcast_v{from_version}_v{from_version + 1}")(event_state)
-            from_version += 1
-        event: Any = object.__new__(cls)
-        object.__setattr__(event, "__dict__", event_state)
-        return event
+        return library.domain_event(cls, class_version, event_state)

@@ -41,6 +41,9 @@ _UPSERT = (
 
 C = Complaint
 
+# A deadline this close is due soon (the inbox's third list, beside open and overdue).
+DUE_SOON = timedelta(days=1)
+
 
 @dataclass
 class Row:
@@ -125,7 +128,8 @@ class Complaints(ReadModel):
         if "household" in about:
             groups.add(self.households.group_of(about["household"]) or "")
         if "staff" in about:
-            groups.add(self.programme.staff_group(about["staff"]) or "")
+            group = self.programme.staff_group(about["staff"], micros(e.occurred_at), position)
+            groups.add(group or "")
         groups.discard("")
         self.changed[key] = Row(
             key,
@@ -150,7 +154,7 @@ class Complaints(ReadModel):
         row.acknowledged_at = e.occurred_at.isoformat()
 
     @handle.register
-    def _noted(self, e: C.NoteAdded, position: int) -> None:
+    def _noted(self, e: C.NoteAdded | C.Assigned, position: int) -> None:
         self._row(e, position, 0)
 
     @handle.register
@@ -224,31 +228,47 @@ def register(
     for (aggregate,) in c.fetchall():
         row = _load(c, aggregate)
         assert row is not None
-        filed = datetime.fromisoformat(row.filed_at)
-        clock = datetime.fromisoformat(row.clock_from)
-        acknowledge_by = filed + timedelta(days=acknowledge_days)
-        resolve_by = clock + timedelta(days=resolve_days)
-        is_open = row.resolved_at is None
-        overdue = []
-        if is_open and row.acknowledged_at is None and now > acknowledge_by:
-            overdue.append("acknowledge")
-        if is_open and now > resolve_by:
-            overdue.append("resolve")
-        entries.append(
-            {
-                "complaint": row.complaint,
-                "channel": row.channel,
-                "about": row.about,
-                "groups": row.groups,
-                "summary": row.summary,
-                "filed_at": row.filed_at,
-                "acknowledged_at": row.acknowledged_at,
-                "resolved_at": row.resolved_at,
-                "finding": row.finding,
-                "status": "open" if is_open else "resolved",
-                "acknowledge_by": acknowledge_by.isoformat(),
-                "resolve_by": resolve_by.isoformat(),
-                "overdue": overdue,
-            }
-        )
+        entries.append(entry(row, now, acknowledge_days, resolve_days))
     return entries
+
+
+def load_by_code(c: Cursor, code: str) -> Row | None:
+    c.execute("SELECT aggregate FROM rm_complaints WHERE complaint = ?", (code,))
+    found = c.fetchone()
+    return _load(c, found[0]) if found is not None else None
+
+
+def entry(row: Row, now: datetime, acknowledge_days: int, resolve_days: int) -> dict[str, Any]:
+    """One complaint as the register lists it: its deadlines, and what is overdue now."""
+    filed = datetime.fromisoformat(row.filed_at)
+    clock = datetime.fromisoformat(row.clock_from)
+    acknowledge_by = filed + timedelta(days=acknowledge_days)
+    resolve_by = clock + timedelta(days=resolve_days)
+    is_open = row.resolved_at is None
+    overdue, due_soon = [], []
+    if is_open and row.acknowledged_at is None:
+        if now > acknowledge_by:
+            overdue.append("acknowledge")
+        elif now > acknowledge_by - DUE_SOON:
+            due_soon.append("acknowledge")
+    if is_open:
+        if now > resolve_by:
+            overdue.append("resolve")
+        elif now > resolve_by - DUE_SOON:
+            due_soon.append("resolve")
+    return {
+        "complaint": row.complaint,
+        "channel": row.channel,
+        "about": row.about,
+        "groups": row.groups,
+        "summary": row.summary,
+        "filed_at": row.filed_at,
+        "acknowledged_at": row.acknowledged_at,
+        "resolved_at": row.resolved_at,
+        "finding": row.finding,
+        "status": "open" if is_open else "resolved",
+        "acknowledge_by": acknowledge_by.isoformat(),
+        "resolve_by": resolve_by.isoformat(),
+        "overdue": overdue,
+        "due_soon": due_soon,
+    }

@@ -513,7 +513,7 @@ class Households(ReadModel):
         self._attach(household, ComplaintFiled(micros(e.occurred_at), position, e.complaint))
 
     @handle.register
-    def _noted(self, e: C.Acknowledged | C.NoteAdded, position: int) -> None:
+    def _noted(self, e: C.Acknowledged | C.NoteAdded | C.Assigned, position: int) -> None:
         subject = self._subject(e.originator_id.bytes)
         if subject is not None:
             self._attach(subject[1], ComplaintNoted(micros(e.occurred_at), position, subject[0]))

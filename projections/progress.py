@@ -452,3 +452,12 @@ def first_day(c: Cursor) -> datetime | None:
     if r is None or r[0] is None:
         return None
     return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=r[0])
+
+
+def last_day(c: Cursor) -> datetime | None:
+    """The business time of the latest change to any group's figures (None: none yet)."""
+    c.execute("SELECT MAX(at) FROM rm_progress_moment")
+    r = c.fetchone()
+    if r is None or r[0] is None:
+        return None
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=r[0])

@@ -19,7 +19,17 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-PHASES = ("generate", "ingest", "raw", "rebuild", "verify", "audit", "latency", "startup")
+PHASES = (
+    "generate",
+    "ingest",
+    "raw",
+    "rebuild",
+    "verify",
+    "audit",
+    "latency",
+    "startup",
+    "reads_during_ingest",
+)
 # Households whose audit bundles the audit phase writes and checks.
 AUDITED = 200
 RAW_BATCH = 1000
@@ -78,7 +88,7 @@ def ingest(directory: Path, _households: int, db: str) -> Figures:
         commands_per_second=report.applied / seconds,
         events_per_second=events / seconds,
         bulletin_total=bulletin["total"],
-        # The read models' second process, past SECOND_PROCESS_AFTER commands (0: none):
+        # The read models' second process, past settings.follower_after commands (0: none):
         # the peak of the children this process waited for.
         follower_peak_rss_mb=_children_peak_rss_mb(),
         # Processor time (user and system) of this process and of the follower: how busy
@@ -311,6 +321,110 @@ def startup(_directory: Path, households: int, db: str) -> Figures:
     return dict(household_show_process=_percentiles(samples))
 
 
+def reads_during_ingest(directory: Path, households: int, db: str) -> Figures:
+    """`household show` (the read, in a process that keeps the ledger open, as a web
+    server would) again and again while the same programme is ingested into a second,
+    empty store by another process: how long a read takes while a long ingest and its
+    follower write (issue 19: reads waited for the ingest to end)."""
+    from domain.errors import NotFound
+    from ledger.reads import Reads
+    from simulation.programme import last_day
+
+    url = _second_store(directory, db)
+    try:
+        ingesting = subprocess.Popen(
+            [sys.executable, "-m", "simulation.bench", "ingest", str(directory), "0", url],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        ledger = _opened_once_there(url, ingesting)
+        rng = random.Random(11)
+        now = last_day()
+        reads = Reads(ledger)
+        samples: list[float] = []
+        found = 0
+        # At least one read, should a small ingest end before the first.
+        while not samples or ingesting.poll() is None:
+            code = _code(rng.randint(1, households), households)
+            started = time.perf_counter()
+            try:
+                reads.household(code, now)
+                found += 1
+            except NotFound:  # not registered yet: a read all the same
+                pass
+            samples.append(time.perf_counter() - started)
+            time.sleep(0.01)
+        out, err = ingesting.communicate()
+        ledger.close()
+        if ingesting.returncode != 0:
+            last = err.strip().splitlines()[-1] if err.strip() else "no message"
+            raise RuntimeError(f"the ingest read during failed: {last}")
+        ingested = json.loads(out.strip().splitlines()[-1])
+    finally:
+        _drop_second_store(directory, db, url)
+    return dict(
+        household_show=_percentiles(samples),
+        reads=len(samples),
+        found=found,
+        ingest_seconds=ingested["seconds"],
+        ingest_commands_per_second=ingested["commands_per_second"],
+    )
+
+
+def _opened_once_there(url: str, ingesting: subprocess.Popen[str]) -> Any:
+    """The ledger at url, opened as soon as the ingesting process has made it."""
+    from domain.errors import DomainError
+    from ledger.store import open_ledger
+
+    while True:
+        ended = ingesting.poll() is not None
+        try:
+            return open_ledger(url, must_exist=True)
+        except DomainError:
+            if ended:
+                raise
+            time.sleep(0.05)
+
+
+def _second_store(directory: Path, db: str) -> str:
+    """An empty store beside the bench's own for the ingest the reads run during: a
+    SQLite file in the folder, or a schema of its own on the same PostgreSQL server."""
+    if _is_sqlite(db):
+        path = directory / "reads-during-ingest.db"
+        for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            leftover.unlink(missing_ok=True)
+        return str(path)
+    from ledger.store import parse_postgres_url
+
+    store = parse_postgres_url(db)
+    url = f"{db.partition('?')[0]}?schema={store.schema}_reads"[:200]
+    _check_empty(url)
+    return url
+
+
+def _drop_second_store(directory: Path, db: str, url: str) -> None:
+    if _is_sqlite(db):
+        for leftover in (Path(url), Path(f"{url}-wal"), Path(f"{url}-shm")):
+            leftover.unlink(missing_ok=True)
+        return
+    import psycopg
+    from psycopg.sql import SQL, Identifier
+
+    from ledger.store import parse_postgres_url
+
+    store = parse_postgres_url(url)
+    with psycopg.connect(
+        host=store.host,
+        port=store.port,
+        dbname=store.dbname,
+        user=store.user,
+        password=store.password or None,
+        autocommit=True,
+    ) as conn:
+        conn.execute(SQL("DROP SCHEMA IF EXISTS {0} CASCADE").format(Identifier(store.schema)))
+
+
 def _sqlite_path(db: str) -> str:
     return db.removeprefix("sqlite:///") if db.startswith("sqlite:///") else db
 
@@ -389,6 +503,7 @@ def _main(argv: list[str]) -> None:
         "audit": audit,
         "latency": latency,
         "startup": startup,
+        "reads_during_ingest": reads_during_ingest,
     }
     figures = functions[phase](directory, households, db)
     # The phase's own peak memory, as the kernel counts it (kilobytes on Linux).

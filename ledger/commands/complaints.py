@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from uuid import UUID
 
 from domain.base import Stamp
-from domain.complaint import CHANNELS, FINDINGS, SUBJECTS, Complaint
-from domain.errors import InvalidInput
+from domain.complaint import (
+    CHANNELS,
+    FINDINGS,
+    SUBJECTS,
+    Complaint,
+    assigned_complaint_code,
+    contact_digest,
+    parse_phone,
+)
+from domain.errors import InvalidInput, RuleViolation
 from domain.household import Household
 from domain.ids import complaint_id, group_id, household_id, policy_id, staff_id
 from domain.programme import Policy, Staff, WorkGroup
@@ -61,7 +70,11 @@ def _subjects(about: dict[str, str]) -> Iterable[UUID]:
 class FileComplaint:
     """File a complaint about a household, group, staff member or policy."""
 
-    complaint: str = code("The complaint's id.", refers=complaint_id)
+    complaint: str | None = code(
+        "The complaint's id [default: one the ledger gives, C-XXXX-XXXX].",
+        refers=complaint_id,
+        optional=True,
+    )
     channel: str = choice(CHANNELS, "How it came in.")
     about: dict[str, str] = arg(
         _about,
@@ -77,12 +90,24 @@ class FileComplaint:
         ),
     )
     summary: str = text("What was reported.")
+    caller_name: str | None = text(
+        "Who called (kept beside the events, not in them; shown to hotline, supervisors "
+        "and admin).",
+        optional=True,
+        max_length=100,
+    )
+    caller_phone: str | None = arg(
+        parse_phone,
+        "The caller's telephone, to call back (kept like the name).",
+        optional=True,
+    )
 
 
 @handles(FileComplaint)
 def file_complaint(uow: UnitOfWork, stamp: Stamp, cmd: FileComplaint) -> None:
     uow.check_may(stamp, cmd)
-    uow.check_absent(complaint_id(cmd.complaint), f"complaint {cmd.complaint} already exists.")
+    code = cmd.complaint if cmd.complaint is not None else assigned_complaint_code(stamp.command)
+    uow.check_absent(complaint_id(code), f"complaint {code} already exists.")
     household: Household | None = None
     for subject, named in cmd.about.items():
         if subject == "household":
@@ -97,9 +122,16 @@ def file_complaint(uow: UnitOfWork, stamp: Stamp, cmd: FileComplaint) -> None:
             uow.get(
                 Policy, policy_id(named), f"unknown policy {named}: check the complaint's about."
             )
-    uow.add(Complaint.file(stamp, cmd.complaint, cmd.channel, cmd.about, cmd.summary))
+    caller = salt = None
+    if cmd.caller_name is not None or cmd.caller_phone is not None:
+        salt = secrets.token_bytes(16)
+        caller = contact_digest(salt, cmd.caller_name, cmd.caller_phone)
+    uow.add(Complaint.file(stamp, code, cmd.channel, cmd.about, cmd.summary, caller))
     if household is not None:
-        household.attach_complaint(stamp, cmd.complaint)
+        household.attach_complaint(stamp, code)
+    if salt is not None:
+        # Staged last, once nothing can refuse the filing: written with its events.
+        uow.contacts.append((code, cmd.caller_name, cmd.caller_phone, salt.hex()))
 
 
 @command(
@@ -132,6 +164,53 @@ class AddToComplaint:
 def add_to_complaint(uow: UnitOfWork, stamp: Stamp, cmd: AddToComplaint) -> None:
     uow.check_may(stamp, cmd)
     uow.complaint(cmd.complaint).add_note(stamp, cmd.text)
+
+
+@command(
+    "note_complaint",
+    "complaint note",
+    may=Permission("add a note to a complaint", HOTLINE_OR_SUPERVISOR),
+)
+class NoteComplaint:
+    """Add a note to a complaint's record: what an investigation found so far
+    (hotline or supervisors)."""
+
+    complaint: str = code("The complaint's id.", refers=complaint_id)
+    text: str = text("The note.")
+
+
+@handles(NoteComplaint)
+def note_complaint(uow: UnitOfWork, stamp: Stamp, cmd: NoteComplaint) -> None:
+    uow.check_may(stamp, cmd)
+    uow.complaint(cmd.complaint).add_note(stamp, cmd.text)
+
+
+@command(
+    "assign_complaint",
+    "complaint assign",
+    may=Permission("assign a complaint", HOTLINE_OR_SUPERVISOR),
+)
+class AssignComplaint:
+    """Give a complaint to a supervisor to investigate (hotline or supervisors)."""
+
+    complaint: str = code("The complaint's id.", refers=complaint_id)
+    to: str = code("The supervisor's staff id.", refers=staff_id)
+
+
+@handles(AssignComplaint)
+def assign_complaint(uow: UnitOfWork, stamp: Stamp, cmd: AssignComplaint) -> None:
+    uow.check_may(stamp, cmd)
+    complaint = uow.complaint(cmd.complaint)
+    if cmd.to == BUILTIN_ADMIN:
+        role = "admin"
+    else:
+        assignee = uow.get(
+            Staff, staff_id(cmd.to), f"unknown staff {cmd.to}: assign an enrolled supervisor."
+        )
+        role = assignee.as_actor(stamp.at).role
+    if role != "supervisor":
+        raise RuleViolation(f"{cmd.to} is {role} staff; a complaint is assigned to a supervisor.")
+    complaint.assign(stamp, cmd.to)
 
 
 @command(

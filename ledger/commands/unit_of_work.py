@@ -53,6 +53,8 @@ class UnitOfWork:
         # passwords' new hashes, and the staff whose tokens end.
         self.credentials: list[tuple[str, str]] = []
         self.revoked: list[str] = []
+        # Callers' contacts of complaints filed: (complaint, name, phone, salt as hex).
+        self.contacts: list[tuple[str, str | None, str | None, str]] = []
         self._touched: list[Aggregate] = []
 
     def run(self, command: Command, session: Session, *, for_others: bool = False) -> None:

@@ -2,7 +2,7 @@
 from the stored rows, every stored node rebuilt from the recomputed leaves, and the
 roots of the checkpoints that end in those pages. Verification (verification.py) runs
 them over the whole log, or over its first half while the second process
-(ledger/verify_worker.py) runs them over the second."""
+(ledger/workers/verify.py) runs them over the second."""
 
 from __future__ import annotations
 
@@ -17,12 +17,11 @@ from ledger import merkle
 from ledger.checkpoint import Checkpoint, StoredCheckpoint
 from ledger.log.store import Cursor, StoredNodes, TransparencyLog
 
-__all__ = ["PAGE", "PAGE_LEVELS", "Expected", "PageCheck", "Problem", "Verification"]
+__all__ = ["Expected", "PageCheck", "Problem", "Verification"]
 
-# Leaves are checked a page at a time; a page of 2**12 leaves is also a perfect
-# subtree, so every node inside it can be rebuilt from the page alone.
-PAGE_LEVELS = 12
-PAGE = 1 << PAGE_LEVELS
+# Leaves are checked a page at a time (2**page_levels of them, 2**12 unless the
+# ledger's settings say otherwise); a page is also a perfect subtree, so every node
+# inside it can be rebuilt from the page alone.
 
 # size -> what must have that root: (checkpoint id, or None for --against; the root)
 Expected: TypeAlias = Mapping[int, Sequence[tuple[int | None, bytes]]]
@@ -91,6 +90,8 @@ class PageCheck:
 
     def __init__(self, log: TransparencyLog) -> None:
         self.log = log
+        self.page_levels = log.settings.page_levels
+        self.page = log.settings.page_leaves
         d = log.dialect
         self._events_after = d.sql(
             f"SELECT {d.notification_id}, originator_id, originator_version, topic, state "
@@ -146,9 +147,9 @@ class PageCheck:
         result.events to where it stopped; False if at a bad leaf or node."""
         sizes = sorted(expected)
         while end is None or start < end:
-            c.execute(self._events_after, [after, PAGE])
+            c.execute(self._events_after, [after, self.page])
             rows = c.fetchall()
-            c.execute(self._leaves_between, [start, start + PAGE])
+            c.execute(self._leaves_between, [start, start + self.page])
             stored = c.fetchall()
             if not rows and not stored:
                 break
@@ -165,22 +166,22 @@ class PageCheck:
             count = len(hashes)
             in_page = [size for size in sizes if start < size <= start + count]
             for size in in_page:
-                if size < start + PAGE:
+                if size < start + self.page:
                     self.check_roots(
                         expected, size, _nodes_for(size, start, frontier, levels), result
                     )
-            if count == PAGE and not self._carry(
-                c, start, levels[PAGE_LEVELS][0], frontier, result
+            if count == self.page and not self._carry(
+                c, start, levels[self.page_levels][0], frontier, result
             ):
                 result.events = start
                 return False
-            if start + PAGE in in_page:
-                self.check_roots(expected, start + PAGE, frontier, result)
+            if start + self.page in in_page:
+                self.check_roots(expected, start + self.page, frontier, result)
             start += count
             after = rows[-1][0]
             if progress is not None:
                 progress(count)
-            if count < PAGE:
+            if count < self.page:
                 break
         result.events = start
         return True
@@ -266,10 +267,10 @@ class PageCheck:
             "SELECT idx, hash FROM merkle_nodes WHERE level = ? AND idx >= ? AND idx < ? "
             "ORDER BY idx"
         )
-        for level in range(1, PAGE_LEVELS + 1):
+        for level in range(1, self.page_levels + 1):
             built = merkle.parent_hashes(levels[-1])
             first = start >> level
-            c.execute(statement, [level, first, (start + PAGE) >> level])
+            c.execute(statement, [level, first, (start + self.page) >> level])
             stored = c.fetchall()
             if list(zip(range(first, first + len(built)), built, strict=True)) != stored:
                 index = _first_difference(stored, built, first)
@@ -288,7 +289,9 @@ class PageCheck:
     ) -> bool:
         """Join a full page's subtree to the ones before it, as appending does, and
         compare the nodes this completes with the stored ones."""
-        completed = merkle.append_subtree(frontier, PAGE_LEVELS, start >> PAGE_LEVELS, top)
+        completed = merkle.append_subtree(
+            frontier, self.page_levels, start >> self.page_levels, top
+        )
         if not completed:
             return True
         stored = StoredNodes(self.log, c).get_nodes([key for key, _ in completed])

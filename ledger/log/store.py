@@ -21,6 +21,7 @@ from ledger import merkle
 from ledger.checkpoint import Checkpoint, Signer, StoredCheckpoint, sign_note
 from ledger.log.leaf import LeafRow, leaf_bytes
 from ledger.log.record import KEY_TRANSITION, MAP_HEAD
+from ledger.settings import DEFAULT, Settings
 from ledger.transcoder import construct_transcoder
 
 __all__ = [
@@ -293,8 +294,10 @@ class TransparencyLog:
     """The Merkle tree and checkpoints, kept in tables beside the stored events and
     read and written through the caller's cursor (and so in the caller's transaction)."""
 
-    def __init__(self, dialect: Dialect = SQLITE) -> None:
+    def __init__(self, dialect: Dialect = SQLITE, settings: Settings = DEFAULT) -> None:
         self.dialect = dialect
+        # The ledger's tuning: how its verification pages the leaves.
+        self.settings = settings
         # How the log's own events (mapstore.py) are encoded: as the ledger's are, once
         # the ledger gives its mapper (Ledger.__init__); until then, its transcoder.
         self.codec: StateCodec = construct_transcoder()

@@ -1,13 +1,13 @@
 """Verification of the whole log, in one read transaction: every stored checkpoint's
 signature, a checkpoint kept outside the ledger (`verify --against`), and the page
 checks (pages.py) over every leaf, in this process or, for a long log, with its
-second half in a second process (`python -m ledger.verify_worker`) at the same time."""
+second half in a second process (ledger/workers/verify.py) at the same time."""
 
 from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from contextlib import suppress
 from typing import TYPE_CHECKING
 
@@ -21,15 +21,15 @@ from ledger.checkpoint import (
     parse_verifier,
     verify_checkpoint,
 )
-from ledger.log import pages
 from ledger.log.pages import Expected, PageCheck, Problem, Verification, node_problem
 from ledger.log.store import Cursor, LogMismatch, LogStore, TransparencyLog
+from ledger.workers.launcher import Launch
+from ledger.workers.verify import VerifyWorker
 
 if TYPE_CHECKING:
     from ledger.cosignature import CosignerVerifier
 
 __all__ = [
-    "SPLIT_FROM",
     "Problem",
     "Verification",
     "timed_verify",
@@ -37,10 +37,9 @@ __all__ = [
     "verify_snapshot",
 ]
 
-# Logs of this many leaves or more are verified in two processes, each checking half
-# of the pages: a second process takes about 0.3 s to start, about 100,000 leaves'
-# worth of checking.
-SPLIT_FROM = 64 * pages.PAGE
+# Logs of settings.verify_split_from leaves or more are verified in two processes,
+# each checking half of the pages: a second process takes about 0.3 s to start, about
+# 100,000 leaves' worth of checking.
 
 
 def verify(
@@ -49,12 +48,12 @@ def verify(
     against: str | None = None,
     pubkey: Verifier | None = None,
     progress: Callable[[int], None] | None = None,
-    second_process: Mapping[str, str] | None = None,
+    second_process: Launch | None = None,
     witnesses: Sequence[CosignerVerifier] = (),
     quorum: int | None = None,
 ) -> Verification:
     """Verify the whole log in one read transaction (one consistent snapshot), and,
-    for a long log with second_process given (the store's settings), its second half
+    for a long log with second_process given (what it needs to open the store), its second half
     in a second process's; see _verify_stream."""
     started = time.perf_counter()
     with store.log_transaction(commit=False) as c:
@@ -72,9 +71,7 @@ def verify(
     return result
 
 
-def timed_verify(
-    store: LogStore, second_process: Mapping[str, str] | None = None
-) -> tuple[int, float]:
+def timed_verify(store: LogStore, second_process: Launch | None = None) -> tuple[int, float]:
     """Verify the log and return (events verified, seconds), for the bench; a log that
     does not verify raises LogMismatch, since its speed would mean nothing, and a
     second process that failed RuntimeError, since the speed would be another's."""
@@ -93,16 +90,17 @@ def verify_snapshot(
     against: str | None = None,
     pubkey: Verifier | None = None,
     progress: Callable[[int], None] | None = None,
-    second_process: Mapping[str, str] | None = None,
+    second_process: Launch | None = None,
     witnesses: Sequence[CosignerVerifier] = (),
     quorum: int | None = None,
 ) -> Verification:
     """Recompute, as the cursor's transaction sees the store, every leaf from the
     stored rows, every node and every checkpoint's root from the recomputed leaves,
-    and every signature; see docs/integrity.md. With second_process (the store's
-    settings), a log of SPLIT_FROM leaves or more has its second half checked by a
-    second process (ledger/verify_worker.py). With witnesses (their keys), a quorum of
-    them (all, unless quorum says how many) must have cosigned the `against` note."""
+    and every signature; see docs/integrity.md. With second_process (what it needs to
+    open the store), a log of settings.verify_split_from leaves or more has its second
+    half checked by a second process (ledger/workers/verify.py). With witnesses (their
+    keys), a quorum of them (all, unless quorum says how many) must have cosigned the
+    `against` note."""
     result = Verification()
     stored = log.checkpoints(c)
     result.checkpoints = stored
@@ -267,7 +265,7 @@ def _verify_stream(
     expected: Expected,
     result: Verification,
     progress: Callable[[int], None] | None,
-    second_process: Mapping[str, str] | None,
+    second_process: Launch | None,
     meanwhile: Callable[[], None] = lambda: None,
 ) -> None:
     """Check every page, in order, or, for a long log, the first half here and the
@@ -289,14 +287,11 @@ def _verify_stream(
             check.check_end(c, expected, result)
         return
     split, after = half
-    from ledger.verify_worker import VerifyWorker  # a process, only for long logs
-
     worker = VerifyWorker(
         second_process,
         start=split,
         after=after,
         expected={size: cps for size, cps in expected.items() if size > split},
-        page_levels=pages.PAGE_LEVELS,
     )
 
     def both(count: int) -> None:
@@ -340,9 +335,10 @@ def _second_half(log: TransparencyLog, c: Cursor) -> tuple[int, int] | None:
     """Where a second process should take over (a leaf index at a page boundary,
     and the notification id of the leaf before it), or None to check it all here."""
     size = log.size(c)
-    if size < SPLIT_FROM:
+    if size < log.settings.verify_split_from:
         return None
-    split = size // 2 >> pages.PAGE_LEVELS << pages.PAGE_LEVELS
+    levels = log.settings.page_levels
+    split = size // 2 >> levels << levels
     if split == 0:
         return None
     leaf = "SELECT notification_id FROM merkle_leaves WHERE idx = ?"

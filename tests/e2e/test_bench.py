@@ -32,6 +32,8 @@ def test_a_small_bench_gives_every_figure_and_the_right_bulletin(tmp_path: Path)
         figures["latency"]["report_groups"]["median_ms"],
         figures["latency"]["report_groups"]["p99_ms"],
         figures["startup"]["household_show_process"]["median_ms"],
+        figures["reads_during_ingest"]["household_show"]["median_ms"],
+        figures["reads_during_ingest"]["reads"],
         figures["ingest_vs_raw"],
         figures["ingest"]["wal_peak_mb"],
         figures["ingest"]["cpu_seconds"],
@@ -48,6 +50,7 @@ def test_a_small_bench_gives_every_figure_and_the_right_bulletin(tmp_path: Path)
                 "audit",
                 "latency",
                 "startup",
+                "reads_during_ingest",
             )
         ),
         figures["audit"]["checkpoint_seconds"],

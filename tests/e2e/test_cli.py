@@ -13,8 +13,9 @@ import pytest
 from click.testing import CliRunner, Result
 
 from cli.main import cli
-from ledger import read_models, rebuild_client
+from ledger.settings import Settings
 from ledger.store import open_ledger
+from ledger.workers import launcher
 from tests.credentials import logged_in, token_for
 
 # The environment must not choose the ledger or the actor for a test.
@@ -42,16 +43,20 @@ SHA = "c83070206c4f8a36051726adbfeba1d68c7ce32a764a3f65004cbdf5f3de8a81"
 
 
 def oneruler(
-    *args: Any, input: str | bytes | None = None, env: dict[str, str | None] | None = None
+    *args: Any,
+    input: str | bytes | None = None,
+    env: dict[str, str | None] | None = None,
+    settings: Settings | None = None,
 ) -> Result:
     """A run of the command line; a write is logged in as its actor (tests/credentials.py)
-    unless env gives a credential."""
+    unless env gives a credential; the ledger tuned by settings, if given."""
     return CliRunner().invoke(
         cli,
         [str(a) for a in args],
         input=input,
         env=logged_in(args, {**ENV, **(env or {})}),
         catch_exceptions=False,
+        obj=settings,
     )
 
 
@@ -160,9 +165,17 @@ def test_a_failed_second_process_is_said_on_standard_error_and_nothing_is_missin
     from ledger import ingest as ingest_module
     from tests.integration.test_contract import _FailingFollower
 
-    monkeypatch.setattr(ingest_module, "SECOND_PROCESS_AFTER", 1)
     monkeypatch.setattr(ingest_module, "Follower", _FailingFollower)
-    result = oneruler("ingest", sample_file, "--db", db, "--batch-size", "4", "--json")
+    result = oneruler(
+        "ingest",
+        sample_file,
+        "--db",
+        db,
+        "--batch-size",
+        "4",
+        "--json",
+        settings=Settings(follower_after=1),
+    )
     assert result.exit_code == 0
     assert json.loads(result.stdout)["applied"] == SAMPLE_COMMANDS
     assert result.stderr == (
@@ -180,7 +193,8 @@ COMMANDS = (
     "enroll_staff, publish_policy, create_group, add_village, register_household, "
     "record_survey, record_valuation, sign_agreement, approve_deviation, refuse_deviation, "
     "void_agreement, attach_document, record_vacated, "
-    "file_complaint, acknowledge_complaint, add_to_complaint, resolve_complaint, "
+    "file_complaint, acknowledge_complaint, add_to_complaint, note_complaint, "
+    "assign_complaint, resolve_complaint, "
     "reopen_complaint, request_payout, confirm_payout, "
     "suspend_staff, reinstate_staff, change_staff_role, transfer_staff"
 )
@@ -768,69 +782,75 @@ def test_every_write_command_takes_a_new_household_through_its_whole_way(
     # well 800; 14000 per household; 20000 for signing by 31 March: 207200.00.
     steps: list[tuple[tuple[str, ...], str, int]] = [
         (("admin", day(14), "w-01", "group", "create", "--group", "G03", "--name", "第三工作组",
-          "--leader", "s-020"), "create_group w-01: WorkGroup.Created", 1),
+          "--leader", "s-020"), "created group G03 (第三工作组) (command w-01)", 1),
         (("admin", day(14), "w-02", "staff", "enroll", "--staff", "s-003", "--name", "周清",
-          "--role", "clerk", "--group", "G03"), "enroll_staff w-02: Staff.Enrolled", 1),
+          "--role", "clerk", "--group", "G03"),
+         "enrolled s-003 (周清) as clerk of G03 (command w-02)", 1),
         (("admin", day(14), "w-03", "household", "register", "--household", "XC-0005",
           "--group", "G03", "--village", "三村", "--head", "钱七", "--id-number",
           "211481197001051005", "--address", "兴城镇三村5号"),
-         "register_household w-03: Household.Registered", 1),
+         "registered household XC-0005 (钱七) in G03, 三村 (command w-03)", 1),
         (("s-003", day(15), "w-04", "survey", "record", "--household", "XC-0005",
           "--residents", "2", "--area", "brick_wood=60.25", "--area", "simple=10",
-          "--land-area", "15.5", "--notes", "两层"), "record_survey w-04: Household.Surveyed", 1),
+          "--land-area", "15.5", "--notes", "两层"),
+         "recorded the survey of XC-0005 (command w-04)", 1),
         (("s-010", day(16), "w-05", "valuation", "record", "--household", "XC-0005",
           "--valuation", "V-0005", "--policy", "XC-2018", "--policy-version", "1",
           "--item", "building:brick_wood=60.25", "--item", "building:simple=10",
           "--item", "land:homestead=15.5", "--appraised", "well=800.00"),
-         "record_valuation w-05: Household.Valued", 1),
+         "recorded valuation V-0005 of XC-0005 under XC-2018 version 1 (command w-05)", 1),
         (("s-003", day(17), "w-06", "agreement", "sign", "--household", "XC-0005",
           "--agreement", "A-0005", "--method", "monetary", "--amount", "207200.00"),
-         "sign_agreement w-06: Household.AgreementSigned", 1),
+         "recorded agreement A-0005 of XC-0005: 207200.00 yuan, monetary (command w-06)", 1),
         (("s-020", day(18), "w-07", "agreement", "void", "--household", "XC-0005",
           "--agreement", "A-0005", "--reason", "户主改选产权调换"),
-         "void_agreement w-07: Household.AgreementVoided", 1),
+         "voided agreement A-0005 of XC-0005 (command w-07)", 1),
         (("s-020", day(19), "w-07a", "agreement", "approve-deviation", "--household",
           "XC-0005", "--amount", "210000.00", "--reason", "楼层差价"),
-         "approve_deviation w-07a: Household.DeviationApproved", 1),
+         "approved 210000.00 yuan for XC-0005 (command w-07a)", 1),
         (("s-003", day(19), "w-08", "agreement", "sign", "--household", "XC-0005",
           "--agreement", "A-0005B", "--method", "property_swap", "--amount", "210000.00",
           "--deviation-reason", "楼层差价", "--approved-by", "s-020"),
-         "sign_agreement w-08: Household.AgreementSigned", 1),
+         "recorded agreement A-0005B of XC-0005: 210000.00 yuan, property swap, "
+         "a deviation approved by s-020 (command w-08)", 1),
         *[
             (("s-003", day(20), f"w-d{i}", "document", "attach", "--household", "XC-0005",
               "--kind", kind, "--file", SCAN),
-             f"attach_document w-d{i}: Household.DocumentAttached", 1)
+             f"attached {kind} (test_cli.py) to the file of XC-0005 (command w-d{i})", 1)
             for i, kind in enumerate(REQUIRED)
         ],
         (("s-030", day(20, 11), "w-09", "complaint", "file", "--complaint", "C-0005",
           "--channel", "online", "--household", "XC-0005", "--summary", "邻居说补偿过高"),
-         "file_complaint w-09: Household.ComplaintAttached, Complaint.Filed", 2),
+         "filed complaint C-0005 about household XC-0005 (command w-09)\n"
+         "tell the caller: acknowledged by 2018-03-22T11:00:00+08:00, "
+         "resolved by 2018-04-04T11:00:00+08:00", 2),
         (("s-030", day(20, 12), "w-10", "complaint", "acknowledge", "--complaint", "C-0005",
-          "--note", "已登记"), "acknowledge_complaint w-10: Complaint.Acknowledged", 1),
+          "--note", "已登记"), "acknowledged complaint C-0005 (command w-10)", 1),
         (("s-030", day(20, 13), "w-11", "complaint", "add", "--complaint", "C-0005",
-          "--text", "来电补充"), "add_to_complaint w-11: Complaint.NoteAdded", 1),
+          "--text", "来电补充"), "added to complaint C-0005 (command w-11)", 1),
         (("s-020", day(21), "w-12", "complaint", "resolve", "--complaint", "C-0005",
           "--finding", "unsubstantiated", "--outcome", "偏离经督导批准"),
-         "resolve_complaint w-12: Complaint.Resolved", 1),
+         "resolved complaint C-0005: unsubstantiated (command w-12)", 1),
         (("s-030", day(21, 12), "w-13", "complaint", "reopen", "--complaint", "C-0005",
-          "--reason", "举报人不服"), "reopen_complaint w-13: Complaint.Reopened", 1),
+          "--reason", "举报人不服"), "reopened complaint C-0005 (command w-13)", 1),
         (("s-020", day(21, 15), "w-14", "complaint", "resolve", "--complaint", "C-0005",
           "--finding", "partial", "--outcome", "复查"),
-         "resolve_complaint w-14: Complaint.Resolved", 1),
+         "resolved complaint C-0005: partial (command w-14)", 1),
         (("s-003", day(22), "w-15", "payout", "request", "--payout", "P-0005",
           "--household", "XC-0005", "--amount", "210000.00"),
-         "request_payout w-15: Household.PayoutRequested, PayoutIndex.Indexed", 2),
+         "requested payout P-0005 of 210000.00 yuan to XC-0005 (command w-15)", 2),
         (("s-040", day(22, 16), "w-16", "payout", "confirm", "--payout", "P-0005",
           "--bank-reference", "ICBC-20180322-0005"),
-         "confirm_payout w-16: Household.PayoutConfirmed, BankReferenceIndex.Indexed", 2),
+         "confirmed payout P-0005 of 210000.00 yuan to XC-0005 "
+         "(bank reference ICBC-20180322-0005) (command w-16)", 2),
         (("s-003", day(25), "w-17", "household", "vacated", "--household", "XC-0005"),
-         "record_vacated w-17: Household.Vacated", 1),
+         "recorded XC-0005 as vacated (command w-17)", 1),
     ]  # fmt: skip
     count = stored(db)
     for (actor, at, command_id, *args), output, events in steps:
         result = write(db, actor, at, command_id, *args)
         assert result.exit_code == 0, result.output
-        assert result.stdout == f"applied {output}\n"
+        assert result.stdout == f"{output}\n"
         assert result.stderr == ""
         count += events
         assert stored(db) == count
@@ -842,7 +862,7 @@ def test_every_write_command_takes_a_new_household_through_its_whole_way(
     policy_file.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
     result = write(db, "admin", day(26), "w-18", "policy", "publish", str(policy_file))
     assert result.exit_code == 0
-    assert result.stdout == "applied publish_policy w-18: Policy.NewVersionPublished\n"
+    assert result.stdout == "published policy XC-2018 version 2 (command w-18)\n"
     assert stored(db) == count + 1
 
     assert show(db, "XC-0005") == {
@@ -975,7 +995,7 @@ def test_a_refused_command_does_not_use_up_its_id(sample_db: str) -> None:
     assert write(sample_db, "s-002", AT, "sign-4", *signing).exit_code == 0
     result = write(sample_db, "s-002", AT, "vac-4", *args)
     assert result.exit_code == 0
-    assert result.stdout == "applied record_vacated vac-4: Household.Vacated\n"
+    assert result.stdout == "recorded XC-0004 as vacated (command vac-4)\n"
     assert stored(sample_db) == before + 2
 
 
@@ -1078,16 +1098,15 @@ def test_projections_rebuild_says_when_its_second_process_failed(
     sample_db: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     before = show(sample_db, "XC-0003")
-    monkeypatch.setattr(read_models, "SECOND_PROCESS_FROM", 0)
-    # Settings under a name the second process does not read: it fails at once (and
+    # Its launch under a name the second process does not read: it fails at once (and
     # the rebuild, waiting for its first household, sees it end).
-    monkeypatch.setattr(rebuild_client, "SETTINGS", "NOT_THE_SETTINGS")
-    monkeypatch.setattr(read_models, "_HEAD_START", 1)
-    result = oneruler("projections", "rebuild", "--db", sample_db)
+    monkeypatch.setattr(launcher, "ENVIRONMENT", "NOT_THE_SETTINGS")
+    tuned = Settings(rebuild_second_process_from=0, rebuild_head_start=1)
+    result = oneruler("projections", "rebuild", "--db", sample_db, settings=tuned)
     assert result.exit_code == 0
     assert result.stdout == f"rebuilt the read models from {SAMPLE_EVENTS} events\n"
     assert result.stderr == (
         "the second process that folded households failed (KeyError: "
-        "'ONERULER_REBUILD_SETTINGS'); this one folded the rest.\n"
+        "'ONERULER_WORKER'); this one folded the rest.\n"
     )
     assert show(sample_db, "XC-0003") == before

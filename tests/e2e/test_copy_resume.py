@@ -21,6 +21,7 @@ from click.testing import CliRunner, Result
 
 import ledger.copy
 from cli.main import cli
+from ledger.settings import Settings
 from simulation.programme import Programme
 from tests.conftest import SAMPLE, postgres_schema
 from tests.credentials import logged_in
@@ -77,10 +78,9 @@ def stop_copy(
     monkeypatch: pytest.MonkeyPatch, source: str, target: str, step: int, committed: bool
 ) -> bool:
     """Copy, dying at a step; whether it died (a step past the last write does not)."""
-    monkeypatch.setattr(ledger.copy, "PAGE", 10)
     with dying_at(monkeypatch, step, committed):
         try:
-            ledger.copy.copy_ledger(source, target)
+            ledger.copy.copy_ledger(source, target, settings=Settings(copy_page=10))
         except Killed:
             return True
     return False

@@ -382,6 +382,22 @@ def test_set_password_login_and_a_write_on_a_terminal(
     assert set_clerk.stdout == (
         "set the password of s-001 (by admin); any tokens of s-001 ended.\n"
     )
+    # With --json, the API's answer to a command: the Account event, never the password.
+    again = oneruler("staff", "set-password", "s-001", "--password-stdin", "--json", "--db", db,
+                     input="another long passphrase\n", token=admin)  # fmt: skip
+    answer = json.loads(again.stdout)
+    assert answer["applied"] is True and answer["id"].startswith("password-")
+    assert answer["events"] == [
+        {
+            "type": "Account.PasswordReset",
+            "originator": answer["events"][0]["originator"],
+            "version": 2,
+        }
+    ]
+    assert "passphrase" not in again.output
+    set_clerk = oneruler("staff", "set-password", "s-001", "--password-stdin", "--db", db,
+                         input="a clerk's long passphrase\n", token=admin)  # fmt: skip
+    assert set_clerk.exit_code == 0
     # On a terminal, a write asks for the actor's password instead of a token.
     monkeypatch.setattr("cli.credentials.on_terminal", lambda: True)
     attach = ("document", "attach", "--household", "XC-0001", "--kind", "other:photo",
@@ -559,3 +575,30 @@ def test_report_consistency_lists_approvals_and_money_acts_entered_for_someone_e
         "confirm_payout", "XC-0001", "-", "payout", "P-0001", "s-040", "admin",
         "2018-03-12T16:00:00+08:00",
     ]  # fmt: skip
+
+
+def test_a_complaint_about_a_transferred_staff_member_counts_against_their_group_then(
+    db: str,
+) -> None:
+    def groups() -> dict[str, list[str]]:
+        listed = json.loads(oneruler("complaint", "list", "--json", "--db", db).stdout)
+        return {c["complaint"]: c["groups"] for c in listed["complaints"]}
+
+    about_clerk = {"channel": "hotline", "about": {"staff": "s-001"}, "summary": "态度差 (rude)"}
+    ingest_as_admin(
+        db,
+        line("c-10", "file_complaint", "s-030", complaint="C-0010", **about_clerk,
+             at="2018-03-20T12:00:00+08:00"),
+        line("move-1", "transfer_staff", "admin", staff="s-001", group="G02",
+             reason="支援二组", at="2018-03-21T09:00:00+08:00"),
+        line("c-11", "file_complaint", "s-030", complaint="C-0011", **about_clerk,
+             at="2018-03-22T09:00:00+08:00"),
+        # Entered after the move, about something before it: the group she was in then.
+        line("c-12", "file_complaint", "s-030", complaint="C-0012", **about_clerk,
+             at="2018-03-20T13:00:00+08:00"),
+    )  # fmt: skip
+    followed = groups()
+    assert [followed[c] for c in ("C-0010", "C-0011", "C-0012")] == [["G01"], ["G02"], ["G01"]]
+    rebuilt = oneruler("projections", "rebuild", "--db", db)
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert groups() == followed

@@ -20,9 +20,10 @@ from click.testing import CliRunner, Result
 
 from cli.main import cli
 from domain.ids import household_id
-from ledger import merkle, verify_worker
+from ledger import merkle
 from ledger.checkpoint import parse_signer, parse_verifier, sign_note, verify_checkpoint
-from ledger.log import pages, verification
+from ledger.settings import Settings
+from ledger.workers import launcher
 from tests.credentials import logged_in
 
 # The environment must not choose the ledger, the actor or the key for a test.
@@ -36,12 +37,15 @@ XC_0001_EVENTS = 14
 ORIGIN = "ledger.example-county.gov.cn/xingcheng-2018"
 
 
-def oneruler(*args: Any, env: dict[str, str | None] | None = None) -> Result:
+def oneruler(
+    *args: Any, env: dict[str, str | None] | None = None, settings: Settings | None = None
+) -> Result:
     return CliRunner().invoke(
         cli,
         [str(a) for a in args],
         env=logged_in(args, {**ENV, "ONERULER_TOKEN": None, **(env or {})}),
         catch_exceptions=False,
+        obj=settings,
     )
 
 
@@ -255,17 +259,12 @@ def test_verify_passes_then_names_the_changed_event(checkpointed: str) -> None:
     }
 
 
-@pytest.fixture
-def two_processes(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Verify with a second process from the sample's leaf 16 (pages of 4 leaves)."""
-    monkeypatch.setattr(verification, "SPLIT_FROM", 0)
-    monkeypatch.setattr(pages, "PAGE_LEVELS", 2)
-    monkeypatch.setattr(pages, "PAGE", 4)
+# Verify with a second process from the sample's leaf 16 (pages of 4 leaves).
+TWO_PROCESSES = Settings(verify_split_from=0, page_levels=2)
 
 
-@pytest.mark.usefixtures("two_processes")
 def test_verify_in_two_processes_names_a_change_in_the_second_half(checkpointed: str) -> None:
-    assert ok(oneruler("verify", "--db", checkpointed)).startswith(
+    assert ok(oneruler("verify", "--db", checkpointed, settings=TWO_PROCESSES)).startswith(
         f"OK: {SIGNED_SIZE} events, their tree, 1 map head and the stored checkpoint "
         f"(size {SIGNED_SIZE}) verified"
     )
@@ -274,28 +273,27 @@ def test_verify_in_two_processes_names_a_change_in_the_second_half(checkpointed:
         "UPDATE stored_events SET state = CAST(state || x'00' AS BLOB) WHERE rowid = 31",
     )
     failed(
-        oneruler("verify", "--db", checkpointed),
+        oneruler("verify", "--db", checkpointed, settings=TWO_PROCESSES),
         1,
         "leaf 30 (notification id 31) does not match the stored event: the stored events "
         "were changed after they were logged.",
     )
 
 
-@pytest.mark.usefixtures("two_processes")
 def test_a_failed_second_process_is_said_and_its_half_checked_here(
     checkpointed: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Settings under a name the second process does not read: it fails at once.
-    monkeypatch.setattr(verify_worker, "SETTINGS", "NOT_THE_SETTINGS")
-    result = oneruler("verify", "--db", checkpointed)
+    # Its launch under a name the second process does not read: it fails at once.
+    monkeypatch.setattr(launcher, "ENVIRONMENT", "NOT_THE_SETTINGS")
+    result = oneruler("verify", "--db", checkpointed, settings=TWO_PROCESSES)
     assert result.exit_code == 0
     assert result.stdout.startswith(f"OK: {SIGNED_SIZE} events")
     assert result.stderr == (
         "the second process that checked the second half failed (KeyError: "
-        "'ONERULER_VERIFY_SETTINGS'); this one checked it.\n"
+        "'ONERULER_WORKER'); this one checked it.\n"
     )
     tamper(checkpointed, "DELETE FROM stored_events WHERE rowid = 47")
-    result = oneruler("verify", "--db", checkpointed)
+    result = oneruler("verify", "--db", checkpointed, settings=TWO_PROCESSES)
     assert result.exit_code == 1
     assert result.stderr.endswith(
         "Error: leaf 46 (notification id 47) has no stored event: the stored events were "

@@ -335,12 +335,19 @@ def test_kill_9_and_restart_never_cosign_two_checkpoints_of_one_size(
     servers = [Server(state, keys)]
     endpoint = WitnessEndpoint(servers[0].url, WITNESS_KEY)
     done = threading.Event()
+    # How many requests the witness has answered: each of its lives answers a few
+    # before it is killed, however slow the machine (a kill after a random time alone
+    # could leave a loaded machine's witness no time to answer anything).
+    answered = [0]
 
     def killer() -> None:
         pace = random.Random(seed + 1)
         try:
             for _ in range(KILLS):
-                time.sleep(pace.uniform(0.0, 0.3))
+                wanted, waited = answered[0] + pace.randint(2, 12), time.monotonic()
+                while answered[0] < wanted and time.monotonic() - waited < 30:
+                    time.sleep(0.002)
+                time.sleep(pace.uniform(0.0, 0.02))  # then at a random moment, mid-request too
                 servers[-1].kill()
                 servers.append(Server(state, keys, port=servers[0].port))
         finally:
@@ -351,8 +358,16 @@ def test_kill_9_and_restart_never_cosign_two_checkpoints_of_one_size(
     received: list[tuple[int, bytes, Cosignature]] = []
     outcomes: Counter[str] = Counter()
     believed, after_restart = 0, False
+
+    def enough() -> bool:
+        """What the checks below need to have been tried: a few sizes cosigned and a
+        forgery refused (after the last kill, the client goes on until they are)."""
+        sizes = {size for size, _, _ in received}
+        return len(sizes) >= 3 and outcomes["forgery 422"] > 0
+
+    deadline = time.monotonic() + 120
     try:
-        while not done.is_set():
+        while not (done.is_set() and enough()) and time.monotonic() < deadline:
             action = (
                 "forgery"
                 if after_restart
@@ -380,6 +395,7 @@ def test_kill_9_and_restart_never_cosign_two_checkpoints_of_one_size(
                 )
             except WitnessError as e:
                 outcomes[f"{action} {e.status}"] += 1
+                answered[0] += e.status is not None
                 # No answer: killed, or not yet back. The first request it answers next
                 # is a forgery of the size it held: the moment a lost state would show.
                 after_restart = e.status is None
@@ -387,6 +403,7 @@ def test_kill_9_and_restart_never_cosign_two_checkpoints_of_one_size(
                     time.sleep(0.01)
                 continue
             after_restart = False
+            answered[0] += 1
             outcomes[f"{action} 200"] += 1
             received.append((target.size, target.root, found))
             believed = max(believed, target.size)

@@ -74,6 +74,14 @@ def test_an_old_ledger_keeps_its_roots_reads_as_entered_by_its_actors_and_takes_
     assert all(e["entered_by"] == e["actor"] for e in events)
     assert {e["actor"] for e in events} == {"admin", "s-001", "s-010", "s-040"}
 
+    # A filing stored before callers were kept reads as one without a caller (its
+    # event upcast, its bytes as they were); its record and the payouts read back.
+    complaint = json.loads(oneruler("complaint", "show", "C-0001", "--db", db, "--json").stdout)
+    assert (complaint["caller"], complaint["finding"]) == (None, "substantiated")
+    assert [e["event"] for e in complaint["record"]] == ["filed", "resolved"]
+    paid = json.loads(oneruler("payout", "list", "--paid", "--db", db, "--json").stdout)
+    assert [p["payout"] for p in paid["payouts"]] == ["P-0001"]
+
     ledger = open_ledger(db)
     try:
         recorder = ledger.ledger_recorder

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,19 +20,22 @@ from eventsourcing.persistence import IntegrityError
 from domain.errors import DomainError
 from domain.ids import household_id
 from domain.values import LEDGER_TZ
-from ledger import follower as follower_module
 from ledger import ingest as ingest_module
 from ledger import read_models as read_models_module
-from ledger import rebuild_client, verify_worker
-from ledger import recorder as recorder_module
 from ledger.application import Ledger
 from ledger.checkpoint import generate_key, parse_signer, parse_verifier
 from ledger.commands import parse_command
 from ledger.copy import recorder_of
 from ledger.ingest import ingest
-from ledger.log import audit, keys, pages, proving, verification
+from ledger.log import audit, keys, proving, verification
 from ledger.reads import Reads
+from ledger.settings import DEFAULT, Settings
 from ledger.store import open_ledger
+from ledger.workers import launcher, rebuild
+from ledger.workers.follower import Follower
+from ledger.workers.launcher import Launch, Worker
+from ledger.workers.rebuild import RebuildWorker
+from ledger.workers.verify import VerifyWorker
 from projections import households as households_rm
 from tests.credentials import ADMIN, execute_as_actor
 
@@ -53,8 +55,14 @@ def clock() -> datetime:
     return RECORDED
 
 
-def open_at(url: str) -> Ledger:
-    return open_ledger(url, clock=clock)
+def open_at(url: str, settings: Settings = DEFAULT) -> Ledger:
+    return open_ledger(url, clock=clock, settings=settings)
+
+
+# An ingest that hands the read models to a follower after its first batch.
+FOLLOWER_FIRST = Settings(follower_after=1)
+# A rebuild of any length that folds households in a second process too.
+SECOND_FOLDS = Settings(rebuild_second_process_from=0)
 
 
 def figures(ledger: Ledger) -> dict[str, Any]:
@@ -109,6 +117,20 @@ def sample_lines() -> list[str]:
 
 
 @pytest.fixture
+def tuned(store_url: str) -> Iterator[Callable[[Settings], Ledger]]:
+    """The store opened again (after `loaded`) with other settings (ledger/settings.py)."""
+    opened: list[Ledger] = []
+
+    def reopen(settings: Settings) -> Ledger:
+        opened.append(open_at(store_url, settings))
+        return opened[-1]
+
+    yield reopen
+    for ledger in opened:
+        ledger.close()
+
+
+@pytest.fixture
 def loaded(store_url: str, sample_lines: list[str]) -> Iterator[Ledger]:
     ledger = open_at(store_url)
     try:
@@ -120,24 +142,23 @@ def loaded(store_url: str, sample_lines: list[str]) -> Iterator[Ledger]:
 
 
 def test_two_processes_verify_what_one_verifies(
-    loaded: Ledger, monkeypatch: pytest.MonkeyPatch
+    loaded: Ledger, tuned: Callable[[Settings], Ledger], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     recorder = recorder_of(loaded)
     signer = parse_signer(generate_key("ledger.test.example/office")[0])
     keys.make_checkpoint(recorder, [signer], origin=None, now=datetime.now(UTC))
     one = verification.verify(recorder)
-    monkeypatch.setattr(verification, "SPLIT_FROM", 0)
-    monkeypatch.setattr(pages, "PAGE_LEVELS", 2)
-    monkeypatch.setattr(pages, "PAGE", 4)
     outcomes: list[Any] = []
-    result = verify_worker.VerifyWorker.result
+    result = VerifyWorker.result
 
-    def kept(self: verify_worker.VerifyWorker, progress: Any) -> Any:
+    def kept(self: VerifyWorker, progress: Any) -> Any:
         outcomes.append(result(self, progress))
         return outcomes[-1]
 
-    monkeypatch.setattr(verify_worker.VerifyWorker, "result", kept)
-    two = verification.verify(recorder, second_process=loaded.sharable_settings)
+    monkeypatch.setattr(VerifyWorker, "result", kept)
+    # Pages of 4 leaves, the second half checked by a second process.
+    split = tuned(Settings(verify_split_from=0, page_levels=2))
+    two = verification.verify(recorder_of(split), second_process=split.sharable_settings)
     # The second process checked leaves 20 to 46 (the map head), from the nodes over
     # 0-15 and 16-19.
     [(frontier, events, _, problems, complete)] = outcomes
@@ -260,29 +281,28 @@ def test_read_models_rebuilt_equal_read_models_followed(loaded: Ledger) -> None:
 
 @pytest.mark.parametrize("page", [3, 6, 7])
 def test_a_rebuild_in_small_pages_reads_the_same(
-    loaded: Ledger, monkeypatch: pytest.MonkeyPatch, page: int
+    loaded: Ledger, tuned: Callable[[Settings], Ledger], page: int
 ) -> None:
     # The sample's households have 3 to 14 events: pages end inside a household
     # (which the next page reads), or one household fills a page (read whole).
     followed = read_models(loaded)
-    monkeypatch.setattr(read_models_module, "PAGE", page)
-    assert loaded.read_models.rebuild() == SAMPLE_EVENTS
-    assert read_models(loaded) == followed
+    small = tuned(Settings(page=page))
+    assert small.read_models.rebuild() == SAMPLE_EVENTS
+    assert read_models(small) == followed
 
 
 @pytest.fixture
 def folded_by_a_second_process(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """A rebuild of any length folds households in a second process too; the
-    households it folded, as the rebuilding process writes them."""
-    monkeypatch.setattr(read_models_module, "SECOND_PROCESS_FROM", 0)
+    """The households a rebuild's second process folded (with SECOND_FOLDS), as the
+    rebuilding process writes them."""
     written: list[str] = []
-    write = rebuild_client.write
+    write = rebuild.write
 
     def kept(c: Any, folded: Any) -> None:
         written.extend(CODES[f.aggregate] for f in folded)
         write(c, folded)
 
-    monkeypatch.setattr(rebuild_client, "write", kept)
+    monkeypatch.setattr(rebuild, "write", kept)
     return written
 
 
@@ -304,7 +324,7 @@ def folded_here(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 @pytest.mark.parametrize("head_start", [0, 1, 3, 4])
 def test_a_rebuild_with_a_second_process_reads_the_same(
     loaded: Ledger,
-    monkeypatch: pytest.MonkeyPatch,
+    tuned: Callable[[Settings], Ledger],
     folded_by_a_second_process: list[str],
     folded_here: list[str],
     head_start: int,
@@ -313,7 +333,7 @@ def test_a_rebuild_with_a_second_process_reads_the_same(
     # lowest up, and they meet wherever their speeds take them: given a head start
     # of so many households, the second process folds at least those.
     followed = read_models(loaded)
-    monkeypatch.setattr(read_models_module, "_HEAD_START", head_start)
+    loaded = tuned(SECOND_FOLDS.but(rebuild_head_start=head_start))
     assert loaded.read_models.rebuild() == SAMPLE_EVENTS
     assert loaded.read_models.notes == []
     assert len(folded_by_a_second_process) >= head_start
@@ -326,6 +346,7 @@ def test_a_rebuild_with_a_second_process_reads_the_same(
 
 def test_what_the_second_process_sends_of_households_folded_here_is_dropped(
     loaded: Ledger,
+    tuned: Callable[[Settings], Ledger],
     monkeypatch: pytest.MonkeyPatch,
     folded_by_a_second_process: list[str],
     folded_here: list[str],
@@ -334,18 +355,18 @@ def test_what_the_second_process_sends_of_households_folded_here_is_dropped(
     # the second one has sent meanwhile. Here it looks after each household, and
     # sees nothing until it has folded two, and then all four.
     followed = read_models(loaded)
-    monkeypatch.setattr(read_models_module, "_LOOK_EVERY", 1)
-    poll = rebuild_client.RebuildWorker.poll
+    loaded = tuned(SECOND_FOLDS.but(rebuild_look_every=1))
+    poll = RebuildWorker.poll
     looks = [0]
 
-    def late(self: rebuild_client.RebuildWorker) -> int:
+    def late(self: RebuildWorker) -> int:
         looks[0] += 1
         if looks[0] < 3:
             return 0
         self.wait_for(len(HOUSEHOLDS) - 2)
         return poll(self)
 
-    monkeypatch.setattr(rebuild_client.RebuildWorker, "poll", late)
+    monkeypatch.setattr(RebuildWorker, "poll", late)
     assert loaded.read_models.rebuild() == SAMPLE_EVENTS
     assert len(folded_here) == 2
     assert sorted(folded_by_a_second_process + folded_here) == list(HOUSEHOLDS)
@@ -354,26 +375,27 @@ def test_what_the_second_process_sends_of_households_folded_here_is_dropped(
 
 def test_a_second_process_that_fails_leaves_its_households_to_the_rebuild(
     loaded: Ledger,
+    tuned: Callable[[Settings], Ledger],
     monkeypatch: pytest.MonkeyPatch,
     folded_by_a_second_process: list[str],
     folded_here: list[str],
 ) -> None:
     followed = read_models(loaded)
-    monkeypatch.setattr(read_models_module, "_HEAD_START", 1)
-    take_in = rebuild_client.RebuildWorker._take_in
+    loaded = tuned(SECOND_FOLDS.but(rebuild_head_start=1))
+    take_in = RebuildWorker._take_in
 
-    def dies_after_one(self: rebuild_client.RebuildWorker, chunk: bytes) -> None:
+    def dies_after_one(self: RebuildWorker, records: list[Any]) -> None:
         # Sent one household, then killed: the rest of what it sent is never read.
-        take_in(self, chunk)
+        take_in(self, records)
         if self._folded:
-            self._process.kill()
-            self._process.wait()
+            process = self._worker._process
+            process.kill()
+            process.wait()
             del self._folded[1:]
-            self._done = False
-            self._ended = True
+            self._worker._ended = True
             self.lowest = UUID(bytes=self._folded[0].aggregate)
 
-    monkeypatch.setattr(rebuild_client.RebuildWorker, "_take_in", dies_after_one)
+    monkeypatch.setattr(RebuildWorker, "_take_in", dies_after_one)
     assert loaded.read_models.rebuild() == SAMPLE_EVENTS
     assert len(folded_by_a_second_process) == 1
     assert sorted(folded_by_a_second_process + folded_here) == list(HOUSEHOLDS)
@@ -385,18 +407,21 @@ def test_a_second_process_that_fails_leaves_its_households_to_the_rebuild(
 
 
 def test_a_second_process_that_cannot_run_leaves_the_households_to_the_rebuild(
-    loaded: Ledger, monkeypatch: pytest.MonkeyPatch, folded_by_a_second_process: list[str]
+    loaded: Ledger,
+    tuned: Callable[[Settings], Ledger],
+    monkeypatch: pytest.MonkeyPatch,
+    folded_by_a_second_process: list[str],
 ) -> None:
     followed = read_models(loaded)
-    # Settings under a name the second process does not read: it fails at once (and
+    loaded = tuned(SECOND_FOLDS.but(rebuild_head_start=1))
+    # Its launch under a name the second process does not read: it fails at once (and
     # this process, waiting for its first household, sees it end).
-    monkeypatch.setattr(rebuild_client, "SETTINGS", "NOT_THE_SETTINGS")
-    monkeypatch.setattr(read_models_module, "_HEAD_START", 1)
+    monkeypatch.setattr(launcher, "ENVIRONMENT", "NOT_THE_SETTINGS")
     assert loaded.read_models.rebuild() == SAMPLE_EVENTS
     assert folded_by_a_second_process == []
     assert loaded.read_models.notes == [
         "the second process that folded households failed (KeyError: "
-        "'ONERULER_REBUILD_SETTINGS'); this one folded the rest."
+        "'ONERULER_WORKER'); this one folded the rest."
     ]
     assert read_models(loaded) == followed
 
@@ -609,14 +634,13 @@ def rebuilt(url: str) -> dict[str, list[tuple[Any, ...]]]:
 
 @pytest.fixture
 def second_process_from_the_first_batch(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Ingest hands the read models to a follower after its first batch; returns the
-    positions up to which this process applied pages itself."""
-    monkeypatch.setattr(ingest_module, "SECOND_PROCESS_AFTER", 1)
+    """The positions up to which this process applied pages itself (an ingest opened
+    with FOLLOWER_FIRST hands the read models to a follower after its first batch)."""
     applied_here: list[int] = []
     apply_page = read_models_module.ReadModels._apply_page
 
-    def recording(self: read_models_module.ReadModels, events: Any, last: int) -> None:
-        apply_page(self, events, last)
+    def recording(self: read_models_module.ReadModels, events: Any, last: int, *rest: Any) -> None:
+        apply_page(self, events, last, *rest)
         applied_here.append(last)
 
     monkeypatch.setattr(read_models_module.ReadModels, "_apply_page", recording)
@@ -629,7 +653,7 @@ def test_read_models_kept_by_a_second_process_read_the_same(
     reference: dict[str, Any],
     second_process_from_the_first_batch: list[int],
 ) -> None:
-    ledger = open_at(store_url)
+    ledger = open_at(store_url, FOLLOWER_FIRST)
     try:
         report = ingest(ledger, sample_lines, ADMIN, batch_size=4)
         assert (report.applied, report.rejected, report.notes) == (41, 0, [])
@@ -644,16 +668,16 @@ def test_read_models_kept_by_a_second_process_read_the_same(
         ledger.close()
 
 
-class _FailingFollower(follower_module.Follower):
+class _FailsAtOnce(Worker):
+    def command(self, name: str) -> list[str]:
+        return [sys.executable, "-c", "import sys; sys.exit('OperationalError: unable to open')"]
+
+
+class _FailingFollower(Follower):
     """A follower whose process fails at once, as one that cannot open the store."""
 
-    def __init__(self, settings: Any) -> None:
-        self._process = subprocess.Popen(
-            [sys.executable, "-c", "import sys; sys.exit('OperationalError: unable to open')"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
+    def __init__(self, launch: Launch) -> None:
+        self._worker = _FailsAtOnce("follower", launch, keep_input_open=True)
 
 
 def test_a_failed_follower_is_reported_and_this_process_catches_up(
@@ -664,7 +688,7 @@ def test_a_failed_follower_is_reported_and_this_process_catches_up(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(ingest_module, "Follower", _FailingFollower)
-    ledger = open_at(store_url)
+    ledger = open_at(store_url, FOLLOWER_FIRST)
     try:
         report = ingest(ledger, sample_lines, ADMIN, batch_size=4)
         assert (report.applied, report.rejected) == (41, 0)
@@ -684,11 +708,11 @@ def test_an_interrupted_ingest_stops_its_follower(
     second_process_from_the_first_batch: list[int],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    started: list[follower_module.Follower] = []
+    started: list[Follower] = []
     real = ingest_module.Follower
 
-    def follower(settings: Any) -> follower_module.Follower:
-        started.append(real(settings))
+    def follower(launch: Launch) -> Follower:
+        started.append(real(launch))
         return started[-1]
 
     def interrupt(_: int) -> None:
@@ -696,12 +720,12 @@ def test_an_interrupted_ingest_stops_its_follower(
             raise KeyboardInterrupt
 
     monkeypatch.setattr(ingest_module, "Follower", follower)
-    ledger = open_at(store_url)
+    ledger = open_at(store_url, FOLLOWER_FIRST)
     try:
         with pytest.raises(KeyboardInterrupt):
             ingest(ledger, sample_lines, ADMIN, batch_size=4, progress=interrupt)
         assert len(started) == 1
-        assert started[0]._process.returncode is not None  # ended, not left running
+        assert not started[0].running()  # ended, not left running
         # The first batch was committed, and its events are in the read models.
         assert stored(ledger) == (6, 6, 4)
         ledger.read_models.catch_up()
@@ -730,7 +754,7 @@ def test_a_sqlite_write_takes_the_write_lock_as_it_begins(tmp_path: Path) -> Non
 def test_an_ingest_leaves_checkpoints_to_its_follower_and_takes_them_back(
     tmp_path: Path, sample_lines: list[str], second_process_from_the_first_batch: list[int]
 ) -> None:
-    ledger = open_at(str(tmp_path / "ledger.db"))
+    ledger = open_at(str(tmp_path / "ledger.db"), FOLLOWER_FIRST)
     recorder = recorder_of(ledger)
 
     def autocheckpoint() -> int:
@@ -762,10 +786,8 @@ def test_a_wal_past_its_bound_is_restarted_when_checkpointed(
     # A reader (the follower, or the ingest itself) that began before a passive
     # checkpoint and reads on during the next write keeps that write from starting
     # the WAL again: in a long ingest it grew past 700 MB.
-    monkeypatch.setattr(recorder_module, "WAL_BOUND_PAGES", bound)
-    monkeypatch.setattr(recorder_module, "WAL_LIMIT_BYTES", 0)
     path = tmp_path / "ledger.db"
-    ledger = open_at(str(path))
+    ledger = open_at(str(path), Settings(wal_bound_pages=bound, wal_limit_bytes=0))
     reader = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     try:
         recorder = recorder_of(ledger)
@@ -796,11 +818,11 @@ def test_a_follower_that_cannot_start_leaves_the_read_models_to_this_process(
     second_process_from_the_first_batch: list[int],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    def cannot_start(settings: Any) -> follower_module.Follower:
+    def cannot_start(launch: Launch) -> Follower:
         raise OSError(24, "Too many open files")
 
     monkeypatch.setattr(ingest_module, "Follower", cannot_start)
-    ledger = open_at(str(tmp_path / "ledger.db"))
+    ledger = open_at(str(tmp_path / "ledger.db"), FOLLOWER_FIRST)
     try:
         report = ingest(ledger, sample_lines, ADMIN, batch_size=4)
         assert (report.applied, report.rejected) == (41, 0)

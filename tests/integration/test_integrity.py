@@ -22,13 +22,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain.errors import InvalidInput
-from ledger import merkle, verify_worker
+from ledger import merkle
 from ledger.application import Ledger
 from ledger.checkpoint import StoredCheckpoint, generate_key, parse_signer
 from ledger.ingest import ingest
-from ledger.log import audit, keys, pages, verification
+from ledger.log import audit, keys, verification
 from ledger.log import store as log_store
+from ledger.settings import DEFAULT, Settings
 from ledger.store import open_ledger
+from ledger.workers.verify import VerifyWorker
 from tests.credentials import ADMIN
 from tests.unit.test_merkle import naive_mth, naive_path, naive_subproof
 
@@ -115,22 +117,20 @@ def synthetic(count: int, salt: int = 0) -> list[StoredEvent]:
 
 
 @contextmanager
-def fresh_ledger() -> Iterator[tuple[Ledger, Path]]:
+def fresh_ledger(settings: Settings = DEFAULT) -> Iterator[tuple[Ledger, Path]]:
     """A ledger in its own file, for hypothesis examples (no function-scoped fixtures)."""
     with tempfile.TemporaryDirectory() as folder:
         db = Path(folder) / "ledger.db"
-        ledger = open_ledger(str(db))
+        ledger = open_ledger(str(db), settings=settings)
         try:
             yield ledger, db
         finally:
             ledger.close()
 
 
-@contextmanager
-def small_pages(levels: int) -> Iterator[None]:
+def small_pages(levels: int) -> Settings:
     """Pages of 2**levels leaves, so that small ledgers cross many page boundaries."""
-    with mock.patch.multiple(pages, PAGE_LEVELS=levels, PAGE=1 << levels):
-        yield
+    return Settings(page_levels=levels)
 
 
 def first_problem(ledger: Ledger, **kwargs: Any) -> verification.Problem:
@@ -140,28 +140,35 @@ def first_problem(ledger: Ledger, **kwargs: Any) -> verification.Problem:
 
 
 @pytest.fixture(params=[1, 2], ids=["one process", "two processes"])
-def processes(
-    request: pytest.FixtureRequest, ledger: Ledger, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[int]:
-    """Verification in one process, or in two: pages of 4 leaves, and a second
-    process checking from the page boundary nearest half-way (leaf 24 of the sample's
-    48) to the end, so every kind of tampering is also found on either side of it."""
+def processes(request: pytest.FixtureRequest) -> int:
+    return int(request.param)
+
+
+@pytest.fixture
+def ledger(
+    db_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Ledger]:
+    """For the tests that ask for `processes`, verification in one process, or in two:
+    pages of 4 leaves, and a second process checking from the page boundary nearest
+    half-way (leaf 24 of the sample's 48) to the end, so every kind of tampering is
+    also found on either side of it."""
+    two = "processes" in request.fixturenames and request.getfixturevalue("processes") == 2
+    settings = Settings(verify_split_from=0, page_levels=2) if two else DEFAULT
+    opened = open_ledger(str(db_path), settings=settings)
     started: list[int] = []
-    if request.param == 2:
-        monkeypatch.setattr(verification, "SPLIT_FROM", 0)
-        monkeypatch.setattr(pages, "PAGE_LEVELS", 2)
-        monkeypatch.setattr(pages, "PAGE", 4)
-        verify = functools.partial(verification.verify, second_process=ledger.sharable_settings)
+    if two:
+        verify = functools.partial(verification.verify, second_process=opened.sharable_settings)
         monkeypatch.setattr(verification, "verify", verify)
 
-        class Counted(verify_worker.VerifyWorker):
+        class Counted(VerifyWorker):  # counts the second processes started
             def __init__(self, *args: Any, **kwargs: Any) -> None:
                 started.append(kwargs["start"])
                 super().__init__(*args, **kwargs)
 
-        monkeypatch.setattr(verify_worker, "VerifyWorker", Counted)
-    yield int(request.param)
-    if request.param == 2:
+        monkeypatch.setattr(verification, "VerifyWorker", Counted)
+    yield opened
+    opened.close()
+    if two:
         assert started and started[0] == 24  # the sample, before any tampering
 
 
@@ -268,7 +275,7 @@ def test_every_proof_at_every_size_verifies(batches: list[int]) -> None:
 def test_verify_across_page_boundaries_finds_the_changed_leaf(
     batches: list[tuple[int, bool]], levels: int, data: st.DataObject
 ) -> None:
-    with fresh_ledger() as (ledger, db), small_pages(levels):
+    with fresh_ledger(small_pages(levels)) as (ledger, db):
         for number, (size, checkpointed) in enumerate(batches):
             ledger.recorder.insert_events(synthetic(size, salt=number))
             if checkpointed:
@@ -458,7 +465,7 @@ def test_a_node_changed_while_two_processes_verify_is_found(
     # The second process takes the subtrees before its half (leaves 0-15, the node at
     # level 4, index 0, and 16-19) from the store, as it reads it: changed after this process
     # read, it differs from the one recomputed here.
-    start = verify_worker.VerifyWorker.__init__
+    start = VerifyWorker.__init__
 
     def changed_meanwhile(self: Any, *args: Any, **kwargs: Any) -> None:
         tamper(
@@ -467,7 +474,7 @@ def test_a_node_changed_while_two_processes_verify_is_found(
         )
         start(self, *args, **kwargs)
 
-    monkeypatch.setattr(verify_worker.VerifyWorker, "__init__", changed_meanwhile)
+    monkeypatch.setattr(VerifyWorker, "__init__", changed_meanwhile)
     result = verification.verify(sample.ledger_recorder)
     assert [p.message for p in result.problems] == [
         "the stored tree node at level 4, index 0 does not match the leaves below it: "

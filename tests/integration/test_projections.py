@@ -26,6 +26,7 @@ from ledger import read_models as read_models_module
 from ledger.application import Ledger
 from ledger.ingest import ingest
 from ledger.reads import Reads
+from ledger.settings import Settings
 from ledger.store import open_ledger
 from simulation.programme import POLICY, Programme
 from tests.credentials import ADMIN
@@ -33,11 +34,26 @@ from tests.credentials import ADMIN
 REQUIRED = set(POLICY["required_documents"])
 
 
-def programme(households: int, seed: int, shuffle: int) -> list[str]:
+def programme(households: int, seed: int, shuffle: int, transfers: bool = False) -> list[str]:
     """A generated programme as ingest lines, with a few neighbouring lines swapped
-    (some then arrive late, some are refused: both are what real files do)."""
-    lines = [json.dumps(c, ensure_ascii=False) for c in Programme(households, 3, seed)]
+    (some then arrive late, some are refused: both are what real files do), and with
+    transfers, a clerk or two moved to another group part-way."""
+    commands = list(Programme(households, 3, seed))
     rng = random.Random(seed)
+    # Dated at a neighbouring line, so some complaints about the clerk come before the
+    # move and some after (and the clerk's later acts on the old group are refused).
+    clerks = [c for c in commands if c["cmd"] == "enroll_staff" and c["role"] == "clerk"]
+    groups = sorted({c["group"] for c in clerks})
+    for n in range(rng.randint(0, 2) if transfers else 0):
+        clerk = rng.choice(clerks)
+        i = rng.randrange(40, len(commands))
+        commands.insert(i, {
+            "id": f"move-{n}", "cmd": "transfer_staff", "actor": "admin",
+            "at": commands[i - 1]["at"], "staff": clerk["staff"],
+            "group": rng.choice([g for g in groups if g != clerk["group"]] or groups),
+            "reason": "支援",
+        })  # fmt: skip
+    lines = [json.dumps(c, ensure_ascii=False) for c in commands]
     for _ in range(shuffle):
         i = rng.randrange(40, len(lines) - 1)
         lines[i], lines[i + 1] = lines[i + 1], lines[i]
@@ -56,15 +72,32 @@ def naive_report(events: list[Recorded], as_of: datetime) -> dict[str, dict[str,
     """Count every group's bulletin figures from the events up to as_of, folding each
     household and complaint in business-time order."""
     group_of: dict[str, str] = {}
-    staff_group: dict[str, str | None] = {}
+    # Each staff member's moves: (stored index, business time, group); a complaint
+    # counts against the group of the latest move by its time among those stored
+    # before it (before the first: the group enrolled in).
+    moves: dict[str, list[tuple[int, datetime, str | None]]] = {}
+    staff_of: dict[Any, str] = {}
+    stored = {id(e): n for n, e in enumerate(events)}
+    for n, e in enumerate(events):
+        if isinstance(e, Staff.Enrolled):
+            staff_of[e.originator_id] = e.staff
+            moves[e.staff] = [(n, e.occurred_at, e.group)]
+        elif isinstance(e, Staff.Transferred):
+            moves[staff_of[e.originator_id]].append((n, e.occurred_at, e.group))
+
+    def staff_group(staff: str, at: datetime, before: int) -> str | None:
+        known = [m for m in moves.get(staff, []) if m[0] < before]
+        by_then = [m for m in known if m[1] <= at]
+        if by_then:
+            return max(by_then, key=lambda m: (m[1], m[0]))[2]
+        return min(known)[2] if known else None
+
     groups: set[str] = set()
     per_household: dict[Any, dict[str, Any]] = {}
     complaints: dict[Any, dict[str, Any]] = {}
     for e in sorted((e for e in events if e.occurred_at <= as_of), key=lambda e: e.occurred_at):
         if isinstance(e, WorkGroup.Created):
             groups.add(e.group)
-        elif isinstance(e, Staff.Enrolled):
-            staff_group[e.staff] = e.group
         elif isinstance(e, Household.Registered):
             group_of[e.household] = e.group
             per_household[e.originator_id] = {
@@ -99,8 +132,10 @@ def naive_report(events: list[Recorded], as_of: datetime) -> dict[str, dict[str,
             counted = {about["group"]} if "group" in about else set()
             if "household" in about:
                 counted.add(group_of[about["household"]])
-            if "staff" in about and staff_group.get(about["staff"]):
-                counted.add(staff_group[about["staff"]])  # type: ignore[arg-type]
+            if "staff" in about:
+                group = staff_group(about["staff"], e.occurred_at, stored[id(e)])
+                if group:
+                    counted.add(group)
             complaints[e.originator_id] = {"groups": counted, "open": True}
         elif isinstance(e, Complaint.Resolved):
             complaints[e.originator_id]["open"] = False
@@ -187,13 +222,13 @@ def test_followed_equals_rebuilt_equals_a_naive_recount(
     crashes: list[bool],
 ) -> None:
     path = tmp_path_factory.mktemp("followed") / "ledger.db"
-    lines = programme(households, seed, shuffle)
+    lines = programme(households, seed, shuffle, transfers=True)
     original_apply = read_models_module.ReadModels._work_out
-    old_page = read_models_module.PAGE
-    read_models_module.PAGE = page
+    paged = Settings(page=page)
     try:
         for n, batch in enumerate(batches(lines, sizes)):
-            ledger = open_ledger(str(path))  # a new process, as it were: nothing cached
+            # A new process, as it were: nothing cached.
+            ledger = open_ledger(str(path), settings=paged)
             if crashes[n % len(crashes)]:
                 # The process dies while the read models follow (after the events of
                 # the batch were committed): nothing of that page may count.
@@ -206,11 +241,11 @@ def test_followed_equals_rebuilt_equals_a_naive_recount(
                     ingest(ledger, batch, ADMIN, batch_size=max(1, len(batch) // 2))
                 read_models_module.ReadModels._work_out = original_apply  # type: ignore[method-assign]
                 ledger.close()
-                ledger = open_ledger(str(path))
+                ledger = open_ledger(str(path), settings=paged)
             # The same file again (after a crash, the office simply runs it again).
             ingest(ledger, batch, ADMIN, batch_size=max(1, len(batch) // 2))
             ledger.close()
-        followed = open_ledger(str(path))
+        followed = open_ledger(str(path), settings=paged)
         followed.read_models.catch_up()
         incremental = read_models(followed)
         events = list(followed.all_events())
@@ -222,14 +257,13 @@ def test_followed_equals_rebuilt_equals_a_naive_recount(
         followed.close()
     finally:
         read_models_module.ReadModels._work_out = original_apply  # type: ignore[method-assign]
-        read_models_module.PAGE = old_page
 
 
 @pytest.fixture(scope="module")
 def programme_ledger(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ledger]:
     path: Path = tmp_path_factory.mktemp("as-of") / "ledger.db"
     ledger = open_ledger(str(path))
-    report = ingest(ledger, programme(60, 11, 8), ADMIN)
+    report = ingest(ledger, programme(60, 11, 8, transfers=True), ADMIN)
     assert report.applied > 0
     yield ledger
     ledger.close()

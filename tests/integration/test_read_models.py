@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import json
+import sys
 from collections import Counter
 from functools import singledispatchmethod
 from pathlib import Path
@@ -21,15 +22,18 @@ from eventsourcing.utils import get_topic
 
 from domain.complaint import Complaint
 from domain.household import Household
-from ledger import read_models as read_models_module
+from domain.programme import Policy, Staff, WorkGroup
 from ledger.commands import parse_command
-from ledger.read_models import ReadModels, plan
-from ledger.rebuild_client import RebuildWorker
+from ledger.read_model_plan import plan
+from ledger.read_models import ReadModels
+from ledger.settings import DEFAULT, Settings
 from ledger.store import open_ledger
 from ledger.transcoder import ReadMapper, construct_transcoder
+from ledger.workers.launcher import Launch, Worker
 from projections.complaints import Complaints
 from projections.households import Households
 from projections.model import ReadModel, registered
+from projections.on_behalf import OnBehalf
 from projections.programme import Programme
 from projections.progress import Progress
 from tests.credentials import ADMIN
@@ -64,7 +68,14 @@ def test_a_model_reads_the_topics_of_its_handlers() -> None:
     )
     assert set(Complaints.handlers()) == complaint_events - {Complaint}
     assert Progress.handlers() == {}
-    assert len(Programme.handlers()) == 4
+    assert set(Programme.handlers()) == {
+        Policy.Published, Policy.NewVersionPublished, WorkGroup.Created,
+        Staff.Enrolled, Staff.RoleChanged, Staff.Transferred,
+    }  # fmt: skip
+    assert set(OnBehalf.handlers()) == {
+        Household.DeviationApproved, Household.AgreementVoided, Household.PayoutConfirmed,
+        Complaint.Resolved,
+    }  # fmt: skip
 
 
 def test_a_rebuild_reads_the_set_up_and_the_complaints_before_it_folds_the_households() -> None:
@@ -110,12 +121,16 @@ class DocumentKinds(ReadModel):
 
 
 def test_a_read_model_added_as_one_class_is_followed_and_rebuilt_alike(
-    tmp_path: Path, sample_lines: list[str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, sample_lines: list[str]
 ) -> None:
-    monkeypatch.setattr(read_models_module, "PAGE", 5)
     ledger = open_ledger(str(tmp_path / "ledger.db"))
     try:
-        models = ReadModels(ledger.recorder, ledger.mapper, models=[*registered(), DocumentKinds])
+        models = ReadModels(
+            ledger.recorder,
+            ledger.mapper,
+            models=[*registered(), DocumentKinds],
+            settings=Settings(page=5),
+        )
         assert "rm_test_documents" in models.tables()
         for start in range(0, len(sample_lines), 7):  # followed in pages of 5 events
             batch = [parse_command(json.loads(line)) for line in sample_lines[start : start + 7]]
@@ -159,20 +174,22 @@ def test_the_read_models_are_given_an_old_event_in_its_current_shape(stored_vers
     assert (event.note, event.urgent) == ("量错了", stored_version == 2)
 
 
-class _EndsBeforeItExits(RebuildWorker):
+class _EndsBeforeItExits(Worker):
     """A second process that fails: it closes its output, says why, and exits a while
     later (as a process does while Python shuts down)."""
 
-    program = (
-        "-c",
-        "import os, sys, time; sys.stdin.buffer.read(); os.close(1); "
-        "print('KeyError: the settings', file=sys.stderr, flush=True); "
-        "time.sleep(0.5); sys.exit(1)",
-    )
+    def command(self, name: str) -> list[str]:
+        return [
+            sys.executable,
+            "-c",
+            "import os, sys, time; sys.stdin.buffer.read(); os.close(1); "
+            "print('KeyError: the settings', file=sys.stderr, flush=True); "
+            "time.sleep(0.5); sys.exit(1)",
+        ]
 
 
 def test_a_second_process_that_ended_its_output_but_has_not_exited_is_reported() -> None:
-    worker = _EndsBeforeItExits({}, upto=1, model="households", read=[])
-    worker.wait_for(1)  # returns when its output ends
+    worker = _EndsBeforeItExits("rebuild", Launch({}, DEFAULT))
+    assert worker.receive() == []  # returns when its output ends
     worker.stop()
     assert worker.failure == "KeyError: the settings"

@@ -1,4 +1,5 @@
-"""A rebuild reads the ledger's file into the cache ahead of itself (ledger/readahead.py):
+"""A rebuild reads the ledger's file into the cache ahead of itself
+(ledger/workers/readahead.py):
 what it relies on is that the whole file is read, that a file too large for the
 machine's memory (or too small to be worth it) is left alone, that the reading stops
 when the rebuild ends, and that it never loosens SQLite's hold on the file."""
@@ -13,52 +14,56 @@ from pathlib import Path
 
 import pytest
 
-from ledger import readahead, recorder
+from ledger import recorder
 from ledger.application import Ledger
 from ledger.ingest import ingest
-from ledger.readahead import ReadAhead
+from ledger.settings import Settings
 from ledger.store import open_ledger
+from ledger.workers import launcher, readahead
+from ledger.workers.launcher import Worker
+from ledger.workers.readahead import ReadAhead
 from tests.credentials import ADMIN
 
 SAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "xingcheng-small.jsonl"
 
 
-@pytest.fixture(autouse=True)
-def any_size(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(readahead, "SMALLEST", 1)
+# Files of any size read ahead (the ledger's are small here).
+ANY_SIZE = Settings(read_ahead_smallest=1)
 
 
 def test_the_whole_file_is_read(tmp_path: Path) -> None:
     path = tmp_path / "ledger.db"
     path.write_bytes(bytes(20_000_005))
-    with ReadAhead(path, memory=1 << 30) as ahead:
+    with ReadAhead(path, ANY_SIZE, memory=1 << 30) as ahead:
         assert ahead.wait() == 20_000_005
 
 
-def test_a_file_larger_than_half_the_memory_or_too_small_is_not_read(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_file_larger_than_half_the_memory_or_too_small_is_not_read(tmp_path: Path) -> None:
     path = tmp_path / "ledger.db"
     path.write_bytes(bytes(10_005))
-    with ReadAhead(path, memory=2 * 10_004) as ahead:
+    with ReadAhead(path, ANY_SIZE, memory=2 * 10_004) as ahead:
         assert ahead.wait() == 0
-    with ReadAhead(path, memory=2 * 10_005) as ahead:
+    with ReadAhead(path, ANY_SIZE, memory=2 * 10_005) as ahead:
         assert ahead.wait() == 10_005
-    monkeypatch.setattr(readahead, "SMALLEST", 10_006)
-    with ReadAhead(path, memory=1 << 30) as ahead:
+    with ReadAhead(path, Settings(read_ahead_smallest=10_006), memory=1 << 30) as ahead:
         assert ahead.wait() == 0
 
 
 def test_the_reading_is_stopped_when_the_scan_ends(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(readahead, "_READER", "import time; time.sleep(60)")
+    class Slow(Worker):
+        def command(self, name: str) -> list[str]:
+            return [sys.executable, "-c", "import time; time.sleep(60)"]
+
+    monkeypatch.setattr(readahead, "Worker", Slow)
     path = tmp_path / "ledger.db"
     path.write_bytes(bytes(1 << 20))
-    with ReadAhead(path, memory=1 << 30) as ahead:
+    with ReadAhead(path, ANY_SIZE, memory=1 << 30) as ahead:
         reader = ahead._reader
         assert reader is not None
-    assert reader.returncode is not None and reader.returncode < 0  # killed, and reaped
+    status = reader.exit_status
+    assert status is not None and status < 0  # killed, and reaped
 
 
 def test_a_memory_ledger_rebuilds_without_reading_ahead() -> None:
@@ -72,7 +77,7 @@ def test_a_memory_ledger_rebuilds_without_reading_ahead() -> None:
 
 
 def test_a_missing_file_reads_nothing_and_raises_nothing(tmp_path: Path) -> None:
-    with ReadAhead(tmp_path / "gone.db", memory=1 << 30) as ahead:
+    with ReadAhead(tmp_path / "gone.db", ANY_SIZE, memory=1 << 30) as ahead:
         assert ahead.wait() == 0
 
 
@@ -82,10 +87,10 @@ def test_a_reader_that_cannot_start_reads_nothing_and_raises_nothing(
     def cannot_start(*_: object, **__: object) -> None:
         raise OSError("no processes left")
 
-    monkeypatch.setattr(readahead.subprocess, "Popen", cannot_start)
+    monkeypatch.setattr(launcher.subprocess, "Popen", cannot_start)
     path = tmp_path / "ledger.db"
     path.write_bytes(bytes(10_005))
-    with ReadAhead(path, memory=1 << 30) as ahead:
+    with ReadAhead(path, ANY_SIZE, memory=1 << 30) as ahead:
         assert ahead.wait() == 0
 
 
@@ -100,7 +105,7 @@ def test_reading_ahead_keeps_this_process_s_hold_on_the_file(tmp_path: Path) -> 
     connection.execute("INSERT INTO t VALUES (1)")
     connection.execute("BEGIN")
     assert connection.execute("SELECT x FROM t").fetchall() == [(1,)]
-    with ReadAhead(path, memory=1 << 30) as ahead:
+    with ReadAhead(path, ANY_SIZE, memory=1 << 30) as ahead:
         assert ahead.wait() == path.stat().st_size
     other = subprocess.run(
         [
@@ -133,7 +138,7 @@ def test_a_rebuild_reads_the_ledgers_file_ahead(
 
     monkeypatch.setattr(recorder, "ReadAhead", Watched)
     path = tmp_path / "ledger.db"
-    ledger = open_ledger(f"sqlite:///{path}")
+    ledger = open_ledger(f"sqlite:///{path}", settings=ANY_SIZE)
     try:
         ingest(ledger, SAMPLE.read_text(encoding="utf-8").splitlines(), ADMIN)
         opened.clear()

@@ -13,7 +13,12 @@ import pytest
 from eventsourcing.domain import Aggregate
 
 from domain.base import Stamp
-from domain.complaint import Complaint
+from domain.complaint import (
+    Complaint,
+    assigned_complaint_code,
+    contact_digest,
+    parse_phone,
+)
 from domain.errors import (
     AlreadyExists,
     DomainError,
@@ -147,6 +152,9 @@ EXPECTED_ROLES = {
     "file a complaint": {"hotline"},
     "add to a complaint": {"hotline"},
     "acknowledge a complaint": {"hotline", "supervisor"},
+    # Issue 16: an investigator's note, and giving a complaint to a supervisor.
+    "add a note to a complaint": {"hotline", "supervisor"},
+    "assign a complaint": {"hotline", "supervisor"},
     "resolve a complaint": {"supervisor"},
     "reopen a complaint": {"hotline", "supervisor"},
     # specs/identity.md, staff over time.
@@ -949,6 +957,77 @@ def test_notes_are_added_to_open_and_resolved_complaints() -> None:
     complaint.resolve(stamp("s-020", at(13)), "unsubstantiated", "measured again")
     complaint.add_note(stamp("s-030", at(14)), "told the head")
     assert event_names(complaint)[-1] == "Complaint.NoteAdded"
+
+
+def test_a_complaint_is_assigned_to_someone_other_than_whom_it_is_about() -> None:
+    complaint = Complaint.file(
+        stamp("s-030", at(8, 11)), "C-0002", "hotline", {"staff": "s-021"}, "态度粗暴"
+    )
+    refused(
+        complaint,
+        PermissionDenied,
+        "complaint C-0002 is about s-021, who may not investigate it: nobody handles a "
+        "complaint about themselves; assign another supervisor.",
+        lambda: complaint.assign(stamp("s-030", at(9)), "s-021"),
+    )
+    refused(
+        complaint,
+        PermissionDenied,
+        "complaint C-0002 is about s-021, who may not assign it: nobody handles a complaint "
+        "about themselves; someone else must.",
+        lambda: complaint.assign(stamp("s-021", at(9)), "s-020"),
+    )
+    complaint.assign(stamp("s-030", at(9)), "s-020")
+    assert complaint.assignee == "s-020"
+    refused(
+        complaint,
+        RuleViolation,
+        "complaint C-0002 is already assigned to s-020.",
+        lambda: complaint.assign(stamp("s-030", at(10)), "s-020"),
+    )
+    complaint.resolve(stamp("s-020", at(13)), "unsubstantiated", "查无此事")
+    refused(
+        complaint,
+        RuleViolation,
+        "complaint C-0002 is resolved; reopen it before you assign it.",
+        lambda: complaint.assign(stamp("s-030", at(14)), "s-022"),
+    )
+
+
+def test_the_ledgers_complaint_id_is_read_out_and_the_callers_contact_only_digested() -> None:
+    assert assigned_complaint_code("call-1") == assigned_complaint_code("call-1")
+    assert assigned_complaint_code("call-1") != assigned_complaint_code("call-2")
+    salt = bytes(16)
+    digest = contact_digest(salt, "龚波", "13812345678")
+    assert digest.startswith("sha256:") and "13812345678" not in digest
+    assert digest != contact_digest(bytes([1]) * 16, "龚波", "13812345678")
+    assert digest != contact_digest(salt, "龚波", "13812345679")
+    assert parse_phone(" +86 138-1234-5678 ", "caller_phone") == "+86 138-1234-5678"
+    with pytest.raises(InvalidInput) as info:
+        parse_phone("call me", "caller_phone")
+    assert str(info.value) == (
+        "caller_phone must be a telephone number of digits (a leading +, spaces and dashes "
+        "allowed), such as 13812345678."
+    )
+
+
+def test_a_payout_is_payable_only_as_its_confirmation_would_pass() -> None:
+    household = requested()
+    # Finance's worklist asks the same rules without a confirmer.
+    household.check_payable("P-0001", at(12, 16), REQUIRED, [], True)
+    with pytest.raises(PermissionDenied) as info:
+        household.check_payable("P-0001", at(12, 16), REQUIRED, [], True, confirmer="s-001")
+    assert str(info.value) == (
+        "s-001 requested payout P-0001 and may not also confirm it; another finance officer must."
+    )
+    with pytest.raises(RuleViolation) as blocked:
+        household.check_payable("P-0001", at(12, 16), REQUIRED, ["C-0002"], True)
+    assert str(blocked.value) == (
+        "XC-0001 has an open complaint (C-0002); the policy blocks payouts until it is resolved."
+    )
+    household.check_payable("P-0001", at(12, 16), REQUIRED, ["C-0002"], False)
+    with pytest.raises(NotFound):
+        household.check_payable("P-0009", at(12, 16), REQUIRED, [], True)
 
 
 def test_a_complaint_may_not_be_reopened_before_it_was_resolved() -> None:

@@ -209,6 +209,13 @@ EXTRA: list[dict[str, Any]] = [
      "staff": "s-001", "group": "G02", "reason": "支援二组 (helps G02)"},
     {"cmd": "refuse_deviation", "actor": "s-020", "at": "2018-03-14T11:30:00+08:00",
      "household": "XC-0002", "amount": "380000.00", "reason": "超出困难补助标准"},
+    {"cmd": "assign_complaint", "actor": "s-030", "at": "2018-03-16T10:00:00+08:00",
+     "complaint": "C-0002", "to": "s-020"},
+    {"cmd": "note_complaint", "actor": "s-020", "at": "2018-03-16T11:00:00+08:00",
+     "complaint": "C-0002", "text": "已复测"},
+    {"cmd": "file_complaint", "actor": "s-030", "at": "2018-03-16T12:00:00+08:00",
+     "channel": "hotline", "about": {"group": "G01"}, "summary": "来电咨询",
+     "caller_name": "龚波", "caller_phone": "13812345678"},
 ]  # fmt: skip
 
 
@@ -309,6 +316,7 @@ STORED_TOPICS = [
     "oneruler:BankReferenceIndex.Indexed",
     "oneruler:Complaint",
     "oneruler:Complaint.Acknowledged",
+    "oneruler:Complaint.Assigned",
     "oneruler:Complaint.Filed",
     "oneruler:Complaint.NoteAdded",
     "oneruler:Complaint.Reopened",

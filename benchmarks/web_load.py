@@ -1,0 +1,254 @@
+"""Load on the office's web application: N concurrent clients mixing household pages,
+searches, the bulletin and command posts, against `oneruler serve` on a bench ledger.
+
+    python benchmarks/web_load.py DB [--households N] [--clients 50] [--seconds 60]
+        [--workers W] [--processes P] [--json]
+
+DB is a ledger written by `oneruler bench` (its programme: households XC-0000001 …,
+hotline staff hot-1 … hot-4). The script starts `oneruler serve --db DB --port 0` (with
+`--workers W` on PostgreSQL), gives each client a token of a hotline officer (issued by
+the identity service into the ledger's own tables, as a login would, without the
+Argon2 wait), runs the clients for the given time in P processes of threads (each
+client one persistent HTTP/1.1 connection, one request at a time, no pause), then stops
+the server with SIGTERM. It prints, per kind of request and in all, the count, the
+median and p99 latency as the client saw it, the requests per second, and every error
+(a status other than the expected one).
+
+The mix (weights): a household's API document 35, its page 10, a search 15, the group
+report 10, the public bulletin page 10, the public checkpoint 5, a command post 15 (a
+complaint filed by the client's hotline officer about a random household: each
+appends events, the Merkle leaves and the read models' rows, like any command).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import multiprocessing
+import os
+import random
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+KINDS: dict[str, int] = {
+    "household": 35,
+    "household_page": 10,
+    "search": 15,
+    "report": 10,
+    "bulletin": 10,
+    "checkpoint": 5,
+    "command": 15,
+}
+
+
+def start_server(db: str, workers: int) -> tuple[subprocess.Popen[str], str, int]:
+    """`oneruler serve` on a free port; its host and port, read from what it prints."""
+    program = Path(sys.executable).parent / "oneruler"
+    command = [str(program), "serve", "--db", db, "--host", "127.0.0.1", "--port", "0"]
+    if workers > 1:
+        command += ["--workers", str(workers)]
+    server = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+    )
+    assert server.stdout is not None
+    started = time.monotonic()
+    for line in server.stdout:
+        found = re.search(r"http://([\d.]+):(\d+)", line)
+        if found:
+            threading.Thread(target=server.stdout.read, daemon=True).start()  # drain
+            return server, found.group(1), int(found.group(2))
+        if time.monotonic() - started > 60:
+            break
+    server.kill()
+    raise SystemExit(f"oneruler serve did not print its address; it said: {line.strip()}")
+
+
+def issue_tokens(db: str, staff: list[str], count: int) -> list[str]:
+    """A token for each client, of the given staff members in turn."""
+    from ledger.identity import Identity
+    from ledger.store import open_ledger
+
+    ledger = open_ledger(db)
+    try:
+        identity = Identity(ledger)
+        return [identity.issue_token(staff[i % len(staff)])[0] for i in range(count)]
+    finally:
+        ledger.close()
+
+
+def _request(
+    kind: str, rng: random.Random, households: int, staff: str
+) -> tuple[str, str, bytes | None, int]:
+    code = (
+        f"XC-{rng.randint(1, households):07d}"
+        if households >= 10_000
+        else f"XC-{rng.randint(1, households):04d}"
+    )
+    if kind == "household":
+        return "GET", f"/api/v1/households/{code}", None, 200
+    if kind == "household_page":
+        return "GET", f"/households/{code}", None, 200
+    if kind == "search":
+        return "GET", f"/api/v1/households?q={code[:-2]}", None, 200
+    if kind == "report":
+        return "GET", "/api/v1/reports/groups", None, 200
+    if kind == "bulletin":
+        return "GET", "/public/bulletin", None, 200
+    if kind == "checkpoint":
+        return "GET", "/checkpoint", None, 200
+    line = {
+        "id": f"load-{uuid.uuid4().hex}",
+        "cmd": "file_complaint",
+        "actor": staff,
+        "at": "2018-03-29T10:00:00+08:00",
+        "complaint": f"C-L{uuid.uuid4().hex[:12].upper()}",
+        "channel": "hotline",
+        "about": {"household": code},
+        "summary": "压力测试 (load test)",
+    }
+    return "POST", "/api/v1/commands", json.dumps(line, ensure_ascii=False).encode(), 201
+
+
+def client(
+    host: str,
+    port: int,
+    token: str,
+    staff: str,
+    households: int,
+    until: float,
+    seed: int,
+    out: list[tuple[str, float, int]],
+) -> None:
+    """One client: one connection, one request after another until `until`."""
+    rng = random.Random(seed)
+    kinds, weights = list(KINDS), list(KINDS.values())
+    connection = http.client.HTTPConnection(host, port, timeout=60)
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    page_headers = {"Cookie": f"oneruler_session={token}"}
+    while time.monotonic() < until:
+        kind = rng.choices(kinds, weights)[0]
+        method, path, body, expected = _request(kind, rng, households, staff)
+        started = time.perf_counter()
+        try:
+            connection.request(
+                method, path, body=body,
+                headers=page_headers if kind == "household_page" else headers,
+            )  # fmt: skip
+            response = connection.getresponse()
+            response.read()
+            status = response.status
+        except (OSError, http.client.HTTPException):
+            connection.close()
+            connection = http.client.HTTPConnection(host, port, timeout=60)
+            status = 0
+        elapsed = time.perf_counter() - started
+        out.append((kind, elapsed, status if status != expected else -1))
+
+
+def run_process(args: tuple[Any, ...]) -> list[tuple[str, float, int]]:
+    host, port, tokens, staff, households, until, seed = args
+    out: list[tuple[str, float, int]] = []
+    threads = [
+        threading.Thread(
+            target=client,
+            args=(
+                host,
+                port,
+                token,
+                staff[i % len(staff)],
+                households,
+                until,
+                seed * 1000 + i,
+                out,
+            ),
+        )
+        for i, token in enumerate(tokens)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return out
+
+
+def percentile(ordered: list[float], share: float) -> float:
+    return ordered[min(len(ordered) - 1, int(len(ordered) * share))]
+
+
+def summary(samples: list[tuple[str, float, int]], seconds: float) -> dict[str, Any]:
+    figures: dict[str, Any] = {}
+    for kind in [*KINDS, "all"]:
+        chosen = sorted(s[1] for s in samples if kind in ("all", s[0]))
+        if not chosen:
+            continue
+        figures[kind] = {
+            "requests": len(chosen),
+            "median_ms": round(statistics.median(chosen) * 1000, 2),
+            "p99_ms": round(percentile(chosen, 0.99) * 1000, 2),
+        }
+    reads = sorted(s[1] for s in samples if s[0] != "command")
+    figures["reads_p99_ms"] = round(percentile(reads, 0.99) * 1000, 2) if reads else None
+    figures["requests_per_second"] = round(len(samples) / seconds, 1)
+    errors: dict[str, int] = {}
+    for kind, _, status in samples:
+        if status != -1:
+            errors[f"{kind} {status}"] = errors.get(f"{kind} {status}", 0) + 1
+    figures["errors"] = errors
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("db")
+    parser.add_argument("--households", type=int, required=True)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument("--json", action="store_true")
+    options = parser.parse_args()
+    staff = [f"hot-{i}" for i in range(1, 5)]
+    tokens = issue_tokens(options.db, staff, options.clients)
+    server, host, port = start_server(options.db, options.workers)
+    try:
+        until = time.monotonic() + options.seconds
+        shares = [tokens[p :: options.processes] for p in range(options.processes)]
+        jobs = [
+            (host, port, share, staff, options.households, until, p)
+            for p, share in enumerate(shares)
+        ]
+        started = time.monotonic()
+        with multiprocessing.get_context("fork").Pool(options.processes) as pool:
+            results = pool.map(run_process, jobs)
+        seconds = time.monotonic() - started
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=60)
+    samples = [s for result in results for s in result]
+    figures = {
+        "db": options.db if "@" not in options.db else options.db.split("@")[-1],
+        "households": options.households,
+        "clients": options.clients,
+        "workers": options.workers,
+        "seconds": round(seconds, 1),
+        **summary(samples, seconds),
+    }
+    if options.json:
+        print(json.dumps(figures, ensure_ascii=False))
+        return
+    for kind, value in figures.items():
+        print(f"{kind}: {value}")
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    main()

@@ -1,0 +1,144 @@
+"""Finding a household by what a caller or a clerk has at hand: its code, its head's
+name or the head's ID number. One row per household, with an index on each."""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import datetime
+from functools import singledispatchmethod
+from typing import Any
+
+from domain.household import Household
+from projections import households as households_rm
+from projections.model import Cursor, ReadModel, micros
+
+# A household's status, the furthest stage it reached (specs/cli.md, household show).
+STATUSES = ("registered", "surveyed", "valued", "signed", "paid")
+# At most this many households are listed by a search (specs/web.md).
+MOST = 100
+# A search by part of a code or name, with a status to match, looks at most at this many.
+SCANNED = 5_000
+
+
+def _key(text: str) -> str:
+    """A query or a name as compared: compatibility form, no spaces, case folded."""
+    return "".join(unicodedata.normalize("NFKC", text).split()).casefold()
+
+
+class HouseholdSearch(ReadModel):
+    """rm_household_search: each household's code, group, village, head and ID number,
+    the code and head also as compared (`_key`)."""
+
+    tables = (
+        "CREATE TABLE IF NOT EXISTS rm_household_search ("
+        "household TEXT PRIMARY KEY, grp TEXT NOT NULL, village TEXT NOT NULL, "
+        "head TEXT NOT NULL, code_key TEXT NOT NULL, head_key TEXT NOT NULL, id_number TEXT)",
+        "CREATE INDEX IF NOT EXISTS rm_household_search_code ON rm_household_search (code_key)",
+        "CREATE INDEX IF NOT EXISTS rm_household_search_head ON rm_household_search (head_key)",
+        "CREATE INDEX IF NOT EXISTS rm_household_search_id ON rm_household_search (id_number)",
+        "CREATE INDEX IF NOT EXISTS rm_household_search_grp ON rm_household_search (grp)",
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.changed: list[tuple[Any, ...]] = []
+
+    def begin(self, c: Cursor) -> None:
+        super().begin(c)
+        self.changed = []
+
+    def end(self) -> None:
+        self.changed = []
+
+    @singledispatchmethod
+    def handle(self, event: object, position: int) -> None:
+        """Take in one event (one handler per event class below)."""
+
+    @handle.register
+    def _registered(self, e: Household.Registered, position: int) -> None:
+        self.changed.append(
+            (e.household, e.group, e.village, e.head, _key(e.household), _key(e.head), e.id_number)
+        )
+
+    def flush(self) -> None:
+        if self.changed:
+            self.c.executemany(
+                "INSERT INTO rm_household_search VALUES (?, ?, ?, ?, ?, ?, ?)", self.changed
+            )
+
+
+def _matching(c: Cursor, q: str, group: str | None, cap: int) -> list[tuple[str, str, str, str]]:
+    """The households matching q, in code order: exactly by code, head's name or ID
+    number (each an index's look-up); if none does, by part of the code or the name (a
+    scan, of at most `cap` matches)."""
+    key = _key(q)
+    grouped = " AND grp = ?" if group is not None else ""
+    extra: tuple[str, ...] = (group,) if group is not None else ()
+    columns = "SELECT household, grp, village, head FROM rm_household_search"
+    c.execute(
+        f"{columns} WHERE (code_key = ? OR head_key = ? OR id_number = ?){grouped} "
+        "ORDER BY household",
+        (key, key, q.strip(), *extra),
+    )
+    exact: list[tuple[str, str, str, str]] = c.fetchall()
+    if exact or not key:
+        return exact
+    pattern = "%" + key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    c.execute(
+        f"{columns} WHERE (code_key LIKE ? ESCAPE '\\' OR head_key LIKE ? ESCAPE '\\')"
+        f"{grouped} ORDER BY household LIMIT {int(cap)}",
+        (pattern, pattern, *extra),
+    )
+    return list(c.fetchall())
+
+
+def _in_group(c: Cursor, group: str, cap: int) -> list[tuple[str, str, str, str]]:
+    c.execute(
+        "SELECT household, grp, village, head FROM rm_household_search WHERE grp = ? "
+        f"ORDER BY household LIMIT {int(cap)}",
+        (group,),
+    )
+    return list(c.fetchall())
+
+
+def search(
+    c: Cursor,
+    q: str,
+    group: str | None,
+    status: str | None,
+    as_of: datetime,
+    limit: int = MOST,
+) -> list[dict[str, Any]]:
+    """Households matching q (or, q empty, every household of the group), in code
+    order, with their status as of a business time (the fold `household show` reads);
+    at most `limit`, and never more than MOST."""
+    limit = max(0, min(limit, MOST))
+    # With a status to match, more candidates than are listed are looked at.
+    cap = limit if status is None else SCANNED
+    if q.strip():
+        candidates = _matching(c, q, group, cap)
+    elif group is not None:
+        candidates = _in_group(c, group, cap)
+    else:
+        candidates = []
+    at = micros(as_of)
+    found: list[dict[str, Any]] = []
+    for household, grp, village, head in candidates:
+        if len(found) >= limit:
+            break
+        row = households_rm.load_by_code(c, household)
+        if row is None or not row.timeline or row.timeline[0].at > at:
+            continue  # not yet registered then
+        stage = households_rm.fold(row.timeline, at).status
+        if status is not None and stage != status:
+            continue
+        found.append(
+            {
+                "household": household,
+                "group": grp,
+                "village": village,
+                "head": head,
+                "status": stage,
+            }
+        )
+    return found

@@ -1,0 +1,63 @@
+"""`oneruler serve` as an office runs it: it prints where it listens, answers, and stops
+cleanly on SIGTERM (exit 0); a missing ledger, or workers on SQLite, is one sentence."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from cli.main import cli
+from tests.web.conftest import load_sample
+
+DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def get(url: str) -> tuple[int, str]:
+    try:
+        with DIRECT.open(url, timeout=10) as answer:
+            return answer.status, answer.read().decode("utf-8")
+    except urllib.error.HTTPError as refused:
+        return refused.code, refused.read().decode("utf-8")
+
+
+def test_serve_answers_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    db = str(tmp_path / "ledger.db")
+    load_sample(db)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "cli", "serve", "--db", db, "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        line = server.stdout.readline()
+        assert line.startswith(f"serving {db} on http://127.0.0.1:"), line
+        base = line.split(" on ", 1)[1].strip().rstrip("/")
+        status, page = get(f"{base}/login")
+        assert status == 200 and "登录" in page
+        status, body = get(f"{base}/api/v1/households/XC-0001")
+        assert status == 401 and '"error"' in body
+    finally:
+        server.send_signal(signal.SIGTERM)
+        _, errors = server.communicate(timeout=30)
+    assert server.returncode == 0, errors
+    assert "Traceback" not in errors
+
+
+def test_serve_refuses_a_missing_ledger_in_one_sentence(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["serve", "--db", str(tmp_path / "none.db")])
+    assert result.exit_code == 2
+    assert f"there is no ledger at {tmp_path / 'none.db'}" in result.output
+
+
+def test_serve_refuses_workers_on_sqlite(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["serve", "--db", str(tmp_path / "x.db"), "--workers", "2"])
+    assert result.exit_code == 2
+    assert "a SQLite ledger is served by one process" in result.output

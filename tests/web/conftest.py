@@ -1,0 +1,65 @@
+"""The web application on a ledger holding the sample programme, in either store,
+driven in-process by Starlette's TestClient; staff logged in by tokens the identity
+service issues (as a login would, without Argon2's wait)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from starlette.testclient import TestClient
+
+from ledger.identity import Identity
+from ledger.ingest import ingest
+from ledger.store import open_ledger
+from tests.conftest import SAMPLE
+from tests.credentials import ADMIN
+from web.app import create_app
+from web.office import Settings
+from web.sessions import SESSION_COOKIE
+
+BASE = "http://testserver"
+
+
+def load_sample(url: str) -> None:
+    ledger = open_ledger(url)
+    try:
+        report = ingest(ledger, SAMPLE.read_text(encoding="utf-8").splitlines(), ADMIN)
+        assert report.rejected == 0, report.rejections
+    finally:
+        ledger.close()
+
+
+@pytest.fixture
+def sample_url(store_url: str) -> str:
+    """A store (SQLite or PostgreSQL) holding the sample programme."""
+    load_sample(store_url)
+    return store_url
+
+
+@pytest.fixture
+def app(sample_url: str) -> Iterator[TestClient]:
+    """An anonymous browser (or program) talking to the application."""
+    with TestClient(create_app(sample_url, Settings()), base_url=BASE) as client:
+        yield client
+
+
+def token_of(client: TestClient, staff: str, idle: bool = False) -> str:
+    identity: Identity = client.app.state.office.identity  # type: ignore[attr-defined]
+    token, _ = identity.issue_token(staff, idle=timedelta(minutes=30) if idle else None)
+    return token
+
+
+def log_in_page(client: TestClient, staff: str) -> str:
+    """Log the client's browser in as staff (the session cookie a login sets)."""
+    token = token_of(client, staff, idle=True)
+    client.cookies.set(SESSION_COOKIE, token)
+    return token
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]*)"', html)
+    assert found is not None, "the page has no form with a CSRF token"
+    return found.group(1)

@@ -1,0 +1,67 @@
+"""One open ledger shared by a server process's requests: the read facade, the
+identity service and the command API over it, used one request at a time."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TypeVar
+
+from domain.base import Recorded
+from ledger.application import Clock, ConflictError, Ledger
+from ledger.commands import Command
+from ledger.identity import Identity
+from ledger.reads import Reads
+from ledger.session import Session
+
+T = TypeVar("T")
+
+# A web session ends after this long without a request (specs/web.md), and in any case
+# after the token's lifetime.
+IDLE = timedelta(minutes=30)
+_RETRIES = 3
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a deployment may change. secure_cookies: the cookies carry `Secure`, as
+    they must behind a TLS proxy (the docs' stanza); idle: a page session's idle
+    timeout; clock: the ledger's clock (tests move it)."""
+
+    secure_cookies: bool = False
+    idle: timedelta = IDLE
+    clock: Clock | None = field(default=None, compare=False)
+
+
+class Office:
+    """The ledger of one server process. Requests run in a thread pool; the ledger's
+    connections and caches are used by one request at a time (a lock), so a page is
+    always read from one consistent state. A county runs several processes
+    (--workers) against PostgreSQL for more at once."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        self.reads = Reads(ledger)
+        self.identity = Identity(ledger)
+        self._lock = threading.RLock()
+
+    def run(self, work: Callable[[], T]) -> T:
+        with self._lock:
+            return work()
+
+    def execute(self, command: Command, session: Session) -> list[Recorded] | None:
+        """Run one command entered by the logged-in staff member; a conflict with
+        another process's write is retried against fresh state (nothing of it was
+        appended), as ingest does."""
+        for _ in range(_RETRIES - 1):
+            try:
+                return self.ledger.execute(command, session)
+            except ConflictError:
+                continue
+        return self.ledger.execute(command, session)
+
+    def close(self) -> None:
+        with self._lock:
+            self.ledger.close()
