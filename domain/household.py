@@ -654,23 +654,8 @@ class Household(Aggregate):
             )
 
     def check_reviews(self, reviews: str | None) -> None:
-        if reviews is None:
-            current = self.current_valuation
-            if current is not None:
-                raise RuleViolation(
-                    f"{self.code} was already valued ({current.valuation}); a second "
-                    f"valuation is a review: name the one it reviews (--reviews "
-                    f"{current.valuation})."
-                )
-            return
-        if reviews not in self.valuations:
-            raise NotFound(f"{self.code} has no valuation {reviews} to review.")
-        current = self.current_valuation
-        if current is not None and current.valuation != reviews:
-            raise RuleViolation(
-                f"valuation {reviews} of {self.code} was superseded by {current.valuation}; "
-                "a review names the current valuation."
-            )
+        current = self.current_valuation.valuation if self.current_valuation else None
+        standard.check_reviews(self.code, self.valuations, current, reviews)
 
     def check_dropped(self, reviews: str | None, items: Sequence[Item], reason: str | None) -> None:
         reviewed = self.valuations[reviews].items if reviews is not None else ()
@@ -690,18 +675,7 @@ class Household(Aggregate):
         return standard.check_approved(self.code, self.approvals, amount, owed.total, deviation, at)
 
     def check_amount(self, amount: Decimal, owed: Entitlement, deviation: Deviation | None) -> None:
-        if deviation is None and amount != owed.total:
-            raise RuleViolation(
-                f"the amount {format_yuan(amount)} differs from the entitlement "
-                f"{format_yuan(owed.total)} under policy {owed.policy} version {owed.version}; "
-                "sign for the entitlement, or give a deviation with a reason "
-                "and a supervisor's approval."
-            )
-        if deviation is not None and amount == owed.total:
-            raise RuleViolation(
-                f"the amount equals the entitlement {format_yuan(owed.total)}; "
-                "remove the deviation."
-            )
+        standard.check_amount(amount, owed, deviation)
 
     def check_file_complete(self, required: Sequence[str], at: datetime) -> None:
         missing = self.missing_documents(required, at)

@@ -5,13 +5,13 @@ approval); and a review that leaves items out (allowed by a reason)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from domain.errors import RuleViolation
-from domain.policy import Item
+from domain.errors import NotFound, RuleViolation
+from domain.policy import Entitlement, Item
 from domain.values import format_yuan
 
 BUILDING = "building:"
@@ -164,3 +164,38 @@ def check_approved(
         f"(agreement approve-deviation), or sign for the entitlement "
         f"{format_yuan(owed)}."
     )
+
+
+def check_amount(amount: Decimal, owed: Entitlement, deviation: Deviation | None) -> None:
+    """An agreed amount is the entitlement, or departs from it with a deviation."""
+    if deviation is None and amount != owed.total:
+        raise RuleViolation(
+            f"the amount {format_yuan(amount)} differs from the entitlement "
+            f"{format_yuan(owed.total)} under policy {owed.policy} version {owed.version}; "
+            "sign for the entitlement, or give a deviation with a reason "
+            "and a supervisor's approval."
+        )
+    if deviation is not None and amount == owed.total:
+        raise RuleViolation(
+            f"the amount equals the entitlement {format_yuan(owed.total)}; remove the deviation."
+        )
+
+
+def check_reviews(
+    code: str, valuations: Container[str], current: str | None, reviews: str | None
+) -> None:
+    """A household's second valuation is a review naming its current one."""
+    if reviews is None:
+        if current is not None:
+            raise RuleViolation(
+                f"{code} was already valued ({current}); a second valuation is a review: "
+                f"name the one it reviews (--reviews {current})."
+            )
+        return
+    if reviews not in valuations:
+        raise NotFound(f"{code} has no valuation {reviews} to review.")
+    if current is not None and current != reviews:
+        raise RuleViolation(
+            f"valuation {reviews} of {code} was superseded by {current}; "
+            "a review names the current valuation."
+        )
