@@ -117,7 +117,7 @@ def test_a_complaint_filed_without_an_id_gets_one_from_the_ledger(sample_db: str
         "applied": True,
         "events": [
             {"type": "Household.ComplaintAttached", "originator": str(household_id("XC-0002")),
-             "version": 5},
+             "version": 6},
             {"type": "Complaint.Filed", "originator": str(complaint_id(code)), "version": 1},
         ],
         "assigned": {"complaint": code},
@@ -450,7 +450,7 @@ def test_assignments_and_notes_follow_the_roles_and_append_nothing_when_refused(
          "unknown complaint C-9999: file it first."),
         (("s-030", "c-1", "complaint", "file", "--channel", "hotline", "--household",
           "XC-0004", "--summary", "x", "--caller-phone", "call me"), 2,
-         "caller_phone must be a telephone number of digits (a leading +, spaces and dashes "
+         "--caller-phone must be a telephone number of digits (a leading +, spaces and dashes "
          "allowed), such as 13812345678."),
     ]  # fmt: skip
     for (actor, command_id, *args), status, message in cases:
