@@ -539,7 +539,10 @@ def test_report_consistency_lists_approvals_and_money_acts_entered_for_someone_e
     db: str,
 ) -> None:
     ingest_as_admin(db, line("appr-1", "approve_deviation", "s-020", household="XC-0003",
-                             amount="400000.00", reason="危房加固补助"))  # fmt: skip
+                             amount="400000.00", reason="危房加固补助"),
+                    line("refu-1", "refuse_deviation", "s-020", household="XC-0003",
+                         amount="400000.00", reason="复核后不予批准",
+                         at="2018-03-21T10:00:00+08:00"))  # fmt: skip
     confirmed = oneruler("payout", "confirm", "--payout", "P-0002", "--bank-reference", "B-2",
                          "--at", AT, "--db", db, token=token_for(db, "s-040"))  # fmt: skip
     assert confirmed.exit_code == 0, confirmed.output  # entered by its actor: not listed
@@ -560,6 +563,9 @@ def test_report_consistency_lists_approvals_and_money_acts_entered_for_someone_e
         {"act": "approve_deviation", "household": "XC-0003", "complaint": None,
          "what": "deviation to 400000.00", "actor": "s-020", "entered_by": "admin",
          "occurred_at": AT, "command": "appr-1"},
+        {"act": "refuse_deviation", "household": "XC-0003", "complaint": None,
+         "what": "deviation to 400000.00 refused", "actor": "s-020", "entered_by": "admin",
+         "occurred_at": "2018-03-21T10:00:00+08:00", "command": "refu-1"},
     ]  # fmt: skip
     earlier = oneruler("report", "consistency", "--json", "--as-of", "2018-03-12", "--db", db)
     assert [a["act"] for a in json.loads(earlier.stdout)["entered_for_others"]] == [
@@ -567,7 +573,7 @@ def test_report_consistency_lists_approvals_and_money_acts_entered_for_someone_e
         "confirm_payout",
     ]
     human = oneruler("report", "consistency", "--db", db).stdout.splitlines()
-    at = human.index("approvals and money acts entered on someone else's behalf: 4")
+    at = human.index("approvals and money acts entered on someone else's behalf: 5")
     assert human[at + 1].split() == [
         "act", "household", "complaint", "what", "by", "entered", "by", "at", "recorded",
     ]  # fmt: skip
