@@ -123,4 +123,21 @@ def policy() -> None:
     """Compensation policies and their versions."""
 
 
-ALL = (staff, group, household, survey, valuation, agreement, document, complaint, payout, policy)
+@click.group(name="village", cls=LazyGroup, writes=True)
+def village() -> None:
+    """The villages households are registered in."""
+
+
+ALL = (
+    staff,
+    group,
+    village,
+    household,
+    survey,
+    valuation,
+    agreement,
+    document,
+    complaint,
+    payout,
+    policy,
+)

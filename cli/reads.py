@@ -18,7 +18,7 @@ from cli.options import (
     reads_at,
     translate_errors,
 )
-from cli.render import fields, speaking, table
+from cli.render import fields, recorded, speaking, table
 from domain.values import LEDGER_TZ, parse_as_of
 from ledger.reads import Reads
 
@@ -30,6 +30,20 @@ def as_of_option(f):  # type: ignore[no-untyped-def]
         help="A business time: ISO 8601 date or date-time "
         "(a bare date means the end of that day, +08:00).",
     )(f)
+
+
+def known_at_option(f):  # type: ignore[no-untyped-def]
+    return click.option(
+        "--known-at",
+        metavar="T",
+        help="Only what the ledger had recorded by T (recorded time, ISO 8601 date or "
+        "date-time; a bare date means the end of that day, +08:00) [default: all].",
+    )(f)
+
+
+def known(value: str | None) -> datetime | None:
+    """A --known-at moment (None: everything recorded)."""
+    return None if value is None else parse_as_of(value, LEDGER_TZ)
 
 
 def moment(value: str | None, reads: Reads) -> datetime:
@@ -49,14 +63,22 @@ def details(data: dict[str, Any]) -> str:
 @groups.household.command("show")
 @click.argument("household_code", metavar="HH")
 @as_of_option
+@known_at_option
 @json_option
 @lang_option("en", "Language of the labels.")
 @db_option
 @translate_errors
-def show(household_code: str, as_of: str | None, as_json: bool, lang: str, db: str | None) -> None:
+def show(
+    household_code: str,
+    as_of: str | None,
+    known_at: str | None,
+    as_json: bool,
+    lang: str,
+    db: str | None,
+) -> None:
     """The state of household HH, now or as of a business time."""
     with reads_at(db) as reads:
-        document = reads.household(household_code, moment(as_of, reads))
+        document = reads.household(household_code, moment(as_of, reads), known(known_at))
     if as_json:
         print_json(document)
         return
@@ -67,17 +89,23 @@ def show(household_code: str, as_of: str | None, as_json: bool, lang: str, db: s
 @groups.household.command("history")
 @click.argument("household_code", metavar="HH")
 @as_of_option
+@known_at_option
 @json_option
 @lang_option("en", "Language of the labels.")
 @db_option
 @translate_errors
 def history(
-    household_code: str, as_of: str | None, as_json: bool, lang: str, db: str | None
+    household_code: str,
+    as_of: str | None,
+    known_at: str | None,
+    as_json: bool,
+    lang: str,
+    db: str | None,
 ) -> None:
     """Every event of household HH and of its complaints, in business-time order."""
     with reads_at(db) as reads:
         when = moment(as_of, reads) if as_of is not None else None
-        document = reads.household_history(household_code, when)
+        document = reads.household_history(household_code, when, known(known_at))
     if as_json:
         print_json(document)
         return
@@ -92,9 +120,7 @@ def _history_table(rows: list[dict[str, Any]]) -> None:
         [
             [
                 r["occurred_at"],
-                datetime.fromisoformat(r["recorded_at"])
-                .astimezone(LEDGER_TZ)
-                .isoformat(timespec="seconds"),
+                recorded(r["recorded_at"]),
                 # Who entered it, where someone else did (the admin's bulk entry).
                 r["actor"]
                 if r["entered_by"] == r["actor"]

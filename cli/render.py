@@ -6,11 +6,13 @@ import re
 import unicodedata
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 import click
 
 from cli.labels import heading, word
+from domain.values import LEDGER_TZ
 
 # The language of the tables and key-value blocks a command prints (`--lang`).
 _language = ["en"]
@@ -47,6 +49,14 @@ def cell(value: Any) -> str:
     if isinstance(value, list):
         return ", ".join(str(v) for v in value) or "-"
     return str(value)
+
+
+def recorded(value: str | None) -> str | None:
+    """A recorded time as every table shows it: the ledger's zone, whole seconds
+    (JSON keeps the full moment)."""
+    if value is None:
+        return None
+    return datetime.fromisoformat(value).astimezone(LEDGER_TZ).isoformat(timespec="seconds")
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:

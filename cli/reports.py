@@ -23,7 +23,7 @@ from cli.options import (
     translate_errors,
     xlsx_option,
 )
-from cli.reads import as_of_option, moment
+from cli.reads import as_of_option, known, known_at_option, moment
 from cli.render import as_text_cells, spreadsheet_row, table
 from ledger.reads import Reads
 from projections import progress
@@ -36,6 +36,7 @@ from projections import progress
         "bulletin": "cli.bulletin:bulletin_command",
         "consistency": "cli.ruler:consistency_report",
         "disclosure": "cli.ruler:disclosure",
+        "late-entries": "cli.checks:late_entries",
     },
 )
 def report() -> None:
@@ -63,6 +64,7 @@ def rows_for_people(document: dict[str, Any], names: dict[str, str], lang: str) 
 
 @report.command("groups")
 @as_of_option
+@known_at_option
 @json_option
 @click.option(
     "--csv", "as_csv", is_flag=True, help="Print CSV (one row per group, then the total)."
@@ -72,13 +74,19 @@ def rows_for_people(document: dict[str, Any], names: dict[str, str], lang: str) 
 @db_option
 @translate_errors
 def groups(
-    as_of: str | None, as_json: bool, as_csv: bool, xlsx: Path | None, lang: str, db: str | None
+    as_of: str | None,
+    known_at: str | None,
+    as_json: bool,
+    as_csv: bool,
+    xlsx: Path | None,
+    lang: str,
+    db: str | None,
 ) -> None:
     """Per group and for the town: households, surveyed, valued, signed, signing
     rate, files complete, paid in full and open complaints, as of a business time."""
     check_one_format(as_json, as_csv, xlsx)
     with reads_at(db) as reads:
-        document = reads.group_report(moment(as_of, reads))
+        document = reads.group_report(moment(as_of, reads), known(known_at))
         names = reads.group_names()
     if as_json:
         print_json(document)

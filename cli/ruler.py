@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from cli import reports
+from cli import checks, reports
 from cli.options import (
     check_one_format,
     db_option,
@@ -24,8 +24,8 @@ from cli.options import (
     translate_errors,
     xlsx_option,
 )
-from cli.reads import as_of_option, moment
-from cli.render import as_text_cells, speaking, spreadsheet_row, table
+from cli.reads import as_of_option, known, known_at_option, moment
+from cli.render import as_text_cells, recorded, speaking, spreadsheet_row, table
 from projections import consistency
 
 PEERS_SHOWN = 10
@@ -36,6 +36,7 @@ PEERS_SHOWN = 10
 @click.command("dispute")
 @click.argument("household_code", metavar="HH")
 @as_of_option
+@known_at_option
 @click.option(
     "--policy-version",
     "policy_version",
@@ -53,6 +54,7 @@ PEERS_SHOWN = 10
 def dispute(
     household_code: str,
     as_of: str | None,
+    known_at: str | None,
     policy_version: int | None,
     all_peers: bool,
     as_json: bool,
@@ -63,7 +65,9 @@ def dispute(
     line, valuations and reviews with who and when, agreement and deviation) beside
     its peers (same village, same structure types), with a verdict."""
     with reads_at(db) as reads:
-        document = reads.dispute(household_code, moment(as_of, reads), policy_version)
+        document = reads.dispute(
+            household_code, moment(as_of, reads), policy_version, known(known_at)
+        )
     if as_json:
         print_json(document)
         return
@@ -114,7 +118,7 @@ def show_dispute(d: dict[str, Any], all_peers: bool) -> None:
     table(
         ["occurred_at", "recorded_at", "actor", "step", "details"],
         [
-            [s["occurred_at"], s["recorded_at"], s["actor"], s["step"], _step_details(s)]
+            [s["occurred_at"], recorded(s["recorded_at"]), s["actor"], s["step"], _step_details(s)]
             for s in d["record"]
         ],
     )
@@ -256,18 +260,21 @@ def show_what_if(w: dict[str, Any]) -> None:
 
 @reports.report.command("consistency")
 @as_of_option
+@known_at_option
 @json_option
 @lang_option("en", "Language of the labels.")
 @db_option
 @translate_errors
-def consistency_report(as_of: str | None, as_json: bool, lang: str, db: str | None) -> None:
+def consistency_report(
+    as_of: str | None, known_at: str | None, as_json: bool, lang: str, db: str | None
+) -> None:
     """Every departure from the ruler: agreements in force that depart from their
     entitlement, households priced under another policy version than their
     village's, reviewed valuations, and voided agreements; and every approval or
     money act (approving a deviation, voiding an agreement, resolving a complaint,
     confirming a payout) entered on someone else's behalf."""
     with reads_at(db) as reads:
-        document = reads.consistency(moment(as_of, reads))
+        document = reads.consistency(moment(as_of, reads), known(known_at))
     if as_json:
         print_json(document)
         return
@@ -298,7 +305,7 @@ def show_entered_for_others(acts: list[dict[str, Any]]) -> None:
                 a["actor"],
                 a["entered_by"],
                 a["occurred_at"],
-                a["recorded_at"],
+                recorded(a["recorded_at"]),
             ]
             for a in acts
         ],
@@ -429,6 +436,7 @@ def show_consistency(d: dict[str, Any]) -> None:
         click.echo(f"{title}: {len(rows)}")
         if rows:
             table(headers, rows)
+    checks.show_sections(d)
 
 
 # --- report disclosure -------------------------------------------------------------
@@ -527,6 +535,7 @@ def disclosure_csv(document: dict[str, Any], lang: str) -> str:
 @reports.report.command("disclosure")
 @click.option("--group", "group", metavar="G", help="One work group only [default: all].")
 @as_of_option
+@known_at_option
 @click.option("--csv", "as_csv", is_flag=True, help="Print CSV, one row per household.")
 @xlsx_option
 @json_option
@@ -536,6 +545,7 @@ def disclosure_csv(document: dict[str, Any], lang: str) -> str:
 def disclosure(
     group: str | None,
     as_of: str | None,
+    known_at: str | None,
     as_csv: bool,
     xlsx: Path | None,
     as_json: bool,
@@ -547,7 +557,7 @@ def disclosure(
     name and the ID number masked in every output."""
     check_one_format(as_json, as_csv, xlsx)
     with reads_at(db) as reads:
-        document = reads.disclosure(group, moment(as_of, reads))
+        document = reads.disclosure(group, moment(as_of, reads), known(known_at))
     if as_json:
         print_json(document)
     elif as_csv:

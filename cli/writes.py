@@ -4,6 +4,8 @@ for and runs it through the same path."""
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -12,10 +14,18 @@ import click
 
 from cli.credentials import authenticate
 from cli.options import envelope, fail, json_option, ledger_at, print_json, read_json, write_options
-from domain.errors import DomainError
+from domain.errors import DomainError, InvalidInput
 from ledger.application import Ledger
-from ledger.commands import Command, Declaration, parse_command
-from ledger.commands.declaration import Arg, Input, JsonFile, Option, Pairs, Together
+from ledger.commands import Command, Declaration, declarations, parse_command
+from ledger.commands.declaration import (
+    Arg,
+    FromFile,
+    Input,
+    JsonFile,
+    Option,
+    Pairs,
+    Together,
+)
 from ledger.commands.outcome import assigned_code, command_outcome, describe
 from ledger.reads import Reads
 
@@ -38,6 +48,9 @@ def run(
     try:
         # Bad input is said before the ledger is opened or a password asked for.
         command = parse_command(raw, actor_required=False)
+    except InvalidInput as e:
+        raise fail(InvalidInput(as_options(cmd, str(e)))) from None
+    try:
         with ledger_at(db) as ledger:
             events = ledger.execute(command, authenticate(ledger, command.actor, token_file))
             said = None if events is None or as_json else describe(command, events, ledger)
@@ -65,6 +78,39 @@ def _to_tell(ledger: Ledger, command: Command) -> str | None:
         f"tell the caller: acknowledged by {record['acknowledge_by']}, "
         f"resolved by {record['resolve_by']}"
     )
+
+
+def flags_of(declaration: Declaration) -> dict[str, str]:
+    """The option that gives each field (or part of one, such as deviation.reason), by
+    the name a parsing error gives it."""
+    flags: dict[str, str] = {}
+    for field in declaration.args:
+        for spec in field.inputs:
+            if isinstance(spec, Option):
+                flags.setdefault(field.name, spec.flag or _flag(spec.key or field.name))
+            elif isinstance(spec, Pairs):
+                flags.setdefault(field.name, spec.flag)
+            elif isinstance(spec, Together):
+                for option in spec.options:
+                    flag = option.flag or _flag(option.key or field.name)
+                    flags[f"{field.name}.{option.key}"] = flag
+                    flags.setdefault(field.name, flag)
+            elif isinstance(spec, FromFile):
+                flags.setdefault(field.name, spec.flag)
+    return flags
+
+
+def as_options(cmd: str, message: str) -> str:
+    """A parsing error as the command line says it: naming the options, not the
+    ingest fields (--approved-by, not deviation.approved_by)."""
+    declaration = next((d for d in declarations() if d.cmd == cmd), None)
+    if declaration is None:
+        return message
+    flags = flags_of(declaration)
+    for name in sorted(flags, key=len, reverse=True):
+        pattern = rf"(?<![\w.\-]){re.escape(name)}(?=[\s.\[:,;]|$)"
+        message = re.sub(pattern, lambda _m, f=flags[name]: f, message)
+    return message
 
 
 def pairs(values: tuple[str, ...], option: str, example: str) -> dict[str, str]:
@@ -117,8 +163,54 @@ def _read_json(file: Path) -> Any:
     return read_json(text, str(file), "give a policy document (DOMAIN.md, the policy as data).")
 
 
-def _parameters(field: Arg, spec: Input, n: int) -> tuple[list[click.Parameter], Gather]:
+def _from_file(spec: FromFile, made: set[str]) -> tuple[list[click.Parameter], Gather]:
+    """The --file option (made once, for every field read from it) and the part of
+    the file one field takes: its digest, name or size."""
+    param = "file__path"
+    options: list[click.Parameter] = []
+    if param not in made:
+        made.add(param)
+        options.append(
+            click.Option(
+                [spec.flag, param],
+                required=True,
+                type=click.Path(dir_okay=False, path_type=Path),
+                metavar="PATH",
+                help=spec.help,
+            )
+        )
+    return options, lambda given: read_file_part(given[param], spec)
+
+
+def read_file_part(path: Path, spec: FromFile) -> Any:
+    try:
+        if spec.part == "name":
+            if not path.is_file():
+                raise FileNotFoundError(path)
+            return path.name
+        if spec.part == "size":
+            return path.stat().st_size
+        digest = hashlib.sha256()
+        with path.open("rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                digest.update(chunk)
+        return digest.hexdigest()
+    except FileNotFoundError:
+        raise click.BadParameter(
+            f"{path} does not exist; give the path of the scanned file.", param_hint=spec.flag
+        ) from None
+    except OSError as e:
+        raise click.BadParameter(
+            f"{path} cannot be read ({e.strerror}); give a readable file.", param_hint=spec.flag
+        ) from None
+
+
+def _parameters(
+    field: Arg, spec: Input, n: int, made: set[str]
+) -> tuple[list[click.Parameter], Gather]:
     """The parameters of one of a field's inputs, and how its value is read from them."""
+    if isinstance(spec, FromFile):
+        return _from_file(spec, made)
     param = f"{field.name}__{n}"
     if isinstance(spec, Option):
         return [_option(field, spec, param, alone=True)], lambda given: given[param]
@@ -161,10 +253,11 @@ def write_command(declaration: Declaration) -> click.Command:
     """The command `oneruler GROUP NAME` of a declared command."""
     params: list[click.Parameter] = []
     fields: list[tuple[str, list[Gather]]] = []
+    shared: set[str] = set()
     for field in declaration.args:
         gathers = []
         for n, spec in enumerate(field.inputs):
-            made, gather = _parameters(field, spec, n)
+            made, gather = _parameters(field, spec, n, shared)
             params.extend(made)
             gathers.append(gather)
         fields.append((field.name, gathers))

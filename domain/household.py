@@ -11,11 +11,13 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate
 
+from domain import standard
 from domain.base import Recorded, Stamp
 from domain.errors import AlreadyExists, NotFound, PermissionDenied, RuleViolation
 from domain.ids import household_id
 from domain.policy import Entitlement, Item, PolicyVersion, check_items_fit, entitlement
 from domain.roles import APPROVE_DEVIATION, Actor
+from domain.standard import Approval, Deviation
 from domain.values import ZERO, format_yuan
 
 METHODS = ("monetary", "property_swap")
@@ -57,17 +59,6 @@ class Payout:
         return self.confirmed_by is not None
 
 
-@dataclass(frozen=True, slots=True)
-class Deviation:
-    """An agreed amount other than the entitlement: why, and which supervisor approved."""
-
-    reason: str
-    approved_by: str
-
-    def as_data(self) -> dict[str, str]:
-        return {"reason": self.reason, "approved_by": self.approved_by}
-
-
 class Household(Aggregate):
     TOPIC = "oneruler:Household"
 
@@ -96,6 +87,7 @@ class Household(Aggregate):
         def apply(self, household: Household) -> None:
             household.surveyed_at = self.occurred_at
             household.surveys += 1
+            household.areas = dict(self.building_area_m2)
 
     class Valued(Event):
         TOPIC = "oneruler:Household.Valued"
@@ -104,6 +96,19 @@ class Household(Aggregate):
         policy_version: int
         items: list[dict[str, Any]]
         reviews: str | None
+        # Building quantities other than the survey's: {"reason", "approved_by"}.
+        quantity_deviation: dict[str, str] | None
+        # Why a review leaves out items of the valuation it reviews.
+        dropped_reason: str | None
+
+        # 3: quantity_deviation and dropped_reason; a valuation recorded before them
+        # had neither.
+        class_version = 3
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            state["quantity_deviation"] = None
+            state["dropped_reason"] = None
 
         def apply(self, household: Household) -> None:
             record = Valuation(
@@ -145,9 +150,35 @@ class Household(Aggregate):
         TOPIC = "oneruler:Household.DeviationApproved"
         amount: Decimal
         reason: str
+        approval: str  # its id, which the agreement's deviation names
+
+        # 3: approval; an approval recorded before it is named by its command's id.
+        class_version = 3
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            state["approval"] = state["command"]
 
         def apply(self, household: Household) -> None:
-            household.approvals.append((self.actor, self.amount))
+            household.approvals.append(
+                Approval(self.approval, self.actor, self.amount, self.reason, self.occurred_at)
+            )
+
+    class DeviationRefused(Event):
+        """A supervisor's refusal of an amount other than the entitlement: no earlier
+        approval of that amount allows signing for it any longer."""
+
+        TOPIC = "oneruler:Household.DeviationRefused"
+        amount: Decimal
+        reason: str
+        approval: str
+
+        def apply(self, household: Household) -> None:
+            household.approvals.append(
+                Approval(
+                    self.approval, self.actor, self.amount, self.reason, self.occurred_at, True
+                )
+            )
 
     class AgreementVoided(Event):
         TOPIC = "oneruler:Household.AgreementVoided"
@@ -163,6 +194,14 @@ class Household(Aggregate):
         kind: str
         sha256: str
         filename: str
+        size: int | None  # bytes; None where the file's size was not given
+
+        # 3: size; a document attached before it had none.
+        class_version = 3
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            state["size"] = None
 
         def apply(self, household: Household) -> None:
             household.documents.setdefault(self.kind, []).append((self.sha256, self.occurred_at))
@@ -208,6 +247,15 @@ class Household(Aggregate):
 
     class Vacated(Event):
         TOPIC = "oneruler:Household.Vacated"
+        # Why it moved out before being paid in full, if it chose to (先补偿后搬迁).
+        chose_early: str | None
+
+        # 3: chose_early; a vacating recorded before it gave no reason.
+        class_version = 3
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            state["chose_early"] = None
 
         def apply(self, household: Household) -> None:
             household.vacated_at = self.occurred_at
@@ -228,12 +276,13 @@ class Household(Aggregate):
         self.registered_at = occurred_at
         self.surveyed_at: datetime | None = None
         self.surveys = 0
+        self.areas: dict[str, Decimal] = {}  # the current survey's, by structure
         self.valuations: dict[str, Valuation] = {}
         self.current_valuation: Valuation | None = None
         self.agreement: Agreement | None = None
         self.agreement_numbers: list[str] = []
         self.voided_at: datetime | None = None
-        self.approvals: list[tuple[str, Decimal]] = []  # (supervisor, amount)
+        self.approvals: list[Approval] = []  # approvals and refusals, in order
         self.documents: dict[str, list[tuple[str, datetime]]] = {}
         self.complaints: list[str] = []
         self.payouts: dict[str, Payout] = {}
@@ -299,6 +348,9 @@ class Household(Aggregate):
         policy: PolicyVersion,
         items: Sequence[Item],
         reviews: str | None = None,
+        quantity_deviation: Deviation | None = None,
+        approver: Actor | None = None,
+        dropped_reason: str | None = None,
     ) -> None:
         if self.surveyed_at is None:
             raise RuleViolation(
@@ -310,11 +362,16 @@ class Household(Aggregate):
                 f"{self.code} already has a valuation {valuation}; give the new one its own id."
             )
         self.check_reviews(reviews)
+        self.check_dropped(reviews, items, dropped_reason)
         self.check_not_before(stamp.at, self.surveyed_at, "its survey")
         if self.current_valuation is not None:
             self.check_not_before(stamp.at, self.current_valuation.at, "the valuation it replaces")
         policy.check_in_effect(stamp.at)
         check_items_fit(items, policy)
+        self.check_quantities(items, quantity_deviation)
+        if quantity_deviation is not None:
+            assert approver is not None, "the application resolves the approver"
+            approver.check_may(APPROVE_DEVIATION)
         self.trigger_event(
             self.Valued,
             valuation=valuation,
@@ -322,6 +379,8 @@ class Household(Aggregate):
             policy_version=policy.version,
             items=[item.as_data() for item in items],
             reviews=reviews,
+            quantity_deviation=quantity_deviation.as_data() if quantity_deviation else None,
+            dropped_reason=dropped_reason,
             **stamp.fields(),
         )
 
@@ -333,7 +392,6 @@ class Household(Aggregate):
         amount: Decimal,
         policy: PolicyVersion,
         deviation: Deviation | None = None,
-        approver: Actor | None = None,
     ) -> None:
         valuation = self.check_valued()
         self.check_no_agreement_in_force("sign another")
@@ -348,8 +406,12 @@ class Household(Aggregate):
         owed = self.entitlement(policy, stamp.at)
         self.check_amount(amount, owed, deviation)
         if deviation is not None:
-            assert approver is not None, "the application resolves the approver of a deviation"
-            approver.check_may(APPROVE_DEVIATION)
+            approval = self.check_approved(amount, owed, deviation, stamp.at)
+            deviation = Deviation(
+                reason=deviation.reason or approval.reason,
+                approved_by=approval.supervisor,
+                approval=approval.approval,
+            )
         self.trigger_event(
             self.AgreementSigned,
             agreement=agreement,
@@ -363,13 +425,44 @@ class Household(Aggregate):
             **stamp.fields(),
         )
 
-    def approve_deviation(self, stamp: Stamp, amount: Decimal, reason: str) -> None:
+    def approve_deviation(
+        self, stamp: Stamp, amount: Decimal, reason: str, approval: str | None = None
+    ) -> None:
         """Record a supervisor's approval of signing for another amount than the
-        entitlement (the agreement then names the supervisor in its deviation)."""
+        entitlement (the agreement then names the approval in its deviation)."""
+        self.check_decision(stamp, "approve another amount", approval)
+        self.trigger_event(
+            self.DeviationApproved,
+            amount=amount,
+            reason=reason,
+            approval=approval or stamp.command,
+            **stamp.fields(),
+        )
+
+    def refuse_deviation(
+        self, stamp: Stamp, amount: Decimal, reason: str, approval: str | None = None
+    ) -> None:
+        """Record a supervisor's refusal of signing for another amount than the
+        entitlement: an approval of that amount given before no longer allows it."""
+        self.check_decision(stamp, "refuse another amount", approval)
+        self.trigger_event(
+            self.DeviationRefused,
+            amount=amount,
+            reason=reason,
+            approval=approval or stamp.command,
+            **stamp.fields(),
+        )
+
+    def check_decision(self, stamp: Stamp, to_do: str, approval: str | None) -> None:
         valuation = self.check_valued()
-        self.check_no_agreement_in_force("approve another amount")
+        self.check_no_agreement_in_force(to_do)
         self.check_not_before(stamp.at, valuation.at, "the valuation it departs from")
-        self.trigger_event(self.DeviationApproved, amount=amount, reason=reason, **stamp.fields())
+        used = approval or stamp.command
+        if any(a.approval == used for a in self.approvals):
+            raise AlreadyExists(
+                f"{self.code} already has a decision {used} on a deviation; give this one "
+                "its own id."
+            )
 
     def void_agreement(self, stamp: Stamp, agreement: str, reason: str) -> None:
         current = self.check_agreement_in_force()
@@ -387,14 +480,21 @@ class Household(Aggregate):
             self.AgreementVoided, agreement=agreement, reason=reason, **stamp.fields()
         )
 
-    def attach_document(self, stamp: Stamp, kind: str, sha256: str, filename: str) -> None:
+    def attach_document(
+        self, stamp: Stamp, kind: str, sha256: str, filename: str, size: int | None = None
+    ) -> None:
         if any(digest == sha256 for digest, _ in self.documents.get(kind, ())):
             raise AlreadyExists(
                 f"the file of {self.code} already holds this {kind} (sha256 {sha256[:12]}…)."
             )
         self.check_not_before(stamp.at, self.registered_at, "its registration")
         self.trigger_event(
-            self.DocumentAttached, kind=kind, sha256=sha256, filename=filename, **stamp.fields()
+            self.DocumentAttached,
+            kind=kind,
+            sha256=sha256,
+            filename=filename,
+            size=size,
+            **stamp.fields(),
         )
 
     def attach_complaint(self, stamp: Stamp, complaint: str) -> None:
@@ -488,12 +588,28 @@ class Household(Aggregate):
                 f"than the agreed {format_yuan(agreement.amount)}."
             )
 
-    def record_vacated(self, stamp: Stamp) -> None:
+    def record_vacated(self, stamp: Stamp, chose_early: str | None = None) -> None:
         agreement = self.check_agreement_in_force()
         if self.vacated_at is not None:
             raise RuleViolation(f"{self.code} was already recorded as vacated.")
         self.check_not_before(stamp.at, agreement.at, "its agreement")
-        self.trigger_event(self.Vacated, **stamp.fields())
+        if chose_early is not None and self.paid_by(stamp.at) >= agreement.amount:
+            raise RuleViolation(
+                f"{self.code} was paid in full by then; remove --chose-early, which is for "
+                "a household moving out before it is paid."
+            )
+        self.trigger_event(self.Vacated, chose_early=chose_early, **stamp.fields())
+
+    def paid_by(self, at: datetime) -> Decimal:
+        """The payouts confirmed by a business time."""
+        return sum(
+            (
+                p.amount
+                for p in self.payouts.values()
+                if p.confirmed_at is not None and p.confirmed_at <= at
+            ),
+            ZERO,
+        )
 
     # --- what the rules read -----------------------------------------------
 
@@ -538,30 +654,28 @@ class Household(Aggregate):
             )
 
     def check_reviews(self, reviews: str | None) -> None:
-        if reviews is None:
-            return
-        if reviews not in self.valuations:
-            raise NotFound(f"{self.code} has no valuation {reviews} to review.")
-        current = self.current_valuation
-        if current is not None and current.valuation != reviews:
-            raise RuleViolation(
-                f"valuation {reviews} of {self.code} was superseded by {current.valuation}; "
-                "a review names the current valuation."
-            )
+        current = self.current_valuation.valuation if self.current_valuation else None
+        standard.check_reviews(self.code, self.valuations, current, reviews)
+
+    def check_dropped(self, reviews: str | None, items: Sequence[Item], reason: str | None) -> None:
+        reviewed = self.valuations[reviews].items if reviews is not None else ()
+        standard.check_dropped(self.code, reviews, reviewed, items, reason)
+
+    def check_quantities(self, items: Sequence[Item], deviation: Deviation | None) -> None:
+        standard.check_quantities(self.code, self.areas, items, deviation)
+
+    def approval_for(self, amount: Decimal, at: datetime) -> Approval | None:
+        """The supervisor's approval, on record by at and not refused since, that
+        allows signing for amount (None: none does)."""
+        return standard.approval_for(self.approvals, amount, at)
+
+    def check_approved(
+        self, amount: Decimal, owed: Entitlement, deviation: Deviation, at: datetime
+    ) -> Approval:
+        return standard.check_approved(self.code, self.approvals, amount, owed.total, deviation, at)
 
     def check_amount(self, amount: Decimal, owed: Entitlement, deviation: Deviation | None) -> None:
-        if deviation is None and amount != owed.total:
-            raise RuleViolation(
-                f"the amount {format_yuan(amount)} differs from the entitlement "
-                f"{format_yuan(owed.total)} under policy {owed.policy} version {owed.version}; "
-                "sign for the entitlement, or give a deviation with a reason "
-                "and a supervisor's approval."
-            )
-        if deviation is not None and amount == owed.total:
-            raise RuleViolation(
-                f"the amount equals the entitlement {format_yuan(owed.total)}; "
-                "remove the deviation."
-            )
+        standard.check_amount(amount, owed, deviation)
 
     def check_file_complete(self, required: Sequence[str], at: datetime) -> None:
         missing = self.missing_documents(required, at)

@@ -40,3 +40,12 @@ def payout_id(code: str) -> UUID:
 
 def account_id(code: str) -> UUID:
     return _id("account", code)
+
+
+def register_id() -> UUID:
+    """The one register of the programme (domain/register.py)."""
+    return _id("register", "programme")
+
+
+def bank_reference_id(reference: str) -> UUID:
+    return _id("bank_reference", reference)

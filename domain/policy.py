@@ -36,12 +36,16 @@ DOCUMENT_KEYS = frozenset(
         "required_documents",
         "block_payout_on_open_complaint",
         "complaint_deadlines",
+        "late_entry_days",
     }
 )
 DEADLINE_KEYS = frozenset({"acknowledge_days", "resolve_days"})
 INCENTIVE_KEYS = frozenset({"name", "amount", "signed_by"})
 DEFAULT_ACKNOWLEDGE_DAYS = 2
 DEFAULT_RESOLVE_DAYS = 15
+# An entry recorded more than this many days after its business time is late
+# (`report late-entries`).
+DEFAULT_LATE_ENTRY_DAYS = 3
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,7 @@ class PolicyVersion:
     block_payout_on_open_complaint: bool
     acknowledge_days: int
     resolve_days: int
+    late_entry_days: int = DEFAULT_LATE_ENTRY_DAYS
 
     @classmethod
     def from_document(cls, document: Any, *, stored: bool = False) -> PolicyVersion:
@@ -140,6 +145,11 @@ class PolicyVersion:
             resolve_days=parse_count(
                 deadlines.get("resolve_days", DEFAULT_RESOLVE_DAYS),
                 "document.complaint_deadlines.resolve_days",
+                most=366,
+            ),
+            late_entry_days=parse_count(
+                document.get("late_entry_days", DEFAULT_LATE_ENTRY_DAYS),
+                "document.late_entry_days",
                 most=366,
             ),
         )

@@ -238,6 +238,27 @@ def per_m2(amount: Decimal, area: Decimal) -> Decimal | None:
 
 
 @dataclass(frozen=True)
+class Quantities:
+    """A valuation that prices other building areas than the current survey's."""
+
+    valuation: str
+    differences: tuple[str, ...]  # "building:brick_concrete 300.00 m² priced, 108.00 ..."
+    reason: str | None
+    approved_by: str | None
+
+    def text(self, household: str) -> str:
+        why = (
+            f"{self.reason} (approved by {self.approved_by})"
+            if self.reason is not None
+            else "with no reason or approval on record"
+        )
+        return (
+            f"{household}'s valuation {self.valuation} prices other building areas than "
+            f"its survey: {'; '.join(self.differences)}; {why}."
+        )
+
+
+@dataclass(frozen=True)
 class Pricing:
     """What one ruler gave one household, as a neighbour compares it."""
 
@@ -253,6 +274,9 @@ class Pricing:
     deviation_reason: str | None = None
     deviation_approved_by: str | None = None
     reviews: tuple[str, ...] = ()  # this household's valuations that are reviews
+    # Where the priced building areas depart from the survey's, with the reason and
+    # the approving supervisor carried by the valuation (None: they do not depart).
+    quantities: Quantities | None = None
 
     @property
     def entitlement_per_m2(self) -> Decimal | None:
@@ -280,6 +304,7 @@ def pricing(
     deviation_reason: str | None = None,
     deviation_approved_by: str | None = None,
     reviews: Sequence[str] = (),
+    quantities: Quantities | None = None,
 ) -> tuple[Pricing, Entitlement]:
     owed = entitlement(items, policy, priced_at)
     return (
@@ -296,6 +321,7 @@ def pricing(
             deviation_reason=deviation_reason,
             deviation_approved_by=deviation_approved_by,
             reviews=tuple(reviews),
+            quantities=quantities,
         ),
         owed,
     )
@@ -389,6 +415,7 @@ class Review:
     changes: tuple[ItemChange, ...]
     before: Decimal
     after: Decimal
+    dropped_reason: str | None = None  # why it leaves out items of the one it reviews
 
     @property
     def difference(self) -> Decimal:
@@ -456,7 +483,7 @@ class Finding:
     """One place where pricing departs from the ruler. `own` findings are about
     the household itself; the others explain why a peer got more or less."""
 
-    # policy_version, deviation, review, incentive (own);
+    # policy_version, deviation, quantities, review, incentive (own);
     # peer_policy_version, peer_deviation, peer_review (a peer's)
     kind: str
     text: str
@@ -540,6 +567,9 @@ def verdict(
             )
         )
 
+    if own.quantities is not None:
+        findings.append(Finding("quantities", own.quantities.text(own.household), own=True))
+
     for review in own_reviews:
         changed_items = "; ".join(c.text() for c in review.changes) or "no item"
         findings.append(
@@ -601,7 +631,8 @@ def verdict(
 
     # A review or a missed incentive sets the amount apart under the same rates;
     # another version or a deviation is another ruler.
-    same_ruler = not any(f.kind in ("policy_version", "deviation") for f in findings)
+    # Areas priced other than surveyed: not measured by the same ruler.
+    same_ruler = not any(f.kind in ("policy_version", "deviation", "quantities") for f in findings)
     return Verdict(same_ruler, _summary(own, peers, same_ruler, findings), tuple(findings))
 
 
@@ -623,6 +654,12 @@ def _summary(
             f"the structure types {structures}); there is nobody to compare it with."
         )
     apart = sorted({f.kind.replace("_", " ") for f in findings if f.own})
+    if own.quantities is not None:
+        return (
+            f"{own.household} was not measured by the same ruler as its peers: its "
+            f"valuation prices other building areas than its survey measured; what sets it "
+            f"apart: {', '.join(apart)} (see the findings)."
+        )
     if same_ruler:
         rulers = Counter(p.ruler for p in peers)
         ruler = (

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from domain.complaint import contact_digest
 from domain.errors import DomainError, InvalidInput, NotFound
-from domain.ids import complaint_id, household_id, payout_id
+from domain.ids import complaint_id, group_id, household_id, payout_id
 from domain.policy import DEFAULT_ACKNOWLEDGE_DAYS, DEFAULT_RESOLVE_DAYS, PolicyVersion
 from domain.programme import Policy
 from domain.roles import SEES_CALLERS
@@ -26,7 +26,7 @@ from ledger.commands.unit_of_work import UnitOfWork
 from ledger.documents import Documents
 from ledger.log import store as log_store
 from ledger.log import verification
-from projections import complaint_records, consistency, household_search, on_behalf
+from projections import complaint_records, consistency, household_rows, household_search, on_behalf
 from projections import complaints as complaints_rm
 from projections import dispute as dispute_rm
 from projections import history as history_view
@@ -98,13 +98,33 @@ class Reads:
 
     # --- households ------------------------------------------------------------
 
-    def household(self, code: str, as_of: datetime) -> dict[str, Any]:
-        """The `household show --json` document (specs/cli.md), as of a business time."""
+    def known_position(self, known_at: datetime | None) -> int | None:
+        """The position of the last event the ledger had recorded by known_at (None:
+        no limit, everything recorded)."""
+        if known_at is None:
+            return None
+        from ledger.known import known_position
+
+        return known_position(self._ledger, known_at)
+
+    def household(
+        self, code: str, as_of: datetime, known_at: datetime | None = None
+    ) -> dict[str, Any]:
+        """The `household show --json` document (specs/cli.md), as of a business time;
+        known_at: as the ledger knew it then (only what it had recorded by then)."""
         code = asked(code, "household")
+        limit = self.known_position(known_at)
         with self._ledger.read_models.reading() as c:
             row = households_rm.load_by_code(c, code)
             if row is None:
                 raise NotFound(f"unknown household {code}: check the code, or register it first.")
+            row.timeline = household_rows.known(row.timeline, limit)
+            if not row.timeline:
+                assert known_at is not None
+                raise NotFound(
+                    f"{code} was not yet recorded at {known_at.isoformat()}; give a later "
+                    "--known-at."
+                )
             document = households_rm.show(
                 row, self._policy_lookup(c), as_of, programme_rm.latest_policy(c)
             )
@@ -147,11 +167,17 @@ class Reads:
             found = household_search.search(c, q, group, status, when, limit)
         return {"households": found}
 
-    def household_history(self, code: str, as_of: datetime | None) -> dict[str, Any]:
+    def household_history(
+        self, code: str, as_of: datetime | None, known_at: datetime | None = None
+    ) -> dict[str, Any]:
         """The `household history --json` document: every event of the household and
-        of the complaints about it, in business-time order, up to as_of (None: all)."""
+        of the complaints about it, in business-time order, up to as_of (None: all);
+        known_at: only those the ledger had recorded by then."""
         code = asked(code, "household")
         own, attached = self._ledger.household_record(code)
+        if known_at is not None:
+            own = [e for e in own if e.recorded_at <= known_at]
+            attached = [e for e in attached if e.recorded_at <= known_at]
         return {
             "household": code,
             "as_of": as_of.isoformat() if as_of else None,
@@ -167,10 +193,22 @@ class Reads:
 
     # --- the bulletin and the registers ----------------------------------------
 
-    def group_report(self, as_of: datetime) -> dict[str, Any]:
-        """The daily bulletin's table as of a business time (`report groups --json`)."""
+    def group_report(self, as_of: datetime, known_at: datetime | None = None) -> dict[str, Any]:
+        """The daily bulletin's table as of a business time (`report groups --json`);
+        known_at: as the ledger knew it then ("the bulletin as printed that evening")."""
+        limit = self.known_position(known_at)
         with self._ledger.read_models.reading() as c:
-            return progress_rm.report(c, as_of)
+            if limit is None:
+                return progress_rm.report(c, as_of)
+            document = progress_rm.report_known(c, as_of, limit, self._policy_lookup(c))
+        from ledger.known import created_at_position
+
+        def known_then(group: str) -> bool:
+            created = created_at_position(self._ledger, group_id(group))
+            return created is not None and created <= limit
+
+        document["groups"] = [g for g in document["groups"] if known_then(g["group"])]
+        return document
 
     def group_reports(self, days: Sequence[datetime]) -> list[dict[str, Any]]:
         """The same table as of each of several moments, in one read."""
@@ -320,26 +358,47 @@ class Reads:
     # --- one ruler ----------------------------------------------------------------
 
     def dispute(
-        self, code: str, as_of: datetime, other_version: int | None = None
+        self,
+        code: str,
+        as_of: datetime,
+        other_version: int | None = None,
+        known_at: datetime | None = None,
     ) -> dict[str, Any]:
         """The `dispute --json` document (docs/ruler.md)."""
         code = asked(code, "household")
+        limit = self.known_position(known_at)
         with self._ledger.read_models.reading() as c:
-            return dispute_rm.dispute(c, code, as_of, other_version)
+            return dispute_rm.dispute(c, code, as_of, other_version, limit)
 
-    def consistency(self, as_of: datetime) -> dict[str, Any]:
+    def consistency(self, as_of: datetime, known_at: datetime | None = None) -> dict[str, Any]:
         """The `report consistency --json` document (docs/ruler.md), with the
         approvals and money acts entered on someone else's behalf."""
+        limit = self.known_position(known_at)
         with self._ledger.read_models.reading() as c:
-            document = consistency.consistency(c, as_of)
-            document["entered_for_others"] = on_behalf.entered_for_others(c, micros(as_of))
+            document = consistency.consistency(c, as_of, limit)
+            acts = on_behalf.entered_for_others(c, micros(as_of))
+        if known_at is not None:
+            acts = [a for a in acts if datetime.fromisoformat(a["recorded_at"]) <= known_at]
+        document["entered_for_others"] = acts
         return document
 
-    def disclosure(self, group: str | None, as_of: datetime) -> dict[str, Any]:
+    def disclosure(
+        self, group: str | None, as_of: datetime, known_at: datetime | None = None
+    ) -> dict[str, Any]:
         """The masked per-household compensation list (`report disclosure --json`)."""
         group = asked(group, "group") if group is not None else None
+        limit = self.known_position(known_at)
         with self._ledger.read_models.reading() as c:
-            return consistency.disclosure(c, group, as_of)
+            return consistency.disclosure(c, group, as_of, limit)
+
+    def late_entries(self, window_days: int | None = None) -> dict[str, Any]:
+        """The `report late-entries --json` document: every event recorded more than
+        the window (the latest policy's late_entry_days, default 3) after its business
+        time, and every event that changed a figure of a bulletin already checkpointed,
+        with its actor and who entered it."""
+        from ledger.late import late_entries
+
+        return late_entries(self._ledger, window_days)
 
     # --- policies -----------------------------------------------------------------
 

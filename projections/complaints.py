@@ -203,6 +203,17 @@ def _stored(row: Row) -> tuple[Any, ...]:
     )
 
 
+def every(c: Cursor) -> list[Row]:
+    """Every complaint's row."""
+    c.execute("SELECT aggregate FROM rm_complaints ORDER BY filed_at, complaint")
+    rows = []
+    for (aggregate,) in c.fetchall():
+        row = _load(c, aggregate)
+        assert row is not None
+        rows.append(row)
+    return rows
+
+
 def transitions(row: Row) -> list[tuple[int, int]]:
     """When the complaint opened (+1) and closed (-1), in business-time order."""
     return [(at, change) for at, _, change in row.timeline if change]

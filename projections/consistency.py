@@ -10,19 +10,24 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from itertools import pairwise
 from operator import attrgetter
 from typing import Any
 
 from domain import ruler
 from domain.errors import NotFound, RuleViolation
 from domain.policy import Entitlement, Item, Line, PolicyVersion, entitlement
+from domain.standard import building_differences
 from domain.values import LEDGER_TZ, format_yuan
 from projections import programme
+from projections.household_rows import known
 from projections.households import (
     DeviationApproved,
     Entry,
     Signed,
     Step,
+    Surveyed,
+    Vacated,
     Valued,
     Voided,
     fold,
@@ -30,6 +35,7 @@ from projections.households import (
     unpack,
 )
 from projections.model import Cursor, micros, moment
+from projections.roster import roster_checks
 
 # --- a household's record, from its timeline -------------------------------------
 
@@ -46,6 +52,7 @@ class Record:
     steps: list[Step] = field(default_factory=list)  # in the order they took effect
     # Every supervisor's approval of a deviation on record (whatever the moment).
     approvals: list[DeviationApproved] = field(default_factory=list)
+    timeline: Sequence[Entry] = ()  # every entry, whatever the moment
 
     @property
     def valuations(self) -> list[Valued]:
@@ -55,6 +62,12 @@ class Record:
     def current(self) -> Valued | None:
         valuations = self.valuations
         return valuations[-1] if valuations else None
+
+    @property
+    def survey(self) -> Surveyed | None:
+        """The survey in force: the last."""
+        surveys = [s for s in self.steps if isinstance(s, Surveyed)]
+        return surveys[-1] if surveys else None
 
     @property
     def agreement(self) -> Signed | None:
@@ -84,7 +97,14 @@ def record_of(
     approvals = [e for e in timeline if isinstance(e, DeviationApproved)]
     approvals.sort(key=attrgetter("position"))
     return Record(
-        household, group, village, head, id_number, fold(timeline, as_of).steps, approvals
+        household,
+        group,
+        village,
+        head,
+        id_number,
+        fold(timeline, as_of).steps,
+        approvals,
+        timeline,
     )
 
 
@@ -164,8 +184,28 @@ def priced(record: Record, policies: Policies, as_of: datetime) -> Priced | None
         deviation_reason=deviation.get("reason") if deviation else None,
         deviation_approved_by=deviation.get("approved_by") if deviation else None,
         reviews=[v.valuation for v in record.valuations if v.reviews is not None],
+        quantities=quantities_of(record),
     )
     return Priced(pricing, owed, policy, at)
+
+
+def quantities_of(record: Record) -> ruler.Quantities | None:
+    """Where the current valuation's building areas depart from the survey in force
+    (None: they do not, or there is no valuation)."""
+    current, survey = record.current, record.survey
+    if current is None or survey is None:
+        return None
+    areas = {structure: Decimal(area) for structure, area in survey.areas.items()}
+    differences = building_differences(areas, current.parsed_items())
+    if not differences:
+        return None
+    deviation = current.quantity_deviation or {}
+    return ruler.Quantities(
+        current.valuation,
+        tuple(differences),
+        deviation.get("reason"),
+        deviation.get("approved_by"),
+    )
 
 
 def reviews_of(record: Record, policies: Policies) -> list[ruler.Review]:
@@ -190,6 +230,7 @@ def reviews_of(record: Record, policies: Policies) -> list[ruler.Review]:
                     items_before, policies[(before.policy, before.version)], at
                 ).total,
                 after=entitlement(items_after, policies[(review.policy, review.version)], at).total,
+                dropped_reason=review.dropped_reason,
             )
         )
     return reviews
@@ -259,6 +300,8 @@ def review_data(review: ruler.Review) -> dict[str, Any]:
         "entitlement_before": format_yuan(review.before),
         "entitlement_after": format_yuan(review.after),
         "difference": format_yuan(review.difference),
+        "dropped": [c.item for c in review.changes if c.after is None],
+        "dropped_reason": review.dropped_reason,
     }
 
 
@@ -278,7 +321,9 @@ def step_time(at: int | None) -> str | None:
 # --- the consistency report -----------------------------------------------------------
 
 
-def all_records(c: Cursor, as_of: int | None, group: str | None = None) -> list[Record]:
+def all_records(
+    c: Cursor, as_of: int | None, group: str | None = None, limit: int | None = None
+) -> list[Record]:
     sql = "SELECT household, grp, village, head, id_number, timeline FROM rm_households"
     args: tuple[str, ...] = ()
     if group is not None:
@@ -287,28 +332,70 @@ def all_records(c: Cursor, as_of: int | None, group: str | None = None) -> list[
     c.execute(sql + " ORDER BY grp, household", args)
     records = []
     for code, grp, village, head, id_number, timeline in c.fetchall():
-        record = record_of(code, grp, village, unpack(timeline), as_of, head, id_number)
+        entries = known(unpack(timeline), limit)
+        record = record_of(code, grp, village, entries, as_of, head, id_number)
         if record is not None:
             records.append(record)
     return records
 
 
-def rulers_in_force(records: Iterable[Record]) -> dict[str, tuple[tuple[str, int], int, int]]:
-    """Per village, the (policy, version) that most of its valued households'
-    current valuations use (a tie goes to the later version), with its count
-    and the number of valued households."""
-    counts: dict[str, Counter[tuple[str, int]]] = {}
+PeerGroup = tuple[str, frozenset[str]]  # a village, and the structure types priced
+
+
+def peer_group(record: Record) -> PeerGroup | None:
+    """The peers a household is judged among (docs/ruler.md): its village's valued
+    households whose current valuation prices the same building:* items."""
+    current = record.current
+    if current is None:
+        return None
+    return (record.village, ruler.structures_of(current.parsed_items()))
+
+
+def rulers_in_force(records: Iterable[Record]) -> dict[PeerGroup, Counter[tuple[str, int]]]:
+    """Per group of peers, how many of them each (policy, version) prices."""
+    counts: dict[PeerGroup, Counter[tuple[str, int]]] = {}
     for record in records:
-        current = record.current
-        if current is not None:
-            counts.setdefault(record.village, Counter())[(current.policy, current.version)] += 1
+        group, current = peer_group(record), record.current
+        if group is not None and current is not None:
+            counts.setdefault(group, Counter())[(current.policy, current.version)] += 1
+    return counts
+
+
+def departs_from(counter: Counter[tuple[str, int]], own: tuple[str, int]) -> tuple[str, int] | None:
+    """The version a household departs from, judged as `dispute` judges it: whoever
+    is in the minority among it and its peers departs, and a tie counts against the
+    household (so at 1:1 both are listed); None when strictly more use its version
+    than any other. The version named is the most used of the others (a tie: the
+    later version)."""
+    others = {key: n for key, n in counter.items() if key != own}
+    if not others or max(others.values()) < counter[own]:
+        return None
+    return max(others, key=lambda k: (others[k], k[1], k[0]))
+
+
+def _policy_version(
+    record: Record, policies: Policies, counter: Counter[tuple[str, int]]
+) -> dict[str, Any] | None:
+    """The household, if it departs in version from its peers (None: it does not)."""
+    current = record.current
+    assert current is not None
+    departed = departs_from(counter, (current.policy, current.version))
+    if departed is None:
+        return None
+    ours, theirs = policies[(current.policy, current.version)], policies[departed]
     return {
-        village: (
-            max(counter, key=lambda k: (counter[k], k[1], k[0])),
-            max(counter.values()),
-            sum(counter.values()),
-        )
-        for village, counter in counts.items()
+        **_where(record),
+        "valuation": current.valuation,
+        "valued_at": step_time(current.at),
+        "valued_by": current.actor,
+        "policy": current.policy,
+        "version": current.version,
+        "in_force": {"policy": departed[0], "version": departed[1]},
+        "village_households": {"in_force": counter[departed], "valued": sum(counter.values())},
+        "latest_effective_at_valuation": policies.latest_effective(
+            current.policy, moment(current.at)
+        ),
+        "rate_changes": [c.as_data() for c in ruler.rate_changes(ours, theirs)],
     }
 
 
@@ -316,65 +403,121 @@ def _where(record: Record) -> dict[str, str]:
     return {"household": record.household, "group": record.group, "village": record.village}
 
 
-def consistency(c: Cursor, as_of: datetime) -> dict[str, Any]:
+def consistency(c: Cursor, as_of: datetime, limit: int | None = None) -> dict[str, Any]:
     """Every departure from the ruler as of a moment: deviations in force,
     households priced under another version than their village's, reviews, and
     voided agreements (with what was signed again)."""
     policies = Policies.read(c)
-    records = sorted(all_records(c, micros(as_of)), key=lambda r: r.household)
+    records = sorted(all_records(c, micros(as_of), limit=limit), key=lambda r: r.household)
     in_force = rulers_in_force(records)
     deviations, versions, reviews, voided = [], [], [], []
+    quantities: list[dict[str, Any]] = []
+    revaluations: list[dict[str, Any]] = []
+    vacated: list[dict[str, Any]] = []
     for record in records:
         agreement = record.agreement
         if agreement is not None:
             amount, owed = Decimal(agreement.amount), Decimal(agreement.entitlement)
             if amount != owed:
                 deviations.append(_deviation(record, agreement, amount, owed))
-        current = record.current
-        if current is not None:
-            (policy, version), count, valued = in_force[record.village]
-            if (current.policy, current.version) != (policy, version):
-                ours = policies[(current.policy, current.version)]
-                theirs = policies[(policy, version)]
-                versions.append(
-                    {
-                        **_where(record),
-                        "valuation": current.valuation,
-                        "valued_at": step_time(current.at),
-                        "valued_by": current.actor,
-                        "policy": current.policy,
-                        "version": current.version,
-                        "in_force": {"policy": policy, "version": version},
-                        "village_households": {"in_force": count, "valued": valued},
-                        "latest_effective_at_valuation": policies.latest_effective(
-                            current.policy, moment(current.at)
-                        ),
-                        "rate_changes": [c.as_data() for c in ruler.rate_changes(ours, theirs)],
-                    }
-                )
+        group = peer_group(record)
+        if group is not None:
+            entry = _policy_version(record, policies, in_force[group])
+            if entry is not None:
+                versions.append(entry)
         for review in reviews_of(record, policies):
             reviews.append({**_where(record), **review_data(review)})
         voided.extend(_voids(record))
+        found = quantities_of(record)
+        if found is not None:
+            quantities.append(_quantities(record, found))
+        early = _vacated_before_paid(record, micros(as_of))
+        if early is not None:
+            vacated.append(early)
+        revaluations.extend(_revaluations(record))
+    unapproved = [d for d in deviations if d["approval"] is None]
     return {
         "as_of": when(as_of),
         "deviations": deviations,
         "policy_versions": versions,
         "reviews": reviews,
         "voided": voided,
+        "quantities": quantities,
+        "revaluations": revaluations,
+        **roster_checks(records),
+        "unapproved_deviations": unapproved,
+        "vacated_before_paid": vacated,
     }
+
+
+def _vacated_before_paid(record: Record, as_of: int) -> dict[str, Any] | None:
+    """The household, if it moved out before it was paid in full (先补偿后搬迁: never
+    forced out before it is paid, though it may choose to): as paid at that moment."""
+    timeline = record.timeline
+    vacated = next((e for e in timeline if isinstance(e, Vacated) and e.at <= as_of), None)
+    if vacated is None:
+        return None
+    then = fold(timeline, vacated.at)
+    if then.paid_in_full:
+        return None
+    return {
+        **_where(record),
+        "vacated_at": step_time(vacated.at),
+        "agreed": yuan(then.agreed),
+        "paid_then": format_yuan(then.paid),
+        "chose_to": vacated.chose_early is not None,
+        "reason": vacated.chose_early,
+    }
+
+
+def _quantities(record: Record, found: ruler.Quantities) -> dict[str, Any]:
+    current, survey = record.current, record.survey
+    assert current is not None and survey is not None
+    return {
+        **_where(record),
+        "valuation": current.valuation,
+        "valued_at": step_time(current.at),
+        "valued_by": current.actor,
+        "surveyed_at": step_time(survey.at),
+        "surveyed_by": survey.actor,
+        "differences": list(found.differences),
+        "reason": found.reason,
+        "approved_by": found.approved_by,
+    }
+
+
+def _revaluations(record: Record) -> list[dict[str, Any]]:
+    """Each valuation after the first that names no valuation it reviews (a ledger
+    recorded before a second valuation had to be a review)."""
+    valuations = record.valuations
+    return [
+        {
+            **_where(record),
+            "valuation": v.valuation,
+            "valued_at": step_time(v.at),
+            "valued_by": v.actor,
+            "replaces": previous.valuation,
+        }
+        for previous, v in pairwise(valuations)
+        if v.reviews is None
+    ]
 
 
 def _deviation(record: Record, agreement: Signed, amount: Decimal, owed: Decimal) -> dict[str, Any]:
     deviation = agreement.deviation or {}
     agreed = format_yuan(amount)
     approved_by = deviation.get("approved_by")
-    # Whether the supervisor approved it in the record (the last approval of this
-    # amount by them), or was only named by the clerk who recorded the agreement.
-    approvals = [
-        a.at
+    # Whether the supervisor approved it in the record (the last decision on this
+    # amount by them, by the signing, an approval), or was only named by the clerk
+    # who recorded the agreement (a ledger from before agreements named approvals).
+    decisions = [
+        a
         for a in record.approvals
-        if a.actor == approved_by and format_yuan(Decimal(a.amount)) == agreed
+        if a.actor == approved_by
+        and format_yuan(Decimal(a.amount)) == agreed
+        and a.at <= agreement.at
     ]
+    approvals = [decisions[-1].at] if decisions and not decisions[-1].refused else []
     return {
         **_where(record),
         "agreement": agreement.agreement,
@@ -388,6 +531,7 @@ def _deviation(record: Record, agreement: Signed, amount: Decimal, owed: Decimal
         "reason": deviation.get("reason"),
         "approved_by": approved_by,
         "approval_recorded_at": step_time(approvals[-1]) if approvals else None,
+        "approval": deviation.get("approval"),
     }
 
 
@@ -426,8 +570,23 @@ def _voids(record: Record) -> list[dict[str, Any]]:
     return entries
 
 
+# The report's sections of departures from the ruler (a fair programme has none).
+DEPARTURES = (
+    "deviations",
+    "policy_versions",
+    "reviews",
+    "voided",
+    "quantities",
+    "revaluations",
+    "shared_id_numbers",
+    "invalid_id_numbers",
+    "unapproved_deviations",
+    "vacated_before_paid",
+)
+
+
 def is_empty(report: Mapping[str, Any]) -> bool:
-    return not any(report[k] for k in ("deviations", "policy_versions", "reviews", "voided"))
+    return not any(report[k] for k in DEPARTURES)
 
 
 # --- the disclosure list (分户补偿情况公布) --------------------------------------------
@@ -489,13 +648,16 @@ def disclosure_row(record: Record, policies: Policies, as_of: datetime) -> dict[
     }
 
 
-def disclosure(c: Cursor, group: str | None, as_of: datetime) -> dict[str, Any]:
+def disclosure(
+    c: Cursor, group: str | None, as_of: datetime, limit: int | None = None
+) -> dict[str, Any]:
     """The per-household compensation list of the valued households, by group."""
     if group is not None:
         known = [code for code, _ in programme.groups(c)]
         if group not in known:
             raise NotFound(f"unknown group {group}: use one of {', '.join(known) or '(none yet)'}.")
-    return disclosure_document(all_records(c, micros(as_of), group), Policies.read(c), as_of, group)
+    records = all_records(c, micros(as_of), group, limit)
+    return disclosure_document(records, Policies.read(c), as_of, group)
 
 
 def disclosure_document(

@@ -15,7 +15,7 @@ from domain import ruler
 from domain.errors import NotFound, RuleViolation
 from domain.policy import Item, PolicyVersion, entitlement
 from domain.values import format_yuan
-from projections import households
+from projections import household_rows, households
 from projections.consistency import (
     Policies,
     Priced,
@@ -53,7 +53,12 @@ def _structures_in(timeline: Sequence[Entry], as_of: int) -> frozenset[str] | No
 
 
 def peers_of(
-    c: Cursor, own: ruler.Pricing, village: str, policies: Policies, as_of: datetime
+    c: Cursor,
+    own: ruler.Pricing,
+    village: str,
+    policies: Policies,
+    as_of: datetime,
+    limit: int | None = None,
 ) -> list[ruler.Pricing]:
     """Peers: the other valued households of the same village whose current
     valuation prices the same set of building:* items (docs/ruler.md). The
@@ -67,7 +72,7 @@ def peers_of(
     )
     peers = []
     for code, group, packed in c.fetchall():
-        timeline = unpack(packed)
+        timeline = household_rows.known(unpack(packed), limit)
         if _structures_in(timeline, at) != own.structures:
             continue
         record = record_of(code, group, village, timeline, at)
@@ -157,15 +162,20 @@ def what_if(found: Priced, items: Sequence[Item], other: PolicyVersion) -> dict[
 
 
 def dispute(
-    c: Cursor, code: str, as_of: datetime, other_version: int | None = None
+    c: Cursor,
+    code: str,
+    as_of: datetime,
+    other_version: int | None = None,
+    limit: int | None = None,
 ) -> dict[str, Any]:
     """One household's record against its peers': the `dispute --json` document of
     docs/ruler.md."""
     row = households.load_by_code(c, code)
     if row is None:
         raise NotFound(f"unknown household {code}: check the code, or register it first.")
+    timeline = household_rows.known(row.timeline, limit)
     record = record_of(
-        row.household, row.group, row.village, row.timeline, micros(as_of), row.head, row.id_number
+        row.household, row.group, row.village, timeline, micros(as_of), row.head, row.id_number
     )
     if record is None:
         raise NotFound(
@@ -182,7 +192,7 @@ def dispute(
     if other_version is not None:
         other = policies.version(found.policy.policy, other_version)
     own = found.pricing
-    peers = peers_of(c, own, record.village, policies, as_of)
+    peers = peers_of(c, own, record.village, policies, as_of, limit)
     reviews = reviews_of(record, policies)
     verdict = ruler.verdict(own, peers, policies.all, reviews, found.priced_at)
     current = record.current

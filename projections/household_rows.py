@@ -48,6 +48,14 @@ class Row:
         return header + self.packed
 
 
+def known(timeline: list[Any], limit: int | None) -> list[Any]:
+    """The entries of the events the ledger had recorded up to position limit (None:
+    all of them): a timeline as the ledger knew it then (`--known-at`)."""
+    if limit is None:
+        return timeline
+    return [entry for entry in timeline if entry.position <= limit]
+
+
 @dataclass(slots=True)
 class _Kept:
     """A row as kept in memory between pages: its timeline only as packed (a tenth of

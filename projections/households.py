@@ -75,6 +75,8 @@ class Valued(NamedTuple):
     reviews: str | None
     actor: str
     recorded: int
+    quantity_deviation: dict[str, str] | None  # {"reason", "approved_by"}
+    dropped_reason: str | None
 
     def apply(self, fold: Fold) -> None:
         fold.valuation = self
@@ -110,11 +112,13 @@ class Signed(NamedTuple):
         fold.steps.append(self)
 
 
-class DeviationApproved(NamedTuple):
+class DeviationApproved(NamedTuple):  # or refused
     at: int
     position: int
     amount: str
     actor: str  # the supervisor
+    approval: str  # its id
+    refused: bool
 
     def apply(self, fold: Fold) -> None:
         pass
@@ -175,6 +179,7 @@ class PayoutConfirmed(NamedTuple):
 class Vacated(NamedTuple):
     at: int
     position: int
+    chose_early: str | None  # why it moved out before being paid in full, if it chose to
 
     def apply(self, fold: Fold) -> None:
         fold.vacated = True
@@ -433,6 +438,8 @@ class Households(ReadModel):
             e.reviews,
             e.actor,
             recorded,
+            e.quantity_deviation,
+            e.dropped_reason,
         )
         self._add(e, entry)
 
@@ -456,8 +463,9 @@ class Households(ReadModel):
         self._add(e, entry)
 
     @handle.register
-    def _approved(self, e: H.DeviationApproved, position: int) -> None:
-        self._add(e, DeviationApproved(micros(e.occurred_at), position, str(e.amount), e.actor))
+    def _decided(self, e: H.DeviationApproved | H.DeviationRefused, position: int) -> None:
+        at, amount, refused = micros(e.occurred_at), str(e.amount), type(e) is H.DeviationRefused
+        self._add(e, DeviationApproved(at, position, amount, e.actor, e.approval, refused))
 
     @handle.register
     def _voided(self, e: H.AgreementVoided, position: int) -> None:
@@ -482,7 +490,7 @@ class Households(ReadModel):
 
     @handle.register
     def _vacated(self, e: H.Vacated, position: int) -> None:
-        self._add(e, Vacated(micros(e.occurred_at), position))
+        self._add(e, Vacated(micros(e.occurred_at), position, e.chose_early))
 
     def _add(self, e: H.Event, entry: Entry) -> None:
         last = self._last
@@ -606,20 +614,24 @@ def _text(value: Any) -> str | None:
 _SELECT = "SELECT aggregate, household, grp, village, head, id_number, timeline FROM rm_households"
 
 
-def _row_of(r: Sequence[Any]) -> Row:
+SELECT_ALL = _SELECT + " ORDER BY household"
+
+
+def row_of(r: Sequence[Any]) -> Row:
+    """A row as selected (_SELECT, SELECT_ALL)."""
     return Row(r[0], r[1], r[2], r[3], r[4], r[5], unpack(r[6]))
 
 
 def _load(c: Cursor, aggregate: bytes) -> Row | None:
     c.execute(f"{_SELECT} WHERE aggregate = ?", (aggregate,))
     r = c.fetchone()
-    return None if r is None else _row_of(r)
+    return None if r is None else row_of(r)
 
 
 def load_by_code(c: Cursor, household: str) -> Row | None:
     c.execute(f"{_SELECT} WHERE household = ?", (household,))
     r = c.fetchone()
-    return None if r is None else _row_of(r)
+    return None if r is None else row_of(r)
 
 
 def write(c: Cursor, rows: Iterable[Row]) -> None:

@@ -1,5 +1,5 @@
 """The approvals and money acts entered on someone else's behalf (specs/identity.md),
-for `report consistency`: approving a deviation, voiding an agreement, resolving a
+for `report consistency`: approving or refusing a deviation, voiding an agreement, resolving a
 complaint and confirming a payout whose enterer is not their actor (the built-in
 admin's bulk entry of a programme's paper records, say). Kept as each such event is
 recorded; the household or complaint it concerns is looked up by its aggregate when
@@ -19,6 +19,7 @@ from projections.model import Cursor, ReadModel, micros
 # The kinds of act, by the event that records each, and the ingest cmd they are.
 ACTS: dict[type[Recorded], str] = {
     Household.DeviationApproved: "approve_deviation",
+    Household.DeviationRefused: "refuse_deviation",
     Household.AgreementVoided: "void_agreement",
     Complaint.Resolved: "resolve_complaint",
     Household.PayoutConfirmed: "confirm_payout",
@@ -66,6 +67,10 @@ class OnBehalf(ReadModel):
     @handle.register
     def _deviation(self, e: Household.DeviationApproved, position: int) -> None:
         self._keep(e, position, f"deviation to {format_yuan(e.amount)}")
+
+    @handle.register
+    def _refused(self, e: Household.DeviationRefused, position: int) -> None:
+        self._keep(e, position, f"deviation to {format_yuan(e.amount)} refused")
 
     @handle.register
     def _resolved(self, e: Complaint.Resolved, position: int) -> None:

@@ -14,8 +14,8 @@ import msgpack
 
 from domain.values import LEDGER_TZ
 from projections import complaints as complaint_rm
+from projections import household_rows, programme
 from projections import households as household_rm
-from projections import programme
 from projections.complaints import Complaints
 from projections.household_rows import Row
 from projections.households import Households
@@ -377,7 +377,10 @@ def _figures(get: Callable[[str], int]) -> dict[str, Any]:
 
 def report(c: Cursor, as_of: datetime) -> dict[str, Any]:
     """The `report groups --json` document of specs/cli.md."""
-    totals = counts(c, as_of)
+    return _report(counts(c, as_of), c, as_of)
+
+
+def _report(totals: Mapping[tuple[str, str], int], c: Cursor, as_of: datetime) -> dict[str, Any]:
     groups = programme.groups(c, created_by=micros(as_of))
     known = {group for group, _ in groups}
     rows = []
@@ -396,6 +399,32 @@ def report(c: Cursor, as_of: datetime) -> dict[str, Any]:
         "groups": rows,
         "total": _figures(town),
     }
+
+
+def report_known(
+    c: Cursor, as_of: datetime, limit: int, policies: household_rm.PolicyLookup
+) -> dict[str, Any]:
+    """The bulletin as of a business time from what the ledger had recorded up to
+    position limit (`--known-at`): every household's and complaint's timeline folded
+    again without the entries recorded later (slower than the stored counts, which
+    hold everything recorded)."""
+    moment = micros(as_of)
+    totals: Counter[tuple[str, str]] = Counter()
+    c.execute(household_rm.SELECT_ALL)
+    for r in c.fetchall():
+        row = household_rm.row_of(r)
+        row.timeline = household_rows.known(row.timeline, limit)
+        if not row.timeline:
+            continue
+        for at, group, metric, delta in household_contributions(row, policies):
+            if at <= moment:
+                totals[(group, metric)] += delta
+    for complaint in complaint_rm.every(c):
+        complaint.timeline = [entry for entry in complaint.timeline if entry[1] <= limit]
+        for at, group, metric, delta in complaint_contributions(complaint):
+            if at <= moment:
+                totals[(group, metric)] += delta
+    return _report(dict(totals), c, as_of)
 
 
 def ranked(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -10,12 +10,12 @@ import random
 from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
 from domain.policy import Item, PolicyVersion, entitlement
-from domain.values import LEDGER_TZ
+from domain.values import LEDGER_TZ, id_number_check
 
 START = date(2018, 3, 1)
 DAYS = 30
@@ -69,9 +69,7 @@ def id_number(rng: random.Random, serial: int) -> str:
     """An 18-digit resident ID with a valid ISO 7064 check digit (never a real person's)."""
     born = date(1940, 1, 1) + timedelta(days=rng.randrange(0, 20_000))
     body = f"211481{born:%Y%m%d}{serial % 1000:03d}"
-    weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-    check = "10X98765432"[sum(int(d) * w for d, w in zip(body, weights, strict=True)) % 11]
-    return body + check
+    return body + id_number_check(body)
 
 
 def at(day: int, rng: random.Random, hour_from: int = 8, hour_to: int = 18) -> datetime:
@@ -142,6 +140,9 @@ class Programme:
     def set_up(self) -> Iterator[dict[str, Any]]:
         rng = self.rng
         yield self.command("publish_policy", "admin", at(1, rng, 8, 9), document=POLICY)
+        declared = datetime.combine(START, time(9), LEDGER_TZ)
+        for village in VILLAGES:
+            yield self.command("add_village", "admin", declared, village=village)
         for g in range(1, self.groups + 1):
             code = f"G{g:02d}"
             yield self.command(
@@ -219,12 +220,14 @@ class Programme:
         if rng.random() < 0.4:
             areas["simple"] = Decimal(rng.randint(50, 300)) / 10
         land = Decimal(rng.randint(800, 3000)) / 10
+        surveyed_at = at(survey_day, rng)
+        residents = rng.randint(1, 7)
         yield self.command(
             "record_survey",
             clerk,
-            at(survey_day, rng),
+            surveyed_at,
             household=code,
-            residents=rng.randint(1, 7),
+            residents=residents,
             building_area_m2={k: f"{v:.2f}" for k, v in areas.items()},
             land_area_m2=f"{land:.2f}",
         )
@@ -240,15 +243,23 @@ class Programme:
         sign_day = self.signing_day(n)
         if rng.random() < 0.02:
             # A review (复核) asked for by the household: the area is re-measured.
+            # The clerks correct the survey, then the appraiser prices the new area.
             review_day = max(valuation_day + 1, CAMPAIGN - 1)
             items[0] = Item(items[0].item, quantity=items[0].quantity + Decimal("3.50"))  # type: ignore[operator]
+            reviewed_at = at(review_day, rng, 8, 12)
+            areas["brick_concrete"] += Decimal("3.50")
+            yield self.command(
+                "record_survey",
+                clerk,
+                reviewed_at - timedelta(minutes=20),
+                household=code,
+                residents=residents,
+                building_area_m2={k: f"{v:.2f}" for k, v in areas.items()},
+                land_area_m2=f"{land:.2f}",
+                reason="户主申请复核，重新丈量砖混面积 (re-measured at the household's request)",
+            )
             yield self.valuation(
-                code,
-                appraiser,
-                at(review_day, rng, 8, 12),
-                f"V-{code}-R",
-                items,
-                reviews=f"V-{code}",
+                code, appraiser, reviewed_at, f"V-{code}-R", items, reviews=f"V-{code}"
             )
             if sign_day is not None:
                 sign_day = max(sign_day, review_day + 1)

@@ -157,6 +157,7 @@ EVENTS: dict[str, tuple[str, str]] = {
     "Household.Valued": ("评估", "valued"),
     "Household.AgreementSigned": ("签订协议", "agreement signed"),
     "Household.DeviationApproved": ("批准偏离", "deviation approved"),
+    "Household.DeviationRefused": ("不予批准偏离", "deviation refused"),
     "Household.AgreementVoided": ("协议作废", "agreement voided"),
     "Household.DocumentAttached": ("上传材料", "document attached"),
     "Household.ComplaintAttached": ("关联投诉", "complaint attached"),

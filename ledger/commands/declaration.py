@@ -88,7 +88,17 @@ class JsonFile:
     """A FILE argument whose JSON is the value."""
 
 
-Input = Option | Pairs | Together | JsonFile
+@dataclass(frozen=True)
+class FromFile:
+    """A value the command line reads from the file given as --file PATH (one option
+    for every such field): its SHA-256 digest, its name or its size in bytes."""
+
+    part: str  # "sha256", "name" or "size"
+    flag: str = "--file"
+    help: str = "The scanned file: its SHA-256 digest, name and size are read from it."
+
+
+Input = Option | Pairs | Together | JsonFile | FromFile
 
 
 # --- fields ------------------------------------------------------------------------------
@@ -362,16 +372,18 @@ def parse_command(raw: Any, *, actor_required: bool = True) -> Command:
     needs = f"{', '.join(envelope[:-1])} and {envelope[-1]}"
     if not isinstance(raw, Mapping):
         raise InvalidInput(f"each line must be a JSON object with {needs}.")
+    cmd = raw.get("cmd")
+    declaration = _BY_CMD.get(cmd) if isinstance(cmd, str) else None
+    if declaration is None and cmd not in (None, ""):
+        # Said first: what else is missing depends on which command was meant.
+        raise InvalidInput(f"unknown cmd {cmd!r}; use one of {', '.join(_BY_CMD)}.")
     missing = [name for name in envelope if raw.get(name) in (None, "")]
     if missing:
         raise InvalidInput(f"missing field {', '.join(missing)}; every command needs {needs}.")
     command_id = raw["id"]
     if not isinstance(command_id, str) or len(command_id) > 200:
         raise InvalidInput("id must be a string of at most 200 characters.")
-    cmd = raw["cmd"]
-    declaration = _BY_CMD.get(cmd) if isinstance(cmd, str) else None
-    if declaration is None:
-        raise InvalidInput(f"unknown cmd {cmd!r}; use one of {', '.join(_BY_CMD)}.")
+    assert declaration is not None
     required = declaration.required
     absent = [name for name in required if raw.get(name) is None]
     if absent:
@@ -385,7 +397,7 @@ def parse_command(raw: Any, *, actor_required: bool = True) -> Command:
     actor = raw.get("actor")
     return Command(
         id=command_id,
-        cmd=cmd,
+        cmd=declaration.cmd,
         actor=None if actor in (None, "") else parse_code(actor, "actor"),
         at=parse_time(raw["at"], "at"),
         body=declaration.parse(raw),

@@ -3,20 +3,23 @@ use case."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 from domain.base import Stamp
-from domain.errors import InvalidInput
-from domain.household import METHODS, Deviation, Household
-from domain.ids import group_id, household_id, policy_id, staff_id
+from domain.errors import InvalidInput, RuleViolation
+from domain.household import METHODS, Household
+from domain.ids import group_id, household_id, policy_id, register_id, staff_id
 from domain.policy import Item, parse_items
 from domain.programme import Policy, WorkGroup
+from domain.register import Register, nearest_said, no_village_declared
 from domain.roles import APPROVE_DEVIATION, Permission
-from domain.values import parse_areas, parse_code, parse_sha256, parse_text
+from domain.standard import Deviation
+from domain.values import parse_areas, parse_code, parse_id_number, parse_sha256, parse_text
 from ledger.commands.declaration import (
+    FromFile,
     Option,
     Pairs,
     Together,
@@ -37,6 +40,18 @@ CLERK = ("clerk",)
 SUPERVISOR = ("supervisor",)
 
 
+def _the_register(_value: Any) -> Iterable[UUID]:
+    """refers= for a field checked against the programme's register."""
+    return (register_id(),)
+
+
+def _listed_policies(_body: Any, known: Callable[[UUID], object]) -> Iterable[UUID]:
+    """then_reads=: the published policies the register lists (their rates and required
+    documents are what a survey and a document are checked against)."""
+    register = known(register_id())
+    return [policy_id(code) for code in register.policies] if isinstance(register, Register) else []
+
+
 @command(
     "register_household",
     "household register",
@@ -47,9 +62,11 @@ class RegisterHousehold:
 
     household: str = code("The household code, such as XC-0001.", refers=household_id)
     group: str = code("The work group it is assigned to.", refers=group_id)
-    village: str = text("Its village.")
+    village: str = arg(parse_text, "Its village (declared: village add).", refers=_the_register)
     head: str = text("The name of the head of household.")
-    id_number: str | None = code("The head's ID number.", optional=True)
+    id_number: str | None = arg(
+        parse_id_number, "The head's resident ID number (18 characters).", optional=True
+    )
     address: str | None = text("Its address.", optional=True)
 
 
@@ -61,6 +78,10 @@ def register_household(uow: UnitOfWork, stamp: Stamp, cmd: RegisterHousehold) ->
     )
     group = uow.get(WorkGroup, group_id(cmd.group), f"unknown group {cmd.group}: create it first.")
     group.check_exists_by(stamp.at)
+    register = uow.register()
+    if register is None:
+        raise no_village_declared(cmd.village)
+    register.check_village(cmd.village, stamp.at)
     uow.add(
         Household.register(
             stamp, cmd.household, cmd.group, cmd.village, cmd.head, cmd.id_number, cmd.address
@@ -68,7 +89,12 @@ def register_household(uow: UnitOfWork, stamp: Stamp, cmd: RegisterHousehold) ->
     )
 
 
-@command("record_survey", "survey record", may=Permission("record a survey", CLERK, own_group=True))
+@command(
+    "record_survey",
+    "survey record",
+    may=Permission("record a survey", CLERK, own_group=True),
+    then_reads=_listed_policies,
+)
 class RecordSurvey:
     """Record a household's survey (or a correcting survey, with --reason)."""
 
@@ -76,6 +102,7 @@ class RecordSurvey:
     residents: int = count("How many people live there.")
     building_area_m2: dict[str, Decimal] = arg(
         parse_areas,
+        refers=_the_register,
         cli=Pairs(
             "--area",
             "STRUCTURE=M2",
@@ -95,8 +122,64 @@ class RecordSurvey:
 def record_survey(uow: UnitOfWork, stamp: Stamp, cmd: RecordSurvey) -> None:
     household = uow.household(cmd.household)
     uow.check_may(stamp, cmd, household.group)
+    check_structures(cmd.building_area_m2, uow.priced_structures())
     household.record_survey(
         stamp, cmd.residents, cmd.building_area_m2, cmd.land_area_m2, cmd.notes, cmd.reason
+    )
+
+
+# How the command line names a deviation's reason and approver, which errors name.
+QUANTITY_FLAGS = ("--quantity-reason", "--quantity-approved-by")
+
+
+def _deviation(raw: Any, name: str, flags: tuple[str, str]) -> Deviation:
+    reason, approved_by = flags
+    if not isinstance(raw, Mapping):
+        raise InvalidInput(f"{name} needs {reason} and {approved_by} (reason and approved_by).")
+    if raw.get("reason") is None:
+        raise InvalidInput(f"{name} needs a reason: give {reason}.")
+    if raw.get("approved_by") is None:
+        raise InvalidInput(f"{name} needs the supervisor who approved it: give {approved_by}.")
+    return Deviation(
+        reason=parse_text(raw.get("reason"), reason),
+        approved_by=parse_code(raw.get("approved_by"), approved_by),
+    )
+
+
+def _agreement_deviation(raw: Any, name: str) -> Deviation:
+    """An agreement's deviation: the approval on record it rests on (approval), or
+    the supervisor who approved this amount (approved_by), with a reason or not."""
+    if not isinstance(raw, Mapping) or not (raw.get("approval") or raw.get("approved_by")):
+        raise InvalidInput(
+            f"{name} needs the supervisor's approval it rests on: give --approval (the "
+            "approval's id) or --approved-by (the supervisor who approved this amount)."
+        )
+    approval, approved_by, reason = raw.get("approval"), raw.get("approved_by"), raw.get("reason")
+    return Deviation(
+        reason=None if reason is None else parse_text(reason, "--deviation-reason"),
+        approved_by=None if approved_by is None else parse_code(approved_by, "--approved-by"),
+        approval=None if approval is None else parse_code(approval, "--approval"),
+    )
+
+
+def _approver(deviation: Deviation) -> Iterable[UUID]:
+    return () if deviation.approved_by is None else names(staff_id)(deviation.approved_by)
+
+
+def check_structures(areas: Mapping[str, Decimal], priced: set[str]) -> None:
+    """A survey measures structure types that a published policy prices."""
+    unknown = sorted(set(areas) - priced)
+    if not unknown:
+        return
+    if not priced:
+        raise RuleViolation(
+            "no published policy prices a structure type yet; publish the policy before "
+            "recording surveys."
+        )
+    name = unknown[0]
+    raise RuleViolation(
+        f"structure type {name} is not priced by any published policy"
+        f"{nearest_said(name, priced)}; use one of {', '.join(sorted(priced))} in --area."
     )
 
 
@@ -137,6 +220,28 @@ class RecordValuation:
         ),
     )
     reviews: str | None = code("The valuation id this one reviews.", optional=True)
+    quantity_deviation: Deviation | None = arg(
+        lambda raw, name: _deviation(raw, name, QUANTITY_FLAGS),
+        optional=True,
+        refers=_approver,
+        cli=Together(
+            (
+                Option(
+                    "Why the building areas priced differ from the survey's.",
+                    flag="--quantity-reason",
+                    key="reason",
+                ),
+                Option(
+                    "The supervisor who approved pricing other areas than the survey's.",
+                    flag="--quantity-approved-by",
+                    key="approved_by",
+                ),
+            )
+        ),
+    )
+    dropped_reason: str | None = text(
+        "Why a review leaves out items of the valuation it reviews.", optional=True
+    )
 
 
 @handles(RecordValuation)
@@ -146,20 +251,19 @@ def record_valuation(uow: UnitOfWork, stamp: Stamp, cmd: RecordValuation) -> Non
     policy = uow.policy_version(cmd.policy, cmd.policy_version)
     published = uow.get(Policy, policy_id(cmd.policy), f"unknown policy {cmd.policy}.")
     published.check_published_by(cmd.policy_version, stamp.at)
-    household.record_valuation(stamp, cmd.valuation, policy, cmd.items, cmd.reviews)
-
-
-def _deviation(raw: Any, _name: str) -> Deviation:
-    if not isinstance(raw, Mapping):
-        raise InvalidInput("deviation must be an object with reason and approved_by.")
-    return Deviation(
-        reason=parse_text(raw.get("reason"), "deviation.reason"),
-        approved_by=parse_code(raw.get("approved_by"), "deviation.approved_by"),
+    approver = None
+    if cmd.quantity_deviation is not None and cmd.quantity_deviation.approved_by is not None:
+        approver = uow.actor(cmd.quantity_deviation.approved_by, stamp.at)
+    household.record_valuation(
+        stamp,
+        cmd.valuation,
+        policy,
+        cmd.items,
+        cmd.reviews,
+        cmd.quantity_deviation,
+        approver,
+        cmd.dropped_reason,
     )
-
-
-def _approver(deviation: Deviation) -> Iterable[UUID]:
-    return names(staff_id)(deviation.approved_by)
 
 
 @command(
@@ -175,18 +279,23 @@ class SignAgreement:
     method: str = choice(METHODS, "Money or a replacement flat.")
     amount: Decimal = amount("The agreed amount, such as 356800.00.")
     deviation: Deviation | None = arg(
-        _deviation,
+        _agreement_deviation,
         optional=True,
         refers=_approver,
         cli=Together(
             (
                 Option(
-                    "Why the amount departs from the entitlement.",
+                    "The id of the supervisor's approval of this amount on record.",
+                    flag="--approval",
+                    key="approval",
+                ),
+                Option(
+                    "Why the amount departs from the entitlement [default: the approval's].",
                     flag="--deviation-reason",
                     key="reason",
                 ),
                 Option(
-                    "The supervisor who approved the deviation.",
+                    "The supervisor who approved this amount (agreement approve-deviation).",
                     flag="--approved-by",
                     key="approved_by",
                 ),
@@ -199,30 +308,48 @@ class SignAgreement:
 def sign_agreement(uow: UnitOfWork, stamp: Stamp, cmd: SignAgreement) -> None:
     household = uow.household(cmd.household)
     uow.check_may(stamp, cmd, household.group)
-    approver = None
-    if cmd.deviation is not None:
-        approver = uow.actor(cmd.deviation.approved_by, stamp.at)
     policy = uow.household_policy(household)
-    household.sign_agreement(
-        stamp, cmd.agreement, cmd.method, cmd.amount, policy, cmd.deviation, approver
-    )
+    household.sign_agreement(stamp, cmd.agreement, cmd.method, cmd.amount, policy, cmd.deviation)
 
 
 @command("approve_deviation", "agreement approve-deviation", may=APPROVE_DEVIATION)
 class ApproveDeviation:
-    """Approve, as the supervisor, signing for another amount than the entitlement
-    (the agreement then names you in --approved-by)."""
+    """Approve, as the supervisor, signing for another amount than the entitlement;
+    the agreement for that amount then names this approval (--approval ID, or
+    --approved-by you)."""
 
     household: str = code("The household code.", refers=household_id)
     amount: Decimal = amount("The amount approved, such as 370000.00.")
     reason: str = text("Why it departs from the entitlement.")
+    approval: str | None = code(
+        "The approval's id, which the agreement names [default: the command's id].",
+        optional=True,
+    )
 
 
 @handles(ApproveDeviation)
 def approve_deviation(uow: UnitOfWork, stamp: Stamp, cmd: ApproveDeviation) -> None:
     household = uow.household(cmd.household)
     uow.check_may(stamp, cmd, household.group)
-    household.approve_deviation(stamp, cmd.amount, cmd.reason)
+    household.approve_deviation(stamp, cmd.amount, cmd.reason, cmd.approval)
+
+
+@command("refuse_deviation", "agreement refuse-deviation", may=APPROVE_DEVIATION)
+class RefuseDeviation:
+    """Refuse, as the supervisor, signing for another amount than the entitlement;
+    an approval of that amount given before no longer allows it."""
+
+    household: str = code("The household code.", refers=household_id)
+    amount: Decimal = amount("The amount refused, such as 370000.00.")
+    reason: str = text("Why it is refused.")
+    approval: str | None = code("The decision's id [default: the command's id].", optional=True)
+
+
+@handles(RefuseDeviation)
+def refuse_deviation(uow: UnitOfWork, stamp: Stamp, cmd: RefuseDeviation) -> None:
+    household = uow.household(cmd.household)
+    uow.check_may(stamp, cmd, household.group)
+    household.refuse_deviation(stamp, cmd.amount, cmd.reason, cmd.approval)
 
 
 @command("void_agreement", "agreement void", may=Permission("void an agreement", SUPERVISOR))
@@ -241,25 +368,55 @@ def void_agreement(uow: UnitOfWork, stamp: Stamp, cmd: VoidAgreement) -> None:
     household.void_agreement(stamp, cmd.agreement, cmd.reason)
 
 
+def _size(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 1 << 40:
+        raise InvalidInput(f"{name} must be the file's size in bytes, a whole number.")
+    return value
+
+
 @command(
     "attach_document",
     "document attach",
     may=Permission("attach a document", CLERK, own_group=True),
+    then_reads=_listed_policies,
 )
 class AttachDocument:
     """Attach a document to a household's file."""
 
     household: str = code("The household code.", refers=household_id)
-    kind: str = code("The document's kind, such as id_card.")
-    sha256: str = arg(parse_sha256, "The SHA-256 digest of the scanned file.")
-    filename: str = text("The scanned file's name.", max_length=255)
+    kind: str = arg(
+        parse_code,
+        "The document's kind: one the policy requires, such as id_card, or other:NAME.",
+        refers=_the_register,
+    )
+    sha256: str = arg(parse_sha256, cli=FromFile("sha256"))
+    filename: str = arg(
+        lambda value, name: parse_text(value, name, max_length=255), cli=FromFile("name")
+    )
+    size: int | None = arg(_size, optional=True, cli=FromFile("size"))
 
 
 @handles(AttachDocument)
 def attach_document(uow: UnitOfWork, stamp: Stamp, cmd: AttachDocument) -> None:
     household = uow.household(cmd.household)
     uow.check_may(stamp, cmd, household.group)
-    household.attach_document(stamp, cmd.kind, cmd.sha256, cmd.filename)
+    check_document_kind(cmd.kind, uow.document_kinds())
+    household.attach_document(stamp, cmd.kind, cmd.sha256, cmd.filename, cmd.size)
+
+
+OTHER = "other:"
+
+
+def check_document_kind(kind: str, required: set[str]) -> None:
+    """A document is of a kind a published policy requires, or says it is another
+    (other:NAME)."""
+    if kind in required or (kind.startswith(OTHER) and len(kind) > len(OTHER)):
+        return
+    raise RuleViolation(
+        f"document kind {kind} is not one a published policy requires"
+        f"{nearest_said(kind, required)}; use one of {', '.join(sorted(required))}, "
+        f"or {OTHER}NAME for another document."
+    )
 
 
 @command(
@@ -271,10 +428,14 @@ class RecordVacated:
     """Record that a household moved out and handed over the keys."""
 
     household: str = code("The household code.", refers=household_id)
+    chose_early: str | None = text(
+        "If it moved out before being paid in full: that it chose to, and why.",
+        optional=True,
+    )
 
 
 @handles(RecordVacated)
 def record_vacated(uow: UnitOfWork, stamp: Stamp, cmd: RecordVacated) -> None:
     household = uow.household(cmd.household)
     uow.check_may(stamp, cmd, household.group)
-    household.record_vacated(stamp)
+    household.record_vacated(stamp, cmd.chose_early)

@@ -91,13 +91,17 @@ def _confirmed(body: Any, events: Sequence[Recorded], ledger: Ledger | None) -> 
     return f"{said} (bank reference {body.bank_reference})"
 
 
-def _signed(body: Any, _events: Sequence[Recorded], _ledger: Ledger | None) -> str:
+def _signed(body: Any, events: Sequence[Recorded], _ledger: Ledger | None) -> str:
     said = (
         f"recorded agreement {body.agreement} of {body.household}: {body.amount} yuan, "
         f"{body.method.replace('_', ' ')}"
     )
-    if body.deviation is not None:
-        said += f", a deviation approved by {body.deviation.approved_by}"
+    # The deviation as recorded: the approval on record it rests on names who approved.
+    deviation = next(
+        (e.deviation for e in events if isinstance(e, Household.AgreementSigned)), None
+    )
+    if deviation:
+        said += f", a deviation approved by {deviation.get('approved_by')}"
     return said
 
 
@@ -133,7 +137,9 @@ _SENTENCES: dict[str, Sentence] = {
         "version {b.policy_version}"
     ),
     "sign_agreement": _signed,
+    "add_village": _simple("declared village {b.village}"),
     "approve_deviation": _simple("approved {b.amount} yuan for {b.household}"),
+    "refuse_deviation": _simple("refused {b.amount} yuan for {b.household}"),
     "void_agreement": _simple("voided agreement {b.agreement} of {b.household}"),
     "attach_document": _simple("attached {b.kind} ({b.filename}) to the file of {b.household}"),
     "record_vacated": _simple("recorded {b.household} as vacated"),

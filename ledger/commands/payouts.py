@@ -8,8 +8,9 @@ from decimal import Decimal
 from uuid import UUID
 
 from domain.base import Stamp
-from domain.ids import household_id, payout_id
-from domain.payout import PayoutIndex
+from domain.errors import AlreadyExists
+from domain.ids import bank_reference_id, household_id, payout_id
+from domain.payout import BankReferenceIndex, PayoutIndex
 from domain.roles import Permission
 from ledger.commands.declaration import amount, code, command, handles
 from ledger.commands.unit_of_work import UnitOfWork
@@ -62,7 +63,10 @@ class ConfirmPayout:
     """Confirm a payout (finance; never the requester)."""
 
     payout: str = code("The payout's id.", refers=payout_id)
-    bank_reference: str = code("The bank's reference for the transfer.")
+    bank_reference: str = code(
+        "The bank's reference for the transfer (one transfer, one payout).",
+        refers=bank_reference_id,
+    )
 
 
 @handles(ConfirmPayout)
@@ -72,6 +76,14 @@ def confirm_payout(uow: UnitOfWork, stamp: Stamp, cmd: ConfirmPayout) -> None:
         PayoutIndex, payout_id(cmd.payout), f"unknown payout {cmd.payout}: request it first."
     )
     household = uow.household(index.household)
+    reference = bank_reference_id(cmd.bank_reference)
+    known = uow.exists(reference)
+    used = uow.get(BankReferenceIndex, reference, "no index") if known else None
+    if used is not None and used.payout != cmd.payout:  # the same payout: said below
+        raise AlreadyExists(
+            f"bank reference {cmd.bank_reference} already confirmed payout {used.payout}; "
+            "a transfer confirms one payout: check the reference on the bank slip."
+        )
     policy = uow.household_policy(household)
     household.confirm_payout(
         stamp,
@@ -81,3 +93,4 @@ def confirm_payout(uow: UnitOfWork, stamp: Stamp, cmd: ConfirmPayout) -> None:
         uow.open_complaints(household, stamp.at),
         policy.block_payout_on_open_complaint,
     )
+    uow.add(BankReferenceIndex.index(stamp, cmd.bank_reference, cmd.payout))

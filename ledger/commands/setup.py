@@ -69,6 +69,9 @@ def publish_policy(uow: UnitOfWork, stamp: Stamp, cmd: PublishPolicy) -> None:
         uow.get(Policy, policy_id(code), f"unknown policy {code}.").publish(stamp, cmd.document)
     else:
         uow.add(Policy.publish_first(stamp, cmd.document))
+    register = uow.register(stamp)
+    assert register is not None
+    register.list_policy(stamp, code)
 
 
 @command("create_group", "group create", may=Permission("create a group", ADMIN))
@@ -89,3 +92,18 @@ def create_group(uow: UnitOfWork, stamp: Stamp, cmd: CreateGroup) -> None:
             Staff, staff_id(cmd.leader), f"unknown staff {cmd.leader}: enroll the leader first."
         )
     uow.add(WorkGroup.create(stamp, cmd.group, cmd.name, cmd.leader))
+
+
+@command("add_village", "village add", may=Permission("declare a village", ADMIN))
+class AddVillage:
+    """Declare a village, so households can be registered in it."""
+
+    village: str = text("The village's name, such as 一村.")
+
+
+@handles(AddVillage)
+def add_village(uow: UnitOfWork, stamp: Stamp, cmd: AddVillage) -> None:
+    uow.check_may(stamp, cmd)
+    register = uow.register(stamp)
+    assert register is not None
+    register.add_village(stamp, cmd.village)

@@ -14,10 +14,12 @@ from domain.base import Recorded, Stamp
 from domain.complaint import Complaint
 from domain.errors import AlreadyExists, DomainError, NotFound, PermissionDenied, RuleViolation
 from domain.household import Household
-from domain.ids import complaint_id, household_id, policy_id, staff_id
+from domain.ids import complaint_id, household_id, policy_id, register_id, staff_id
 from domain.policy import PolicyVersion
 from domain.programme import Policy, Staff
+from domain.register import Register
 from domain.roles import BUILTIN_ADMIN, BUILTIN_ADMIN_ACTOR, Actor
+from domain.standard import BUILDING
 from ledger.commands.declaration import Command, declaration_of, digest
 from ledger.session import Session
 
@@ -151,6 +153,43 @@ class UnitOfWork:
         """The policy version of the household's current valuation."""
         valuation = household.check_valued()
         return self.policy_version(valuation.policy, valuation.policy_version)
+
+    def register(self, stamp: Stamp | None = None) -> Register | None:
+        """The programme's register (villages, policies); with a stamp, opened by it
+        if the ledger has none yet; without, None if it has none."""
+        aggregate = self.aggregates.get(register_id())
+        if aggregate is None and self.exists(register_id()):
+            aggregate = self.get(Register, register_id(), "no register")
+        if aggregate is None:
+            if stamp is None:
+                return None
+            aggregate = Register.open(stamp)
+            self.aggregates[aggregate.id] = aggregate
+        self._touched.append(aggregate)
+        assert isinstance(aggregate, Register)
+        return aggregate
+
+    def priced_structures(self) -> set[str]:
+        """The structure types (brick_concrete, ...) that some version of a published
+        policy prices by a building:* rate."""
+        register = self.register()
+        structures: set[str] = set()
+        for code in register.policies if register is not None else ():
+            policy = self.get(Policy, policy_id(code), f"unknown policy {code}.")
+            for version in range(1, policy.latest_version + 1):
+                rates = self.policy_version(code, version).rates
+                structures.update(r.removeprefix(BUILDING) for r in rates if r.startswith(BUILDING))
+        return structures
+
+    def document_kinds(self) -> set[str]:
+        """The documents some version of a published policy requires."""
+        register = self.register()
+        kinds: set[str] = set()
+        for code in register.policies if register is not None else ():
+            policy = self.get(Policy, policy_id(code), f"unknown policy {code}.")
+            for version in range(1, policy.latest_version + 1):
+                kinds.update(self.policy_version(code, version).required_documents)
+        return kinds
 
     def open_complaints(self, household: Household, at: datetime) -> list[str]:
         """The complaints about the household that were open at a business time."""

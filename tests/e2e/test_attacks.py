@@ -102,17 +102,17 @@ def test_a_bundle_without_the_voided_agreement_fails(office: Office) -> None:
     office.checkpoint()
     honest = office.prove("XC-0002")
     assert ok(audit(honest, "--pubkey", office.pub)).startswith("OK: household XC-0002:")
-    # The office hands out the bundle without the voiding, the household's version 5.
+    # The office hands out the bundle without the voiding, the household's version 6.
     hidden = edited(honest, lambda b: record(b, "household XC-0002")["events"].pop())
     sentence = refused(audit(hidden, "--pubkey", office.pub))
     bundle = json.loads(honest.read_text(encoding="utf-8"))
     entry = record(bundle, "household XC-0002")["map"]
     assert sentence == (
-        f"household XC-0002's events in the bundle stop at version 4, but the log's map at size "
-        f"{bundle['map_heads'][-1]['index']} holds version 5 (leaf {entry['index']}) as its "
-        "latest: version 5 is missing from the bundle."
+        f"household XC-0002's events in the bundle stop at version 5, but the log's map at size "
+        f"{bundle['map_heads'][-1]['index']} holds version 6 (leaf {entry['index']}) as its "
+        "latest: version 6 is missing from the bundle."
     )
-    # Nor can it claim the map says version 4: the map proof no longer leads to its root.
+    # Nor can it claim the map says version 5: the map proof no longer leads to its root.
     claimed = edited(
         hidden, lambda b: record(b, "household XC-0002")["map"].update(version=4, index=33)
     )
@@ -138,7 +138,7 @@ def test_a_bundle_without_the_households_complaint_fails(office: Office) -> None
 def test_a_map_head_that_leaves_out_a_version_fails_verify(
     office: Office, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The office signs a map head that says XC-0002's latest is still version 4 (its
+    # The office signs a map head that says XC-0002's latest is still version 5 (its
     # checkpoint, bundles and all agree with it): anyone replaying the log finds it out.
     from ledger.log import mapstore
 
@@ -147,7 +147,7 @@ def test_a_map_head_that_leaves_out_a_version_fails_verify(
 
     def without_the_voiding(self: Any, first: int, last: int) -> list[tuple[bytes, int, int]]:
         return [
-            (key, version - 1, index - 1) if version == 5 and index == 39 else (key, version, index)
+            (key, version - 1, index - 1) if version == 6 and index == 47 else (key, version, index)
             for key, version, index in real(self, first, last)
         ]
 
@@ -155,7 +155,7 @@ def test_a_map_head_that_leaves_out_a_version_fails_verify(
     office.checkpoint()
     monkeypatch.undo()
     sentence = refused(oneruler("verify", "--db", office.db))
-    assert sentence.startswith("the map head at leaf 40 does not match the log: the map of the 40 ")
+    assert sentence.startswith("the map head at leaf 48 does not match the log: the map of the 48 ")
     assert sentence.endswith("it misstates some record's latest version.")
 
 
@@ -175,8 +175,8 @@ def test_a_bundle_against_an_older_checkpoint_fails_against_the_one_kept(
     result = audit(old, *pin)
     old_note = json.loads(old.read_text(encoding="utf-8"))["checkpoint"]
     assert refused(result) == (
-        f"the bundle's checkpoint (size 39) is older than the one you already hold of the log "
-        f"{ORIGIN} (size 41): the office showed you an earlier state of its log."
+        f"the bundle's checkpoint (size 47) is older than the one you already hold of the log "
+        f"{ORIGIN} (size 49): the office showed you an earlier state of its log."
     )
     # Both signed notes, which together show it.
     assert result.stdout == (
@@ -196,8 +196,8 @@ def test_a_receipt_shows_a_bundle_older_than_the_event_it_promised(
     receipt = tmp_path / "receipt.txt"
     ok(oneruler("receipt", "XC-0002", "--key", office.key, "-o", receipt, "--db", office.db))
     assert refused(audit(old, "--pubkey", office.pub, "--receipt", receipt)) == (
-        "the bundle's checkpoint (size 39) was made before the event of your receipt, household "
-        "XC-0002 version 5 (leaf 39); ask for a bundle against a later checkpoint, which the "
+        "the bundle's checkpoint (size 47) was made before the event of your receipt, household "
+        "XC-0002 version 6 (leaf 47); ask for a bundle against a later checkpoint, which the "
         "receipt promises includes it."
     )
     office.checkpoint()
@@ -205,7 +205,7 @@ def test_a_receipt_shows_a_bundle_older_than_the_event_it_promised(
     ok(audit(new, "--pubkey", office.pub, "--receipt", receipt))
     # A bundle that leaves the receipt's event out fails by the receipt too.
     hidden = edited(new, lambda b: record(b, "household XC-0002")["events"].pop())
-    assert "version 5 is missing" in refused(audit(hidden, "--pubkey", office.pub))
+    assert "version 6 is missing" in refused(audit(hidden, "--pubkey", office.pub))
 
 
 # --- a history rewritten and re-signed with the same key ---------------------------
@@ -218,10 +218,10 @@ def rewrite(office: Office, amount: str) -> Path:
     forged = office.folder / "forged.db"
     shutil.copy(office.db, forged)
     with sqlite3.connect(forged) as c:
-        (state,) = c.execute("SELECT state FROM stored_events WHERE rowid = 34").fetchone()
+        (state,) = c.execute("SELECT state FROM stored_events WHERE rowid = 41").fetchone()
         assert b"370000.00" in state
         c.execute(
-            "UPDATE stored_events SET state = ? WHERE rowid = 34",
+            "UPDATE stored_events SET state = ? WHERE rowid = 41",
             (state.replace(b"370000.00", amount.encode()),),
         )
         for table in ("merkle_leaves", "merkle_nodes", "checkpoints", "map_nodes"):
@@ -246,19 +246,19 @@ def test_a_rewritten_history_fails_against_a_kept_checkpoint(
     kept_note = json.loads(seen.read_text(encoding="utf-8"))["checkpoint"]
     forged = rewrite(office, "390000.00")
     # Asked for a proof from the size the auditor holds, the forged log cannot give one.
-    bundle = office.prove("XC-0002", "--since", 39, db=forged)
+    bundle = office.prove("XC-0002", "--since", 47, db=forged)
     result = audit(bundle, *pin)
     forged_note = json.loads(bundle.read_text(encoding="utf-8"))["checkpoint"]
     size = parse_checkpoint_unverified(forged_note).size
     assert refused(result) == (
         f"the log at the bundle's checkpoint (size {size}) "
-        "does not extend the checkpoint you hold (size 39): its consistency proof fails, so the "
+        "does not extend the checkpoint you hold (size 47): its consistency proof fails, so the "
         "history you saw was rewritten; the two signed notes below are the evidence."
     )
     assert result.stdout.endswith(f"\n\n{kept_note}\n{forged_note}")
     # Without the proof asked for, it fails as carrying none.
     assert refused(audit(office.prove("XC-0002", db=forged), *pin)).startswith(
-        "the bundle carries no consistency proof from the checkpoint you hold (size 39)"
+        "the bundle carries no consistency proof from the checkpoint you hold (size 47)"
     )
 
 
@@ -272,10 +272,10 @@ def test_check_consistency_shows_a_rewritten_history_offline(
     new.write_text(office.checkpoint(db=forged), encoding="utf-8")
     size = parse_checkpoint_unverified(new.read_text(encoding="utf-8")).size
     proof = tmp_path / "proof.json"
-    proof.write_text(ok(oneruler("prove-consistency", 39, size, "--json", "--db", forged)))
+    proof.write_text(ok(oneruler("prove-consistency", 47, size, "--json", "--db", forged)))
     result = oneruler("check-consistency", old, new, proof, "--pubkey", office.pub)
     assert refused(result) == (
-        f"the log {ORIGIN} at size {size} does not extend its checkpoint at size 39: the proof "
+        f"the log {ORIGIN} at size {size} does not extend its checkpoint at size 47: the proof "
         "fails, so the log forked or its history was rewritten; the two signed notes below are "
         "the evidence."
     )
@@ -284,9 +284,9 @@ def test_check_consistency_shows_a_rewritten_history_offline(
     office.void("XC-0002", "A-0002")
     honest = tmp_path / "honest.txt"
     honest.write_text(office.checkpoint(), encoding="utf-8")
-    proof.write_text(ok(oneruler("prove-consistency", 39, 41, "--json", "--db", office.db)))
+    proof.write_text(ok(oneruler("prove-consistency", 47, 49, "--json", "--db", office.db)))
     assert ok(oneruler("check-consistency", old, honest, proof, "--pubkey", office.pub)) == (
-        f"OK: the log {ORIGIN} at size 41 extends its checkpoint at size 39 (signed by the keys "
+        f"OK: the log {ORIGIN} at size 49 extends its checkpoint at size 47 (signed by the keys "
         "given).\n"
     )
 
@@ -309,7 +309,7 @@ def test_a_fork_shown_to_one_auditor_fails(office: Office, tmp_path: Path) -> No
     ok(audit(office.prove("XC-0002"), *pin))
     result = audit(office.prove("XC-0002", db=other), *pin)
     assert refused(result) == (
-        "the bundle's checkpoint and the one you hold are both of size 41 but have different "
+        "the bundle's checkpoint and the one you hold are both of size 49 but have different "
         f"roots: the log {ORIGIN} was forked or its history rewritten; the two signed notes "
         "below are the evidence."
     )
@@ -322,15 +322,15 @@ def test_a_decoded_that_differs_from_its_leaf_fails(office: Office) -> None:
     honest = office.prove("XC-0002")
     raised = edited(
         honest,
-        lambda b: record(b, "household XC-0002")["events"][3]["decoded"].update(amount="390000.00"),
+        lambda b: record(b, "household XC-0002")["events"][4]["decoded"].update(amount="390000.00"),
     )
     assert refused(audit(raised, "--pubkey", office.pub)) == (
-        "household XC-0002's version 4 (leaf 33): its decoded says amount '390000.00' where its "
+        "household XC-0002's version 5 (leaf 40): its decoded says amount '390000.00' where its "
         "leaf says '370000.00': the bundle shows you something other than what was signed."
     )
     relabelled = edited(
         honest,
-        lambda b: record(b, "household XC-0002")["events"][3]["decoded"].update(
+        lambda b: record(b, "household XC-0002")["events"][4]["decoded"].update(
             type="AgreementVoided"
         ),
     )
@@ -354,10 +354,10 @@ def test_an_act_entered_long_after_its_business_time_fails(office: Office) -> No
     bundle = office.prove("XC-0002")
     sentence = refused(audit(bundle, "--pubkey", office.pub))
     assert sentence.startswith(
-        "household XC-0002's version 5 (AgreementVoided) says it happened at "
+        "household XC-0002's version 6 (AgreementVoided) says it happened at "
         "2018-03-12T10:00:00+08:00, but it was recorded after the checkpoint made at "
     )
-    assert "(its map head is leaf 38): " in sentence
+    assert "(its map head is leaf 46): " in sentence
     assert sentence.endswith("past the 3-day window, so it was entered late or backdated.")
     # An auditor who allows years of lateness lets it pass, and sees it.
     assert "AgreementVoided" in ok(audit(bundle, "--pubkey", office.pub, "--late-window", 10_000))
@@ -367,17 +367,17 @@ def test_the_bundle_must_carry_the_map_head_that_bounds_an_event(office: Office)
     office.void("XC-0002", "A-0002")
     office.checkpoint()
     bundle = office.prove("XC-0002")
-    # The first map head after each event: 38 for those before it (recorded before any
-    # map head, so unbounded), 40 for the voiding (recorded after 38's time).
+    # The first map head after each event: 46 for those before it (recorded before any
+    # map head, so unbounded), 48 for the voiding (recorded after 46's time).
     document = json.loads(bundle.read_text(encoding="utf-8"))
-    assert [h["index"] for h in document["map_heads"]] == [38, 40]
+    assert [h["index"] for h in document["map_heads"]] == [46, 48]
     ok(audit(bundle, "--pubkey", office.pub))
-    # Left out, the events before it would look bounded by 38's time: the office could
+    # Left out, the events before it would look bounded by 46's time: the office could
     # pass a late act off that way, so the bundle fails.
     trimmed = edited(bundle, lambda b: b["map_heads"].pop(0))
     assert refused(audit(trimmed, "--pubkey", office.pub)) == (
         "the bundle lacks the map head that bounds when household XC-0002's version 1 "
-        "(Registered) was recorded (leaf 10): the map head at leaf 40 is not the first after it."
+        "(Registered) was recorded (leaf 15): the map head at leaf 48 is not the first after it."
     )
 
 

@@ -21,12 +21,14 @@ from tests.credentials import logged_in, token_for
 # The environment must not choose the ledger or the actor for a test.
 ENV = {"ONERULER_DB": None, "ONERULER_ACTOR": None, "ONERULER_TOKEN": None}
 
-# The sample programme: 36 commands, 38 events (2 groups, 6 staff, 1 policy,
-# 4 households x (registered, surveyed, valued), 1 review, 2 agreements, 7
-# documents, a payout (requested + indexed, confirmed), a vacating, a complaint
-# (filed + attached to XC-0003) and its resolution).
-SAMPLE_COMMANDS = 36
-SAMPLE_EVENTS = 38
+# The sample programme: 41 commands, 46 events (2 groups, 6 staff, 1 policy and the
+# register that lists it, 3 villages declared, 4 households x (registered, surveyed,
+# valued), a correcting survey and the review after it, a supervisor's approval, 2
+# agreements, 7 documents, a payout (requested + indexed, confirmed + its bank
+# reference indexed), a vacating, a complaint (filed + attached to XC-0003) and its
+# resolution).
+SAMPLE_COMMANDS = 41
+SAMPLE_EVENTS = 46
 
 REQUIRED = [
     "id_card",
@@ -145,7 +147,7 @@ def test_ingesting_the_sample_then_again_appends_nothing_the_second_time(
 
     human = oneruler("ingest", sample_file, "--db", db)
     assert human.exit_code == 0
-    assert human.stdout == "applied 0, skipped 36 (already applied), rejected 0\n"
+    assert human.stdout == "applied 0, skipped 41 (already applied), rejected 0\n"
     assert human.stderr == ""
     assert stored(db) == SAMPLE_EVENTS
 
@@ -154,7 +156,7 @@ def test_ingest_reads_standard_input(db: str, sample_lines: list[str]) -> None:
     result = oneruler("ingest", "-", "--db", db, input="\n".join(sample_lines[:3]) + "\n\n")
     assert result.exit_code == 0
     assert result.stdout == "applied 3, skipped 0 (already applied), rejected 0\n"
-    assert stored(db) == 3
+    assert stored(db) == 5
 
 
 def test_a_failed_second_process_is_said_on_standard_error_and_nothing_is_missing(
@@ -185,10 +187,12 @@ def test_a_failed_second_process_is_said_on_standard_error_and_nothing_is_missin
 
 
 AT = "2018-03-20T10:00:00+08:00"
+# A scanned document for `document attach --file` (any file that exists will do).
+SCAN = __file__
 COMMANDS = (
-    "enroll_staff, publish_policy, create_group, register_household, record_survey, "
-    "record_valuation, sign_agreement, approve_deviation, void_agreement, attach_document, "
-    "record_vacated, "
+    "enroll_staff, publish_policy, create_group, add_village, register_household, "
+    "record_survey, record_valuation, sign_agreement, approve_deviation, refuse_deviation, "
+    "void_agreement, attach_document, record_vacated, "
     "file_complaint, acknowledge_complaint, add_to_complaint, note_complaint, "
     "assign_complaint, resolve_complaint, "
     "reopen_complaint, request_payout, confirm_payout, "
@@ -233,7 +237,7 @@ BAD_LINES: list[tuple[str | dict[str, Any], dict[str, Any] | None]] = [
      {"id": "bad-12", "reason": f"unknown cmd 'demolish'; use one of {COMMANDS}."}),
     (line("record_vacated", "s-002", AT, "bad-13", household="XC-0004", keys="2"),
      {"id": "bad-13", "reason": "unknown field keys for record_vacated; its fields are "
-                                "household."}),
+                                "household, chose_early."}),
     (line("sign_agreement", "s-002", AT, "bad-14", household="XC-0004", agreement="A-0004",
           method="monetary", amount="379100.00"),
      {"id": "bad-14", "reason": "the amount 379100.00 differs from the entitlement 399100.00 "
@@ -429,13 +433,13 @@ SHOW = {
         "household": "XC-0002", "group": "G01", "village": "一村", "status": "signed",
         "entitlement": "367100.00", "agreed": "370000.00", "paid": "0.00",
         "file_complete": False, "missing_documents": REQUIRED, "vacated": False,
-        "open_complaints": 0, "events": 4,
+        "open_complaints": 0, "events": 5,
     },
     "XC-0003": {
         "household": "XC-0003", "group": "G02", "village": "二村", "status": "valued",
         "entitlement": "371740.00", "agreed": None, "paid": "0.00",
         "file_complete": False, "missing_documents": REQUIRED, "vacated": False,
-        "open_complaints": 0, "events": 7,
+        "open_complaints": 0, "events": 8,
     },
     "XC-0004": {
         "household": "XC-0004", "group": "G02", "village": "二村", "status": "valued",
@@ -596,7 +600,7 @@ def test_household_history_json(sample_db: str) -> None:
             "occurred_at": "2018-03-01T09:04:00+08:00", "actor": "admin", "entered_by": "admin",
             "command": "xc-0013",
             "data": {"household": "XC-0004", "group": "G02", "village": "二村", "head": "赵六",
-                     "id_number": "211481197001011004", "address": "兴城镇一村4号"},
+                     "id_number": "211481197001031004", "address": "兴城镇一村4号"},
         },
         {
             "type": "Household.Surveyed", "version": 2,
@@ -613,7 +617,7 @@ def test_household_history_json(sample_db: str) -> None:
                      "items": [{"item": "building:brick_concrete", "quantity": "110.50"},
                                {"item": "land:homestead", "quantity": "20.00"},
                                {"item": "well", "value": "1500.00"}],
-                     "reviews": None},
+                     "reviews": None, "quantity_deviation": None, "dropped_reason": None},
         },
     ]  # fmt: skip
 
@@ -626,11 +630,13 @@ def test_household_history_includes_its_complaints_in_business_time(sample_db: s
         ("Household.Valued", "2018-03-06T10:03:00+08:00", "s-010"),
         ("Household.ComplaintAttached", "2018-03-08T11:00:00+08:00", "s-030"),
         ("Complaint.Filed", "2018-03-08T11:00:00+08:00", "s-030"),
+        ("Household.Surveyed", "2018-03-12T09:30:00+08:00", "s-002"),
         ("Household.Valued", "2018-03-12T10:00:00+08:00", "s-010"),
         ("Complaint.Resolved", "2018-03-13T17:00:00+08:00", "s-020"),
     ]
-    assert events[5]["data"]["reviews"] == "V-0003"
-    assert events[6]["data"]["finding"] == "substantiated"
+    assert events[5]["data"]["reason"] == "复核重新丈量 (re-measured on review)"
+    assert events[6]["data"]["reviews"] == "V-0003"
+    assert events[7]["data"]["finding"] == "substantiated"
     as_of = history(sample_db, "XC-0003", "--as-of", "2018-03-08")
     assert as_of["as_of"] == "2018-03-08T23:59:59.999999+08:00"
     assert len(as_of["events"]) == 5
@@ -782,7 +788,7 @@ def test_every_write_command_takes_a_new_household_through_its_whole_way(
          "enrolled s-003 (周清) as clerk of G03 (command w-02)", 1),
         (("admin", day(14), "w-03", "household", "register", "--household", "XC-0005",
           "--group", "G03", "--village", "三村", "--head", "钱七", "--id-number",
-          "211481197001011005", "--address", "兴城镇三村5号"),
+          "211481197001051005", "--address", "兴城镇三村5号"),
          "registered household XC-0005 (钱七) in G03, 三村 (command w-03)", 1),
         (("s-003", day(15), "w-04", "survey", "record", "--household", "XC-0005",
           "--residents", "2", "--area", "brick_wood=60.25", "--area", "simple=10",
@@ -799,6 +805,9 @@ def test_every_write_command_takes_a_new_household_through_its_whole_way(
         (("s-020", day(18), "w-07", "agreement", "void", "--household", "XC-0005",
           "--agreement", "A-0005", "--reason", "户主改选产权调换"),
          "voided agreement A-0005 of XC-0005 (command w-07)", 1),
+        (("s-020", day(19), "w-07a", "agreement", "approve-deviation", "--household",
+          "XC-0005", "--amount", "210000.00", "--reason", "楼层差价"),
+         "approved 210000.00 yuan for XC-0005 (command w-07a)", 1),
         (("s-003", day(19), "w-08", "agreement", "sign", "--household", "XC-0005",
           "--agreement", "A-0005B", "--method", "property_swap", "--amount", "210000.00",
           "--deviation-reason", "楼层差价", "--approved-by", "s-020"),
@@ -806,8 +815,8 @@ def test_every_write_command_takes_a_new_household_through_its_whole_way(
          "a deviation approved by s-020 (command w-08)", 1),
         *[
             (("s-003", day(20), f"w-d{i}", "document", "attach", "--household", "XC-0005",
-              "--kind", kind, "--sha256", f"{i:064x}", "--filename", f"XC-0005-{kind}.pdf"),
-             f"attached {kind} (XC-0005-{kind}.pdf) to the file of XC-0005 (command w-d{i})", 1)
+              "--kind", kind, "--file", SCAN),
+             f"attached {kind} (test_cli.py) to the file of XC-0005 (command w-d{i})", 1)
             for i, kind in enumerate(REQUIRED)
         ],
         (("s-030", day(20, 11), "w-09", "complaint", "file", "--complaint", "C-0005",
@@ -833,7 +842,7 @@ def test_every_write_command_takes_a_new_household_through_its_whole_way(
         (("s-040", day(22, 16), "w-16", "payout", "confirm", "--payout", "P-0005",
           "--bank-reference", "ICBC-20180322-0005"),
          "confirmed payout P-0005 of 210000.00 yuan to XC-0005 "
-         "(bank reference ICBC-20180322-0005) (command w-16)", 1),
+         "(bank reference ICBC-20180322-0005) (command w-16)", 2),
         (("s-003", day(25), "w-17", "household", "vacated", "--household", "XC-0005"),
          "recorded XC-0005 as vacated (command w-17)", 1),
     ]  # fmt: skip
@@ -860,14 +869,19 @@ def test_every_write_command_takes_a_new_household_through_its_whole_way(
         "household": "XC-0005", "group": "G03", "village": "三村", "status": "paid",
         "entitlement": "207200.00", "agreed": "210000.00", "paid": "210000.00",
         "file_complete": True, "missing_documents": [], "vacated": True,
-        "open_complaints": 0, "events": 23,
+        "open_complaints": 0, "events": 24,
     }  # fmt: skip
     assert show(db, "XC-0005", "--as-of", "2018-03-18")["status"] == "valued"
     assert show(db, "XC-0005", "--as-of", "2018-03-21T12:00:00+08:00")["open_complaints"] == 1
     shown = oneruler("policy", "show", "XC-2018", "--db", db, "--json")
     assert json.loads(shown.stdout)["versions"] == 2
     signed = [e for e in history(db, "XC-0005")["events"] if e["command"] == "w-08"]
-    assert signed[0]["data"]["deviation"] == {"reason": "楼层差价", "approved_by": "s-020"}
+    # The agreement names the supervisor's approval it rests on.
+    assert signed[0]["data"]["deviation"] == {
+        "reason": "楼层差价",
+        "approved_by": "s-020",
+        "approval": "w-07a",
+    }
     assert signed[0]["data"]["entitlement"] == "207200.00"
 
 
@@ -878,7 +892,7 @@ REFUSALS: list[tuple[tuple[str, ...], int, str]] = [
       "--area", "brick_concrete=110.50", "--land-area", "20", "--reason", "re"),
      1, "s-010 is appraiser staff and may not record a survey; only clerk staff may."),
     (("s-001", AT, "document", "attach", "--household", "XC-0003", "--kind", "hukou",
-      "--sha256", SHA, "--filename", "h.pdf"),
+      "--file", SCAN),
      1, "s-001 is a clerk of G01 and may not attach a document for a household of G02; "
         "a clerk of G02 must."),
     (("s-002", AT, "agreement", "sign", "--household", "XC-0004", "--agreement", "A-4",
@@ -889,7 +903,9 @@ REFUSALS: list[tuple[tuple[str, ...], int, str]] = [
     (("s-002", AT, "agreement", "sign", "--household", "XC-0004", "--agreement", "A-4",
       "--method", "monetary", "--amount", "400000.00", "--deviation-reason", "hardship",
       "--approved-by", "s-001"),
-     1, "s-001 is clerk staff and may not approve a deviation; only supervisor staff may."),
+     1, "no supervisor's approval by s-001 on record allows XC-0004 to sign for 400000.00; "
+        "a supervisor approves the amount first (agreement approve-deviation), or sign for "
+        "the entitlement 399100.00."),
     (("s-002", AT, "agreement", "sign", "--household", "XC-0004", "--agreement", "A-4",
       "--method", "monetary", "--amount", "399100.00", "--deviation-reason", "none",
       "--approved-by", "s-020"),
@@ -948,10 +964,10 @@ REFUSALS: list[tuple[tuple[str, ...], int, str]] = [
         '"2018-03-01T09:00:00+08:00".'),
     (("s-001", AT, "payout", "request", "--payout", "P-9", "--household", "XC-0001",
       "--amount", "12.345"),
-     2, 'amount must be a decimal string such as "356800.00" (got "12.345").'),
+     2, '--amount must be a decimal string such as "356800.00" (got "12.345").'),
     (("s-001", AT, "payout", "request", "--payout", "P-9", "--household", "XC-0001",
       "--amount", "0"),
-     2, "amount must be more than zero."),
+     2, "--amount must be more than zero."),
     (("admin", AT, "staff", "enroll", "--staff", "s-006", "--name", "某", "--role", "clerk"),
      2, "clerk s-006 needs a group: add the group they work for."),
 ]  # fmt: skip
@@ -1011,8 +1027,8 @@ def test_bad_usage_is_exit_2_with_click_s_message(sample_db: str, tmp_path: Path
 
 def test_a_write_without_an_actor_is_done_by_who_is_logged_in(sample_db: str) -> None:
     result = oneruler(
-        "document", "attach", "--household", "XC-0004", "--kind", "hukou", "--sha256", SHA,
-        "--filename", "hukou.pdf", "--db", sample_db, "--at", AT, "--id", "attach-1",
+        "document", "attach", "--household", "XC-0004", "--kind", "hukou", "--file", SCAN,
+        "--db", sample_db, "--at", AT, "--id", "attach-1",
         env={"ONERULER_TOKEN": token_for(sample_db, "s-002")},
     )  # fmt: skip
     assert result.exit_code == 0, result.output

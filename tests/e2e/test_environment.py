@@ -253,7 +253,7 @@ def test_a_full_disk_is_one_sentence_whatever_was_writing(
                 "",
                 full(args[-1]),
             ), args
-    assert (events_in(ledger_file), events_in(new)) == (38, 0)
+    assert (events_in(ledger_file), events_in(new)) == (46, 0)
     assert oneruler(*group_create(ledger_file)).exit_code == 0
     with monkeypatch.context() as disk:
         disk.setattr(LedgerSQLiteRecorder, "record_tracking", no_space)
@@ -440,4 +440,4 @@ def test_json_nested_without_end_is_refused_in_one_sentence(
         "",
         f"Error: {path} {reason}; give the file oneruler prove wrote.\n",
     )
-    assert events_in(ledger_file) == 38
+    assert events_in(ledger_file) == 46

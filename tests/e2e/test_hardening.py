@@ -261,7 +261,7 @@ def test_a_byte_order_mark_at_the_start_of_a_file_is_not_data(tmp_path: Path) ->
     path.write_bytes(b"\xef\xbb\xbf" + Path(SAMPLE).read_bytes())
     result = oneruler("ingest", path, "--db", tmp_path / "l.db")
     assert result.exit_code == 0, result.output
-    assert result.stdout == "applied 36, skipped 0 (already applied), rejected 0\n"
+    assert result.stdout == "applied 41, skipped 0 (already applied), rejected 0\n"
 
 
 def test_a_file_that_is_not_a_ledger_is_never_read_or_written(tmp_path: Path) -> None:
@@ -343,6 +343,17 @@ def test_enormous_amounts_are_priced_without_failing(db: str) -> None:
     report = ingest_lines(
         db,
         line(
+            0,
+            "record_survey",
+            "s-002",
+            "2018-03-16T09:00:00+08:00",
+            household="XC-0004",
+            residents=3,
+            building_area_m2={"brick_concrete": "999999999999.999999"},
+            land_area_m2="20.00",
+            reason="复测",
+        ),
+        line(
             1,
             "record_valuation",
             "s-010",
@@ -351,13 +362,15 @@ def test_enormous_amounts_are_priced_without_failing(db: str) -> None:
             valuation="V-big",
             policy="XC-2018",
             policy_version=1,
+            reviews="V-0004",
+            dropped_reason="宅基地另案处理",
             items=[
                 {"item": "building:brick_concrete", "quantity": "999999999999.999999"},
                 {"item": "well", "value": "999999999999999.99"},
             ],
         ),
     )
-    assert report["applied"] == 1
+    assert report["applied"] == 2, report
     shown = oneruler("household", "show", "XC-0004", "--db", db, "--json")
     assert shown.exit_code == 0
     # 999,999,999,999.999999 m² x 3,200 = 3,199,999,999,999,999.9968, + the appraised
@@ -371,6 +384,13 @@ def test_a_formula_in_a_posted_list_stays_text(db: str, tmp_path: Path) -> None:
 
     report = ingest_lines(
         db,
+        line(
+            0,
+            "add_village",
+            "admin",
+            "2018-03-02T08:00:00+08:00",
+            village='=HYPERLINK("http://example.invalid","点击")',
+        ),
         line(
             1,
             "register_household",
@@ -403,7 +423,7 @@ def test_a_formula_in_a_posted_list_stays_text(db: str, tmp_path: Path) -> None:
             items=[{"item": "building:brick_concrete", "quantity": "50.00"}],
         ),
     )
-    assert report["applied"] == 3
+    assert report["applied"] == 4
     out = tmp_path / "list.xlsx"
     assert oneruler("report", "disclosure", "--db", db, "--xlsx", out).exit_code == 0
     cells = [c for row in load_workbook(out).active.iter_rows() for c in row]
@@ -463,7 +483,9 @@ ID_LINES: dict[str, tuple[str, str, dict[str, Any]]] = {
             "valuation": "V-0004b",
             "policy": "XC-2018",
             "policy_version": 1,
-            "items": [{"item": "building:brick_concrete", "quantity": "100.00"}],
+            "reviews": "V-0004",
+            "dropped_reason": "宅基地另案处理",
+            "items": [{"item": "building:brick_concrete", "quantity": "110.50"}],
         },
     ),
     "agreement": (
@@ -640,6 +662,7 @@ def formula_households(db: str) -> None:
     for n, formula in enumerate(FORMULAS, start=1):
         code = f"XC-001{n}"
         lines += [
+            line(10 * n + 5, "add_village", "admin", "2018-03-02T08:00:00+08:00", village=formula),
             line(
                 10 * n,
                 "register_household",
@@ -672,6 +695,17 @@ def formula_households(db: str) -> None:
                 items=[{"item": "building:brick_concrete", "quantity": "50.00"}],
             ),
         ]
+    lines.append(
+        line(
+            98,
+            "approve_deviation",
+            "s-020",
+            "2018-03-20T09:00:00+08:00",
+            household="XC-0003",
+            amount="370000.00",
+            reason="协商",
+        )
+    )
     lines.append(
         line(
             99,

@@ -186,8 +186,8 @@ def test_staff_are_suspended_reinstated_given_another_role_and_moved(db: str) ->
         "Error: s-001 is clerk staff and may not suspend staff; only admin staff may.\n",
     )
     assert staff("suspend", "--staff", "s-001", "--reason", "调查", "--at", AT).exit_code == 0
-    attach = ("document", "attach", "--household", "XC-0001", "--kind", "photo", "--sha256",
-              SHA, "--filename", "p.jpg", "--db", db)  # fmt: skip
+    attach = ("document", "attach", "--household", "XC-0001", "--kind", "other:photo",
+              "--file", __file__, "--db", db)  # fmt: skip
     before = stored(db)
     refused(
         oneruler(*attach, token=clerk),
@@ -209,7 +209,7 @@ def test_staff_are_suspended_reinstated_given_another_role_and_moved(db: str) ->
     )
     # The admin enters her work from before the suspension; after it, she did not act.
     ingest_as_admin(
-        db, line("late-1", "attach_document", "s-001", household="XC-0001", kind="photo",
+        db, line("late-1", "attach_document", "s-001", household="XC-0001", kind="other:photo",
                  sha256=SHA, filename="p.jpg", at="2018-03-19T10:00:00+08:00"),
     )  # fmt: skip
     late = {**line("late-2", "attach_document", "s-001", household="XC-0001", kind="map",
@@ -226,8 +226,8 @@ def test_staff_are_suspended_reinstated_given_another_role_and_moved(db: str) ->
     assert moved.exit_code == 0, moved.output
     again = token_for(db, "s-001")
     for household, code in (("XC-0001", 1), ("XC-0003", 0)):
-        result = oneruler("document", "attach", "--household", household, "--kind", "photo2",
-                          "--sha256", SHA, "--filename", "p.jpg", "--db", db,
+        result = oneruler("document", "attach", "--household", household, "--kind", "other:photo2",
+                          "--file", __file__, "--db", db,
                           "--at", "2018-03-23T10:00:00+08:00", token=again)  # fmt: skip
         assert result.exit_code == code, result.output
     role = staff("change-role", "--staff", "s-001", "--role", "finance", "--reason", "调任",
@@ -400,8 +400,8 @@ def test_set_password_login_and_a_write_on_a_terminal(
     assert set_clerk.exit_code == 0
     # On a terminal, a write asks for the actor's password instead of a token.
     monkeypatch.setattr("cli.credentials.on_terminal", lambda: True)
-    attach = ("document", "attach", "--household", "XC-0001", "--kind", "photo", "--sha256",
-              SHA, "--filename", "p.jpg", "--at", AT, "--db", db)  # fmt: skip
+    attach = ("document", "attach", "--household", "XC-0001", "--kind", "other:photo",
+              "--file", __file__, "--at", AT, "--db", db)  # fmt: skip
     wrong = oneruler(*attach, "--actor", "s-001", input="not hers\n")
     assert (wrong.exit_code, wrong.stderr.splitlines()[-1]) == (
         2,
@@ -414,9 +414,9 @@ def test_set_password_login_and_a_write_on_a_terminal(
 
 
 def test_a_staff_member_ingests_only_their_own_lines(db: str) -> None:
-    own = line("own-1", "attach_document", "s-002", household="XC-0003", kind="photo",
+    own = line("own-1", "attach_document", "s-002", household="XC-0003", kind="other:photo",
                sha256=SHA, filename="p.jpg")  # fmt: skip
-    theirs = line("not-own-1", "attach_document", "s-001", household="XC-0001", kind="photo",
+    theirs = line("not-own-1", "attach_document", "s-001", household="XC-0001", kind="other:photo",
                   sha256=SHA, filename="p.jpg")  # fmt: skip
     text = f"{json.dumps(own)}\n{json.dumps(theirs)}\n"
     result = oneruler("ingest", "-", "--db", db, "--json", token=token_for(db, "s-002"),
@@ -488,8 +488,8 @@ def test_no_secret_in_the_store_the_log_a_bundle_or_the_output(
     outputs.append(clerk_login.stderr)
     failed = oneruler("login", "s-001", "--password-stdin", "--db", store_url, input="wrong one\n")
     outputs.append(failed.stdout + failed.stderr)
-    run("document", "attach", "--household", "XC-0001", "--kind", "photo", "--sha256", SHA,
-        "--filename", "p.jpg", "--at", AT, token=clerk)  # fmt: skip
+    run("document", "attach", "--household", "XC-0001", "--kind", "other:photo",
+        "--file", __file__, "--at", AT, token=clerk)  # fmt: skip
     run("group", "create", "--group", "G03", "--name", "三组", "--at", AT, token=admin)
     assert (
         oneruler("key", "generate", "ledger.example.gov.cn/office", "--dir", tmp_path).exit_code
@@ -539,7 +539,10 @@ def test_report_consistency_lists_approvals_and_money_acts_entered_for_someone_e
     db: str,
 ) -> None:
     ingest_as_admin(db, line("appr-1", "approve_deviation", "s-020", household="XC-0003",
-                             amount="400000.00", reason="危房加固补助"))  # fmt: skip
+                             amount="400000.00", reason="危房加固补助"),
+                    line("refu-1", "refuse_deviation", "s-020", household="XC-0003",
+                         amount="400000.00", reason="复核后不予批准",
+                         at="2018-03-21T10:00:00+08:00"))  # fmt: skip
     confirmed = oneruler("payout", "confirm", "--payout", "P-0002", "--bank-reference", "B-2",
                          "--at", AT, "--db", db, token=token_for(db, "s-040"))  # fmt: skip
     assert confirmed.exit_code == 0, confirmed.output  # entered by its actor: not listed
@@ -548,6 +551,9 @@ def test_report_consistency_lists_approvals_and_money_acts_entered_for_someone_e
     for act in acts:
         assert datetime.fromisoformat(act.pop("recorded_at")).utcoffset() is not None
     assert acts == [
+        {"act": "approve_deviation", "household": "XC-0002", "complaint": None,
+         "what": "deviation to 370000.00", "actor": "s-020", "entered_by": "admin",
+         "occurred_at": "2018-03-11T14:30:00+08:00", "command": "xc-0032a"},
         {"act": "confirm_payout", "household": "XC-0001", "complaint": None,
          "what": "payout P-0001", "actor": "s-040", "entered_by": "admin",
          "occurred_at": "2018-03-12T16:00:00+08:00", "command": "xc-0031"},
@@ -557,17 +563,21 @@ def test_report_consistency_lists_approvals_and_money_acts_entered_for_someone_e
         {"act": "approve_deviation", "household": "XC-0003", "complaint": None,
          "what": "deviation to 400000.00", "actor": "s-020", "entered_by": "admin",
          "occurred_at": AT, "command": "appr-1"},
+        {"act": "refuse_deviation", "household": "XC-0003", "complaint": None,
+         "what": "deviation to 400000.00 refused", "actor": "s-020", "entered_by": "admin",
+         "occurred_at": "2018-03-21T10:00:00+08:00", "command": "refu-1"},
     ]  # fmt: skip
     earlier = oneruler("report", "consistency", "--json", "--as-of", "2018-03-12", "--db", db)
     assert [a["act"] for a in json.loads(earlier.stdout)["entered_for_others"]] == [
-        "confirm_payout"
+        "approve_deviation",
+        "confirm_payout",
     ]
     human = oneruler("report", "consistency", "--db", db).stdout.splitlines()
-    at = human.index("approvals and money acts entered on someone else's behalf: 3")
+    at = human.index("approvals and money acts entered on someone else's behalf: 5")
     assert human[at + 1].split() == [
         "act", "household", "complaint", "what", "by", "entered", "by", "at", "recorded",
     ]  # fmt: skip
-    assert human[at + 3].split()[:8] == [
+    assert human[at + 4].split()[:8] == [
         "confirm_payout", "XC-0001", "-", "payout", "P-0001", "s-040", "admin",
         "2018-03-12T16:00:00+08:00",
     ]  # fmt: skip

@@ -30,7 +30,7 @@ from tests.credentials import logged_in
 ENV = {"ONERULER_DB": None, "ONERULER_ACTOR": None, "ONERULER_KEY": None}
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 SAMPLE = DOCS / "examples" / "xingcheng-small.jsonl"
-SAMPLE_EVENTS = 38
+SAMPLE_EVENTS = 46
 # A checkpoint appends the log's map head, and signs the log with it.
 SIGNED_SIZE = SAMPLE_EVENTS + 1
 XC_0001_EVENTS = 14
@@ -292,11 +292,11 @@ def test_a_failed_second_process_is_said_and_its_half_checked_here(
         "the second process that checked the second half failed (KeyError: "
         "'ONERULER_WORKER'); this one checked it.\n"
     )
-    tamper(checkpointed, "DELETE FROM stored_events WHERE rowid = 39")
+    tamper(checkpointed, "DELETE FROM stored_events WHERE rowid = 47")
     result = oneruler("verify", "--db", checkpointed, settings=TWO_PROCESSES)
     assert result.exit_code == 1
     assert result.stderr.endswith(
-        "Error: leaf 38 (notification id 39) has no stored event: the stored events were "
+        "Error: leaf 46 (notification id 47) has no stored event: the stored events were "
         "deleted after they were logged.\n"
     )
 
@@ -402,7 +402,7 @@ def test_prove_then_audit_verify(checkpointed: str, office_pub: Path, tmp_path: 
     # Then every event, as its leaf says, in log order.
     assert len(lines) == 1 + XC_0001_EVENTS + 1
     assert lines[1].startswith(
-        "  leaf 9  household XC-0001 v1  Registered  2018-03-01T09:01:00+08:00  admin  "
+        "  leaf 14  household XC-0001 v1  Registered  2018-03-01T09:01:00+08:00  admin  "
     )
     assert any(
         "payout P-0001 v1  Indexed" in line and 'household="XC-0001"' in line for line in lines
@@ -430,7 +430,7 @@ def test_a_households_bundle_holds_its_complaints_events(
     assert [e["decoded"]["type"] for e in complaint["events"]] == ["Filed", "Resolved"]
     assert complaint["map"]["version"] == 2
     assert ok(audit(bundle, tmp_path, "--pubkey", office_pub)).startswith(
-        "OK: household XC-0003 and its complaint C-0001: all 7 events"
+        "OK: household XC-0003 and its complaint C-0001: all 8 events"
     )
 
 
@@ -741,7 +741,7 @@ def test_a_receipt_is_a_note_signed_by_the_logs_key(
     text, signature = receipt.split("\n\n")
     lines = text.splitlines()
     assert lines[:2] == ["oneruler receipt v1", ORIGIN]
-    assert re.fullmatch(r"leaf 37 [A-Za-z0-9+/]{43}=", lines[2])
+    assert re.fullmatch(r"leaf 45 [A-Za-z0-9+/]{43}=", lines[2])
     assert lines[3:5] == ["complaint C-0001", "version 2"]
     assert lines[5].startswith("recorded ")
     assert lines[6] == "promise the next checkpoint includes this leaf"

@@ -144,12 +144,12 @@ def test_checkpoint_keeps_the_cosignatures_of_three_witnesses(
         assert before <= time <= after + 1
     # Kept as printed, and verify still verifies it.
     assert stored(office) == [note]
-    assert ok(oneruler("verify", "--db", office.db)).startswith("OK: 39 events")
+    assert ok(oneruler("verify", "--db", office.db)).startswith("OK: 47 events")
     # The next checkpoint: each witness is sent the proof from the size it last
     # cosigned at once (the ledger remembers it from the notes), never a 409.
     office.void("XC-0002", "A-0002")
     second = ok(checkpoint(office, witnesses))
-    assert parse_checkpoint_unverified(second).size == 41
+    assert parse_checkpoint_unverified(second).size == 49
     for witness in witnesses:
         assert len(cosigned_by(second, witness)) == 1
         assert "(409)" not in witness.log()
@@ -167,7 +167,7 @@ def test_checkpoint_keeps_the_cosignatures_of_three_witnesses(
     kept.write_text(second, encoding="utf-8")
     text = ok(oneruler("verify", "--against", kept, *keys(witnesses), "--db", office.db))
     assert text.endswith(
-        f"the log extends the checkpoint in {kept} (size 41), cosigned by a quorum (3) of the "
+        f"the log extends the checkpoint in {kept} (size 49), cosigned by a quorum (3) of the "
         "witnesses given.\n"
     )
 
@@ -182,7 +182,7 @@ def test_a_witness_down_or_refusing_is_named_and_the_quorum_decides(
     assert failed(result) == [
         f"not cosigned: the witness at {url}/add-checkpoint cannot be reached ([Errno 111] "
         "Connection refused).",
-        "Error: the checkpoint (size 39) is cosigned by 2 of the 3 witnesses given, and 3 are "
+        "Error: the checkpoint (size 47) is cosigned by 2 of the 3 witnesses given, and 3 are "
         "required; it is kept and printed with the cosignatures it has: run oneruler checkpoint "
         "--witness again once the others answer.",
     ]
@@ -232,7 +232,7 @@ def test_a_witness_that_does_not_answer_in_http_is_named(office: Office, tmp_pat
     assert failed(result) == [
         f"not cosigned: the witness at http://127.0.0.1:{port}/add-checkpoint did not answer in "
         "HTTP (BadStatusLine 'hello').",
-        "Error: the checkpoint (size 39) is cosigned by 0 of the 1 witness given, and 1 is "
+        "Error: the checkpoint (size 47) is cosigned by 0 of the 1 witness given, and 1 is "
         "required; it is kept and printed with the cosignatures it has: run oneruler checkpoint "
         "--witness again once the others answer.",
     ]
@@ -309,15 +309,15 @@ def test_a_fork_shown_to_two_auditors_is_refused_by_the_witnesses_and_the_audito
     forked = checkpoint(office, witnesses, db=other)
     lines = failed(forked)
     fork_note = forked.stdout
-    assert parse_checkpoint_unverified(fork_note).size == 41
+    assert parse_checkpoint_unverified(fork_note).size == 49
     assert fork_note.split("\n\n")[0] != honest.split("\n\n")[0]
     assert lines == [
         *(
             f"not cosigned: the witness at {w.url}/add-checkpoint refused the checkpoint (422: "
-            "The root differs from the one this witness cosigned at size 41: the log has forked.)"
+            "The root differs from the one this witness cosigned at size 49: the log has forked.)"
             for w in witnesses
         ),
-        "Error: the checkpoint (size 41) is cosigned by 0 of the 3 witnesses given, and 3 are "
+        "Error: the checkpoint (size 49) is cosigned by 0 of the 3 witnesses given, and 3 are "
         "required; it is kept and printed with the cosignatures it has: run oneruler checkpoint "
         "--witness again once the others answer.",
     ]
@@ -333,7 +333,7 @@ def test_a_fork_shown_to_two_auditors_is_refused_by_the_witnesses_and_the_audito
     second = office.prove("XC-0002", db=other)
     assert ok(audit(second, "--pubkey", office.pub)).startswith("OK")  # without witnesses
     assert failed(audit(second, "--pubkey", office.pub, *keys(witnesses), "--quorum", 2)) == [
-        "Error: the bundle's checkpoint (size 41) is cosigned by 0 of the 3 witnesses given "
+        "Error: the bundle's checkpoint (size 49) is cosigned by 0 of the 3 witnesses given "
         "(none), and 2 are required: it has not been witnessed enough to rule out a forked log."
     ]
 
@@ -350,7 +350,7 @@ def test_a_log_rebuilt_and_re_signed_after_a_witness_cosigned_the_original(
     lines = failed(attempt)
     assert lines[:3] == [
         f"not cosigned: the witness at {w.url}/add-checkpoint refused the checkpoint (422: "
-        f"The consistency proof from size 39 to size {size} does not verify.)"
+        f"The consistency proof from size 47 to size {size} does not verify.)"
         for w in witnesses
     ]
     # Anyone can ask a witness for what it holds: the original, cosigned; the rebuilt
@@ -366,7 +366,7 @@ def test_a_log_rebuilt_and_re_signed_after_a_witness_cosigned_the_original(
     )
     pin = ("--pubkey", office.pub, *keys(witnesses), "--quorum", 2)
     assert failed(oneruler("verify", "--against", held, *pin, "--db", forged)) == [
-        "Error: the log does not extend the checkpoint given (size 39): the root of the first 39 "
+        "Error: the log does not extend the checkpoint given (size 47): the root of the first 47 "
         "recomputed leaves differs from its signed root, so the history was rewritten after it "
         "was signed."
     ]
@@ -394,7 +394,7 @@ def test_backdating_is_bounded_by_the_cosignature_times(
     finally:
         set_back.close()
     witnessed_note = ok(checkpoint(office, witnesses))
-    assert parse_checkpoint_unverified(witnessed_note).size == 39
+    assert parse_checkpoint_unverified(witnessed_note).size == 47
     # Then it records a voiding dated 12 March 2018, and checkpoints with the witnesses.
     office.void("XC-0002", "A-0002", "--at", "2018-03-12T10:00:00+08:00")
     ok(checkpoint(office, witnesses))
@@ -407,8 +407,8 @@ def test_backdating_is_bounded_by_the_cosignature_times(
     for quorum in (3, 1):
         at = datetime.fromtimestamp(times[quorum - 1], UTC)
         sentence = (
-            "household XC-0002's version 5 (AgreementVoided) says it happened at "
-            f"2018-03-12T10:00:00+08:00, but it was recorded after the checkpoint of size 39, "
+            "household XC-0002's version 6 (AgreementVoided) says it happened at "
+            f"2018-03-12T10:00:00+08:00, but it was recorded after the checkpoint of size 47, "
             f"which {quorum} of the witnesses given had cosigned by {at.isoformat()}: "
             f"{(at - occurred).total_seconds() / 86_400:,.0f} days later, past the 3-day "
             "window, so it was entered late or backdated."
@@ -422,17 +422,17 @@ def test_backdating_is_bounded_by_the_cosignature_times(
                 [parse_cosigner_verifier(w.pub.read_text(encoding="utf-8")) for w in witnesses],
                 quorum,
             )
-            where = "household XC-0002's version 5 (AgreementVoided)"
-            assert bounds.late(where, 40, occurred, timedelta(days=3)) == sentence
+            where = "household XC-0002's version 6 (AgreementVoided)"
+            assert bounds.late(where, 48, occurred, timedelta(days=3)) == sentence
             assert Reads(ledger).record_bounds().late(
-                where, 40, occurred, timedelta(days=3)
+                where, 48, occurred, timedelta(days=3)
             ) is None  # fmt: skip
         finally:
             ledger.close()
     # The map head carries the witnessed checkpoint: a bundle cannot leave it out.
     trimmed = edited(bundle, lambda b: b["map_heads"].pop())
     assert failed(audit(trimmed, "--pubkey", office.pub, *keys(witnesses)))[0].startswith(
-        "Error: the bundle's checkpoint (size 41) does not end with a map head"
+        "Error: the bundle's checkpoint (size 49) does not end with a map head"
     )
 
 
@@ -470,7 +470,7 @@ def test_an_altered_cosignature_fails(
     kept = tmp_path / "kept.txt"
     kept.write_text(altered, encoding="utf-8")
     assert failed(oneruler("verify", "--against", kept, *keys(witnesses), "--db", office.db)) == [
-        f"Error: the checkpoint given (size 39): the cosignature by witness {label} does not "
+        f"Error: the checkpoint given (size 47): the cosignature by witness {label} does not "
         "match the checkpoint; the note has been altered, or the cosignature is not this "
         "witness's."
     ]
@@ -489,17 +489,17 @@ def test_a_map_head_carrying_another_checkpoint_fails_verify(
     monkeypatch.setattr(
         mapstore,
         "_witnessed",
-        lambda log, c, previous: stored(office)[0].replace("\n39\n", "\n38\n", 1),
+        lambda log, c, previous: stored(office)[0].replace("\n47\n", "\n46\n", 1),
     )
     ok(checkpoint(office, witnesses))  # the witnesses see sizes and roots, not map heads
     monkeypatch.undo()
     assert failed(oneruler("verify", "--db", office.db)) == [
-        "Error: the map head at leaf 40 carries a checkpoint that is not the log's at size 39, "
+        "Error: the map head at leaf 48 carries a checkpoint that is not the log's at size 47, "
         "where the map head before it ends: the cosignatures it shows bound no event of this log."
     ]
     # An auditor with the witnesses' keys, holding the bundle alone, refuses it too.
     bundle = office.prove("XC-0002")
     assert failed(audit(bundle, "--pubkey", office.pub, *keys(witnesses))) == [
-        "Error: the checkpoint the map head at leaf 40 carries is not the log's checkpoint of "
-        "size 39, signed by its key: the map head was not written by the ledger."
+        "Error: the checkpoint the map head at leaf 48 carries is not the log's checkpoint of "
+        "size 47, signed by its key: the map head was not written by the ledger."
     ]

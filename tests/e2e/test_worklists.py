@@ -19,7 +19,7 @@ from domain.values import LEDGER_TZ
 from ledger.reads import Reads
 from ledger.store import open_ledger
 from tests.credentials import token_for
-from tests.e2e.test_cli import AT, oneruler, stored
+from tests.e2e.test_cli import AT, SCAN, oneruler, stored
 
 SAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "xingcheng-small.jsonl"
 
@@ -90,8 +90,7 @@ def test_a_payout_request_names_payout_amount_and_payee(sample_db: str) -> None:
     for i, kind in enumerate(("id_card", "hukou", "property_certificate", "survey_form",
                               "valuation_report", "agreement", "bank_account")):  # fmt: skip
         assert write(sample_db, "s-002", f"doc-{i}", "document", "attach", "--household",
-                     "XC-0004", "--kind", kind, "--sha256", f"{i:064x}",
-                     "--filename", f"{kind}.pdf").exit_code == 0  # fmt: skip
+                     "XC-0004", "--kind", kind, "--file", SCAN).exit_code == 0  # fmt: skip
     result = write(sample_db, "s-002", "pay-4", "payout", "request", "--payout", "P-0004",
                    "--household", "XC-0004", "--amount", "399100.00", "--json")  # fmt: skip
     assert document(result)["events"] == [
@@ -118,7 +117,7 @@ def test_a_complaint_filed_without_an_id_gets_one_from_the_ledger(sample_db: str
         "applied": True,
         "events": [
             {"type": "Household.ComplaintAttached", "originator": str(household_id("XC-0002")),
-             "version": 5},
+             "version": 6},
             {"type": "Complaint.Filed", "originator": str(complaint_id(code)), "version": 1},
         ],
         "assigned": {"complaint": code},
@@ -233,8 +232,7 @@ def ready_to_request(db: str) -> None:
     assert write(db, "s-002", "sign-4", *SIGN_4).exit_code == 0
     for i, kind in enumerate(REQUIRED):
         assert write(db, "s-002", f"doc-{i}", "document", "attach", "--household",
-                     "XC-0004", "--kind", kind, "--sha256", f"{i:064x}",
-                     "--filename", f"{kind}.pdf").exit_code == 0  # fmt: skip
+                     "XC-0004", "--kind", kind, "--file", SCAN).exit_code == 0  # fmt: skip
 
 
 REQUEST_4 = ("payout", "request", "--payout", "P-0004", "--household", "XC-0004",
@@ -452,7 +450,7 @@ def test_assignments_and_notes_follow_the_roles_and_append_nothing_when_refused(
          "unknown complaint C-9999: file it first."),
         (("s-030", "c-1", "complaint", "file", "--channel", "hotline", "--household",
           "XC-0004", "--summary", "x", "--caller-phone", "call me"), 2,
-         "caller_phone must be a telephone number of digits (a leading +, spaces and dashes "
+         "--caller-phone must be a telephone number of digits (a leading +, spaces and dashes "
          "allowed), such as 13812345678."),
     ]  # fmt: skip
     for (actor, command_id, *args), status, message in cases:

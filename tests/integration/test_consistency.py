@@ -12,6 +12,7 @@ import pytest
 
 from domain.errors import NotFound, RuleViolation
 from domain.household import Household
+from domain.values import id_number_check
 from ledger.application import Ledger
 from ledger.commands import parse_command
 from ledger.reads import Reads
@@ -21,6 +22,15 @@ from tests.credentials import ADMIN
 
 CST = timezone(timedelta(hours=8))
 AS_OF = datetime(2018, 3, 31, 12, 0, tzinfo=CST)
+# The auditor's checks (issue 17), each a section of the report.
+CHECKS = (
+    "quantities",
+    "revaluations",
+    "shared_id_numbers",
+    "invalid_id_numbers",
+    "unapproved_deviations",
+    "vacated_before_paid",
+)
 HOUSEHOLDS = ("H01", "H02", "H03", "H04", "H05", "H06")
 HEADS = ("欧阳修", "张三", "李四", "王五", "赵六", "钱七")
 VERSION_2 = {
@@ -29,6 +39,12 @@ VERSION_2 = {
     "effective": "2018-03-04",
     "rates": {**POLICY["rates"], "building:brick_concrete": "3300.00"},
 }
+
+
+def id_number(n: int) -> str:
+    """A valid resident ID number (GB 11643 check digit), one per n."""
+    body = f"21148119800101{n:03d}"
+    return body + id_number_check(body)
 
 
 def at(day: int, hour: int = 9) -> str:
@@ -82,6 +98,7 @@ class Commands:
 
 def set_up(c: Commands) -> None:
     c.add("publish_policy", "admin", at(1, 8), document=POLICY)
+    c.add("add_village", "admin", at(1, 8), village="一村")
     c.add("create_group", "admin", at(1), group="G01", name="第一工作组")
     c.add("enroll_staff", "admin", at(1), staff="c1", name="周清", role="clerk", group="G01")
     c.add("enroll_staff", "admin", at(1), staff="app-1", name="吴评", role="appraiser")
@@ -95,7 +112,7 @@ def set_up(c: Commands) -> None:
             group="G01",
             village="一村",
             head=head,
-            id_number=f"21148119800101{n:03d}5",
+            id_number=id_number(n),
         )
         c.add(
             "record_survey",
@@ -130,8 +147,27 @@ def departing_programme() -> list[dict[str, Any]]:
     c.value("H01", 5, 1, "100.00")
     for code in HOUSEHOLDS[1:]:
         c.value(code, 5, 2, "100.00")
+    c.add(
+        "record_survey",
+        "c1",
+        at(6, 9),
+        household="H03",
+        residents=3,
+        building_area_m2={"brick_concrete": "103.50"},
+        land_area_m2="200.00",
+        reason="复核重新丈量",
+    )
     c.value("H03", 6, 2, "103.50", valuation="V-H03-R", reviews="V-H03")
     c.sign("H01", "454000.00")
+    c.add(
+        "approve_deviation",
+        "sup-1",
+        at(9),
+        household="H02",
+        amount="469000.00",
+        reason="低保困难户生活补助",
+        approval="AP-H02",
+    )
     c.sign(
         "H02",
         "469000.00",
@@ -173,6 +209,7 @@ def test_a_programme_that_follows_the_ruler_gives_an_empty_report(ledger: Ledger
         "policy_versions": [],
         "reviews": [],
         "voided": [],
+        **{section: [] for section in CHECKS},
     }
     assert rm.is_empty(document)
 
@@ -197,8 +234,9 @@ def test_the_report_lists_exactly_the_deviation_the_old_version_and_the_review(
             "difference": "5000.00",
             "reason": "低保困难户生活补助",
             "approved_by": "sup-1",
-            # Named by the clerk in the agreement; the supervisor recorded nothing.
-            "approval_recorded_at": None,
+            # The supervisor's approval on record, which the agreement names.
+            "approval_recorded_at": at(9),
+            "approval": "AP-H02",
         }
     ]
     assert document["policy_versions"] == [
@@ -246,9 +284,12 @@ def test_the_report_lists_exactly_the_deviation_the_old_version_and_the_review(
             "entitlement_before": "464000.00",
             "entitlement_after": "475550.00",
             "difference": "11550.00",
+            "dropped": [],
+            "dropped_reason": None,
         }
     ]
     assert document["voided"] == []
+    assert all(document[section] == [] for section in CHECKS)
 
 
 def test_a_voided_and_signed_again_agreement_is_listed_with_who_voided_it(
@@ -408,8 +449,14 @@ def test_dispute_of_the_deviation_and_of_the_review(ledger: Ledger) -> None:
 
     review = dispute(ledger, "H03")
     assert review["valuation"]["valuation"] == "V-H03-R"
-    assert [s["step"] for s in review["record"]] == ["survey", "valuation", "review", "agreement"]
-    assert [s["entitlement"] for s in review["record"][1:3]] == ["464000.00", "475550.00"]
+    assert [s["step"] for s in review["record"]] == [
+        "survey",
+        "valuation",
+        "survey",
+        "review",
+        "agreement",
+    ]
+    assert [review["record"][n]["entitlement"] for n in (1, 3)] == ["464000.00", "475550.00"]
     findings = {f["kind"]: f for f in review["verdict"]["findings"]}
     assert "building:brick_concrete 100.00 → 103.50 m²" in findings["review"]["text"]
     assert "+11550.00" in findings["review"]["text"]
@@ -502,8 +549,19 @@ def test_peers_are_the_same_village_and_the_same_structure_types(ledger: Ledger)
     for code in HOUSEHOLDS:
         c.value(code, 3, 1, "100.00")
     # H06 also has brick-wood rooms; H07 lives in another village.
+    c.add(
+        "record_survey",
+        "c1",
+        at(4, 9),
+        household="H06",
+        residents=3,
+        building_area_m2={"brick_concrete": "100.00", "brick_wood": "20.00"},
+        land_area_m2="200.00",
+        reason="漏测砖木结构",
+    )
     c.value("H06", 4, 1, "100.00", valuation="V-H06-R", reviews="V-H06")
     c.lines[-1]["items"].append({"item": "building:brick_wood", "quantity": "20.00"})
+    c.add("add_village", "admin", at(1, 9), village="二村")
     c.add(
         "register_household",
         "admin",
@@ -550,6 +608,7 @@ def test_a_deviation_approved_by_the_supervisor_in_the_record_says_so(ledger: Le
     }
     load(ledger, [*lines[:signing], approval, *lines[signing:]])
     document = report(ledger)
-    assert [(d["household"], d["approval_recorded_at"]) for d in document["deviations"]] == [
-        ("H02", at(9, 16))
-    ]
+    # The latest approval of the amount by the signing is the one the agreement names.
+    assert [
+        (d["household"], d["approval_recorded_at"], d["approval"]) for d in document["deviations"]
+    ] == [("H02", at(9, 16), "t-approval")]

@@ -37,8 +37,8 @@ from tests.unit.test_merkle import naive_mth, naive_path, naive_subproof
 ORIGIN = "ledger.test.example/office"
 SIGNER = parse_signer(generate_key(ORIGIN)[0])
 CHANGED = "does not match the stored event: the stored events were changed after they were logged."
-SAMPLE_EVENTS = 38
-# The sample with its two checkpoints: each appended a map head (leaves 20 and 39).
+SAMPLE_EVENTS = 46
+# The sample with its two checkpoints: each appended a map head (leaves 20 and 47).
 SAMPLE_LEAVES = SAMPLE_EVENTS + 2
 
 
@@ -150,7 +150,7 @@ def ledger(
 ) -> Iterator[Ledger]:
     """For the tests that ask for `processes`, verification in one process, or in two:
     pages of 4 leaves, and a second process checking from the page boundary nearest
-    half-way (leaf 20 of the sample's 40) to the end, so every kind of tampering is
+    half-way (leaf 24 of the sample's 48) to the end, so every kind of tampering is
     also found on either side of it."""
     two = "processes" in request.fixturenames and request.getfixturevalue("processes") == 2
     settings = Settings(verify_split_from=0, page_levels=2) if two else DEFAULT
@@ -169,7 +169,7 @@ def ledger(
     yield opened
     opened.close()
     if two:
-        assert started and started[0] == 20  # the sample, before any tampering
+        assert started and started[0] == 24  # the sample, before any tampering
 
 
 @pytest.fixture
@@ -177,9 +177,9 @@ def sample(ledger: Ledger, sample_lines: list[str], processes: int) -> Ledger:
     """The sample programme in batches of different sizes, checkpointed half-way and
     at the end (each checkpoint appends a map head); verified in one process or two."""
     ingest(ledger, sample_lines[:9], ADMIN, batch_size=1)
-    ingest(ledger, sample_lines[9:20], ADMIN, batch_size=4)
+    ingest(ledger, sample_lines[9:18], ADMIN, batch_size=4)
     make_checkpoint(ledger)
-    ingest(ledger, sample_lines[20:], ADMIN, batch_size=1000)
+    ingest(ledger, sample_lines[18:], ADMIN, batch_size=1000)
     make_checkpoint(ledger)
     result = verification.verify(ledger.ledger_recorder)
     assert result.ok, result.problems
@@ -480,7 +480,7 @@ def test_a_node_changed_while_two_processes_verify_is_found(
         "the stored tree node at level 4, index 0 does not match the leaves below it: "
         "the tree's nodes were changed outside the ledger."
     ]
-    assert result.events == 20
+    assert result.events == 24
 
 
 def test_a_changed_stored_checkpoint_is_found(sample: Ledger, db_path: Path) -> None:

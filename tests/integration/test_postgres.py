@@ -22,7 +22,7 @@ from click.testing import CliRunner, Result
 from eventsourcing.persistence import IntegrityError
 
 from cli.main import cli
-from domain.values import LEDGER_TZ
+from domain.values import LEDGER_TZ, id_number_check
 from ledger.application import ConflictError
 from ledger.checkpoint import generate_key, parse_signer
 from ledger.commands import UnitOfWork, parse_command
@@ -41,7 +41,7 @@ CONFLICT = (
     "re-read and retry.\n"
 )
 END = datetime(2018, 3, 31, 23, 59, 59, 999999, tzinfo=LEDGER_TZ)
-SAMPLE_EVENTS = 38
+SAMPLE_EVENTS = 46
 
 
 def environment() -> dict[str, str]:
@@ -82,7 +82,7 @@ def sample(postgres_url: str, sample_lines: list[str]) -> Iterator[str]:
     """The sample programme in a fresh PostgreSQL schema; its URL."""
     ledger = open_ledger(postgres_url)
     try:
-        assert ingest(ledger, sample_lines, ADMIN).applied == 36
+        assert ingest(ledger, sample_lines, ADMIN).applied == 41
     finally:
         ledger.close()
     yield postgres_url
@@ -201,7 +201,7 @@ def test_clerks_signing_one_household_at_once_record_one_agreement(sample: str) 
         assert verification.verify(recorder_of(ledger)).ok
         with recorder_of(ledger).log_transaction(commit=False) as c:
             c.execute("SELECT count(*) FROM applied_commands")
-            assert c.fetchone() == (37,)
+            assert c.fetchone() == (42,)
     finally:
         ledger.close()
 
@@ -212,8 +212,12 @@ def test_clerks_signing_one_household_at_once_record_one_agreement(sample: str) 
 def setup_lines(groups: list[str]) -> list[dict[str, Any]]:
     sample = Path(__file__).resolve().parents[2] / "docs" / "examples" / "xingcheng-small.jsonl"
     policy = json.loads(sample.read_text(encoding="utf-8").splitlines()[0])
-    lines: list[dict[str, Any]] = [policy]
     admin_at = "2018-03-01T08:30:00+08:00"
+    lines: list[dict[str, Any]] = [
+        policy,
+        {"id": "set-village", "cmd": "add_village", "actor": "admin", "at": admin_at,
+         "village": "一村"},
+    ]  # fmt: skip
     for group in groups:
         lines.append(
             {"id": f"set-{group}", "cmd": "create_group", "actor": "admin", "at": admin_at,
@@ -241,7 +245,8 @@ def group_lines(group: str, households: int) -> list[dict[str, Any]]:
         lines += [
             {"id": f"{code}-r", "cmd": "register_household", "actor": "admin",
              "at": f"2018-03-01T09:{n % 60:02d}:00+08:00", **base, "group": group,
-             "village": "一村", "head": f"户主 {code}", "id_number": f"2114811970{n:08d}",
+             "village": "一村", "head": f"户主 {code}",
+             "id_number": id_number_with_check(f"2114811970{n:07d}"),
              "address": f"兴城镇 {code}"},
             {"id": f"{code}-s", "cmd": "record_survey", "actor": clerk,
              "at": "2018-03-03T10:00:00+08:00", **base, "residents": 3,
@@ -324,7 +329,10 @@ def test_many_processes_ingesting_at_once_apply_every_command_once(
     assert [(r["applied"], r["rejected"]) for r in reports] == [(households * 5, 0)] * 4
     verified = run("verify", "--db", postgres_url)
     assert verified.returncode == 0, verified.stderr
-    assert verified.stdout.startswith(f"OK: {len(setup_lines(groups)) + 4 * households * 5} events")
+    # One event a line, and two more for the publishing (the register opened, the policy
+    # listed in it).
+    events = len(setup_lines(groups)) + 2 + 4 * households * 5
+    assert verified.stdout.startswith(f"OK: {events} events")
 
     total = len(setup_lines(groups)) + len(groups) * households * 5
     ledger = open_ledger(postgres_url)
@@ -337,7 +345,7 @@ def test_many_processes_ingesting_at_once_apply_every_command_once(
                 ".oneruler_events GROUP BY originator_id"
             )
             per_aggregate = c.fetchall()
-        assert sum(n for n, _ in per_aggregate) == total
+        assert sum(n for n, _ in per_aggregate) == total + 2  # the register's two
         assert all(n == last for n, last in per_aggregate)  # versions 1..n, none twice
         followed = read_models(ledger)
         report = Reads(ledger).group_report(END)
@@ -429,7 +437,7 @@ def test_a_copy_there_and_back_keeps_every_leaf(
     assert there.exit_code == 0, there.output
     document = json.loads(there.stdout)
     assert document["source_log"] == document["target_log"]
-    assert (document["events"], document["commands"], document["checkpoints"]) == (39, 36, 1)
+    assert (document["events"], document["commands"], document["checkpoints"]) == (47, 41, 1)
     assert leaves(postgres_url) == leaves(town)
 
     # On the county's server: a conflicting write (its notification id is spent and
@@ -445,7 +453,7 @@ def test_a_copy_there_and_back_keeps_every_leaf(
         # Its map head is built over a log whose ids have a gap, from nothing kept (a copy
         # keeps the events, not the map's subtrees).
         keys.make_checkpoint(recorder_of(two), [signer], origin=None, now=datetime.now(UTC))
-        assert recorder_of(two).max_notification_id() == SAMPLE_EVENTS + 5  # 40, (41), 42, 43
+        assert recorder_of(two).max_notification_id() == SAMPLE_EVENTS + 5  # 48, (49), 50, 51
     finally:
         one.close()
         two.close()
@@ -454,18 +462,18 @@ def test_a_copy_there_and_back_keeps_every_leaf(
     returned = oneruler("copy", "--from", postgres_url, "--to", back)
     assert returned.exit_code == 0, returned.output
     lines = returned.stdout.splitlines()
-    assert lines[0].startswith("copied 42 events, 38 command ids and 2 checkpoints from postgr")
+    assert lines[0].startswith("copied 50 events, 43 command ids and 2 checkpoints from postgr")
     assert lines[1].replace("source", "target") == lines[2]
     assert lines[3].startswith("OK: ")
 
     county, town_held, home = held(postgres_url), held(town), held(back)
     assert leaves(back) == leaves(postgres_url)
     assert leaves(postgres_url)[: SAMPLE_EVENTS + 1] == leaves(town)
-    assert [leaf[1] for leaf in leaves(back)[-3:]] == [40, 42, 43]
+    assert [leaf[1] for leaf in leaves(back)[-3:]] == [48, 50, 51]
     assert home == county
     assert town_held["root"] == county["root_39"] == home["root_39"]
     assert county["checkpoints"][0] == town_held["checkpoints"][0]
-    assert county["ok"] and home["ok"] and home["size"] == 42
+    assert county["ok"] and home["ok"] and home["size"] == 50
 
     # The copy goes on numbering after the largest id it was given.
     ledger = open_ledger(back)
@@ -581,7 +589,7 @@ def test_a_read_only_server_reads_the_record_and_says_why_reports_need_the_prima
             # Its privileges are those of the writers: only the server keeps it from writing.
             conn.execute(f"GRANT ALL ON ALL TABLES IN SCHEMA {schema} TO {role}")
             url = f"postgresql://{role}@{server.where}/{server.dbname}?schema={schema}"
-            assert oneruler("verify", "--db", url).stdout.startswith("OK: 38 events")
+            assert oneruler("verify", "--db", url).stdout.startswith("OK: 46 events")
             history = oneruler("household", "history", "XC-0001", "--db", url)
             assert history.exit_code == 0
             shown = oneruler("household", "show", "XC-0001", "--db", url)
@@ -630,3 +638,8 @@ def test_the_read_models_follow_across_a_gap_in_notification_ids(sample: str) ->
     finally:
         one.close()
         two.close()
+
+
+def id_number_with_check(body: str) -> str:
+    """17 digits and their GB 11643 check digit."""
+    return body + id_number_check(body)

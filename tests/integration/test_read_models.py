@@ -74,7 +74,8 @@ def test_a_model_reads_the_topics_of_its_handlers() -> None:
         Staff.Enrolled, Staff.RoleChanged, Staff.Transferred,
     }  # fmt: skip
     assert set(OnBehalf.handlers()) == {
-        Household.DeviationApproved, Household.AgreementVoided, Household.PayoutConfirmed,
+        Household.DeviationApproved, Household.DeviationRefused, Household.AgreementVoided,
+        Household.PayoutConfirmed,
         Complaint.Resolved,
     }  # fmt: skip
 

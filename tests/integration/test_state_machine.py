@@ -95,6 +95,7 @@ class LedgerMachine(RuleBasedStateMachine):
     @initialize()
     def set_up(self) -> None:
         assert self.send("publish_policy", "admin", document=POLICY)
+        assert self.send("add_village", "admin", village="一村")
         for group in ("G1", "G2"):
             assert self.send("create_group", "admin", group=group, name=f"组{group}")
         roles = {

@@ -31,7 +31,7 @@ def test_cosignatures_are_kept_read_back_and_carried_by_the_next_map_head(
     seen = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
     ledger = open_ledger(store_url, clock=lambda: datetime(2018, 3, 20, tzinfo=UTC))
     try:
-        assert ingest(ledger, sample_lines, ADMIN).applied == 36
+        assert ingest(ledger, sample_lines, ADMIN).applied == 41
         first = ledger.sign_checkpoint([OFFICE])
         reads = Reads(ledger)
         assert reads.cosigned_sizes([a_key, b_key]) == {}
@@ -43,7 +43,7 @@ def test_cosignatures_are_kept_read_back_and_carried_by_the_next_map_head(
             first.note, [cosign(first.note, a, seen), cosign(first.note, b, seen)]
         )
         assert reads.latest_checkpoint() == (first.size, first.root.hex(), kept.note)
-        assert reads.cosigned_sizes([a_key, b_key]) == {a_key: 39, b_key: 39}
+        assert reads.cosigned_sizes([a_key, b_key]) == {a_key: 47, b_key: 47}
         assert reads.verify().ok
         # A late entry, dated before the map head's own (office-set) time and the
         # witnesses' time, then the next checkpoint: its map head carries the first.
@@ -56,24 +56,24 @@ def test_cosignatures_are_kept_read_back_and_carried_by_the_next_map_head(
             ADMIN,
         )
         second = ledger.sign_checkpoint([OFFICE])
-        assert second.size == 41
-        assert reads.cosigned_sizes([a_key, b_key]) == {a_key: 39, b_key: 39}
+        assert second.size == 49
+        assert reads.cosigned_sizes([a_key, b_key]) == {a_key: 47, b_key: 47}
         verified = reads.verify()
         assert verified.ok and verified.map_heads == 2
-        head = _map_head_state(ledger, 40)
-        assert head["witnessed"] == kept.note and head["previous"][0] == 38
+        head = _map_head_state(ledger, 48)
+        assert head["witnessed"] == kept.note and head["previous"][0] == 46
         # The bounds the ledger's reports read: the office's time alone (20 March
         # 2018) lets an act of 18 March pass; a quorum of both witnesses does not.
         occurred = datetime.fromisoformat("2018-03-18T10:00:00+08:00")
         window = timedelta(days=3)
-        assert reads.record_bounds().late("the vacating", 40, occurred, window) is None
+        assert reads.record_bounds().late("the vacating", 48, occurred, window) is None
         for quorum in (1, 2):
             late = reads.record_bounds([a_key, b_key], quorum).late(
-                "the vacating", 40, occurred, window
+                "the vacating", 48, occurred, window
             )
             assert late == (
                 "the vacating says it happened at 2018-03-18T10:00:00+08:00, but it was "
-                "recorded after the checkpoint of size 39, which "
+                "recorded after the checkpoint of size 47, which "
                 f"{quorum} of the witnesses given had cosigned by 2026-12-05T12:00:00+00:00: "
                 "3,184 days later, past the 3-day window, so it was entered late or backdated."
             )

@@ -27,11 +27,12 @@ from domain.errors import (
     PermissionDenied,
     RuleViolation,
 )
-from domain.household import Deviation, Household
+from domain.household import Household
 from domain.ids import household_id
 from domain.policy import Item, PolicyVersion, parse_items
 from domain.programme import Policy, Staff
 from domain.roles import ROLES, Actor, Permission
+from domain.standard import Deviation
 from ledger.commands import declarations
 from tests.strategies import policy_document
 
@@ -81,7 +82,7 @@ def refused(
 
 def registered() -> Household:
     return Household.register(
-        stamp("admin", at(1, 9, 1)), "XC-0001", "G01", "一村", "张三", "211481197001011001"
+        stamp("admin", at(1, 9, 1)), "XC-0001", "G01", "一村", "张三", "211481197001081001"
     )
 
 
@@ -135,6 +136,7 @@ def event_names(aggregate: Aggregate) -> list[str]:
 # hotline's or a supervisor's (the table is silent; the implementation decides).
 EXPECTED_ROLES = {
     "publish a policy": {"admin"},
+    "declare a village": {"admin"},
     "enroll staff": {"admin"},
     "create a group": {"admin"},
     "register a household": {"admin"},
@@ -555,37 +557,33 @@ def test_the_entitlement_at_signing_leaves_out_a_lapsed_incentive() -> None:
     household.sign_agreement(stamp("s-001", late), "A-0001", "monetary", Decimal("331100"), POLICY)
 
 
-def test_a_deviation_needs_a_supervisor_approver() -> None:
+def test_a_deviation_needs_a_supervisors_approval_on_record() -> None:
     household = valued()
-    deviation = Deviation("hardship: disabled resident", "s-001")
+    deviation = Deviation("hardship: disabled resident", "s-020")
+    sign = lambda: household.sign_agreement(  # noqa: E731
+        stamp("s-001", at(10)), "A-0001", "property_swap", Decimal("370000.00"), POLICY, deviation
+    )
     refused(
         household,
-        PermissionDenied,
-        "s-001 is clerk staff and may not approve a deviation; only supervisor staff may.",
-        lambda: household.sign_agreement(
-            stamp("s-001", at(10)),
-            "A-0001",
-            "property_swap",
-            Decimal("370000.00"),
-            POLICY,
-            deviation,
-            Actor("s-001", "clerk", "G01"),
-        ),
+        RuleViolation,
+        "no supervisor's approval by s-020 on record allows XC-0001 to sign for 370000.00; "
+        "a supervisor approves the amount first (agreement approve-deviation), or sign for "
+        "the entitlement 351100.00.",
+        sign,
     )
-    household.sign_agreement(
-        stamp("s-001", at(10)),
-        "A-0001",
-        "property_swap",
-        Decimal("370000.00"),
-        POLICY,
-        Deviation("hardship: disabled resident", "s-020"),
-        Actor("s-020", "supervisor", None),
-    )
+    household.approve_deviation(stamp("s-020", at(9)), Decimal("370000.00"), "hardship")
+    approval = household.collect_events()[-1]
+    assert isinstance(approval, Household.DeviationApproved)
+    sign()
     event = household.collect_events()[-1]
     assert isinstance(event, Household.AgreementSigned)
     assert event.amount == Decimal("370000.00")
     assert event.entitlement == OWED
-    assert event.deviation == {"reason": "hardship: disabled resident", "approved_by": "s-020"}
+    assert event.deviation == {
+        "reason": "hardship: disabled resident",
+        "approved_by": "s-020",
+        "approval": approval.command,
+    }
 
 
 def test_a_deviation_with_the_entitlement_amount_is_refused() -> None:
@@ -601,7 +599,6 @@ def test_a_deviation_with_the_entitlement_amount_is_refused() -> None:
             OWED,
             POLICY,
             Deviation("none really", "s-020"),
-            Actor("s-020", "supervisor", None),
         ),
     )
 

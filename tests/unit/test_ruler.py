@@ -39,7 +39,9 @@ def version(**changes: Any) -> PolicyVersion:
 def valued(valuation: str, items: tuple[Item, ...] | list[Item]) -> Valued:
     """A valuation's timeline entry (by app-1, at SIGNED)."""
     rows = [[i.item, _text(i.quantity), _text(i.value)] for i in items]
-    return Valued(micros(SIGNED), 1, valuation, "XC-2018", 1, rows, None, "app-1", micros(SIGNED))
+    return Valued(
+        micros(SIGNED), 1, valuation, "XC-2018", 1, rows, None, "app-1", micros(SIGNED), None, None
+    )
 
 
 def signed(

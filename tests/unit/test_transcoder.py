@@ -24,6 +24,7 @@ import domain.complaint
 import domain.household
 import domain.payout
 import domain.programme
+import domain.register
 from domain.base import Recorded
 from domain.errors import InvalidInput
 from domain.values import parse_time
@@ -206,6 +207,8 @@ EXTRA: list[dict[str, Any]] = [
      "staff": "s-010", "role": "supervisor", "reason": "晋升 (promoted)"},
     {"cmd": "transfer_staff", "actor": "admin", "at": "2018-03-23T10:00:00+08:00",
      "staff": "s-001", "group": "G02", "reason": "支援二组 (helps G02)"},
+    {"cmd": "refuse_deviation", "actor": "s-020", "at": "2018-03-14T11:30:00+08:00",
+     "household": "XC-0002", "amount": "380000.00", "reason": "超出困难补助标准"},
     {"cmd": "assign_complaint", "actor": "s-030", "at": "2018-03-16T10:00:00+08:00",
      "complaint": "C-0002", "to": "s-020"},
     {"cmd": "note_complaint", "actor": "s-020", "at": "2018-03-16T11:00:00+08:00",
@@ -249,6 +252,7 @@ def defined_classes() -> list[type]:
         domain.complaint,
         domain.payout,
         domain.account,
+        domain.register,
     ):
         for _, aggregate in inspect.getmembers(module, inspect.isclass):
             if not issubclass(aggregate, Aggregate) or aggregate.__module__ != module.__name__:
@@ -308,6 +312,8 @@ STORED_TOPICS = [
     "oneruler:Account",
     "oneruler:Account.PasswordReset",
     "oneruler:Account.PasswordSet",
+    "oneruler:BankReferenceIndex",
+    "oneruler:BankReferenceIndex.Indexed",
     "oneruler:Complaint",
     "oneruler:Complaint.Acknowledged",
     "oneruler:Complaint.Assigned",
@@ -320,6 +326,7 @@ STORED_TOPICS = [
     "oneruler:Household.AgreementVoided",
     "oneruler:Household.ComplaintAttached",
     "oneruler:Household.DeviationApproved",
+    "oneruler:Household.DeviationRefused",
     "oneruler:Household.DocumentAttached",
     "oneruler:Household.PayoutConfirmed",
     "oneruler:Household.PayoutRequested",
@@ -332,6 +339,10 @@ STORED_TOPICS = [
     "oneruler:Policy",
     "oneruler:Policy.NewVersionPublished",
     "oneruler:Policy.Published",
+    "oneruler:Register",
+    "oneruler:Register.Opened",
+    "oneruler:Register.PolicyListed",
+    "oneruler:Register.VillageAdded",
     "oneruler:Staff",
     "oneruler:Staff.Enrolled",
     "oneruler:Staff.Reinstated",
