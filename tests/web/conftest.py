@@ -4,11 +4,14 @@ service issues (as a login would, without Argon2's wait)."""
 
 from __future__ import annotations
 
+import contextlib
 import re
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
+import uvicorn
 from starlette.testclient import TestClient
 
 from ledger.identity import Identity
@@ -63,3 +66,24 @@ def csrf_of(html: str) -> str:
     found = re.search(r'name="csrf" value="([^"]*)"', html)
     assert found is not None, "the page has no form with a CSRF token"
     return found.group(1)
+
+
+@contextlib.contextmanager
+def served(url: str) -> Iterator[str]:
+    """The application on the ledger at url, served by uvicorn in a thread on a free
+    port, for a real browser; its address."""
+    config = uvicorn.Config(create_app(url, Settings()), host="127.0.0.1", port=0,
+                            log_level="warning", lifespan="on")  # fmt: skip
+    running = uvicorn.Server(config)
+    thread = threading.Thread(target=running.run, daemon=True)
+    thread.start()
+    while not running.started:
+        if not thread.is_alive():
+            pytest.fail("the server did not start")
+        threading.Event().wait(0.05)
+    port = running.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        running.should_exit = True
+        thread.join(timeout=30)

@@ -7,20 +7,16 @@ home page, kept in tests/artifacts/screenshots/ (CI keeps the folder as an artef
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from ledger.identity import Identity
 from ledger.store import open_ledger
 from tests.credentials import ADMIN, PASSWORD
-from tests.web.conftest import load_sample
+from tests.web.conftest import load_sample, served
 from tests.web.payouts import add_payouts
-from web.app import create_app
-from web.office import Settings
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
@@ -49,19 +45,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             identity.set_password(staff, PASSWORD, None if staff == "admin" else ADMIN)
     finally:
         ledger.close()
-    config = uvicorn.Config(create_app(url, Settings()), host="127.0.0.1", port=0,
-                            log_level="warning", lifespan="on")  # fmt: skip
-    running = uvicorn.Server(config)
-    thread = threading.Thread(target=running.run, daemon=True)
-    thread.start()
-    while not running.started:
-        if not thread.is_alive():
-            pytest.fail("the server did not start")
-        threading.Event().wait(0.05)
-    port = running.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    running.should_exit = True
-    thread.join(timeout=30)
+    with served(url) as address:
+        yield address
 
 
 @pytest.fixture(scope="module")
