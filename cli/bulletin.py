@@ -122,12 +122,15 @@ class Bulletin:
     programme_day: int
     document: dict[str, Any]  # `report groups --json` as of the end of the day
     days: list[date]  # from the programme's first day up to the bulletin's
-    history: list[dict[str, Any]]  # the same document at the end of each of those days
+    # The same document at the end of each of those days (empty: read without it).
+    history: list[dict[str, Any]]
     names: dict[str, str]
     checkpoint: tuple[int, str] | tuple[int, str, str] | None
 
 
-def read(reads: Reads, day: date) -> Bulletin:
+def read(reads: Reads, day: date, *, history: bool = True) -> Bulletin:
+    """The bulletin of a day; without history (a page that draws no chart), the
+    documents of the days before are not read."""
     first = reads.first_business_day()
     if first is None:
         raise Refused(
@@ -146,7 +149,7 @@ def read(reads: Reads, day: date) -> Bulletin:
         programme_day=(day - first_day).days + 1,
         document=reads.group_report(as_of),
         days=[end.date() for end in ends],
-        history=reads.group_reports(ends),
+        history=reads.group_reports(ends) if history else [],
         names=reads.group_names(),
         checkpoint=reads.latest_checkpoint(),
     )

@@ -44,6 +44,7 @@ def serve(db: str | None, host: str, port: int, workers: int, secure_cookies: bo
 
     from web.app import DB_ENV, create_app
     from web.office import Settings
+    from web.serving import PROTOCOL, settle
 
     url = resolve_url(db)
     if workers > 1 and not is_postgres(url):
@@ -66,6 +67,7 @@ def serve(db: str | None, host: str, port: int, workers: int, secure_cookies: bo
         "timeout_graceful_shutdown": 20,
         "server_header": False,
         "proxy_headers": True,
+        "http": PROTOCOL,
     }
     # uvicorn stops gracefully on SIGTERM (requests in flight finish), then raises the
     # signal again to whatever handled it before: here, nothing, so that a stop asked
@@ -73,6 +75,7 @@ def serve(db: str | None, host: str, port: int, workers: int, secure_cookies: bo
     signal.signal(signal.SIGTERM, lambda *_: None)
     if workers == 1:
         config = uvicorn.Config(app, **common)  # type: ignore[arg-type]
+        settle()
         uvicorn.Server(config).run(sockets=[sock])
         return
     app.state.office.close()

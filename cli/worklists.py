@@ -25,9 +25,9 @@ LANG_HELP = "Language of the labels."
 def search(
     text: str, group: str | None, status: str | None, as_json: bool, lang: str, db: str | None
 ) -> None:
-    """Households whose code, head's name or head's full ID number is TEXT (else whose
-    code or head's name holds TEXT), in code order, at most 100. TEXT "" lists the
-    households of --group."""
+    """Households whose code, head's name or head's full ID number is TEXT; else
+    whose code or head's name begins with TEXT; else whose code or head's name holds
+    TEXT. In code order, at most 100. TEXT "" lists the households of --group."""
     if not text.strip() and group is None:
         raise click.UsageError('give TEXT to search for, or --group G with TEXT "".')
     with reads_at(db) as reads:

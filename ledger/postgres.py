@@ -43,12 +43,15 @@ PgCursor: TypeAlias = psycopg.Cursor[tuple[Any, ...]]
 
 _QMARK = re.compile(r"'(?:[^']|'')*'|\?")
 _BLOB = re.compile(r"\bBLOB\b")
+# SQLite's byte-order collation is PostgreSQL's "C".
+_BINARY = re.compile(r"\bCOLLATE BINARY\b")
 
 
 @lru_cache(maxsize=1024)
 def _postgres_sql(statement: str, *, with_params: bool) -> str:
     """The read models' SQLite-flavoured standard SQL as PostgreSQL takes it."""
     statement = _BLOB.sub("BYTEA", statement).replace(" WITHOUT ROWID", "")
+    statement = _BINARY.sub('COLLATE "C"', statement)
     if with_params:
         # psycopg reads % as the start of a placeholder wherever it stands.
         statement = statement.replace("%", "%%")

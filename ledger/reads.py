@@ -213,7 +213,7 @@ class Reads:
     def group_reports(self, days: Sequence[datetime]) -> list[dict[str, Any]]:
         """The same table as of each of several moments, in one read."""
         with self._ledger.read_models.reading() as c:
-            return [progress_rm.report(c, day) for day in days]
+            return progress_rm.reports(c, days)
 
     def first_business_day(self) -> datetime | None:
         """The business time of the first household's first step (None: none yet)."""
@@ -231,12 +231,12 @@ class Reads:
         with self._ledger.read_models.reading() as c:
             return dict(programme_rm.groups(c))
 
-    def complaints(self, now: datetime) -> list[dict[str, Any]]:
-        """Every complaint with its deadlines (from the latest policy, else 2 and 15
-        days) and what is overdue at `now`, oldest first."""
+    def complaints(self, now: datetime, household: str | None = None) -> list[dict[str, Any]]:
+        """Every complaint (about `household`, if given) with its deadlines (from the
+        latest policy, else 2 and 15 days) and what is overdue at `now`, oldest first."""
         with self._ledger.read_models.reading() as c:
-            entries = complaints_rm.register(c, now, *_deadline_days(c))
-            assigned = complaint_records.assignees(c)
+            entries = complaints_rm.register(c, now, *_deadline_days(c), household)
+            assigned = complaint_records.assignees(c, [e["complaint"] for e in entries])
         return [{**e, "assignee": assigned.get(e["complaint"])} for e in entries]
 
     def complaint_list(
@@ -254,7 +254,9 @@ class Reads:
         list (open: not resolved; overdue: past a deadline; due_soon: a deadline within
         a day; assignee: assigned to that staff member; household: about it)."""
         when = now if now is not None else self.now().astimezone(LEDGER_TZ)
-        entries = self.complaints(when)
+        if household is not None:
+            household = asked(household, "household")
+        entries = self.complaints(when, household)
         if open:
             entries = [e for e in entries if e["status"] == "open"]
         if overdue:
@@ -264,9 +266,6 @@ class Reads:
         if assignee is not None:
             assignee = asked(assignee, "assignee")
             entries = [e for e in entries if e["assignee"] == assignee]
-        if household is not None:
-            household = asked(household, "household")
-            entries = [e for e in entries if e["about"].get("household") == household]
         return {"as_of": when.isoformat(), "complaints": entries}
 
     def complaint(

@@ -6,6 +6,7 @@ reopenings), who it is assigned to now, and the salted digest of its caller's co
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from functools import singledispatchmethod
 from typing import Any
 
@@ -13,6 +14,8 @@ from domain.complaint import Complaint
 from projections.model import Cursor, ReadModel, micros
 
 C = Complaint
+# Up to this many complaints are looked up by code; more, by reading them all.
+_FEW = 100
 
 
 class ComplaintRecords(ReadModel):
@@ -114,9 +117,18 @@ def _entry(e: C.Event, kind: str, **fields: Any) -> dict[str, Any]:
     }
 
 
-def assignees(c: Cursor) -> dict[str, str]:
-    """Who each assigned complaint is assigned to now."""
-    c.execute("SELECT complaint, assignee FROM rm_complaint_records WHERE assignee IS NOT NULL")
+def assignees(c: Cursor, codes: Sequence[str] | None = None) -> dict[str, str]:
+    """Who each assigned complaint (of `codes`, if given) is assigned to now."""
+    if codes is not None and len(codes) <= _FEW:
+        if not codes:
+            return {}
+        c.execute(
+            "SELECT complaint, assignee FROM rm_complaint_records WHERE assignee IS NOT NULL "
+            f"AND complaint IN ({', '.join('?' * len(codes))})",
+            tuple(codes),
+        )
+    else:
+        c.execute("SELECT complaint, assignee FROM rm_complaint_records WHERE assignee IS NOT NULL")
     return {str(code): str(assignee) for code, assignee in c.fetchall()}
 
 

@@ -67,8 +67,10 @@ class Row:
 def _load(c: Cursor, aggregate: bytes) -> Row | None:
     c.execute("SELECT * FROM rm_complaints WHERE aggregate = ?", (aggregate,))
     r = c.fetchone()
-    if r is None:
-        return None
+    return _row_of(r) if r is not None else None
+
+
+def _row_of(r: Any) -> Row:
     return Row(
         r[0],
         r[1],
@@ -97,6 +99,8 @@ class Complaints(ReadModel):
         "about TEXT NOT NULL, summary TEXT NOT NULL, household TEXT, groups TEXT NOT NULL, "
         "filed_at TEXT NOT NULL, acknowledged_at TEXT, resolved_at TEXT, finding TEXT, "
         "clock_from TEXT NOT NULL, events BIGINT NOT NULL, timeline BLOB NOT NULL)",
+        # A household's page lists the complaints about it.
+        "CREATE INDEX IF NOT EXISTS rm_complaints_household ON rm_complaints (household)",
     )
     after = (Households, Programme)
 
@@ -203,15 +207,16 @@ def _stored(row: Row) -> tuple[Any, ...]:
     )
 
 
-def every(c: Cursor) -> list[Row]:
-    """Every complaint's row."""
-    c.execute("SELECT aggregate FROM rm_complaints ORDER BY filed_at, complaint")
-    rows = []
-    for (aggregate,) in c.fetchall():
-        row = _load(c, aggregate)
-        assert row is not None
-        rows.append(row)
-    return rows
+def every(c: Cursor, household: str | None = None) -> list[Row]:
+    """Every complaint's row (about `household`, if given), oldest first."""
+    if household is None:
+        c.execute("SELECT * FROM rm_complaints ORDER BY filed_at, complaint")
+    else:
+        c.execute(
+            "SELECT * FROM rm_complaints WHERE household = ? ORDER BY filed_at, complaint",
+            (household,),
+        )
+    return [_row_of(r) for r in c.fetchall()]
 
 
 def transitions(row: Row) -> list[tuple[int, int]]:
@@ -220,16 +225,15 @@ def transitions(row: Row) -> list[tuple[int, int]]:
 
 
 def register(
-    c: Cursor, now: datetime, acknowledge_days: int, resolve_days: int
+    c: Cursor,
+    now: datetime,
+    acknowledge_days: int,
+    resolve_days: int,
+    household: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Every complaint, oldest first, with its deadlines and whether it is overdue now."""
-    c.execute("SELECT aggregate FROM rm_complaints ORDER BY filed_at, complaint")
-    entries = []
-    for (aggregate,) in c.fetchall():
-        row = _load(c, aggregate)
-        assert row is not None
-        entries.append(entry(row, now, acknowledge_days, resolve_days))
-    return entries
+    """Every complaint (about `household`, if given), oldest first, with its deadlines
+    and whether it is overdue now."""
+    return [entry(row, now, acknowledge_days, resolve_days) for row in every(c, household)]
 
 
 def load_by_code(c: Cursor, code: str) -> Row | None:

@@ -10,6 +10,7 @@ from typing import Any
 
 from domain.household import Household
 from projections import households as households_rm
+from projections.household_rows import Row
 from projections.model import Cursor, ReadModel, micros
 
 # A household's status, the furthest stage it reached (specs/cli.md, household show).
@@ -18,6 +19,8 @@ STATUSES = ("registered", "surveyed", "valued", "signed", "paid")
 MOST = 100
 # A search by part of a code or name, with a status to match, looks at most at this many.
 SCANNED = 5_000
+# Candidates' households are read this many at a time.
+_PAGE = 100
 
 
 def _key(text: str) -> str:
@@ -38,6 +41,13 @@ class HouseholdSearch(ReadModel):
         "CREATE INDEX IF NOT EXISTS rm_household_search_head ON rm_household_search (head_key)",
         "CREATE INDEX IF NOT EXISTS rm_household_search_id ON rm_household_search (id_number)",
         "CREATE INDEX IF NOT EXISTS rm_household_search_grp ON rm_household_search (grp)",
+        # The beginnings of codes and names are looked up in byte order (PostgreSQL:
+        # COLLATE "C"), whatever the database's own collation, in which a prefix's
+        # strings need not be neighbours.
+        "CREATE INDEX IF NOT EXISTS rm_household_search_code_bytes "
+        "ON rm_household_search (code_key COLLATE BINARY, household)",
+        "CREATE INDEX IF NOT EXISTS rm_household_search_head_bytes "
+        "ON rm_household_search (head_key COLLATE BINARY, household)",
     )
 
     def __init__(self) -> None:
@@ -70,8 +80,9 @@ class HouseholdSearch(ReadModel):
 
 def _matching(c: Cursor, q: str, group: str | None, cap: int) -> list[tuple[str, str, str, str]]:
     """The households matching q, in code order: exactly by code, head's name or ID
-    number (each an index's look-up); if none does, by part of the code or the name (a
-    scan, of at most `cap` matches)."""
+    number; if none does, those whose code or head's name begins with q; if none does,
+    those whose code or name holds q anywhere. The first two are an index's look-ups;
+    the last is a scan, of at most `cap` matches."""
     key = _key(q)
     grouped = " AND grp = ?" if group is not None else ""
     extra: tuple[str, ...] = (group,) if group is not None else ()
@@ -84,6 +95,19 @@ def _matching(c: Cursor, q: str, group: str | None, cap: int) -> list[tuple[str,
     exact: list[tuple[str, str, str, str]] = c.fetchall()
     if exact or not key:
         return exact
+    # Every string that begins with key sorts, byte by byte, from key up to key
+    # followed by the largest character.
+    bounds = (key, key + "\U0010ffff")
+    found: dict[str, tuple[str, str, str, str]] = {}
+    for column in ("code_key", "head_key"):
+        c.execute(
+            f"{columns} WHERE {column} COLLATE BINARY >= ? AND {column} COLLATE BINARY < ?"
+            f"{grouped} ORDER BY {column} COLLATE BINARY, household LIMIT {int(cap)}",
+            (*bounds, *extra),
+        )
+        found.update((row[0], row) for row in c.fetchall())
+    if found:
+        return [found[household] for household in sorted(found)][:cap]
     pattern = "%" + key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     c.execute(
         f"{columns} WHERE (code_key LIKE ? ESCAPE '\\' OR head_key LIKE ? ESCAPE '\\')"
@@ -124,10 +148,14 @@ def search(
         candidates = []
     at = micros(as_of)
     found: list[dict[str, Any]] = []
-    for household, grp, village, head in candidates:
+    rows: dict[str, Row] = {}
+    for i, (household, grp, village, head) in enumerate(candidates):
         if len(found) >= limit:
             break
-        row = households_rm.load_by_code(c, household)
+        if i % _PAGE == 0:  # the next page of candidates, in one query
+            page = [candidate[0] for candidate in candidates[i : i + _PAGE]]
+            rows = households_rm.load_many(c, page)
+        row = rows.get(household)
         if row is None or not row.timeline or row.timeline[0].at > at:
             continue  # not yet registered then
         stage = households_rm.fold(row.timeline, at).status

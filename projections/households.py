@@ -634,6 +634,16 @@ def load_by_code(c: Cursor, household: str) -> Row | None:
     return None if r is None else row_of(r)
 
 
+def load_many(c: Cursor, households: Sequence[str]) -> dict[str, Row]:
+    """The rows of several households, by code (those that have one)."""
+    if not households:
+        return {}
+    c.execute(
+        f"{_SELECT} WHERE household IN ({', '.join('?' * len(households))})", tuple(households)
+    )
+    return {row.household: row for row in map(row_of, c.fetchall())}
+
+
 def write(c: Cursor, rows: Iterable[Row]) -> None:
     packer = msgpack.Packer()
     c.executemany(

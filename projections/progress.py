@@ -5,7 +5,7 @@ the same at each moment, so that any as-of is a sum over stored counts."""
 from __future__ import annotations
 
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Iterable, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -342,24 +342,48 @@ def counts(c: Cursor, as_of: datetime) -> dict[tuple[str, str], int]:
     """Every group's metrics as of a moment: whole days before its day from the daily
     table, whole hours of its day before its hour from the hourly table, and the
     moments of its hour up to as_of."""
-    moment = micros(as_of)
-    day, hour = day_of(moment), hour_of(moment)
-    totals: Counter[tuple[str, str]] = Counter()
-    for statement, bounds in (
-        ("SELECT grp, metric, SUM(total) FROM rm_progress_daily WHERE day < ?", (day,)),
-        (
-            "SELECT grp, metric, SUM(total) FROM rm_progress_hourly WHERE hour >= ? AND hour < ?",
-            (hour_of(start_of_day(day)), hour),
-        ),
-        (
-            "SELECT grp, metric, SUM(total) FROM rm_progress_moment WHERE at >= ? AND at <= ?",
-            (hour * _HOUR, moment),
-        ),
-    ):
-        c.execute(statement + " GROUP BY grp, metric", bounds)
-        for group, metric, total in c.fetchall():
-            totals[(group, metric)] += int(total)  # PostgreSQL sums bigints as numeric
-    return dict(totals)
+    return counts_at(c, [as_of])[0]
+
+
+def counts_at(c: Cursor, moments: Sequence[datetime]) -> list[dict[tuple[str, str], int]]:
+    """counts() as of each of several moments, the daily table read once: each
+    moment's whole days before its day are a running sum of it."""
+    if not moments:
+        return []
+    wanted = [(micros(m), day_of(micros(m))) for m in moments]
+    c.execute(
+        "SELECT day, grp, metric, SUM(total) FROM rm_progress_daily WHERE day < ? "
+        "GROUP BY day, grp, metric ORDER BY day",
+        (max(day for _, day in wanted),),
+    )
+    by_day = c.fetchall()
+    found: list[dict[tuple[str, str], int]] = [{} for _ in wanted]
+    running: Counter[tuple[str, str]] = Counter()
+    taken = 0
+    for i in sorted(range(len(wanted)), key=lambda i: wanted[i][1]):
+        moment, day = wanted[i]
+        while taken < len(by_day) and by_day[taken][0] < day:
+            _, group, metric, total = by_day[taken]
+            running[(group, metric)] += int(total)  # PostgreSQL sums bigints as numeric
+            taken += 1
+        totals = Counter(running)
+        hour = hour_of(moment)
+        for statement, bounds in (
+            (
+                "SELECT grp, metric, SUM(total) FROM rm_progress_hourly "
+                "WHERE hour >= ? AND hour < ?",
+                (hour_of(start_of_day(day)), hour),
+            ),
+            (
+                "SELECT grp, metric, SUM(total) FROM rm_progress_moment WHERE at >= ? AND at <= ?",
+                (hour * _HOUR, moment),
+            ),
+        ):
+            c.execute(statement + " GROUP BY grp, metric", bounds)
+            for group, metric, total in c.fetchall():
+                totals[(group, metric)] += int(total)
+        found[i] = dict(totals)
+    return found
 
 
 def rate(part: int, whole: int) -> float:
@@ -378,6 +402,11 @@ def _figures(get: Callable[[str], int]) -> dict[str, Any]:
 def report(c: Cursor, as_of: datetime) -> dict[str, Any]:
     """The `report groups --json` document of specs/cli.md."""
     return _report(counts(c, as_of), c, as_of)
+
+
+def reports(c: Cursor, moments: Sequence[datetime]) -> list[dict[str, Any]]:
+    """report() as of each of several moments (the bulletin's chart: every day's end)."""
+    return [_report(totals, c, m) for totals, m in zip(counts_at(c, moments), moments, strict=True)]
 
 
 def _report(totals: Mapping[tuple[str, str], int], c: Cursor, as_of: datetime) -> dict[str, Any]:

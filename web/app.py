@@ -69,8 +69,12 @@ def create_app(db_url: str | None, settings: Settings | None = None) -> Starlett
 
 def from_environment() -> Starlette:
     """The factory uvicorn's worker processes call (`oneruler serve --workers N`)."""
+    from web.serving import settle
+
     secure = os.environ.get("ONERULER_SECURE_COOKIES") == "1"
-    return create_app(os.environ.get(DB_ENV), Settings(secure_cookies=secure))
+    app = create_app(os.environ.get(DB_ENV), Settings(secure_cookies=secure))
+    settle()
+    return app
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

@@ -21,6 +21,7 @@ from tests.conftest import SAMPLE
 from tests.credentials import ADMIN
 from web.app import create_app
 from web.office import Settings
+from web.serving import PROTOCOL
 from web.sessions import SESSION_COOKIE
 
 BASE = "http://testserver"
@@ -73,7 +74,7 @@ def served(url: str) -> Iterator[str]:
     """The application on the ledger at url, served by uvicorn in a thread on a free
     port, for a real browser; its address."""
     config = uvicorn.Config(create_app(url, Settings()), host="127.0.0.1", port=0,
-                            log_level="warning", lifespan="on")  # fmt: skip
+                            log_level="warning", lifespan="on", http=PROTOCOL)  # fmt: skip
     running = uvicorn.Server(config)
     thread = threading.Thread(target=running.run, daemon=True)
     thread.start()

@@ -96,8 +96,8 @@ def household(visit: Visit) -> Response:
     registered = next((e["data"] for e in events if e["type"] == "Household.Registered"), {})
     complaints = [
         {**c, "resolved_then": _by(c["resolved_at"], when)}
-        for c in masked(reads.complaints(when), see)
-        if c["about"].get("household") == code and _by(c["filed_at"], when)
+        for c in masked(reads.complaints(when, household=code), see)
+        if _by(c["filed_at"], when)
     ]
     timeline = [
         {

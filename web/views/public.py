@@ -33,11 +33,11 @@ def _bulletin_day(visit: Visit) -> date:
     return min(today, latest.astimezone(LEDGER_TZ).date()) if latest else today
 
 
-def _bulletin(visit: Visit):  # type: ignore[no-untyped-def]
+def _bulletin(visit: Visit, history: bool):  # type: ignore[no-untyped-def]
     from cli import bulletin  # matplotlib is loaded only when a bulletin is drawn
 
     try:
-        return bulletin.read(visit.office.reads, _bulletin_day(visit))
+        return bulletin.read(visit.office.reads, _bulletin_day(visit), history=history)
     except click.ClickException as refused:  # the command line's own refusals
         raise NotFound(refused.message) from None
 
@@ -46,7 +46,7 @@ def _bulletin(visit: Visit):  # type: ignore[no-untyped-def]
 def bulletin_page(visit: Visit) -> Response:
     from cli import bulletin
 
-    contents = _bulletin(visit)
+    contents = _bulletin(visit, history=False)  # the chart is an image of its own
     return visit.render(
         "bulletin.html",
         day=contents.day.isoformat(),
@@ -62,7 +62,7 @@ def bulletin_page(visit: Visit) -> Response:
 def bulletin_chart(visit: Visit) -> Response:
     from cli import bulletin
 
-    contents = _bulletin(visit)
+    contents = _bulletin(visit, history=True)
     groups = [r["group"] for r in contents.document["groups"]]
     rates: dict[str, list[float]] = {g: [float("nan")] * len(contents.history) for g in groups}
     for i, document in enumerate(contents.history):
