@@ -378,6 +378,27 @@ def test_an_uploaded_document_is_kept_by_its_digest_and_checked_off(app: TestCli
     assert office.reads.document(digest, "XC-0003") is None
 
 
+def test_finance_may_not_download_a_households_documents(app: TestClient) -> None:
+    """docs/security.md: only those who see a household's private fields read its
+    scans; finance sees them masked, and pays against the ledger's completeness check."""
+    log_in_page(app, CLERK_G01)
+    content = b"%PDF-1.4 the bank account's passbook, scanned"
+    digest = hashlib.sha256(content).hexdigest()
+    scanned = ("passbook.pdf", content, "application/pdf")
+    attached = post(app, "/households/XC-0002/file", {"kind": "bank_account"},
+                    files={"file": scanned})  # fmt: skip
+    assert attached.status_code == 200, text(attached)
+    assert app.get(f"/households/XC-0002/documents/{digest}").content == content
+    log_in_page(app, FINANCE)
+    refused = app.get(f"/households/XC-0002/documents/{digest}")
+    assert refused.status_code == 403
+    assert content not in refused.content
+    said = "s-040 is finance staff and may not open this page; only admin or clerk or supervisor"
+    assert said in text(refused)
+    log_in_page(app, SUPERVISOR)
+    assert app.get(f"/households/XC-0002/documents/{digest}").content == content
+
+
 def test_an_upload_too_large_or_empty_is_refused_and_appends_nothing(
     app: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
