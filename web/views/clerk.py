@@ -410,12 +410,9 @@ async def upload_endpoint(request: Request) -> Response:
         return render.error(request, 411, NO_LENGTH)
     if int(length) > MAX_UPLOAD_BODY:
         return render.error(request, 413, TOO_LARGE)
-    try:
-        return await _upload(request)
-    finally:
-        # The frame parsed the form (Starlette keeps it on the request): its spooled
-        # file is closed here, whatever the page answered.
-        await (await request.form()).close()
+    # The frame reads the form (refusing one cut short or malformed), and closes its
+    # spooled file whatever the page answered.
+    return await _upload(request)
 
 
 ROUTES = [
