@@ -65,8 +65,11 @@ def copy_command(source: str, target: str, resume: bool, as_json: bool) -> None:
     Every event keeps its notification id (so every leaf of the log is the same),
     with the applied command ids and every signed checkpoint. The target's log is
     then recomputed from its rows and must have the source's root at the source's
-    size; both are printed. Last, the target's read models are built. The source
-    is read from one snapshot and may go on being written meanwhile.
+    size; both are printed. The households' scanned documents go with them, each
+    hashed before anything is written (a document that does not hold its SHA-256's
+    bytes refuses the copy) and again in the target. Last, the target's read models
+    are built. The source is read from one snapshot and may go on being written
+    meanwhile.
 
     Until the copy is proved the target is marked unfinished, and every command
     refuses it; copy --resume finishes it from where it stopped."""

@@ -1,7 +1,8 @@
 """Moves a whole ledger between stores (SQLite and PostgreSQL, either way): every
 event with its notification id, the applied command ids (with their digests), the
-signed checkpoints and the staff's credentials, page by page; then proves the copy by
-its log and builds its read models."""
+signed checkpoints, the households' scanned documents and the staff's credentials, page
+by page; then proves the copy by its log and its documents' digests, and builds its read
+models."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from uuid import UUID
 from eventsourcing.persistence import PersistenceError
 
 from domain.errors import RuleViolation
-from ledger import identity_tables, marker
+from ledger import documents, identity_tables, marker
 from ledger.application import Clock, Ledger, LedgerRecorder, utc_now
 from ledger.log.leaf import LeafRow
 from ledger.log.store import Cursor, Dialect, LogMismatch
@@ -27,6 +28,11 @@ from ledger.store import display_url, open_ledger, resolve_url
 # at a time.
 
 Progress = Callable[[int, int], None]  # (events copied so far, events to copy)
+
+# The scanned documents are read and written in batches of about this many bytes (at
+# least one document each): a document may be 10 MB, so a page of them is counted in
+# bytes, not rows.
+DOCUMENT_BATCH_BYTES = 32 * 1024 * 1024
 
 
 class CopyRefused(RuleViolation):
@@ -48,6 +54,10 @@ class CopyReport:
     read_models: int
     seconds: float
     resumed: bool = False
+    # The scanned documents (each proved by its SHA-256) and the (household, document)
+    # pairs they were uploaded for.
+    documents: int = 0
+    uploads: int = 0
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -56,6 +66,8 @@ class CopyReport:
             "events": self.events,
             "commands": self.commands,
             "checkpoints": self.checkpoints,
+            "documents": self.documents,
+            "document_uploads": self.uploads,
             "source_log": {"size": self.size, "root": self.source_root.hex()},
             "target_log": {"size": self.size, "root": self.target_root.hex()},
             "read_models": self.read_models,
@@ -65,16 +77,23 @@ class CopyReport:
 
     def lines(self) -> list[str]:
         finished = "finished the stopped copy: " if self.resumed else ""
+        copied = [
+            _count(self.events, "event"),
+            _count(self.commands, "command id"),
+            _count(self.checkpoints, "checkpoint"),
+        ]
+        proved = [_count(self.checkpoints, "copied checkpoint")]
+        if self.documents:  # a ledger with no scanned documents says nothing of them
+            copied.append(_count(self.documents, "document"))
+            proved.append(f"{_count(self.documents, 'document')} each holding its SHA-256's bytes")
         return [
-            f"{finished}copied {_count(self.events, 'event')}, "
-            f"{_count(self.commands, 'command id')} "
-            f"and {_count(self.checkpoints, 'checkpoint')} from {self.source} to {self.target} "
+            f"{finished}copied {_listed(copied)} from {self.source} to {self.target} "
             f"in {self.seconds:.2f} s",
             f"source  size {self.size}  root {self.source_root.hex()}",
             f"target  size {self.size}  root {self.target_root.hex()}",
             f"OK: the target's log has the same root at the same size and verifies, with "
-            f"{_count(self.checkpoints, 'copied checkpoint')}; its read models were built "
-            f"from {_count(self.read_models, 'event')}.",
+            f"{_listed(proved)}; its read models were built from "
+            f"{_count(self.read_models, 'event')}.",
         ]
 
 
@@ -158,7 +177,7 @@ class Copier:
         if stopped is None:
             self.check_empty(resume)
         try:
-            size, source_root, commands, checkpoints = self.move(stopped)
+            size, source_root, commands, checkpoints, kept = self.move(stopped)
         except (PersistenceError, LogMismatch) as e:
             if not self.written:
                 raise CopyRefused(
@@ -171,6 +190,7 @@ class Copier:
                 f"{self.source_name} --to {self.target_name}."
             ) from None
         target_root = self.prove(size, source_root, checkpoints)
+        self.prove_documents(kept)
         with self.writing() as c:
             self._unmark(c)
         built = self.target.read_models.rebuild()
@@ -186,6 +206,8 @@ class Copier:
             built,
             time.perf_counter() - started,
             resumed=stopped is not None,
+            documents=kept[0],
+            uploads=kept[1],
         )
 
     def stopped(self) -> marker.Copying | None:
@@ -207,6 +229,11 @@ class Copier:
                 c.execute(f"SELECT 1 FROM {table} LIMIT 1")
                 if c.fetchone() is not None:
                     held.append(what)
+            # Made on first use: a store without them holds no documents.
+            if identity_tables.columns(c, d, documents.TABLE):
+                c.execute(f"SELECT 1 FROM {documents.TABLE} LIMIT 1")
+                if c.fetchone() is not None:
+                    held.append("scanned documents")
         if held:
             nothing = " and no copy into it stopped: there is nothing to resume" if resume else ""
             raise CopyRefused(
@@ -215,7 +242,7 @@ class Copier:
                 "schema."
             )
 
-    def move(self, stopped: marker.Copying | None) -> tuple[int, bytes, int, int]:
+    def move(self, stopped: marker.Copying | None) -> tuple[int, bytes, int, int, tuple[int, int]]:
         """Everything, read from one snapshot of the source (which may go on being
         written meanwhile), written to the target a page to a transaction."""
         s, t = self.s, self.t
@@ -229,6 +256,8 @@ class Copier:
                 )
             size = checked.tree_size
             source_root = s.log.root(sc, size)
+            # Before anything is written: every kept document holds its digest's bytes.
+            batches = self.check_documents(sc)
             if stopped is not None:
                 self.check_same_source(sc, stopped, size)
             with self.writing() as tc:
@@ -263,6 +292,7 @@ class Copier:
                     page = self.lacking(page)
                 with self.writing() as tc:
                     t.log.dialect.insert_rows(tc, "applied_commands", ("id", "digest"), page)
+            kept = self.copy_documents(sc, batches, stopped is not None)
             self.copy_credentials(sc)
             stored = s.log.checkpoints(sc)
             with self.writing() as tc:
@@ -300,7 +330,7 @@ class Copier:
                     ],
                 )
                 t.resume_numbering(tc)
-        return size, source_root, commands, len(stored)
+        return size, source_root, commands, len(stored), kept
 
     def check_same_source(self, sc: Cursor, stopped: marker.Copying, size: int) -> None:
         """A resumed copy goes on only from the ledger it began with: the source's log
@@ -332,6 +362,87 @@ class Copier:
             )
             there = {str(row[0]) for row in c.fetchall()}
         return [row for row in page if row[0] not in there]
+
+    def check_documents(self, sc: Cursor) -> list[tuple[str, str]]:
+        """Every scanned document of the source, hashed: one whose bytes are not its
+        digest's (changed in the database, where no event covers them) refuses the copy
+        before anything is written. Its batches (first and last digest) to copy."""
+        d = self.s.log.dialect
+        batches = _document_batches(sc, d)
+        for first, last in batches:
+            for digest, size, content, _ in _documents_between(sc, d, first, last):
+                problem = _document_problem(digest, size, content)
+                if problem is not None:
+                    raise CopyRefused(
+                        f"the scanned document kept in {self.source_name} under SHA-256 "
+                        f"{digest} {problem}, so the ledger was not copied; restore that "
+                        "document's bytes from a backup, then copy again."
+                    )
+        return batches
+
+    def copy_documents(
+        self, sc: Cursor, batches: list[tuple[str, str]], resumed: bool
+    ) -> tuple[int, int]:
+        """The scanned documents a batch to a transaction, then the households each was
+        uploaded for a page to a transaction (a resumed copy takes only those the target
+        lacks); how many of each the source holds."""
+        s, t = self.s.log.dialect, self.t.log.dialect
+        count = 0
+        for first, last in batches:
+            rows = _documents_between(sc, s, first, last)
+            count += len(rows)
+            with self.writing() as tc:
+                _make_document_tables(tc, t)
+                if resumed:
+                    tc.execute(
+                        t.sql(f"SELECT sha256 FROM {documents.TABLE} WHERE sha256 BETWEEN ? AND ?"),
+                        [first, last],
+                    )
+                    there = {str(row[0]) for row in tc.fetchall()}
+                    rows = [row for row in rows if row[0] not in there]
+                t.insert_rows(tc, documents.TABLE, documents.COLUMNS, rows)
+        uploads = 0
+        for page in _upload_pages(sc, s, self.page):
+            uploads += len(page)
+            with self.writing() as tc:
+                _make_document_tables(tc, t)
+                if resumed:
+                    tc.execute(
+                        t.sql(
+                            f"SELECT household, sha256 FROM {documents.UPLOADS} "
+                            "WHERE household BETWEEN ? AND ?"
+                        ),
+                        [page[0][0], page[-1][0]],
+                    )
+                    there_uploads = {(str(h), str(g)) for h, g in tc.fetchall()}
+                    page = [row for row in page if row not in there_uploads]
+                t.insert_rows(tc, documents.UPLOADS, documents.UPLOAD_COLUMNS, page)
+        return count, uploads
+
+    def prove_documents(self, kept: tuple[int, int]) -> None:
+        """The target holds as many documents and uploads as the source, and every
+        document's bytes hash to its digest."""
+        d = self.t.log.dialect
+        with self.t.log_transaction(commit=False) as c:
+            count = uploads = 0
+            for first, last in _document_batches(c, d):
+                for digest, size, content, _ in _documents_between(c, d, first, last):
+                    count += 1
+                    problem = _document_problem(digest, size, content)
+                    if problem is not None:
+                        raise CopyRefused(
+                            f"the copy at {self.target_name} does not hold the source's "
+                            f"documents: the one under SHA-256 {digest} {problem}."
+                        )
+            if identity_tables.columns(c, d, documents.UPLOADS):
+                c.execute(f"SELECT COUNT(*) FROM {documents.UPLOADS}")
+                uploads = int(c.fetchone()[0])
+        if (count, uploads) != kept:
+            raise CopyRefused(
+                f"the copy at {self.target_name} does not hold the source's documents: "
+                f"{_count(count, 'document')} uploaded {_count(uploads, 'time')} against "
+                f"{_count(kept[0], 'document')} uploaded {_count(kept[1], 'time')}."
+            )
 
     def copy_credentials(self, sc: Cursor) -> None:
         """The staff's password hashes, tokens (as their hashes) and failed logins, as
@@ -411,6 +522,82 @@ def _command_pages(
             return
         yield rows
         after = rows[-1][0]
+
+
+DocumentRow = tuple[str, int, bytes, str]  # sha256, size, content, kept_at
+
+
+def _make_document_tables(c: Cursor, d: Dialect) -> None:
+    for statement in documents.create_statements(d.blob):
+        c.execute(statement)
+
+
+def _document_batches(c: Cursor, d: Dialect) -> list[tuple[str, str]]:
+    """The kept documents in digest order, as batches of about DOCUMENT_BATCH_BYTES
+    (first and last digest of each); none for a store that has never kept one."""
+    if not identity_tables.columns(c, d, documents.TABLE):
+        return []
+    c.execute(f"SELECT sha256, LENGTH(content) FROM {documents.TABLE} ORDER BY sha256")
+    batches: list[tuple[str, str]] = []
+    first, last, total = "", "", 0
+    for digest, length in c.fetchall():
+        if not first:
+            first, total = str(digest), 0
+        last, total = str(digest), total + int(length)
+        if total >= DOCUMENT_BATCH_BYTES:
+            batches.append((first, last))
+            first = ""
+    if first:
+        batches.append((first, last))
+    return batches
+
+
+def _documents_between(c: Cursor, d: Dialect, first: str, last: str) -> list[DocumentRow]:
+    c.execute(
+        d.sql(
+            f"SELECT {', '.join(documents.COLUMNS)} FROM {documents.TABLE} "
+            "WHERE sha256 BETWEEN ? AND ? ORDER BY sha256"
+        ),
+        [first, last],
+    )
+    return [(str(g), int(n), _bytes(b), str(k)) for g, n, b, k in c.fetchall()]
+
+
+def _bytes(value: bytes | memoryview | str) -> bytes:
+    """A stored document's content as bytes: SQLite gives back text for a row whose
+    content was set to text (by hand: the ledger writes only bytes)."""
+    if isinstance(value, str):
+        return value.encode()
+    return bytes(value)
+
+
+def _document_problem(digest: str, size: int, content: bytes) -> str | None:
+    """What is wrong with a kept document's row, as the end of a sentence (None: its
+    bytes hash to its digest, and its size is theirs)."""
+    actual = documents.digest_of(content)
+    if actual != digest:
+        return f"does not hold that digest's bytes (its {len(content):,} bytes hash to {actual})"
+    if size != len(content):
+        return f"is recorded as {size:,} bytes but holds {len(content):,}"
+    return None
+
+
+def _upload_pages(c: Cursor, d: Dialect, page: int) -> Iterator[list[tuple[str, str]]]:
+    """Which household each document was uploaded for, in key order, a page at a time."""
+    if not identity_tables.columns(c, d, documents.UPLOADS):
+        return
+    statement = d.sql(
+        f"SELECT household, sha256 FROM {documents.UPLOADS} WHERE household > ? "
+        "OR (household = ? AND sha256 > ?) ORDER BY household, sha256 LIMIT ?"
+    )
+    after = ("", "")
+    while True:
+        c.execute(statement, [after[0], after[0], after[1], page])
+        rows = [(str(h), str(g)) for h, g in c.fetchall()]
+        if not rows:
+            return
+        yield rows
+        after = rows[-1]
 
 
 def _sentence(error: Exception) -> str:

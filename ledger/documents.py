@@ -25,6 +25,19 @@ TABLE = "household_documents"
 UPLOADS = "household_document_uploads"
 # A scanned page is a few hundred kilobytes; a whole file as one PDF, a few megabytes.
 MAX_BYTES = 10 * 1024 * 1024
+# Each table's columns, in the order a copy moves them.
+COLUMNS = ("sha256", "size", "content", "kept_at")
+UPLOAD_COLUMNS = ("household", "sha256")
+
+
+def create_statements(blob: str) -> list[str]:
+    """The two tables, each created only if missing (blob: the store's binary type)."""
+    return [
+        f"CREATE TABLE IF NOT EXISTS {TABLE} (sha256 TEXT PRIMARY KEY, size BIGINT NOT NULL, "
+        f"content {blob} NOT NULL, kept_at TEXT NOT NULL)",
+        f"CREATE TABLE IF NOT EXISTS {UPLOADS} (household TEXT NOT NULL, "
+        "sha256 TEXT NOT NULL, PRIMARY KEY (household, sha256))",
+    ]
 
 
 def digest_of(content: bytes) -> str:
@@ -101,15 +114,8 @@ class Documents:
         # The table is made on first use, so ledgers made before it need no migration.
         if not self._made:
             with self.recorder.log_transaction(commit=True) as c:
-                c.execute(
-                    f"CREATE TABLE IF NOT EXISTS {TABLE} (sha256 TEXT PRIMARY KEY, "
-                    f"size BIGINT NOT NULL, content {self.dialect.blob} NOT NULL, "
-                    "kept_at TEXT NOT NULL)"
-                )
-                c.execute(
-                    f"CREATE TABLE IF NOT EXISTS {UPLOADS} (household TEXT NOT NULL, "
-                    "sha256 TEXT NOT NULL, PRIMARY KEY (household, sha256))"
-                )
+                for statement in create_statements(self.dialect.blob):
+                    c.execute(statement)
             self._made = True
         with self.recorder.log_transaction(commit=commit) as c:
             yield c

@@ -8,14 +8,17 @@ the sentence on its own page, as a form does."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import FormData
-from starlette.requests import Request
+from starlette.datastructures import FormData, Headers
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException, MultiPartParser
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import RedirectResponse, Response
 
 from domain.errors import DomainError, PermissionDenied
@@ -95,6 +98,59 @@ NO_LENGTH = (
     "send it from the page's form."
 )
 TOO_LARGE = "the form is larger than the {} KiB a page reads; send it from the page's form."
+CUT_SHORT = (
+    "the form arrived cut short (its body ended before the form did), and nothing was "
+    "changed; send it again from the page's form."
+)
+MALFORMED = (
+    "the form could not be read (its body is not a well-formed form: a wrong or missing "
+    "boundary, a part without a name, or too many or too large fields), and nothing was "
+    "changed; send it again from the page's form."
+)
+
+
+class FormUnreadable(Exception):
+    """A posted body that is no whole form; its sentence says which way."""
+
+
+class _CutShort(Exception):
+    """The body ended before the form's closing boundary."""
+
+
+class _WholeMultiPart(MultiPartParser):
+    """Starlette's multipart parser, refusing a body that ends before the form's closing
+    boundary: python-multipart takes one cut short for a whole form with fewer fields
+    (or a file cut off), which a page would then act on. The refusal is raised from
+    the stream the parser reads, so that the parser closes the files it spooled."""
+
+    def __init__(self, headers: Headers, stream: AsyncGenerator[bytes, None]) -> None:
+        super().__init__(headers, self._whole(stream))
+        self.ended = False
+
+    async def _whole(self, stream: AsyncGenerator[bytes, None]) -> AsyncGenerator[bytes, None]:
+        async for chunk in stream:
+            yield chunk
+        # The parser has written every chunk by the time it asks for the next.
+        if not self.ended:
+            raise _CutShort
+
+    def on_end(self) -> None:
+        self.ended = True
+
+
+async def read_form(request: Request) -> FormData:
+    """The posted form, read once for every page; FormUnreadable if it is cut short or
+    malformed (where Starlette's parser raises, or would answer a 400 with no sentence)."""
+    kind = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    try:
+        if kind != "multipart/form-data":
+            return await request.form()
+        async with aclosing(request.stream()) as stream:
+            return await _WholeMultiPart(request.headers, stream).parse()
+    except (ClientDisconnect, _CutShort):
+        raise FormUnreadable(CUT_SHORT) from None
+    except (MultiPartException, HTTPException):
+        raise FormUnreadable(MALFORMED) from None
 
 
 def page(
@@ -124,7 +180,10 @@ def page(
                 return render.error(request, 411, NO_LENGTH)
             if int(length) > max_body:
                 return render.error(request, 413, TOO_LARGE.format(max_body // 1024))
-            visit.form = await request.form()
+            try:
+                visit.form = await read_form(request)
+            except FormUnreadable as unreadable:
+                return render.error(request, 400, str(unreadable))
             try:
                 return await run_in_threadpool(
                     state.office.run, lambda: _run(handler, visit, roles, public, csrf)

@@ -378,6 +378,27 @@ def test_an_uploaded_document_is_kept_by_its_digest_and_checked_off(app: TestCli
     assert office.reads.document(digest, "XC-0003") is None
 
 
+def test_finance_may_not_download_a_households_documents(app: TestClient) -> None:
+    """docs/security.md: only those who see a household's private fields read its
+    scans; finance sees them masked, and pays against the ledger's completeness check."""
+    log_in_page(app, CLERK_G01)
+    content = b"%PDF-1.4 the bank account's passbook, scanned"
+    digest = hashlib.sha256(content).hexdigest()
+    scanned = ("passbook.pdf", content, "application/pdf")
+    attached = post(app, "/households/XC-0002/file", {"kind": "bank_account"},
+                    files={"file": scanned})  # fmt: skip
+    assert attached.status_code == 200, text(attached)
+    assert app.get(f"/households/XC-0002/documents/{digest}").content == content
+    log_in_page(app, FINANCE)
+    refused = app.get(f"/households/XC-0002/documents/{digest}")
+    assert refused.status_code == 403
+    assert content not in refused.content
+    said = "s-040 is finance staff and may not open this page; only admin or clerk or supervisor"
+    assert said in text(refused)
+    log_in_page(app, SUPERVISOR)
+    assert app.get(f"/households/XC-0002/documents/{digest}").content == content
+
+
 def test_an_upload_too_large_or_empty_is_refused_and_appends_nothing(
     app: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -393,6 +414,98 @@ def test_an_upload_too_large_or_empty_is_refused_and_appends_nothing(
     assert large.status_code == 413
     assert "nothing was kept or attached" in text(large)
     assert stored(app) == before
+
+
+# --- forms that are not whole forms -----------------------------------------------------
+
+BOUNDARY = "oneruler-test-boundary"
+
+
+def multipart(fields: dict[str, str], file: bytes | None) -> bytes:
+    """A form as a browser posts it: the fields, then the file's part, then the closing
+    boundary."""
+    parts = [
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+        for name, value in fields.items()
+    ]
+    if file is not None:
+        parts.append(
+            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; '
+            'filename="id.pdf"\r\nContent-Type: application/pdf\r\n\r\n'
+        )
+    body = "".join(parts).encode() + (file + b"\r\n" if file is not None else b"")
+    return body + f"--{BOUNDARY}--\r\n".encode()
+
+
+def post_raw(client: TestClient, path: str, body: bytes, boundary: str | None = BOUNDARY) -> Any:
+    kind = "multipart/form-data" + (f"; boundary={boundary}" if boundary else "")
+    return client.post(path, content=body, headers={"content-type": kind})
+
+
+SCAN = b"%PDF-1.4 the head's ID card, scanned"
+CUT_SHORT = "the form arrived cut short (its body ended before the form did), and nothing was"
+MALFORMED = "the form could not be read (its body is not a well-formed form"
+
+
+@pytest.mark.parametrize(
+    "how",
+    ["cut inside the file", "cut before the closing boundary", "another boundary",
+     "no boundary", "a part without a name"],
+)  # fmt: skip
+def test_an_upload_that_is_not_a_whole_form_is_refused_and_keeps_nothing(
+    app: TestClient, how: str
+) -> None:
+    log_in_page(app, CLERK_G01)
+    whole = multipart({"csrf": csrf_of(app.get("/").text), "kind": "id_card"}, SCAN)
+    body, boundary, said = {
+        "cut inside the file": (whole[: whole.index(SCAN) + 10], BOUNDARY, CUT_SHORT),
+        "cut before the closing boundary": (whole[:-4], BOUNDARY, CUT_SHORT),
+        "another boundary": (whole, "not-the-bodys-boundary", MALFORMED),
+        "no boundary": (whole, None, MALFORMED),
+        "a part without a name": (
+            whole.replace(b'form-data; name="kind"', b"form-data"),
+            BOUNDARY,
+            MALFORMED,
+        ),
+    }[how]
+    before = stored(app)
+    answer = post_raw(app, "/households/XC-0002/file", body, boundary)
+    assert answer.status_code == 400, text(answer)
+    assert said in text(answer)
+    assert "failed unexpectedly" not in text(answer)
+    assert stored(app) == before
+    office = app.app.state.office  # type: ignore[attr-defined]
+    assert office.reads.documents_kept([hashlib.sha256(SCAN).hexdigest()], "XC-0002") == set()
+    # The same form whole is taken: what was refused was its shape, nothing else.
+    taken = post_raw(app, "/households/XC-0002/file", whole)
+    assert taken.status_code == 200, text(taken)
+    assert stored(app) == before + 1
+
+
+def test_a_text_field_where_the_file_should_be_is_refused_and_appends_nothing(
+    app: TestClient,
+) -> None:
+    log_in_page(app, CLERK_G01)
+    fields = {"csrf": csrf_of(app.get("/").text), "kind": "id_card", "file": "id.pdf"}
+    before = stored(app)
+    answer = post_raw(app, "/households/XC-0002/file", multipart(fields, None))
+    assert answer.status_code == 400
+    assert "choose the scanned file to upload." in text(answer)
+    assert stored(app) == before
+
+
+def test_any_page_form_cut_short_is_refused_not_acted_on(app: TestClient) -> None:
+    """Every page reads its form through the frame: the vacating form cut before its
+    closing boundary still holds its token, and would have been recorded."""
+    log_in_page(app, CLERK_G01)
+    whole = multipart({"csrf": csrf_of(app.get("/").text)}, None)
+    before = stored(app)
+    answer = post_raw(app, "/households/XC-0002/vacated", whole[: -len(f"--{BOUNDARY}--\r\n")])
+    assert answer.status_code == 400
+    assert CUT_SHORT in text(answer)
+    assert stored(app) == before
+    assert post_raw(app, "/households/XC-0002/vacated", whole).status_code == 200
+    assert stored(app) == before + 1
 
 
 def test_a_payout_of_an_incomplete_file_is_refused_with_its_reason(app: TestClient) -> None:

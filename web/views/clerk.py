@@ -27,8 +27,11 @@ CLERK = ("clerk",)
 STATUSES = ("registered", "surveyed", "valued", "signed", "paid")
 # A search lists at most this many (specs/web.md); a larger group narrows by stage.
 LISTED = 100
-# Who may download a household's scanned documents: those who see its private fields.
-FILE_READERS = ("admin", "supervisor", "clerk", "finance")
+# Who may download a household's scanned documents: those who see its private fields
+# (the scans show the full ID numbers and addresses), and no one else. Not finance:
+# it sees them masked, and needs no scan to pay, because a confirmation passes only
+# when the ledger finds the file complete (docs/security.md).
+FILE_READERS = ("admin", "supervisor", "clerk")
 
 
 def _hh(visit: Visit) -> str:
@@ -407,12 +410,9 @@ async def upload_endpoint(request: Request) -> Response:
         return render.error(request, 411, NO_LENGTH)
     if int(length) > MAX_UPLOAD_BODY:
         return render.error(request, 413, TOO_LARGE)
-    try:
-        return await _upload(request)
-    finally:
-        # The frame parsed the form (Starlette keeps it on the request): its spooled
-        # file is closed here, whatever the page answered.
-        await (await request.form()).close()
+    # The frame reads the form (refusing one cut short or malformed), and closes its
+    # spooled file whatever the page answered.
+    return await _upload(request)
 
 
 ROUTES = [
