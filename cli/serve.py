@@ -10,7 +10,7 @@ import socket
 import click
 
 from cli.options import BadInput, db_option, translate_errors
-from ledger.store import display_url, is_postgres, resolve_url
+from ledger.store import display_url, resolve_url
 
 
 @click.command("serve")
@@ -28,7 +28,7 @@ from ledger.store import display_url, is_postgres, resolve_url
     default=1,
     show_default=True,
     type=click.IntRange(1, 64),
-    help="Server processes (more than one for PostgreSQL only).",
+    help="Server processes, each answering requests on its own (as many as the machine has cores).",
 )
 @click.option(
     "--secure-cookies",
@@ -39,7 +39,7 @@ from ledger.store import display_url, is_postgres, resolve_url
 def serve(db: str | None, host: str, port: int, workers: int, secure_cookies: bool) -> None:
     """Serve the ledger's pages and its JSON API (/api/v1) over HTTP until stopped
     (Ctrl-C or SIGTERM: requests in flight finish first). TLS is the reverse proxy's
-    job (docs/web.md). SQLite: one process; PostgreSQL: --workers N."""
+    job (docs/web.md). --workers N: N processes, on either store."""
     import uvicorn
 
     from web.app import DB_ENV, create_app
@@ -47,12 +47,6 @@ def serve(db: str | None, host: str, port: int, workers: int, secure_cookies: bo
     from web.serving import PROTOCOL, settle
 
     url = resolve_url(db)
-    if workers > 1 and not is_postgres(url):
-        raise click.BadParameter(
-            "a SQLite ledger is served by one process; give --workers 1, or serve a "
-            "PostgreSQL ledger.",
-            param_hint="--workers",
-        )
     settings = Settings(secure_cookies=secure_cookies)
     # Opened here first, so that a missing or foreign ledger is one sentence at once.
     app = create_app(url, settings)

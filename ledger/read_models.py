@@ -14,7 +14,13 @@ from operator import itemgetter
 from typing import Any, Protocol, runtime_checkable
 from uuid import UUID
 
-from eventsourcing.persistence import ApplicationRecorder, IntegrityError, Mapper, Recording
+from eventsourcing.persistence import (
+    ApplicationRecorder,
+    IntegrityError,
+    Mapper,
+    OperationalError,
+    Recording,
+)
 
 from ledger.collector import Collector, collected_between_units
 from ledger.log.store import TransparencyLog
@@ -279,6 +285,20 @@ class ReadModels:
             self.catch_up(upto=upto, wait=False)
         with self.store.projection_transaction(commit=False) as c:
             yield c
+
+    def after_write(self) -> None:
+        """Bring the read models up to the log's end now, waiting for the write lock if
+        another process holds it (up to the lock's timeout), so that what a write's
+        answer leads to (the page a form redirects to, served by any process of the
+        server) shows it; a read alone never waits, and may read them a little behind
+        while another process writes. Left to the process that keeps them, if one does
+        (an ingest), and to the next read if the lock stays busy."""
+        if self.kept():
+            return
+        try:
+            self.catch_up(upto=self.recorder.max_notification_id() or 0)
+        except (WriterBusy, OperationalError):
+            return
 
     def keep(self, seconds: float) -> None:
         """Say that this process keeps the read models up to date (catching up as it

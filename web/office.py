@@ -38,8 +38,9 @@ class Settings:
 class Office:
     """The ledger of one server process. Requests run in a thread pool; the ledger's
     connections and caches are used by one request at a time (a lock), so a page is
-    always read from one consistent state. A county runs several processes
-    (--workers) against PostgreSQL for more at once."""
+    always read from one consistent state. Several processes (--workers) answer more
+    at once, on either store: each process its own Office, the store taking their
+    writes in turn."""
 
     def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
@@ -54,7 +55,13 @@ class Office:
     def execute(self, command: Command, session: Session) -> list[Recorded] | None:
         """Run one command entered by the logged-in staff member; a conflict with
         another process's write is retried against fresh state (nothing of it was
-        appended), as ingest does."""
+        appended), as ingest does. The read models are then brought up to date, so
+        that the next request shows the write whichever process serves it."""
+        recorded = self._execute(command, session)
+        self.ledger.read_models.after_write()
+        return recorded
+
+    def _execute(self, command: Command, session: Session) -> list[Recorded] | None:
         for _ in range(_RETRIES - 1):
             try:
                 return self.ledger.execute(command, session)

@@ -233,3 +233,30 @@ def test_an_unknown_endpoint_is_404_as_json(app: TestClient) -> None:
     answer = app.get("/api/v1/nothing", headers=bearer(app, "s-020"))
     assert answer.status_code == 404
     error_of(answer)
+
+
+# --- a write, then a read while another process writes ------------------------------------
+
+
+def test_a_write_is_shown_by_the_next_read_even_while_another_process_holds_the_lock(
+    app: TestClient, sample_url: str
+) -> None:
+    """A read never waits for the write lock (it reads the read models as they are);
+    so a write brings them up to date before it answers, and the page a form leads to,
+    served by this process or another of the server's, shows it."""
+    if not sample_url.startswith("sqlite:///"):
+        pytest.skip("the lock is taken here as SQLite takes it")
+    import sqlite3
+
+    clerk = bearer(app, "s-001")
+    before = app.get("/api/v1/households/XC-0002", headers=clerk).json()
+    assert app.post("/api/v1/commands", json=VACATE, headers=clerk).status_code == 201
+    other = sqlite3.connect(sample_url.removeprefix("sqlite:///"), isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process writing: an ingest, another worker
+    try:
+        after = app.get("/api/v1/households/XC-0002", headers=clerk).json()
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert (before["vacated"], before["events"]) == (False, 5)
+    assert (after["vacated"], after["events"]) == (True, 6)
