@@ -257,7 +257,7 @@ def check_consistency(
         proof_file, "a consistency proof", "give what oneruler prove-consistency --json printed."
     )
     proof = _proof_hashes(document, proof_file.name, old, new)
-    notes = (old_note, new_note)
+    notes: tuple[str, ...] = (old_note, new_note)
     problem = None
     if old.origin != new.origin:
         problem = f"the two checkpoints are of different logs ({old.origin} and {new.origin})."

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import click
 
@@ -190,22 +190,26 @@ def signing_chart(
 
     font = cjk_font() if lang == "zh" else None
     chinese = font is not None
-    style = {
-        "svg.fonttype": "path",  # glyphs become paths: the page needs no font to show them
-        "svg.hashsalt": "oneruler-bulletin",  # the same ledger gives the same page
-        "font.family": [font, "DejaVu Sans"] if font else ["DejaVu Sans"],
-        "font.size": 10,
-    }
-    with matplotlib.rc_context(style):
+    # Written out in the call, so that mypy checks each key against matplotlib's rc keys.
+    with matplotlib.rc_context(
+        {
+            "svg.fonttype": "path",  # glyphs become paths: the page needs no font to show them
+            "svg.hashsalt": "oneruler-bulletin",  # the same ledger gives the same page
+            "font.family": [font, "DejaVu Sans"] if font else ["DejaVu Sans"],
+            "font.size": 10,
+        }
+    ):
         # A Figure of its own rather than pyplot: no global state, no GUI backend.
         figure = Figure(figsize=(8.2, 3.9), layout="constrained")
         axes = figure.add_subplot()
         # A day is drawn at its tick (its midnight), with half a day to spare either side.
         x = [datetime.combine(day, time()) for day in days]
         campaign = len(days) <= 62  # weeks: a marker and a tick per day (or every few)
+        # matplotlib's stubs take only floats for x, though its date converter takes these
+        # datetimes as they are (matplotlib/matplotlib#25676): the casts are for mypy alone.
         for i, (group, series) in enumerate(rates.items()):
             axes.plot(
-                x,
+                cast("list[float]", x),
                 series,
                 color=LINE_COLOURS[i % len(LINE_COLOURS)],
                 linestyle=DASHES[i // len(LINE_COLOURS) % len(DASHES)],
@@ -218,7 +222,8 @@ def signing_chart(
         # A little room below 0 and above 100%, so a flat line is not hidden by the axis.
         axes.set_ylim(-0.03, 1.05)
         axes.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
-        axes.set_xlim(x[0] - timedelta(hours=12), x[-1] + timedelta(hours=12))
+        left, right = x[0] - timedelta(hours=12), x[-1] + timedelta(hours=12)
+        axes.set_xlim(cast(float, left), cast(float, right))
         if campaign:
             axes.xaxis.set_major_locator(mdates.DayLocator(interval=math.ceil(len(days) / 10)))
             axes.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d"))
@@ -327,7 +332,7 @@ def render(bulletin: Bulletin, lang: str) -> str:
         if len(bulletin.checkpoint) > 2:
             # The signed note itself: saved as a file, `oneruler verify --against FILE`
             # proves that today's ledger still extends what this bulletin published.
-            note = bulletin.checkpoint[2]  # type: ignore[misc]
+            note = bulletin.checkpoint[2]
             footer.append(f'<pre class="checkpoint-note">{html.escape(note)}</pre>')
     return f"""<!DOCTYPE html>
 <html lang="{"zh-CN" if lang == "zh" else "en"}">

@@ -112,11 +112,12 @@ def ingest_command(
         if not stopped:
             raise
         error = fail(e)
-        error.message = report.stopped(error.message)
-        raise error from None
+        raise type(error)(report.stopped(error.message)) from None
     except click.ClickException as error:
         if stopped:
-            error.message = report.stopped(error.message)
+            # click declares message Final, yet formats the error from it when it prints;
+            # rewording it in place keeps the error's class, context and exit code.
+            error.message = report.stopped(error.message)  # type: ignore[misc]
         raise
     _show(report, as_json)
     if report.rejected:

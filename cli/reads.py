@@ -11,6 +11,7 @@ import click
 
 from cli import groups
 from cli.options import (
+    F,
     db_option,
     json_option,
     lang_option,
@@ -23,7 +24,7 @@ from domain.values import LEDGER_TZ, parse_as_of
 from ledger.reads import Reads
 
 
-def as_of_option(f):  # type: ignore[no-untyped-def]
+def as_of_option(f: F) -> F:
     return click.option(
         "--as-of",
         metavar="T",
@@ -32,7 +33,7 @@ def as_of_option(f):  # type: ignore[no-untyped-def]
     )(f)
 
 
-def known_at_option(f):  # type: ignore[no-untyped-def]
+def known_at_option(f: F) -> F:
     return click.option(
         "--known-at",
         metavar="T",

@@ -14,9 +14,11 @@ import click
 
 from cli.credentials import authenticate
 from cli.options import envelope, fail, json_option, ledger_at, print_json, read_json, write_options
+from domain.complaint import assigned_complaint_code
 from domain.errors import DomainError, InvalidInput
 from ledger.application import Ledger
 from ledger.commands import Command, Declaration, declarations, parse_command
+from ledger.commands.complaints import FileComplaint
 from ledger.commands.declaration import (
     Arg,
     FromFile,
@@ -26,7 +28,7 @@ from ledger.commands.declaration import (
     Pairs,
     Together,
 )
-from ledger.commands.outcome import assigned_code, command_outcome, describe
+from ledger.commands.outcome import command_outcome, describe
 from ledger.reads import Reads
 
 # A field's value from the command's parameters (None: not given).
@@ -72,7 +74,8 @@ def _to_tell(ledger: Ledger, command: Command) -> str | None:
     """For a complaint just filed: the deadlines to tell the caller."""
     if command.cmd != "file_complaint":
         return None
-    code = command.body.complaint or assigned_code(command)
+    body: FileComplaint = command.body
+    code = body.complaint if body.complaint is not None else assigned_complaint_code(command.id)
     record = Reads(ledger).complaint(code)
     return (
         f"tell the caller: acknowledged by {record['acknowledge_by']}, "
@@ -109,8 +112,13 @@ def as_options(cmd: str, message: str) -> str:
     flags = flags_of(declaration)
     for name in sorted(flags, key=len, reverse=True):
         pattern = rf"(?<![\w.\-]){re.escape(name)}(?=[\s.\[:,;]|$)"
-        message = re.sub(pattern, lambda _m, f=flags[name]: f, message)
+        message = re.sub(pattern, _literally(flags[name]), message)
     return message
+
+
+def _literally(text: str) -> Callable[[re.Match[str]], str]:
+    """A replacement for re.sub that is text as it is, with no backslash or group read in it."""
+    return lambda _match: text
 
 
 def pairs(values: tuple[str, ...], option: str, example: str) -> dict[str, str]:
@@ -278,6 +286,6 @@ def write_command(declaration: Declaration) -> click.Command:
             values[name] = parts[0] if len(parts) == 1 else [x for part in parts for x in part]
         run(declaration.cmd, db, actor, at, command_id, token_file, as_json, **values)
 
-    made = json_option(write_options(callback))
-    params.extend(reversed(getattr(made, "__click_params__", [])))
-    return click.Command(declaration.name, params=params, callback=made, help=declaration.help)
+    decorated = json_option(write_options(callback))
+    params.extend(reversed(getattr(decorated, "__click_params__", [])))
+    return click.Command(declaration.name, params=params, callback=decorated, help=declaration.help)

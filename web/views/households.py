@@ -93,6 +93,7 @@ def household(visit: Visit) -> Response:
     see = access.sees_household(reads, visit.session, access.group_of(reads, code))
     history = masked(reads.household_history(code, when), see)
     events = history["events"]
+    registered: dict[str, Any]
     registered = next((e["data"] for e in events if e["type"] == "Household.Registered"), {})
     complaints = [
         {**c, "resolved_then": _by(c["resolved_at"], when)}

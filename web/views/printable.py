@@ -143,7 +143,7 @@ def receipt(visit: Visit) -> Response:
         raise NotFound(f"{code} has no version {version}; its latest is {own[-1]['version']}.")
     signers = office_signers()
     note = qr = None
-    message = NO_KEY
+    message: str | None = NO_KEY
     if signers is not None:
         made = visit.office.reads.receipt(signers, "household", code, version)
         note, message = made.note, None
