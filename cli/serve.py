@@ -6,11 +6,15 @@ from __future__ import annotations
 import os
 import signal
 import socket
+from typing import TYPE_CHECKING
 
 import click
 
 from cli.options import BadInput, db_option, translate_errors
 from ledger.store import display_url, resolve_url
+
+if TYPE_CHECKING:
+    import uvicorn
 
 
 @click.command("serve")
@@ -53,6 +57,8 @@ def serve(db: str | None, host: str, port: int, workers: int, secure_cookies: bo
     sock = _bind(host, port)
     bound_host, bound_port = sock.getsockname()[:2]
     shown = f"[{bound_host}]" if ":" in bound_host else bound_host
+    stop = _Stop()
+    signal.signal(signal.SIGTERM, stop)
     click.echo(f"serving {display_url(url)} on http://{shown}:{bound_port}/", nl=True)
     common = {
         "log_level": "info",
@@ -63,28 +69,54 @@ def serve(db: str | None, host: str, port: int, workers: int, secure_cookies: bo
         "proxy_headers": True,
         "http": PROTOCOL,
     }
-    # uvicorn stops gracefully on SIGTERM (requests in flight finish), then raises the
-    # signal again to whatever handled it before: here, nothing, so that a stop asked
-    # for is a clean exit (status 0), not a death by the signal.
-    signal.signal(signal.SIGTERM, lambda *_: None)
     if workers == 1:
-        config = uvicorn.Config(app, **common)  # type: ignore[arg-type]
+        server = uvicorn.Server(uvicorn.Config(app, **common))  # type: ignore[arg-type]
         settle()
-        uvicorn.Server(config).run(sockets=[sock])
+        stop.hand_to(server)
+        server.run(sockets=[sock])
         return
+    from uvicorn.supervisors import Multiprocess
+
     app.state.office.close()
     os.environ[DB_ENV] = url
     if secure_cookies:
         os.environ["ONERULER_SECURE_COOKIES"] = "1"
-    sock.close()
-    uvicorn.run(
+    config = uvicorn.Config(
         "web.app:from_environment",
         factory=True,
-        host=host,
-        port=bound_port,
         workers=workers,
         **common,  # type: ignore[arg-type]
     )
+    # The workers share the socket bound above (no moment when the port is free); the
+    # supervisor takes SIGTERM over when it is made, so a stop asked before is seen here.
+    supervisor = Multiprocess(config, sockets=[sock])
+    if not stop.asked:
+        supervisor.run()
+
+
+class _Stop:
+    """SIGTERM before uvicorn takes the signal over, and after it gives it back. A stop
+    asked for is a clean exit (status 0): never a death by the signal, never a signal
+    ignored. It is noted, and once a server is handed over, the server is asked to stop
+    (it does when it has started). Nothing is raised from the handler: an exception
+    raised where the signal lands (a weak reference's callback in a collection, the
+    event loop) can be swallowed or leave the server hanging. uvicorn stops gracefully
+    on SIGTERM (requests in flight finish), then raises the signal again to this
+    handler, which then has nothing left to do."""
+
+    def __init__(self) -> None:
+        self.asked = False
+        self.server: uvicorn.Server | None = None
+
+    def __call__(self, *_: object) -> None:
+        self.asked = True
+        if self.server is not None:
+            self.server.should_exit = True
+
+    def hand_to(self, server: uvicorn.Server) -> None:
+        self.server = server
+        if self.asked:
+            server.should_exit = True
 
 
 def _bind(host: str, port: int) -> socket.socket:
