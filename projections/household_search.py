@@ -126,6 +126,13 @@ def _in_group(c: Cursor, group: str, cap: int) -> list[tuple[str, str, str, str]
     return list(c.fetchall())
 
 
+def _households(c: Cursor, codes: list[str]) -> dict[str, Row]:
+    """The rows of several households, by code (those that have one; codes not empty)."""
+    marks = ", ".join("?" * len(codes))
+    c.execute(f"{households_rm.SELECT} WHERE household IN ({marks})", tuple(codes))
+    return {row.household: row for row in map(households_rm.row_of, c.fetchall())}
+
+
 def search(
     c: Cursor,
     q: str,
@@ -154,7 +161,7 @@ def search(
             break
         if i % _PAGE == 0:  # the next page of candidates, in one query
             page = [candidate[0] for candidate in candidates[i : i + _PAGE]]
-            rows = households_rm.load_many(c, page)
+            rows = _households(c, page)
         row = rows.get(household)
         if row is None or not row.timeline or row.timeline[0].at > at:
             continue  # not yet registered then

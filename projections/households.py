@@ -611,37 +611,27 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-_SELECT = "SELECT aggregate, household, grp, village, head, id_number, timeline FROM rm_households"
+SELECT = "SELECT aggregate, household, grp, village, head, id_number, timeline FROM rm_households"
 
 
-SELECT_ALL = _SELECT + " ORDER BY household"
+SELECT_ALL = SELECT + " ORDER BY household"
 
 
 def row_of(r: Sequence[Any]) -> Row:
-    """A row as selected (_SELECT, SELECT_ALL)."""
+    """A row as selected (SELECT, SELECT_ALL)."""
     return Row(r[0], r[1], r[2], r[3], r[4], r[5], unpack(r[6]))
 
 
 def _load(c: Cursor, aggregate: bytes) -> Row | None:
-    c.execute(f"{_SELECT} WHERE aggregate = ?", (aggregate,))
+    c.execute(f"{SELECT} WHERE aggregate = ?", (aggregate,))
     r = c.fetchone()
     return None if r is None else row_of(r)
 
 
 def load_by_code(c: Cursor, household: str) -> Row | None:
-    c.execute(f"{_SELECT} WHERE household = ?", (household,))
+    c.execute(f"{SELECT} WHERE household = ?", (household,))
     r = c.fetchone()
     return None if r is None else row_of(r)
-
-
-def load_many(c: Cursor, households: Sequence[str]) -> dict[str, Row]:
-    """The rows of several households, by code (those that have one)."""
-    if not households:
-        return {}
-    c.execute(
-        f"{_SELECT} WHERE household IN ({', '.join('?' * len(households))})", tuple(households)
-    )
-    return {row.household: row for row in map(row_of, c.fetchall())}
 
 
 def write(c: Cursor, rows: Iterable[Row]) -> None:

@@ -4,6 +4,7 @@ sentence."""
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -28,6 +29,17 @@ def get(url: str) -> tuple[int, str]:
         return refused.code, refused.read().decode("utf-8")
 
 
+def stopped(server: subprocess.Popen[str]) -> tuple[str, str]:
+    """What the server wrote once it stopped; killed if it does not within a minute (the
+    test fails, and leaves no server behind: each is started in a session of its own)."""
+    try:
+        return server.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)  # the server and its workers
+        server.communicate()
+        raise
+
+
 def test_serve_answers_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     db = str(tmp_path / "ledger.db")
     load_sample(db)
@@ -36,6 +48,7 @@ def test_serve_answers_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=True,
     )
     try:
         assert server.stdout is not None
@@ -48,7 +61,7 @@ def test_serve_answers_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
         assert status == 401 and '"error"' in body
     finally:
         server.send_signal(signal.SIGTERM)
-        _, errors = server.communicate(timeout=30)
+        _, errors = stopped(server)
     assert server.returncode == 0, errors
     assert "Traceback" not in errors
 
@@ -69,6 +82,7 @@ def test_serve_runs_several_workers_on_sqlite(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=True,
     )
     try:
         assert server.stdout is not None
@@ -88,7 +102,7 @@ def test_serve_runs_several_workers_on_sqlite(tmp_path: Path) -> None:
             assert get(f"{base}/public/policies")[0] == 200
     finally:
         server.send_signal(signal.SIGTERM)
-        _, errors = server.communicate(timeout=60)
+        _, errors = stopped(server)
     assert server.returncode == 0, errors
     assert "Traceback" not in errors
     assert errors.count("Application startup complete") == 2
@@ -106,10 +120,11 @@ def test_a_sigterm_while_the_workers_start_stops_it_cleanly(tmp_path: Path) -> N
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            start_new_session=True,
         )  # fmt: skip
         assert server.stdout is not None
         assert server.stdout.readline().startswith("serving ")
         server.send_signal(signal.SIGTERM)
-        _, errors = server.communicate(timeout=60)
+        _, errors = stopped(server)
         assert server.returncode == 0, errors
         assert "Traceback" not in errors
