@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, suppress
 from itertools import groupby
 from operator import itemgetter
 from typing import Any, Protocol, runtime_checkable
@@ -286,19 +286,24 @@ class ReadModels:
         with self.store.projection_transaction(commit=False) as c:
             yield c
 
-    def after_write(self) -> None:
-        """Bring the read models up to the log's end now, waiting for the write lock if
-        another process holds it (up to the lock's timeout), so that what a write's
-        answer leads to (the page a form redirects to, served by any process of the
-        server) shows it; a read alone never waits, and may read them a little behind
-        while another process writes. Left to the process that keeps them, if one does
-        (an ingest), and to the next read if the lock stays busy."""
-        if self.kept():
-            return
-        try:
-            self.catch_up(upto=self.recorder.max_notification_id() or 0)
-        except (WriterBusy, OperationalError):
-            return
+    def after_write(self, tries: int = 10, pause: float = 0.02) -> None:
+        """Bring the read models up to the log's end now, so that what a write's answer
+        leads to (the page a form redirects to, served by any process of the server)
+        shows it; a read alone never waits for the write lock, and may read them a
+        little behind while another process writes. Where another process holds the
+        lock, this tries again a few times (`tries`, `pause` seconds apart: 0.2 s in
+        all), never waiting on the lock itself, then leaves it to the next read. Left
+        to the process that keeps them, if one does (an ingest and its follower)."""
+        upto = self.recorder.max_notification_id() or 0  # the write's end, no further
+        for attempt in range(tries):
+            if self.kept():
+                return
+            with suppress(WriterBusy, OperationalError):  # busy: try again shortly
+                self.catch_up(upto=upto, wait=False)
+            if self.position() >= upto:
+                return
+            if attempt < tries - 1:
+                time.sleep(pause)
 
     def keep(self, seconds: float) -> None:
         """Say that this process keeps the read models up to date (catching up as it

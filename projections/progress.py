@@ -342,12 +342,37 @@ def counts(c: Cursor, as_of: datetime) -> dict[tuple[str, str], int]:
     """Every group's metrics as of a moment: whole days before its day from the daily
     table, whole hours of its day before its hour from the hourly table, and the
     moments of its hour up to as_of."""
-    return counts_at(c, [as_of])[0]
+    moment = micros(as_of)
+    day, hour = day_of(moment), hour_of(moment)
+    totals: Counter[tuple[str, str]] = Counter()
+    for statement, bounds in (
+        ("SELECT grp, metric, SUM(total) FROM rm_progress_daily WHERE day < ?", (day,)),
+        *_within_day(day, hour, moment),
+    ):
+        c.execute(statement + " GROUP BY grp, metric", bounds)
+        for group, metric, total in c.fetchall():
+            totals[(group, metric)] += int(total)  # PostgreSQL sums bigints as numeric
+    return dict(totals)
+
+
+def _within_day(day: int, hour: int, moment: int) -> tuple[tuple[str, tuple[int, int]], ...]:
+    """The whole hours of the day before the moment's hour, the moments of its hour."""
+    return (
+        (
+            "SELECT grp, metric, SUM(total) FROM rm_progress_hourly WHERE hour >= ? AND hour < ?",
+            (hour_of(start_of_day(day)), hour),
+        ),
+        (
+            "SELECT grp, metric, SUM(total) FROM rm_progress_moment WHERE at >= ? AND at <= ?",
+            (hour * _HOUR, moment),
+        ),
+    )
 
 
 def counts_at(c: Cursor, moments: Sequence[datetime]) -> list[dict[tuple[str, str], int]]:
-    """counts() as of each of several moments, the daily table read once: each
-    moment's whole days before its day are a running sum of it."""
+    """counts() as of each of several moments (the chart's: every day's end), the
+    daily table read once: each moment's whole days before its day are a running sum
+    of it. For one moment, counts() lets the database sum."""
     if not moments:
         return []
     wanted = [(micros(m), day_of(micros(m))) for m in moments]
@@ -367,18 +392,7 @@ def counts_at(c: Cursor, moments: Sequence[datetime]) -> list[dict[tuple[str, st
             running[(group, metric)] += int(total)  # PostgreSQL sums bigints as numeric
             taken += 1
         totals = Counter(running)
-        hour = hour_of(moment)
-        for statement, bounds in (
-            (
-                "SELECT grp, metric, SUM(total) FROM rm_progress_hourly "
-                "WHERE hour >= ? AND hour < ?",
-                (hour_of(start_of_day(day)), hour),
-            ),
-            (
-                "SELECT grp, metric, SUM(total) FROM rm_progress_moment WHERE at >= ? AND at <= ?",
-                (hour * _HOUR, moment),
-            ),
-        ):
+        for statement, bounds in _within_day(day, hour_of(moment), moment):
             c.execute(statement + " GROUP BY grp, metric", bounds)
             for group, metric, total in c.fetchall():
                 totals[(group, metric)] += int(total)

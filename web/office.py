@@ -3,6 +3,7 @@ identity service and the command API over it, used one request at a time."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from ledger.reads import Reads
 from ledger.session import Session
 
 T = TypeVar("T")
+log = logging.getLogger("uvicorn.error")
 
 # A web session ends after this long without a request (specs/web.md), and in any case
 # after the token's lifetime.
@@ -58,7 +60,10 @@ class Office:
         appended), as ingest does. The read models are then brought up to date, so
         that the next request shows the write whichever process serves it."""
         recorded = self._execute(command, session)
-        self.ledger.read_models.after_write()
+        try:
+            self.ledger.read_models.after_write()
+        except Exception:  # the write is committed: never answer it as a failure
+            log.exception("the read models could not catch up after a write")
         return recorded
 
     def _execute(self, command: Command, session: Session) -> list[Recorded] | None:

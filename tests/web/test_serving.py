@@ -5,6 +5,7 @@ and a server settles its start-up objects out of the collector's sight."""
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import http.client
 import socket
@@ -35,16 +36,17 @@ def test_every_connection_of_the_server_has_tcp_nodelay(tmp_path: object) -> Non
             assert thread.is_alive(), "the server did not start"
             threading.Event().wait(0.05)
         port = sock.getsockname()[1]
-        client = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        for _ in range(2):  # kept alive: the second request on the same connection
-            client.request("GET", "/public/policies")
-            answer = client.getresponse()
-            assert answer.status == 200 and answer.read()
-        connections = list(running.server_state.connections)
-        assert len(connections) == 1
-        sock = connections[0].transport.get_extra_info("socket")  # type: ignore[attr-defined]
-        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
-        client.close()
+        with contextlib.closing(
+            http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        ) as client:
+            for _ in range(2):  # kept alive: the second request on the same connection
+                client.request("GET", "/public/policies")
+                answer = client.getresponse()
+                assert answer.status == 200 and answer.read()
+            connections = list(running.server_state.connections)
+            assert len(connections) == 1
+            sock = connections[0].transport.get_extra_info("socket")  # type: ignore[attr-defined]
+            assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
     finally:
         running.should_exit = True
         thread.join(timeout=30)
