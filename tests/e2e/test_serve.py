@@ -29,6 +29,22 @@ def get(url: str) -> tuple[int, str]:
         return refused.code, refused.read().decode("utf-8")
 
 
+def start(db: str, *options: str) -> tuple[subprocess.Popen[str], str]:
+    """`oneruler serve` on db and a free port, in a session of its own (so that
+    `stopped` can kill it, workers and all); the server and the address it printed."""
+    server = subprocess.Popen(
+        [sys.executable, "-m", "cli", "serve", "--db", db, "--port", "0", *options],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    assert server.stdout is not None
+    line = server.stdout.readline()
+    assert line.startswith(f"serving {db} on http://127.0.0.1:"), line
+    return server, line.split(" on ", 1)[1].strip().rstrip("/")
+
+
 def stopped(server: subprocess.Popen[str]) -> tuple[str, str]:
     """What the server wrote once it stopped; killed if it does not within a minute (the
     test fails, and leaves no server behind: each is started in a session of its own)."""
@@ -43,18 +59,8 @@ def stopped(server: subprocess.Popen[str]) -> tuple[str, str]:
 def test_serve_answers_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     db = str(tmp_path / "ledger.db")
     load_sample(db)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "cli", "serve", "--db", db, "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
+    server, base = start(db)
     try:
-        assert server.stdout is not None
-        line = server.stdout.readline()
-        assert line.startswith(f"serving {db} on http://127.0.0.1:"), line
-        base = line.split(" on ", 1)[1].strip().rstrip("/")
         status, page = get(f"{base}/login")
         assert status == 200 and "登录" in page
         status, body = get(f"{base}/api/v1/households/XC-0001")
@@ -77,18 +83,8 @@ def test_serve_runs_several_workers_on_sqlite(tmp_path: Path) -> None:
     each answers, and both stop cleanly on SIGTERM."""
     db = str(tmp_path / "ledger.db")
     load_sample(db)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "cli", "serve", "--db", db, "--port", "0", "--workers", "2"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
+    server, base = start(db, "--workers", "2")
     try:
-        assert server.stdout is not None
-        line = server.stdout.readline()
-        assert line.startswith(f"serving {db} on http://127.0.0.1:"), line
-        base = line.split(" on ", 1)[1].strip().rstrip("/")
         # The address is printed before the workers start: until they answer, wait (a
         # connection is refused, or reset as the socket passes to them).
         for _ in range(200):
@@ -114,16 +110,7 @@ def test_a_sigterm_while_the_workers_start_stops_it_cleanly(tmp_path: Path) -> N
     db = str(tmp_path / "ledger.db")
     load_sample(db)
     for workers in ("1", "2"):
-        server = subprocess.Popen(
-            [sys.executable, "-m", "cli", "serve", "--db", db, "--port", "0", "--workers",
-             workers],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-        )  # fmt: skip
-        assert server.stdout is not None
-        assert server.stdout.readline().startswith("serving ")
+        server, _ = start(db, "--workers", workers)
         server.send_signal(signal.SIGTERM)
         _, errors = stopped(server)
         assert server.returncode == 0, errors

@@ -5,10 +5,13 @@ service issues (as a login would, without Argon2's wait)."""
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
@@ -88,3 +91,36 @@ def served(url: str) -> Iterator[str]:
     finally:
         running.should_exit = True
         thread.join(timeout=30)
+
+
+# --- the browser tests (Debian's Chromium driven by Playwright for Python) -----------
+# A module takes `needs_chromium` as its pytestmark and defines a `server` fixture,
+# which `page` asks for so that the server starts first; screenshots go to
+# tests/artifacts/screenshots/, kept by CI as an artefact.
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
+
+# CI installs chromium (.ci/run): there, a missing browser fails these tests.
+needs_chromium = pytest.mark.skipif(
+    not CHROMIUM.exists() and not os.environ.get("CI"), reason="no /usr/bin/chromium"
+)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=["--no-proxy-server"]
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Any, server: str) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    opened = context.new_page()
+    yield opened
+    context.close()

@@ -6,28 +6,20 @@ home page, kept in tests/artifacts/screenshots/ (CI keeps the folder as an artef
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from ledger.identity import Identity
 from ledger.store import open_ledger
 from tests.credentials import ADMIN, PASSWORD
-from tests.web.conftest import load_sample, served
+from tests.web.conftest import SCREENSHOTS, load_sample, needs_chromium, served
 from tests.web.payouts import add_payouts
 
-CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
 STAFF = {"admin": "admin", "s-001": "clerk", "s-020": "supervisor", "s-030": "hotline",
          "s-040": "finance"}  # fmt: skip
 
-# CI installs chromium (.ci/run): there, a missing browser fails these tests.
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists() and not os.environ.get("CI"), reason="no /usr/bin/chromium"
-)
-sync_api = pytest.importorskip("playwright.sync_api")
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
@@ -47,24 +39,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         ledger.close()
     with served(url) as address:
         yield address
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--no-proxy-server"]
-        )
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def page(browser: object, server: str) -> Iterator[object]:
-    context = browser.new_context(viewport={"width": 1366, "height": 768})  # type: ignore[attr-defined]
-    opened = context.new_page()
-    yield opened
-    context.close()
 
 
 def log_in(page: object, server: str, staff: str) -> None:

@@ -8,7 +8,6 @@ agreement, in tests/artifacts/screenshots/ (kept by CI as an artefact)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,14 +16,11 @@ from ledger.identity import Identity
 from ledger.reads import Reads
 from ledger.store import open_ledger
 from tests.credentials import ADMIN, PASSWORD
-from tests.web.conftest import load_sample, served
+from tests.web.conftest import SCREENSHOTS, load_sample, needs_chromium, served
 
-CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
 STAFF = ("s-001", "s-020", "s-030")
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium")
-sync_api = pytest.importorskip("playwright.sync_api")
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
@@ -42,24 +38,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         ledger.close()
     with served(url) as address:
         yield address
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--no-proxy-server"]
-        )
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def page(browser: Any, server: str) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1366, "height": 768})
-    opened = context.new_page()
-    yield opened
-    context.close()
 
 
 def log_in(page: Any, server: str, staff: str) -> None:
