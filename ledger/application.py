@@ -250,8 +250,11 @@ class Ledger(Application[UUID]):
             uow.aggregates[aggregate_id] = aggregate
         uow.absent.update(i for i in wanted if i not in found)
 
-    def load(self, aggregate_id: UUID) -> Aggregate | None:
-        cached = self._cache.get(aggregate_id)
+    def load(self, aggregate_id: UUID, *, fresh: bool = False) -> Aggregate | None:
+        """An aggregate as stored; unless fresh, as this process last wrote it if it
+        keeps it (an ingest does: another process's write is then found as a
+        conflict at commit)."""
+        cached = None if fresh else self._cache.get(aggregate_id)
         if cached is not None:
             self._cache.move_to_end(aggregate_id)
             return cached

@@ -39,6 +39,10 @@ TOKEN_LIFETIME = timedelta(hours=12)
 MAX_FAILURES = 5
 FAILURE_WINDOW = timedelta(minutes=15)
 LOCKED_FOR = timedelta(minutes=15)
+# A session's last use is written when it is this much older than the request (not on
+# every request, which would make every page a write): an idle session so ends
+# between idle minus this and idle after its last request.
+NOTED_EVERY = timedelta(minutes=1)
 # A token: the prefix (so that a secret scanner knows one when it sees it) and 32
 # random bytes, 256 bits. Only its SHA-256 is stored: a copy of the database holds no
 # token that works.
@@ -77,6 +81,9 @@ class Identity:
         self.ledger = ledger
         self.recorder = ledger.ledger_recorder
         self.dialect = self.recorder.log.dialect
+        # Each staff member's aggregate as last loaded (see _role_now): a few hundred
+        # staff at most.
+        self._standing: dict[str, Staff] = {}
 
     # --- logging in -------------------------------------------------------------
 
@@ -186,7 +193,7 @@ class Identity:
         staff member may still enter commands (not suspended)."""
         now = self.ledger.clock()
         digest = token_digest(token.strip())
-        with self._reading() as c:
+        with self._tables(), self.recorder.log_reads() as c:
             c.execute(
                 self.dialect.sql(
                     f"SELECT staff, expires_at, idle_seconds, last_used_at, revoked_at "
@@ -195,6 +202,7 @@ class Identity:
                 [digest],
             )
             row = c.fetchone()
+            version = self._version(c, row[0]) if row is not None else None
         if row is None:
             raise NotAuthenticated(
                 "the token is not one this ledger issued (mistyped, or from another "
@@ -218,8 +226,8 @@ class Identity:
                 f"the session of {staff} ended after {idle_seconds // 60} minutes without use; "
                 f"{_login_again(staff)}."
             )
-        role = self._role_now(staff, "enter commands")
-        if idle_seconds is not None:
+        role = self._role_now(staff, "enter commands", version)
+        if idle_seconds is not None and now - read_moment(last_used_text) >= NOTED_EVERY:
             with self._writing() as c:
                 c.execute(
                     self.dialect.sql(f"UPDATE {TOKENS} SET last_used_at = ? WHERE digest = ?"),
@@ -248,14 +256,35 @@ class Identity:
         staff: str = row[0]
         return staff
 
-    def _role_now(self, staff: str, to_do: str) -> str:
+    def _version(self, c: Cursor, staff: str) -> int | None:
+        """The stored version of a staff member's aggregate (None: no such aggregate,
+        or the built-in admin, who has none)."""
+        if staff == BUILTIN_ADMIN:
+            return None
+        d = self.dialect
+        c.execute(
+            d.sql(f"SELECT MAX(originator_version) FROM {d.events_table} WHERE originator_id = ?"),
+            [d.originator_param(staff_id(staff))],
+        )
+        found = c.fetchone()
+        return None if found is None or found[0] is None else int(found[0])
+
+    def _role_now(self, staff: str, to_do: str, version: int | None = None) -> str:
         """The staff member's role now; a suspended one (or one no longer known) is
-        refused whatever credential they hold."""
+        refused whatever credential they hold. version: their aggregate's stored
+        version, read just now; the standing kept from an earlier request is used
+        only if it was read at that same version (any change to a staff member, a
+        suspension above all, is a new event, and so a new version)."""
         if staff == BUILTIN_ADMIN:
             return BUILTIN_ADMIN
-        member = self.ledger.load(staff_id(staff))
+        kept = self._standing.get(staff)
+        if kept is not None and version is not None and kept.version == version:
+            member: Any = kept
+        else:
+            member = self.ledger.load(staff_id(staff), fresh=True)
         if not isinstance(member, Staff):
             raise NotAuthenticated(f"{staff} is not enrolled in this ledger and may not {to_do}.")
+        self._standing[staff] = member
         standing = member.current
         if standing.suspended is not None:
             raise NotAuthenticated(

@@ -6,9 +6,11 @@ rebuilds them all from the first event. It knows no model by name."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, suppress
+from contextlib import AbstractContextManager, ExitStack, contextmanager, suppress
+from dataclasses import dataclass
 from itertools import groupby
 from operator import itemgetter
 from typing import Any, Protocol, runtime_checkable
@@ -46,6 +48,15 @@ Event = tuple[int, Any]  # (position, domain event)
 Row = tuple[int, bytes, int, str, bytes]
 
 
+@dataclass
+class _Shared:
+    """One thread's one_read(): what closes its transaction, and its cursor once
+    opened."""
+
+    stack: ExitStack
+    cursor: Any = None
+
+
 @runtime_checkable
 class ReadModelStore(Protocol):
     """What a recorder offers the read models (SQLite and PostgreSQL alike)."""
@@ -54,6 +65,7 @@ class ReadModelStore(Protocol):
         self, *, commit: bool, wait: bool = True
     ) -> AbstractContextManager[Any]: ...
     def tracking_position(self, name: str) -> int: ...
+    def ends(self, name: str) -> tuple[int, int]: ...
     def record_tracking(self, c: Any, name: str, position: int) -> None: ...
     @property
     def log(self) -> TransparencyLog: ...
@@ -97,6 +109,8 @@ class ReadModels:
         # Of the last rebuild's events, how many the second process folded (the bench
         # reports the share).
         self.folded_elsewhere = 0
+        # The transaction shared by a thread's readings within one_read().
+        self._shared = threading.local()
         if not prepare:
             return
         with self.store.projection_transaction(commit=True) as c:
@@ -272,6 +286,35 @@ class ReadModels:
 
     @contextmanager
     def reading(self) -> Iterator[Any]:
+        """A read transaction over the read models (see _read_transaction); within
+        one_read(), the one that the first reading opened."""
+        shared: _Shared | None = getattr(self._shared, "reads", None)
+        if shared is None:
+            with self._read_transaction() as c:
+                yield c
+            return
+        if shared.cursor is None:
+            shared.cursor = shared.stack.enter_context(self._read_transaction())
+        yield shared.cursor
+
+    @contextmanager
+    def one_read(self) -> Iterator[None]:
+        """Every reading() of this thread within this shares one transaction, opened by
+        the first (one catch-up, one snapshot): a page that shows several reads of a
+        household costs one. For work that only reads: a write made within would not
+        be seen by the readings after it."""
+        if getattr(self._shared, "reads", None) is not None:
+            yield
+            return
+        with ExitStack() as stack:
+            self._shared.reads = _Shared(stack)
+            try:
+                yield
+            finally:
+                self._shared.reads = None
+
+    @contextmanager
+    def _read_transaction(self) -> Iterator[Any]:
         """A read transaction over the read models, never waiting on a writer
         (docs/design.md, "What a read sees"): they are first brought up to the log's
         end as it is now (no further, however fast others append), unless another
@@ -279,8 +322,8 @@ class ReadModels:
         applying a page), or more than settings.read_catch_up events are missing while another
         process keeps them (keep()): then they are read as they are, at the position
         they had when the read began or later."""
-        upto = self.recorder.max_notification_id() or 0
-        behind = upto - self.position()
+        upto, position = self.store.ends(NAME)
+        behind = upto - position
         if behind > 0 and (behind <= self.settings.read_catch_up or not self.kept()):
             self.catch_up(upto=upto, wait=False)
         with self.store.projection_transaction(commit=False) as c:

@@ -242,6 +242,11 @@ class LedgerSQLiteRecorder(LedgerRecording, SQLiteApplicationRecorder):
             )
         return list(range(first, last + 1))
 
+    def log_reads(self) -> AbstractContextManager[sqlite3.Cursor]:
+        """A cursor for reads that need no common snapshot, each statement standing
+        alone (on SQLite, a read transaction costs nothing more)."""
+        return self.log_transaction(commit=False)
+
     @contextmanager
     def log_transaction(self, *, commit: bool, wait: bool = True) -> Iterator[sqlite3.Cursor]:
         """A transaction whose cursor returns plain tuples (verification reads millions)."""
@@ -307,6 +312,19 @@ class LedgerSQLiteRecorder(LedgerRecording, SQLiteApplicationRecorder):
 
     def tracking_position(self, name: str) -> int:
         return self._positions.read(name, self._tracking.max_tracking_id(name) or 0)
+
+    def ends(self, name: str) -> tuple[int, int]:
+        """The log's end and a read model's position, read together (a read's first
+        question: is there anything to catch up?)."""
+        d = self.log.dialect
+        with self.log_reads() as c:
+            c.execute(
+                f"SELECT (SELECT MAX({d.notification_id}) FROM {d.events_table}), "
+                "(SELECT MAX(notification_id) FROM tracking WHERE application_name = ?)",
+                (name,),
+            )
+            end, position = c.fetchone()
+        return end or 0, self._positions.read(name, position or 0)
 
     def record_tracking(self, c: sqlite3.Cursor, name: str, position: int) -> None:
         """Advance a read model's position in the same transaction as its rows; fails

@@ -77,7 +77,8 @@ def endpoint(
             except DomainError as refused:
                 return _error(refused)
             call = Call(request, office, None, None, body)
-            return await run_in_threadpool(office.run, lambda: _guarded(work, call, anonymous))
+            within = office.read if request.method == "GET" else office.run
+            return await run_in_threadpool(within, lambda: _guarded(work, call, anonymous))
 
         run.__name__ = work.__name__
         return run

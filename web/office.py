@@ -54,6 +54,12 @@ class Office:
         with self._lock:
             return work()
 
+    def read(self, work: Callable[[], T]) -> T:
+        """Run work that only reads (a GET): all its reads of the read models in one
+        transaction, as of one moment."""
+        with self._lock, self.ledger.read_models.one_read():
+            return work()
+
     def execute(self, command: Command, session: Session) -> list[Recorded] | None:
         """Run one command entered by the logged-in staff member; a conflict with
         another process's write is retried against fresh state (nothing of it was

@@ -170,7 +170,7 @@ def page(
             visit = Visit(request, state.office, state.settings, state.links)
             if request.method != "POST":
                 return await run_in_threadpool(
-                    state.office.run, lambda: _run(handler, visit, roles, public, csrf)
+                    state.office.read, lambda: _run(handler, visit, roles, public, csrf)
                 )
             # A form is read before anyone is known to be logged in: refused by its
             # declared size first, so that no one fills the server's disk with a

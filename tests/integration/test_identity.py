@@ -279,6 +279,54 @@ def test_a_suspended_staff_members_token_enters_nothing_even_if_it_was_not_ended
     assert str(refusal.value).startswith("s-001 is suspended (since 2018-03-20T10:00:00+08:00")
 
 
+def test_a_change_made_by_another_process_counts_at_the_next_request(
+    ledger: Ledger, store_url: str, clock: Clock
+) -> None:
+    """The standing an authentication read is kept for the next, but only while the
+    staff member's aggregate is at the version it was read at: a new role, or a
+    suspension, entered through another process counts at once."""
+    identity = Identity(ledger)
+    token, _ = identity.issue_token("s-001")
+    assert identity.authenticate(token).role == "clerk"
+    other = open_ledger(store_url, clock=clock)
+    try:
+        other.execute(
+            parse_command(
+                {"id": "role-s-001", "cmd": "change_staff_role", "actor": "admin",
+                 "at": "2018-03-20T09:00:00+08:00", "staff": "s-001", "role": "finance",
+                 "reason": "调任财务"}
+            ),
+            ADMIN,
+        )  # fmt: skip
+        assert identity.authenticate(token).role == "finance"
+        suspend(other, "s-001")
+    finally:
+        other.close()
+    with ledger.ledger_recorder.log_transaction(commit=True) as c:
+        c.execute("UPDATE staff_tokens SET revoked_at = NULL")  # as if the ending were lost
+    with pytest.raises(NotAuthenticated) as refusal:
+        identity.authenticate(token)
+    assert str(refusal.value).startswith("s-001 is suspended (since 2018-03-20T10:00:00+08:00")
+
+
+def test_a_sessions_last_use_is_noted_once_a_minute(ledger: Ledger, clock: Clock) -> None:
+    """A page request does not write the session's last use when it was noted less
+    than a minute before: the idle time runs from the use noted."""
+    identity = Identity(ledger)
+    web, _ = identity.login("s-040", "finance passphrase 40", idle=timedelta(minutes=30))
+    clock.advance(seconds=59)
+    assert identity.authenticate(web).staff == "s-040"  # not noted: 59 s after the login
+    clock.advance(minutes=29, seconds=2)  # 30 min 1 s after the use noted
+    with pytest.raises(NotAuthenticated, match="ended after 30 minutes without use"):
+        identity.authenticate(web)
+
+    again, _ = identity.login("s-040", "finance passphrase 40", idle=timedelta(minutes=30))
+    clock.advance(minutes=1)
+    assert identity.authenticate(again).staff == "s-040"  # noted: a minute on
+    clock.advance(minutes=29, seconds=59)
+    assert identity.authenticate(again).staff == "s-040"
+
+
 # --- a copy ---------------------------------------------------------------------------
 
 

@@ -174,3 +174,19 @@ def test_a_read_leaves_a_long_catch_up_to_the_process_that_keeps_the_read_models
     finally:
         reader.close()
         writer.close()
+
+
+def test_the_reads_of_one_page_are_of_one_moment(ledgers: tuple[Ledger, Ledger]) -> None:
+    """Within one_read (a page: several reads of the read models), a write that lands
+    and is brought into the read models between two reads is not seen by the second:
+    the page shows one moment. After it, the next read sees the write."""
+    reader, writer = ledgers
+    reads = Reads(reader)
+    with reader.read_models.one_read():
+        assert reads.household("XC-0001", AS_OF)["household"] == "XC-0001"
+        writer.execute(parse_command(NEW), ADMIN)
+        writer.read_models.catch_up()
+        with pytest.raises(NotFound):
+            reads.household("XC-0999", AS_OF)
+        assert reads.search_households("XC-0999")["households"] == []
+    assert reads.household("XC-0999", AS_OF)["status"] == "registered"
