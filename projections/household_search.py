@@ -78,11 +78,13 @@ class HouseholdSearch(ReadModel):
             )
 
 
-def _matching(c: Cursor, q: str, group: str | None, cap: int) -> list[tuple[str, str, str, str]]:
+def _matching(
+    c: Cursor, q: str, group: str | None, cap: int, anywhere: bool = False
+) -> list[tuple[str, str, str, str]]:
     """The households matching q, in code order: exactly by code, head's name or ID
-    number; if none does, those whose code or head's name begins with q; if none does,
-    those whose code or name holds q anywhere. The first two are an index's look-ups;
-    the last is a scan, of at most `cap` matches."""
+    number; if none does, those whose code or head's name begins with q; if none does
+    (or anywhere), those whose code or name holds q anywhere. The first two are an
+    index's look-ups; the last is a scan, of at most `cap` matches."""
     key = _key(q)
     grouped = " AND grp = ?" if group is not None else ""
     extra: tuple[str, ...] = (group,) if group is not None else ()
@@ -95,6 +97,8 @@ def _matching(c: Cursor, q: str, group: str | None, cap: int) -> list[tuple[str,
     exact: list[tuple[str, str, str, str]] = c.fetchall()
     if exact or not key:
         return exact
+    if anywhere:
+        return _holding(c, key, columns, grouped, extra, cap)
     # Every string that begins with key sorts, byte by byte, from key up to key
     # followed by the largest character.
     bounds = (key, key + "\U0010ffff")
@@ -108,6 +112,12 @@ def _matching(c: Cursor, q: str, group: str | None, cap: int) -> list[tuple[str,
         found.update((row[0], row) for row in c.fetchall())
     if found:
         return [found[household] for household in sorted(found)][:cap]
+    return _holding(c, key, columns, grouped, extra, cap)
+
+
+def _holding(
+    c: Cursor, key: str, columns: str, grouped: str, extra: tuple[str, ...], cap: int
+) -> list[tuple[str, str, str, str]]:
     pattern = "%" + key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     c.execute(
         f"{columns} WHERE (code_key LIKE ? ESCAPE '\\' OR head_key LIKE ? ESCAPE '\\')"
@@ -153,7 +163,24 @@ def search(
         candidates = _in_group(c, group, cap)
     else:
         candidates = []
-    at = micros(as_of)
+    found = _at_stage(c, candidates, status, micros(as_of), limit)
+    if not found and status is not None and q.strip():
+        # Those beginning with q are none at that stage: those holding it may be.
+        found = _at_stage(
+            c, _matching(c, q, group, cap, anywhere=True), status, micros(as_of), limit
+        )
+    return found
+
+
+def _at_stage(
+    c: Cursor,
+    candidates: list[tuple[str, str, str, str]],
+    status: str | None,
+    at: int,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """The candidates registered at `at` (and at that stage, if status), with their
+    stage; at most limit."""
     found: list[dict[str, Any]] = []
     rows: dict[str, Row] = {}
     for i, (household, grp, village, head) in enumerate(candidates):

@@ -23,6 +23,7 @@ MORE = [(f"XC-{1000 + i}", "龚波") for i in range(120)] + [
     ("XC-2002", "龚小波"),
     ("XC-2003", "波涛"),
     ("XB-0001", "李四海"),
+    ("XD-0001", "三张"),
 ]
 
 
@@ -98,3 +99,14 @@ def test_the_reports_at_many_moments_are_each_moments_report(reads: Reads) -> No
     moments = moments[::-1] + moments[:3] + [first - tick, first, last]
     assert reads.group_reports(moments) == [reads.group_report(m) for m in moments]
     assert len({str(r["total"]) for r in reads.group_reports(moments)}) > 2  # they differ
+
+
+def test_a_stage_asked_for_looks_further_than_the_beginnings(reads: Reads) -> None:
+    """三张 begins with 三 but is only registered; 张三 (XC-0001) holds it and is further
+    on: asked for at XC-0001's stage, the search finds it among those holding 三."""
+    stage = reads.search_households("XC-0001")["households"][0]["status"]
+    assert stage != "registered"
+    assert codes(reads, "三") == ["XD-0001"]  # without a stage: the beginnings only
+    assert codes(reads, "三", status=stage) == ["XC-0001"]
+    assert codes(reads, "三", status="registered") == ["XD-0001"]
+    assert codes(reads, "三", status="signed" if stage != "signed" else "paid") == []
