@@ -35,7 +35,9 @@ import multiprocessing
 import os
 import random
 import re
+import resource
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -167,6 +169,63 @@ def _request(
     return "POST", "/api/v1/commands", json.dumps(line, ensure_ascii=False).encode(), 201
 
 
+class Connection:
+    """One kept-alive HTTP/1.1 connection, as lean as a client can be: the request
+    written in one piece, the response read by its Content-Length (every response of
+    the mix has one). http.client parses each response's head as an e-mail message:
+    with 50 clients on the server's own machine, that was a good part of a core taken
+    from the server being measured."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.address = (host, port)
+        self.host = f"{host}:{port}".encode()
+        self.sock: socket.socket | None = None
+        self.buffer = b""
+
+    def request(self, method: str, path: str, headers: dict[str, str], body: bytes | None) -> int:
+        """Send one request, read its whole response; its status. OSError when the
+        connection was closed or failed."""
+        if self.sock is None:
+            self.sock = socket.create_connection(self.address, timeout=60)
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.buffer = b""
+        lines = [f"{method} {path} HTTP/1.1".encode(), b"Host: " + self.host]
+        lines += [f"{name}: {value}".encode() for name, value in headers.items()]
+        if body is not None:
+            lines.append(b"Content-Length: %d" % len(body))
+        self.sock.sendall(b"\r\n".join(lines) + b"\r\n\r\n" + (body or b""))
+        while b"\r\n\r\n" not in self.buffer:
+            self._receive()
+        head, _, self.buffer = self.buffer.partition(b"\r\n\r\n")
+        status = int(head[9:12])
+        length = _content_length(head)
+        while len(self.buffer) < length:
+            self._receive()
+        self.buffer = self.buffer[length:]
+        if b"\r\nconnection: close" in head.lower():
+            self.close()
+        return status
+
+    def _receive(self) -> None:
+        assert self.sock is not None
+        data = self.sock.recv(262144)
+        if not data:
+            raise ConnectionResetError("the server closed the connection")
+        self.buffer += data
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+        self.sock = None
+
+
+def _content_length(head: bytes) -> int:
+    found = re.search(rb"\r\ncontent-length:\s*(\d+)", head, re.IGNORECASE)
+    if found is None:
+        raise ValueError("a response without Content-Length: " + head[:200].decode("latin-1"))
+    return int(found.group(1))
+
+
 def client(
     host: str,
     port: int,
@@ -184,7 +243,7 @@ def client(
     if pause:
         time.sleep(rng.uniform(0, pause))  # the clients do not all start at once
     kinds, weights = list(KINDS), list(KINDS.values())
-    connection = http.client.HTTPConnection(host, port, timeout=60)
+    connection = Connection(host, port)
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     page_headers = {"Cookie": f"oneruler_session={token}"}
     while time.monotonic() < until:
@@ -192,36 +251,32 @@ def client(
         method, path, body, expected = _request(kind, rng, households, staff)
         started = time.perf_counter()
         for attempt in (1, 2):
+            reused = connection.sock is not None
             try:
-                connection.request(
-                    method, path, body=body,
-                    headers=page_headers if kind == "household_page" else headers,
-                )  # fmt: skip
-                response = connection.getresponse()
-                response.read()
-                status = response.status
+                status = connection.request(
+                    method, path, page_headers if kind == "household_page" else headers, body
+                )
                 break
-            except (OSError, http.client.HTTPException) as failed:
+            except OSError:
                 connection.close()
-                connection = http.client.HTTPConnection(host, port, timeout=60)
                 status = 0
                 # A kept-alive connection the server closed after its idle timeout
                 # (5 s) is opened again and the request sent again, as browsers do;
                 # nothing of it had reached the server.
-                idle_closed = isinstance(
-                    failed, (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)
-                )
-                if attempt == 2 or not idle_closed:
+                if attempt == 2 or not reused:
                     break
         elapsed = time.perf_counter() - started
         out.append((kind, elapsed, status if status != expected else -1))
         if pause:
             time.sleep(min(rng.expovariate(1 / pause), max(0.0, until - time.monotonic())))
+    connection.close()
 
 
-def run_process(args: tuple[Any, ...]) -> list[tuple[str, float, int]]:
+def run_process(args: tuple[Any, ...]) -> tuple[list[tuple[str, float, int]], float]:
+    """One process of clients: their samples, and the CPU seconds the process used."""
     host, port, tokens, households, until, seed, pause = args
     out: list[tuple[str, float, int]] = []
+    before = _own_cpu()
     threads = [
         threading.Thread(
             target=client,
@@ -243,7 +298,46 @@ def run_process(args: tuple[Any, ...]) -> list[tuple[str, float, int]]:
         thread.start()
     for thread in threads:
         thread.join()
-    return out
+    return out, _own_cpu() - before
+
+
+def _own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _tree_cpu(root: int) -> float:
+    """CPU seconds used so far by a process and its descendants (the server and its
+    workers), from /proc."""
+    parents: dict[int, int] = {}
+    used: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        parents[int(entry.name)] = int(fields[1])
+        used[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+
+    def descends(pid: int) -> bool:
+        while pid > 1:
+            if pid == root:
+                return True
+            pid = parents.get(pid, 0)
+        return False
+
+    return sum(seconds for pid, seconds in used.items() if descends(pid))
+
+
+def _machine_cpu() -> tuple[float, float]:
+    """The machine's CPU seconds so far: busy, and in all (every core), from /proc/stat."""
+    ticks = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = ticks[3] + ticks[4]  # idle and waiting for I/O
+    tick = os.sysconf("SC_CLK_TCK")
+    return (sum(ticks[:8]) - idle) / tick, sum(ticks[:8]) / tick
 
 
 def percentile(ordered: list[float], share: float) -> float:
@@ -295,13 +389,17 @@ def main() -> None:
             for p, share in enumerate(shares)
         ]
         started = time.monotonic()
+        server_before, machine_before = _tree_cpu(server.pid), _machine_cpu()
         with multiprocessing.get_context("fork").Pool(options.processes) as pool:
             results = pool.map(run_process, jobs)
         seconds = time.monotonic() - started
+        server_cpu = _tree_cpu(server.pid) - server_before
+        busy, overall = (a - b for a, b in zip(_machine_cpu(), machine_before, strict=True))
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=60)
-    samples = [s for result in results for s in result]
+    samples = [s for result, _ in results for s in result]
+    clients_cpu = sum(cpu for _, cpu in results)
     figures = {
         "db": options.db if "@" not in options.db else options.db.split("@")[-1],
         "households": options.households,
@@ -310,6 +408,14 @@ def main() -> None:
         "pause": options.pause,
         "seconds": round(seconds, 1),
         **summary(samples, seconds),
+        # Where the machine's time went (CPU seconds over the run): the server (all its
+        # processes), the clients, and the rest (the database server, anything else).
+        "cpu_seconds": {
+            "server": round(server_cpu, 1),
+            "clients": round(clients_cpu, 1),
+            "other": round(busy - server_cpu - clients_cpu, 1),
+            "idle": round(overall - busy, 1),
+        },
     }
     if options.json:
         print(json.dumps(figures, ensure_ascii=False))
