@@ -6,10 +6,11 @@ searches, the bulletin and command posts, against `oneruler serve` on a bench le
 
 DB is a ledger written by `oneruler bench` (its programme: households XC-0000001 …,
 hotline staff hot-1 … hot-4). The script starts `oneruler serve --db DB --port 0` (with
-`--workers W` on PostgreSQL), gives each client a token of a hotline officer (issued by
-the identity service into the ledger's own tables, as a login would, without the
-Argon2 wait), runs the clients for the given time in P processes of threads (each
-client one persistent HTTP/1.1 connection, one request at a time), then stops the
+`--workers W`), gives each client two tokens of a hotline officer, one for the API and
+one for pages (a page session, with its idle timeout; issued by the identity service
+into the ledger's own tables, as a login would, without the Argon2 wait), runs the
+clients for the given time in P processes of threads (each client one persistent
+HTTP/1.1 connection, one request at a time, read lean: see Connection), then stops the
 server with SIGTERM. Without --pause a client sends its next request as soon as the
 last is answered: the server's most, and a latency that is mostly waiting in line
 (50 clients at R requests/s wait about 50/R s each). With --pause S a client thinks
@@ -17,8 +18,8 @@ between requests, for a time drawn from an exponential distribution of mean S, a
 people at their desks do: the latency of a server that is not saturated. A ledger
 with no checkpoint is given one first (a key made for the run), so that the public
 checkpoint is served. It prints, per kind of request and in all, the count, the
-median and p99 latency as the client saw it, the requests per second, and every error
-(a status other than the expected one).
+median and p99 latency as the client saw it, the requests per second, every error (a
+status other than the expected one), and where the machine's CPU went meanwhile.
 
 The mix (weights): a household's API document 35, its page 10, a search 15, the group
 report 10, the public bulletin page 10, the public checkpoint 5, a command post 15 (a
@@ -100,8 +101,12 @@ def _wait_until_answering(host: str, port: int) -> None:
     raise SystemExit(f"oneruler serve on {host}:{port} does not answer")
 
 
-def issue_tokens(db: str, staff: list[str], count: int) -> list[tuple[str, str]]:
-    """A token for each client, of the given staff members in turn: (token, staff)."""
+def issue_tokens(db: str, staff: list[str], count: int) -> list[tuple[str, str, str]]:
+    """Two tokens for each client, of the given staff members in turn: one as the
+    API's login gives (no idle timeout), one as the login page gives (a page session,
+    which ends when idle, and so notes its last use): (api token, page token, staff)."""
+    from datetime import timedelta
+
     from ledger.identity import Identity
     from ledger.store import open_ledger
 
@@ -109,7 +114,10 @@ def issue_tokens(db: str, staff: list[str], count: int) -> list[tuple[str, str]]
     try:
         identity = Identity(ledger)
         chosen = [staff[i % len(staff)] for i in range(count)]
-        return [(identity.issue_token(member)[0], member) for member in chosen]
+        idle = timedelta(minutes=30)
+        return [
+            (identity.issue_token(m)[0], identity.issue_token(m, idle=idle)[0], m) for m in chosen
+        ]
     finally:
         ledger.close()
 
@@ -230,6 +238,7 @@ def client(
     host: str,
     port: int,
     token: str,
+    page_token: str,
     staff: str,
     households: int,
     until: float,
@@ -245,7 +254,7 @@ def client(
     kinds, weights = list(KINDS), list(KINDS.values())
     connection = Connection(host, port)
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-    page_headers = {"Cookie": f"oneruler_session={token}"}
+    page_headers = {"Cookie": f"oneruler_session={page_token}"}
     while time.monotonic() < until:
         kind = rng.choices(kinds, weights)[0]
         method, path, body, expected = _request(kind, rng, households, staff)
@@ -284,6 +293,7 @@ def run_process(args: tuple[Any, ...]) -> tuple[list[tuple[str, float, int]], fl
                 host,
                 port,
                 token,
+                page_token,
                 member,
                 households,
                 until,
@@ -292,7 +302,7 @@ def run_process(args: tuple[Any, ...]) -> tuple[list[tuple[str, float, int]], fl
                 out,
             ),
         )
-        for i, (token, member) in enumerate(tokens)
+        for i, (token, page_token, member) in enumerate(tokens)
     ]
     for thread in threads:
         thread.start()
