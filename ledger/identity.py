@@ -40,8 +40,9 @@ MAX_FAILURES = 5
 FAILURE_WINDOW = timedelta(minutes=15)
 LOCKED_FOR = timedelta(minutes=15)
 # A session's last use is written when it is this much older than the request (not on
-# every request, which would make every page a write): an idle session so ends
-# between idle minus this and idle after its last request.
+# every request, which would make every page a write), or a thirtieth of the idle
+# timeout if that is shorter: an idle session so ends between idle minus this and
+# idle after its last request.
 NOTED_EVERY = timedelta(minutes=1)
 # A token: the prefix (so that a secret scanner knows one when it sees it) and 32
 # random bytes, 256 bits. Only its SHA-256 is stored: a copy of the database holds no
@@ -227,7 +228,9 @@ class Identity:
                 f"{_login_again(staff)}."
             )
         role = self._role_now(staff, "enter commands", version)
-        if idle_seconds is not None and now - read_moment(last_used_text) >= NOTED_EVERY:
+        if idle_seconds is not None and now - read_moment(last_used_text) >= min(
+            NOTED_EVERY, timedelta(seconds=idle_seconds) / 30
+        ):
             with self._writing() as c:
                 c.execute(
                     self.dialect.sql(f"UPDATE {TOKENS} SET last_used_at = ? WHERE digest = ?"),

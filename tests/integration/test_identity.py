@@ -326,6 +326,12 @@ def test_a_sessions_last_use_is_noted_once_a_minute(ledger: Ledger, clock: Clock
     clock.advance(minutes=29, seconds=59)
     assert identity.authenticate(again).staff == "s-040"
 
+    # A timeout shorter than half an hour: noted every thirtieth of it (here 1 s).
+    short, _ = identity.login("s-040", "finance passphrase 40", idle=timedelta(seconds=30))
+    for _ in range(4):
+        clock.advance(seconds=20)
+        assert identity.authenticate(short).staff == "s-040"
+
 
 # --- a copy ---------------------------------------------------------------------------
 
