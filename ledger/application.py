@@ -147,6 +147,8 @@ class Ledger(Application[UUID]):
             check_same(command, command.actor or session.staff, applied[command.id])
             return None
         uow = UnitOfWork(self)
+        # Every aggregate the command names, in one read (not one each as it asks).
+        self.prefetch(uow, [command])
         uow.run(command, session)
         self.commit(uow)
         return uow.events
