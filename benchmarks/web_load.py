@@ -189,10 +189,21 @@ class Connection:
         self.host = f"{host}:{port}".encode()
         self.sock: socket.socket | None = None
         self.buffer = b""
+        self.answered = False
 
     def request(self, method: str, path: str, headers: dict[str, str], body: bytes | None) -> int:
-        """Send one request, read its whole response; its status. OSError when the
-        connection was closed or failed."""
+        """Send one request, read its whole response; its status. Unanswered when the
+        connection was closed before any of the response came; another OSError when
+        it failed otherwise; ValueError for a response it cannot read."""
+        self.answered = False
+        try:
+            return self._request(method, path, headers, body)
+        except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError) as closed:
+            if self.answered:
+                raise
+            raise Unanswered(str(closed)) from closed
+
+    def _request(self, method: str, path: str, headers: dict[str, str], body: bytes | None) -> int:
         if self.sock is None:
             self.sock = socket.create_connection(self.address, timeout=60)
             self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -219,12 +230,18 @@ class Connection:
         data = self.sock.recv(262144)
         if not data:
             raise ConnectionResetError("the server closed the connection")
+        self.answered = True
         self.buffer += data
 
     def close(self) -> None:
         if self.sock is not None:
             self.sock.close()
         self.sock = None
+
+
+class Unanswered(ConnectionError):
+    """The server closed the connection before any of the response came: a kept-alive
+    connection it had closed after its idle timeout, which the request never reached."""
 
 
 def _content_length(head: bytes) -> int:
@@ -266,7 +283,7 @@ def client(
                     method, path, page_headers if kind == "household_page" else headers, body
                 )
                 break
-            except OSError:
+            except Unanswered:
                 connection.close()
                 status = 0
                 # A kept-alive connection the server closed after its idle timeout
@@ -274,6 +291,10 @@ def client(
                 # nothing of it had reached the server.
                 if attempt == 2 or not reused:
                     break
+            except (OSError, ValueError):  # failed, timed out, or not HTTP: an error
+                connection.close()
+                status = 0
+                break
         elapsed = time.perf_counter() - started
         out.append((kind, elapsed, status if status != expected else -1))
         if pause:

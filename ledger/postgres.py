@@ -303,8 +303,13 @@ class LedgerPostgresRecorder(LedgerRecording, PostgresApplicationRecorder):
                     yield c
             finally:
                 if snapshot and not conn.closed:
-                    conn.isolation_level = None
-                    conn.read_only = None
+                    try:
+                        conn.isolation_level = None
+                        conn.read_only = None
+                    except psycopg.Error:
+                        # Still in a transaction (its ROLLBACK failed): never back to
+                        # the pool as it is, where a write would find it read-only.
+                        conn.close()
 
     @contextmanager
     def log_reads(self) -> Iterator[Cursor]:
@@ -318,6 +323,7 @@ class LedgerPostgresRecorder(LedgerRecording, PostgresApplicationRecorder):
             assert conn.autocommit
             yield cast(Cursor, c)
 
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def ends(self, name: str) -> tuple[int, int]:
         """The log's end and a read model's position, in one statement (a read's first
         question: is there anything to catch up?)."""

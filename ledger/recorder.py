@@ -317,10 +317,13 @@ class LedgerSQLiteRecorder(LedgerRecording, SQLiteApplicationRecorder):
         """The log's end and a read model's position, read together (a read's first
         question: is there anything to catch up?)."""
         d = self.log.dialect
+        # The library's tracking recorder (which makes its table on first use) gives
+        # the position's query.
+        position_query = self._tracking.select_max_tracking_id_statement
         with self.log_reads() as c:
             c.execute(
                 f"SELECT (SELECT MAX({d.notification_id}) FROM {d.events_table}), "
-                "(SELECT MAX(notification_id) FROM tracking WHERE application_name = ?)",
+                f"({position_query})",
                 (name,),
             )
             end, position = c.fetchone()

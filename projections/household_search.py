@@ -80,11 +80,12 @@ class HouseholdSearch(ReadModel):
 
 def _matching(
     c: Cursor, q: str, group: str | None, cap: int, anywhere: bool = False
-) -> list[tuple[str, str, str, str]]:
+) -> tuple[list[tuple[str, str, str, str]], bool]:
     """The households matching q, in code order: exactly by code, head's name or ID
     number; if none does, those whose code or head's name begins with q; if none does
     (or anywhere), those whose code or name holds q anywhere. The first two are an
-    index's look-ups; the last is a scan, of at most `cap` matches."""
+    index's look-ups; the last is a scan, of at most `cap` matches. And whether they
+    are those beginning with q."""
     key = _key(q)
     grouped = " AND grp = ?" if group is not None else ""
     extra: tuple[str, ...] = (group,) if group is not None else ()
@@ -96,9 +97,9 @@ def _matching(
     )
     exact: list[tuple[str, str, str, str]] = c.fetchall()
     if exact or not key:
-        return exact
+        return exact, False
     if anywhere:
-        return _holding(c, key, columns, grouped, extra, cap)
+        return _holding(c, key, columns, grouped, extra, cap), False
     # Every string that begins with key sorts, byte by byte, from key up to key
     # followed by the largest character.
     bounds = (key, key + "\U0010ffff")
@@ -111,8 +112,8 @@ def _matching(
         )
         found.update((row[0], row) for row in c.fetchall())
     if found:
-        return [found[household] for household in sorted(found)][:cap]
-    return _holding(c, key, columns, grouped, extra, cap)
+        return [found[household] for household in sorted(found)][:cap], True
+    return _holding(c, key, columns, grouped, extra, cap), False
 
 
 def _holding(
@@ -157,17 +158,17 @@ def search(
     limit = max(0, min(limit, MOST))
     # With a status to match, more candidates than are listed are looked at.
     cap = limit if status is None else SCANNED
+    candidates: list[tuple[str, str, str, str]] = []
+    by_beginning = False
     if q.strip():
-        candidates = _matching(c, q, group, cap)
+        candidates, by_beginning = _matching(c, q, group, cap)
     elif group is not None:
         candidates = _in_group(c, group, cap)
-    else:
-        candidates = []
     found = _at_stage(c, candidates, status, micros(as_of), limit)
-    if not found and status is not None and q.strip():
+    if not found and status is not None and by_beginning:
         # Those beginning with q are none at that stage: those holding it may be.
         found = _at_stage(
-            c, _matching(c, q, group, cap, anywhere=True), status, micros(as_of), limit
+            c, _matching(c, q, group, cap, anywhere=True)[0], status, micros(as_of), limit
         )
     return found
 

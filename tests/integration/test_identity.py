@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -280,14 +281,24 @@ def test_a_suspended_staff_members_token_enters_nothing_even_if_it_was_not_ended
 
 
 def test_a_change_made_by_another_process_counts_at_the_next_request(
-    ledger: Ledger, store_url: str, clock: Clock
+    ledger: Ledger, store_url: str, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The standing an authentication read is kept for the next, but only while the
     staff member's aggregate is at the version it was read at: a new role, or a
     suspension, entered through another process counts at once."""
     identity = Identity(ledger)
     token, _ = identity.issue_token("s-001")
-    assert identity.authenticate(token).role == "clerk"
+    loads: list[object] = []
+    load = ledger.load
+
+    def counted(aggregate_id: Any, **options: Any) -> Any:
+        loads.append(aggregate_id)
+        return load(aggregate_id, **options)
+
+    monkeypatch.setattr(ledger, "load", counted)
+    for _ in range(3):
+        assert identity.authenticate(token).role == "clerk"
+    assert len(loads) == 1  # kept: the version did not change
     other = open_ledger(store_url, clock=clock)
     try:
         other.execute(
