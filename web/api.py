@@ -10,7 +10,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -77,8 +76,9 @@ def endpoint(
             except DomainError as refused:
                 return _error(refused)
             call = Call(request, office, None, None, body)
-            within = office.read if request.method == "GET" else office.run
-            return await run_in_threadpool(within, lambda: _guarded(work, call, anonymous))
+            return await office.serve(
+                lambda: _guarded(work, call, anonymous), reads_only=request.method == "GET"
+            )
 
         run.__name__ = work.__name__
         return run
@@ -272,7 +272,7 @@ def bundle(call: Call) -> Response:
 async def checkpoint(request: Request) -> Response:
     """Public: the latest signed checkpoint, verbatim."""
     office: Office = request.app.state.office
-    latest = await run_in_threadpool(office.run, office.reads.latest_checkpoint)
+    latest = await office.serve(office.reads.latest_checkpoint, reads_only=True)
     if latest is None:
         return PlainTextResponse(
             "no checkpoint has been signed yet; the office signs one with oneruler checkpoint.\n",

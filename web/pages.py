@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, Headers
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException, MultiPartParser
@@ -167,10 +166,11 @@ def page(
     def decorate(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
             state = request.app.state
-            visit = Visit(request, state.office, state.settings, state.links)
+            office: Office = state.office
+            visit = Visit(request, office, state.settings, state.links)
             if request.method != "POST":
-                return await run_in_threadpool(
-                    state.office.read, lambda: _run(handler, visit, roles, public, csrf)
+                return await office.serve(
+                    lambda: _run(handler, visit, roles, public, csrf), reads_only=True
                 )
             # A form is read before anyone is known to be logged in: refused by its
             # declared size first, so that no one fills the server's disk with a
@@ -185,9 +185,7 @@ def page(
             except FormUnreadable as unreadable:
                 return render.error(request, 400, str(unreadable))
             try:
-                return await run_in_threadpool(
-                    state.office.run, lambda: _run(handler, visit, roles, public, csrf)
-                )
+                return await office.serve(lambda: _run(handler, visit, roles, public, csrf))
             finally:
                 await visit.form.close()
 

@@ -58,3 +58,31 @@ def test_a_settled_process_has_frozen_its_objects() -> None:
         assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
+
+
+def test_requests_are_answered_in_the_order_they_came(tmp_path: object) -> None:
+    """The ledger's work is one request at a time, in the order the requests came: a
+    request never waits more turns than there were requests before it (with a lock
+    that many threads wait on, some waited many turns: a long tail)."""
+    import asyncio
+    import time
+
+    from ledger.store import open_ledger
+    from web.office import Office
+
+    office = Office(open_ledger(f"sqlite:///{tmp_path}/ledger.db"))
+    done: list[int] = []
+
+    def work(i: int) -> int:
+        time.sleep(0.001)
+        done.append(i)
+        return i
+
+    async def burst() -> list[int]:
+        return await asyncio.gather(*(office.serve(lambda i=i: work(i)) for i in range(60)))
+
+    try:
+        assert asyncio.run(burst()) == list(range(60))
+        assert done == list(range(60))
+    finally:
+        office.close()
