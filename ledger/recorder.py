@@ -351,10 +351,30 @@ class LedgerSQLiteRecorder(LedgerRecording, SQLiteApplicationRecorder):
 
     @cached_property
     def _tracking(self) -> SQLiteTrackingRecorder:
-        # The library's tracking table: one row per read-model name.
+        # The library's tracking table: one row per read-model name. Made here first,
+        # under the write lock, where it is missing: the library makes it by a check
+        # and then a write, and of several processes opening a new ledger at once, one
+        # failed on the row another had just written ("Failed to record tracking for
+        # __migration__ 1").
         tracking = SQLiteTrackingRecorder(self.datastore)
+        if not self.read_only and not self._has_tracking_table():
+            with self.transaction(commit=True) as c:
+                if not self._has_tracking_table(c.sqlite_cursor):
+                    for statement in tracking.create_table_statements:
+                        c.execute(statement)
+                    c.execute(
+                        "INSERT INTO tracking VALUES (?, 1)",
+                        (tracking.table_migration_identifier,),
+                    )
         tracking.create_table()
         return tracking
+
+    def _has_tracking_table(self, c: sqlite3.Cursor | None = None) -> bool:
+        if c is None:
+            with self.log_reads() as reads:
+                return self._has_tracking_table(reads)
+        c.execute(self.log.dialect.table_exists, ("tracking",))
+        return c.fetchone() is not None
 
     def select_events_of(self, originator_ids: Sequence[UUID]) -> dict[UUID, list[StoredEvent]]:
         """The stored events of many aggregates in one read, each aggregate's in
