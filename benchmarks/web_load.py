@@ -30,7 +30,6 @@ appends events, the Merkle leaves and the read models' rows, like any command).
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import multiprocessing
 import os
@@ -87,16 +86,16 @@ def _wait_until_answering(host: str, port: int) -> None:
     """Until every worker could answer: the address is printed before they start."""
     answered = 0
     for _ in range(600):
+        connection = Connection(host, port)
         try:
-            connection = http.client.HTTPConnection(host, port, timeout=5)
-            connection.request("GET", "/checkpoint")
-            connection.getresponse().read()
-            connection.close()
+            connection.request("GET", "/checkpoint", {}, None)
             answered += 1
             if answered >= 20:
                 return
-        except (OSError, http.client.HTTPException):
+        except (OSError, ValueError):
             answered = 0
+        finally:
+            connection.close()
         time.sleep(0.05)
     raise SystemExit(f"oneruler serve on {host}:{port} does not answer")
 

@@ -357,22 +357,22 @@ class LedgerSQLiteRecorder(LedgerRecording, SQLiteApplicationRecorder):
         # failed on the row another had just written ("Failed to record tracking for
         # __migration__ 1").
         tracking = SQLiteTrackingRecorder(self.datastore)
-        if not self.read_only and not self._has_tracking_table():
-            with self.transaction(commit=True) as c:
-                if not self._has_tracking_table(c.sqlite_cursor):
-                    for statement in tracking.create_table_statements:
-                        c.execute(statement)
-                    c.execute(
-                        "INSERT INTO tracking VALUES (?, 1)",
-                        (tracking.table_migration_identifier,),
-                    )
+        if not self.read_only:
+            with self.log_reads() as c:
+                missing = not self._has_tracking_table(c)
+            if missing:
+                with self.transaction(commit=True) as c:
+                    if not self._has_tracking_table(c.sqlite_cursor):
+                        for statement in tracking.create_table_statements:
+                            c.execute(statement)
+                        c.execute(
+                            "INSERT INTO tracking VALUES (?, 1)",
+                            (tracking.table_migration_identifier,),
+                        )
         tracking.create_table()
         return tracking
 
-    def _has_tracking_table(self, c: sqlite3.Cursor | None = None) -> bool:
-        if c is None:
-            with self.log_reads() as reads:
-                return self._has_tracking_table(reads)
+    def _has_tracking_table(self, c: sqlite3.Cursor) -> bool:
         c.execute(self.log.dialect.table_exists, ("tracking",))
         return c.fetchone() is not None
 

@@ -78,62 +78,61 @@ class HouseholdSearch(ReadModel):
             )
 
 
-def _matching(
-    c: Cursor, q: str, group: str | None, cap: int, anywhere: bool = False
-) -> tuple[list[tuple[str, str, str, str]], bool]:
+_COLUMNS = "SELECT household, grp, village, head FROM rm_household_search"
+Candidate = tuple[str, str, str, str]  # household, group, village, head
+
+
+def _in(group: str | None) -> tuple[str, tuple[str, ...]]:
+    """The condition on the group, and its parameter (none: every group)."""
+    return (" AND grp = ?", (group,)) if group is not None else ("", ())
+
+
+def _matching(c: Cursor, q: str, group: str | None, cap: int) -> tuple[list[Candidate], bool]:
     """The households matching q, in code order: exactly by code, head's name or ID
-    number; if none does, those whose code or head's name begins with q; if none does
-    (or anywhere), those whose code or name holds q anywhere. The first two are an
-    index's look-ups; the last is a scan, of at most `cap` matches. And whether they
-    are those beginning with q."""
+    number; if none does, those whose code or head's name begins with q; if none does,
+    those whose code or name holds q anywhere. The first two are an index's look-ups;
+    the last is a scan, of at most `cap` matches. And whether they are those beginning
+    with q."""
     key = _key(q)
-    grouped = " AND grp = ?" if group is not None else ""
-    extra: tuple[str, ...] = (group,) if group is not None else ()
-    columns = "SELECT household, grp, village, head FROM rm_household_search"
+    grouped, extra = _in(group)
     c.execute(
-        f"{columns} WHERE (code_key = ? OR head_key = ? OR id_number = ?){grouped} "
+        f"{_COLUMNS} WHERE (code_key = ? OR head_key = ? OR id_number = ?){grouped} "
         "ORDER BY household",
         (key, key, q.strip(), *extra),
     )
-    exact: list[tuple[str, str, str, str]] = c.fetchall()
+    exact: list[Candidate] = c.fetchall()
     if exact or not key:
         return exact, False
-    if anywhere:
-        return _holding(c, key, columns, grouped, extra, cap), False
     # Every string that begins with key sorts, byte by byte, from key up to key
     # followed by the largest character.
     bounds = (key, key + "\U0010ffff")
-    found: dict[str, tuple[str, str, str, str]] = {}
+    found: dict[str, Candidate] = {}
     for column in ("code_key", "head_key"):
         c.execute(
-            f"{columns} WHERE {column} COLLATE BINARY >= ? AND {column} COLLATE BINARY < ?"
+            f"{_COLUMNS} WHERE {column} COLLATE BINARY >= ? AND {column} COLLATE BINARY < ?"
             f"{grouped} ORDER BY {column} COLLATE BINARY, household LIMIT {int(cap)}",
             (*bounds, *extra),
         )
         found.update((row[0], row) for row in c.fetchall())
     if found:
         return [found[household] for household in sorted(found)][:cap], True
-    return _holding(c, key, columns, grouped, extra, cap), False
+    return _holding(c, key, group, cap), False
 
 
-def _holding(
-    c: Cursor, key: str, columns: str, grouped: str, extra: tuple[str, ...], cap: int
-) -> list[tuple[str, str, str, str]]:
+def _holding(c: Cursor, key: str, group: str | None, cap: int) -> list[Candidate]:
+    """Those whose code or head's name holds key anywhere (a scan), in code order."""
+    grouped, extra = _in(group)
     pattern = "%" + key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     c.execute(
-        f"{columns} WHERE (code_key LIKE ? ESCAPE '\\' OR head_key LIKE ? ESCAPE '\\')"
+        f"{_COLUMNS} WHERE (code_key LIKE ? ESCAPE '\\' OR head_key LIKE ? ESCAPE '\\')"
         f"{grouped} ORDER BY household LIMIT {int(cap)}",
         (pattern, pattern, *extra),
     )
     return list(c.fetchall())
 
 
-def _in_group(c: Cursor, group: str, cap: int) -> list[tuple[str, str, str, str]]:
-    c.execute(
-        "SELECT household, grp, village, head FROM rm_household_search WHERE grp = ? "
-        f"ORDER BY household LIMIT {int(cap)}",
-        (group,),
-    )
+def _in_group(c: Cursor, group: str, cap: int) -> list[Candidate]:
+    c.execute(f"{_COLUMNS} WHERE grp = ? ORDER BY household LIMIT {int(cap)}", (group,))
     return list(c.fetchall())
 
 
@@ -158,7 +157,7 @@ def search(
     limit = max(0, min(limit, MOST))
     # With a status to match, more candidates than are listed are looked at.
     cap = limit if status is None else SCANNED
-    candidates: list[tuple[str, str, str, str]] = []
+    candidates: list[Candidate] = []
     by_beginning = False
     if q.strip():
         candidates, by_beginning = _matching(c, q, group, cap)
@@ -167,15 +166,13 @@ def search(
     found = _at_stage(c, candidates, status, micros(as_of), limit)
     if not found and status is not None and by_beginning:
         # Those beginning with q are none at that stage: those holding it may be.
-        found = _at_stage(
-            c, _matching(c, q, group, cap, anywhere=True)[0], status, micros(as_of), limit
-        )
+        found = _at_stage(c, _holding(c, _key(q), group, cap), status, micros(as_of), limit)
     return found
 
 
 def _at_stage(
     c: Cursor,
-    candidates: list[tuple[str, str, str, str]],
+    candidates: list[Candidate],
     status: str | None,
     at: int,
     limit: int,
