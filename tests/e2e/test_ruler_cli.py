@@ -207,7 +207,14 @@ def test_consistency_lists_the_departures(departing: str) -> None:
 # --- report disclosure -------------------------------------------------------------------
 
 
+# The report's own "as of" moment when none is asked for: the wall clock, whose
+# microseconds can hold any five digits (a run at 13:28:11.114814 held 11481 of an ID
+# number). It is not ledger data, so it is left out of the search for ID digits.
+WALL_CLOCK = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?([+-]\d{2}:\d{2}|Z)?")
+
+
 def assert_masked(text: str) -> None:
+    text = WALL_CLOCK.sub("", text)
     for number in IDS:
         for start in range(len(number) - 4):
             assert number[start : start + 5] not in text
