@@ -14,7 +14,7 @@ from domain.errors import PermissionDenied
 from domain.values import LEDGER_TZ
 from ledger.commands import Command, declarations, parse_command
 from ledger.commands.declaration import CommandIdReused
-from ledger.commands.outcome import assigned_code, describe
+from ledger.commands.outcome import already_sent, assigned_code, describe
 from web.pages import Visit
 
 # The hidden field each form carries: the id of the command it sends.
@@ -75,9 +75,8 @@ def run(visit: Visit, cmd: str, **fields: Any) -> Done:
         # later, so the ledger sees another command under the form's id, and refuses it.
         events = None
     if events is None:
-        said = f"this form was already sent (command {command.id}); nothing was done again."
-        return Done(command, said, False, assigned_code(command))
-    said = describe(command, events, visit.office.ledger)
+        return Done(command, already_sent(command, visit.lang), False, assigned_code(command))
+    said = describe(command, events, visit.office.ledger, visit.lang)
     return Done(command, said, True, assigned_code(command))
 
 

@@ -1,6 +1,7 @@
 """What a command did, as the API's answer to it (specs/web.md, `POST /api/v1/commands`)
-and `--json` of every write command print it, and in one sentence for people: the
-household, the amount, the payee, never an event class."""
+and `--json` of every write command print it, and in one sentence for people, in English
+(the command line) or Chinese (the pages): the household, the amount, the payee, never
+an event class."""
 
 from __future__ import annotations
 
@@ -60,100 +61,211 @@ def assigned_code(command: Command) -> str | None:
     return assigned_complaint_code(command.id)
 
 
-def describe(command: Command, events: Sequence[Recorded], ledger: Ledger | None = None) -> str:
-    """What an applied command did, in one sentence that names what it is about.
-    ledger: for a confirmation, which names only its payout, to name the payee and the
-    amount."""
+def describe(
+    command: Command,
+    events: Sequence[Recorded],
+    ledger: Ledger | None = None,
+    lang: str = "en",
+) -> str:
+    """What an applied command did, in one sentence that names what it is about, in
+    English ("en") or Chinese ("zh"). ledger: for a confirmation, which names only its
+    payout, to name the payee and the amount."""
+    zh = lang == "zh"
     said = _SENTENCES.get(command.cmd)
     if said is None:
-        return f"{command.cmd} applied"
-    return said(command.body, events, ledger)
+        return f"已办理 {command.cmd}" if zh else f"{command.cmd} applied"
+    return said(_Chinese(command.body) if zh else command.body, events, ledger, zh)
 
 
-def _named(about: dict[str, str]) -> str:
+def already_sent(command: Command, lang: str = "en") -> str:
+    """A form sent again under the same command id: nothing was done again."""
+    if lang == "zh":
+        return f"此表单已提交过（指令 {command.id}），未重复办理。"
+    return f"this form was already sent (command {command.id}); nothing was done again."
+
+
+# The words a sentence names that are the ledger's enumerations (a method, a finding, a
+# role, a document's kind, what a complaint is about), in Chinese. Codes, names and
+# amounts are said as they are.
+WORDS_ZH = {
+    "monetary": "货币补偿",
+    "property_swap": "产权调换",
+    "substantiated": "属实",
+    "unsubstantiated": "不属实",
+    "partial": "部分属实",
+    "admin": "管理员",
+    "clerk": "工作组经办人",
+    "appraiser": "评估师",
+    "supervisor": "纪检监督",
+    "hotline": "监督热线",
+    "finance": "财务",
+    "id_card": "身份证",
+    "hukou": "户口簿",
+    "property_certificate": "房产证",
+    "survey_form": "入户调查表",
+    "valuation_report": "评估报告",
+    "agreement": "补偿协议",
+    "bank_account": "银行账户",
+    "household": "住户",
+    "group": "工作组",
+    "staff": "工作人员",
+}
+
+
+# The fields whose values are such words; a name, a file name or a reason is free text.
+_ENUMERATED = frozenset({"method", "finding", "role", "kind"})
+
+
+class _Chinese:
+    """A command's body whose enumerated fields read in Chinese (WORDS_ZH)."""
+
+    def __init__(self, body: Any) -> None:
+        self._body = body
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._body, name)
+        if name in _ENUMERATED and isinstance(value, str):
+            return WORDS_ZH.get(value, value)
+        return value
+
+
+def _named(about: dict[str, str], zh: bool) -> str:
+    if zh:
+        return "、".join(f"{WORDS_ZH.get(kind, kind)} {code}" for kind, code in about.items())
     return ", ".join(f"{kind} {code}" for kind, code in about.items())
 
 
-def _filed(body: Any, events: Sequence[Recorded], _ledger: Ledger | None) -> str:
+def _filed(body: Any, events: Sequence[Recorded], _ledger: Ledger | None, zh: bool) -> str:
     code = next((e.complaint for e in events if isinstance(e, Complaint.Filed)), body.complaint)
-    return f"filed complaint {code} about {_named(body.about)}"
+    if zh:
+        return f"已登记投诉 {code}，反映对象：{_named(body.about, zh)}"
+    return f"filed complaint {code} about {_named(body.about, zh)}"
 
 
-def _confirmed(body: Any, events: Sequence[Recorded], ledger: Ledger | None) -> str:
-    said = f"confirmed payout {body.payout}"
+def _confirmed(body: Any, events: Sequence[Recorded], ledger: Ledger | None, zh: bool) -> str:
+    said = f"已确认支付单 {body.payout}" if zh else f"confirmed payout {body.payout}"
     if ledger is not None:
         index: PayoutIndex = ledger.repository.get(payout_id(body.payout))
         household: Household = ledger.repository.get(
             next(e.originator_id for e in events if isinstance(e, Household.PayoutConfirmed))
         )
         amount = household.payouts[body.payout].amount
-        said += f" of {amount} yuan to {index.household}"
+        said += (
+            f"：向 {index.household} 支付 {amount} 元"
+            if zh
+            else f" of {amount} yuan to {index.household}"
+        )
+    if zh:
+        return f"{said}（银行流水号 {body.bank_reference}）"
     return f"{said} (bank reference {body.bank_reference})"
 
 
-def _signed(body: Any, events: Sequence[Recorded], _ledger: Ledger | None) -> str:
-    said = (
-        f"recorded agreement {body.agreement} of {body.household}: {body.amount} yuan, "
-        f"{body.method.replace('_', ' ')}"
-    )
+def _signed(body: Any, events: Sequence[Recorded], _ledger: Ledger | None, zh: bool) -> str:
+    if zh:
+        said = f"已记录 {body.household} 的协议 {body.agreement}：{body.amount} 元，{body.method}"
+    else:
+        said = (
+            f"recorded agreement {body.agreement} of {body.household}: {body.amount} yuan, "
+            f"{body.method.replace('_', ' ')}"
+        )
     # The deviation as recorded: the approval on record it rests on names who approved.
     deviation = next(
         (e.deviation for e in events if isinstance(e, Household.AgreementSigned)), None
     )
     if deviation:
-        said += f", a deviation approved by {deviation.get('approved_by')}"
+        approver = deviation.get("approved_by")
+        said += f"，偏离标准，经 {approver} 批准" if zh else f", a deviation approved by {approver}"
     return said
 
 
-def _enrolled(body: Any, _events: Sequence[Recorded], _ledger: Ledger | None) -> str:
+def _enrolled(body: Any, _events: Sequence[Recorded], _ledger: Ledger | None, zh: bool) -> str:
+    if zh:
+        said = f"已登记工作人员 {body.staff}（{body.name}），角色：{body.role}"
+        return said + (f"，{body.group}" if body.group else "")
     said = f"enrolled {body.staff} ({body.name}) as {body.role}"
     return said + (f" of {body.group}" if body.group else "")
 
 
-def _published(body: Any, _events: Sequence[Recorded], _ledger: Ledger | None) -> str:
+def _published(body: Any, _events: Sequence[Recorded], _ledger: Ledger | None, zh: bool) -> str:
     document = body.document
     policy = getattr(document, "policy", None) or document.get("policy")
     version = getattr(document, "version", None) or document.get("version")
+    if zh:
+        return f"已公布补偿方案 {policy} 第 {version} 版"
     return f"published policy {policy} version {version}"
 
 
-Sentence = Callable[[Any, Sequence[Recorded], "Ledger | None"], str]
+Sentence = Callable[[Any, Sequence[Recorded], "Ledger | None", bool], str]
 
 
-def _simple(template: str) -> Sentence:
-    return lambda body, _events, _ledger: template.format(b=body)
+def _simple(english: str, chinese: str) -> Sentence:
+    return lambda body, _events, _ledger, zh: (chinese if zh else english).format(b=body)
 
 
 _SENTENCES: dict[str, Sentence] = {
     "enroll_staff": _enrolled,
     "publish_policy": _published,
-    "create_group": _simple("created group {b.group} ({b.name})"),
-    "register_household": _simple(
-        "registered household {b.household} ({b.head}) in {b.group}, {b.village}"
+    "create_group": _simple(
+        "created group {b.group} ({b.name})", "已设立工作组 {b.group}（{b.name}）"
     ),
-    "record_survey": _simple("recorded the survey of {b.household}"),
+    "register_household": _simple(
+        "registered household {b.household} ({b.head}) in {b.group}, {b.village}",
+        "已登记住户 {b.household}（{b.head}），{b.group}，{b.village}",
+    ),
+    "record_survey": _simple(
+        "recorded the survey of {b.household}", "已记录 {b.household} 的入户调查"
+    ),
     "record_valuation": _simple(
         "recorded valuation {b.valuation} of {b.household} under {b.policy} "
-        "version {b.policy_version}"
+        "version {b.policy_version}",
+        "已记录 {b.household} 的评估 {b.valuation}（补偿方案 {b.policy} 第 {b.policy_version} 版）",
     ),
     "sign_agreement": _signed,
-    "add_village": _simple("declared village {b.village}"),
-    "approve_deviation": _simple("approved {b.amount} yuan for {b.household}"),
-    "refuse_deviation": _simple("refused {b.amount} yuan for {b.household}"),
-    "void_agreement": _simple("voided agreement {b.agreement} of {b.household}"),
-    "attach_document": _simple("attached {b.kind} ({b.filename}) to the file of {b.household}"),
-    "record_vacated": _simple("recorded {b.household} as vacated"),
+    "add_village": _simple("declared village {b.village}", "已添加村 {b.village}"),
+    "approve_deviation": _simple(
+        "approved {b.amount} yuan for {b.household}",
+        "已批准 {b.household} 的协议金额 {b.amount} 元",
+    ),
+    "refuse_deviation": _simple(
+        "refused {b.amount} yuan for {b.household}", "已拒绝 {b.household} 的协议金额 {b.amount} 元"
+    ),
+    "void_agreement": _simple(
+        "voided agreement {b.agreement} of {b.household}",
+        "已作废 {b.household} 的协议 {b.agreement}",
+    ),
+    "attach_document": _simple(
+        "attached {b.kind} ({b.filename}) to the file of {b.household}",
+        "已将{b.kind}（{b.filename}）归入 {b.household} 的档案",
+    ),
+    "record_vacated": _simple("recorded {b.household} as vacated", "已记录 {b.household} 腾空交房"),
     "file_complaint": _filed,
-    "acknowledge_complaint": _simple("acknowledged complaint {b.complaint}"),
-    "add_to_complaint": _simple("added to complaint {b.complaint}"),
-    "note_complaint": _simple("added a note to complaint {b.complaint}"),
-    "assign_complaint": _simple("assigned complaint {b.complaint} to {b.to}"),
-    "resolve_complaint": _simple("resolved complaint {b.complaint}: {b.finding}"),
-    "reopen_complaint": _simple("reopened complaint {b.complaint}"),
-    "request_payout": _simple("requested payout {b.payout} of {b.amount} yuan to {b.household}"),
+    "acknowledge_complaint": _simple(
+        "acknowledged complaint {b.complaint}", "已受理投诉 {b.complaint}"
+    ),
+    "add_to_complaint": _simple(
+        "added to complaint {b.complaint}", "已补充投诉 {b.complaint} 的内容"
+    ),
+    "note_complaint": _simple(
+        "added a note to complaint {b.complaint}", "已为投诉 {b.complaint} 添加调查备注"
+    ),
+    "assign_complaint": _simple(
+        "assigned complaint {b.complaint} to {b.to}", "已将投诉 {b.complaint} 交办给 {b.to}"
+    ),
+    "resolve_complaint": _simple(
+        "resolved complaint {b.complaint}: {b.finding}", "已办结投诉 {b.complaint}：{b.finding}"
+    ),
+    "reopen_complaint": _simple("reopened complaint {b.complaint}", "已重新打开投诉 {b.complaint}"),
+    "request_payout": _simple(
+        "requested payout {b.payout} of {b.amount} yuan to {b.household}",
+        "已申请向 {b.household} 支付 {b.amount} 元（支付单 {b.payout}）",
+    ),
     "confirm_payout": _confirmed,
-    "suspend_staff": _simple("suspended {b.staff}"),
-    "reinstate_staff": _simple("reinstated {b.staff}"),
-    "change_staff_role": _simple("changed the role of {b.staff} to {b.role}"),
-    "transfer_staff": _simple("transferred {b.staff} to {b.group}"),
+    "suspend_staff": _simple("suspended {b.staff}", "已停用工作人员 {b.staff}"),
+    "reinstate_staff": _simple("reinstated {b.staff}", "已恢复工作人员 {b.staff}"),
+    "change_staff_role": _simple(
+        "changed the role of {b.staff} to {b.role}", "已将 {b.staff} 的角色改为{b.role}"
+    ),
+    "transfer_staff": _simple(
+        "transferred {b.staff} to {b.group}", "已将 {b.staff} 调到 {b.group}"
+    ),
 }

@@ -95,7 +95,7 @@ def test_finance_confirms_a_ready_payout_and_is_not_offered_a_blocked_one(
     page.check("#pick-P-0002")  # type: ignore[attr-defined]
     page.fill("input[name='ref-P-0002']", "ICBC-20180320-0002")  # type: ignore[attr-defined]
     page.click("#worklist button:has-text('确认支付')")  # type: ignore[attr-defined]
-    assert "P-0002: confirmed (ICBC-20180320-0002)." in page.inner_text(".result")  # type: ignore[attr-defined]
+    assert "已确认支付单 P-0002：向 XC-0002 支付 370000.00 元" in page.inner_text(".result")  # type: ignore[attr-defined]
     assert page.locator("#nothing-ready").count() == 1  # type: ignore[attr-defined]
     page.click("a[href='/finance/blocked']")  # type: ignore[attr-defined]
     blocked = page.inner_text("#blocked")  # type: ignore[attr-defined]

@@ -51,7 +51,10 @@ def test_confirming_a_ready_payout_records_the_officer(finance: TestClient) -> N
         data={**form, "payout": ["P-0002"], "ref-P-0002": "ICBC-20180320-0002"},
     )
     assert answer.status_code == 200
-    assert "P-0002: confirmed (ICBC-20180320-0002)." in answer.text
+    assert (
+        "已确认支付单 P-0002：向 XC-0002 支付 370000.00 元（银行流水号 ICBC-20180320-0002）"
+        in answer.text
+    )
     assert 'value="P-0002"' not in answer.text
     paid = finance.get("/finance/paid").text
     assert "ICBC-20180320-0002" in paid and "<td>s-040</td>" in paid
@@ -62,7 +65,7 @@ def test_confirming_a_ready_payout_records_the_officer(finance: TestClient) -> N
         "/finance/confirm",
         data={**form, "payout": ["P-0002"], "ref-P-0002": "ICBC-20180320-0002"},
     )
-    assert "P-0002: already confirmed by this form" in again.text
+    assert "支付单 P-0002 已由此表单确认，未重复办理" in again.text
 
 
 def test_confirming_a_blocked_payout_is_refused_in_its_sentence(finance: TestClient) -> None:
@@ -83,7 +86,7 @@ def test_a_batch_confirms_what_passes_and_says_why_the_rest_did_not(finance: Tes
         data={**form, "payout": ["P-0002", "P-0003"], "ref-P-0002": "R-2", "ref-P-0003": "R-3"},
     )
     assert answer.status_code == 200
-    assert "P-0002: confirmed (R-2)." in answer.text
+    assert "已确认支付单 P-0002：向 XC-0002 支付 370000.00 元（银行流水号 R-2）" in answer.text
     assert "open complaint (C-0002)" in answer.text
 
 

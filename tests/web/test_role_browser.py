@@ -89,7 +89,7 @@ def test_the_hotline_takes_a_call_about_a_household_found_by_name_and_a_supervis
     page.select_option("#act-resolve select[name=finding]", "substantiated")
     page.fill("#act-resolve textarea[name=outcome]", "复核后面积更正")
     page.click("#act-resolve button[type=submit]")
-    assert page.inner_text("#done") == f"resolved complaint {code}: substantiated"
+    assert page.inner_text("#done") == f"已办结投诉 {code}：属实"
     assert page.inner_text("#complaint-status").startswith("已办结")
     assert "s-020" in page.inner_text("#complaint-events")
 

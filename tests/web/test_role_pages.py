@@ -140,7 +140,7 @@ def test_a_supervisor_approves_a_deviation_and_a_clerk_may_not(app: TestClient) 
     answer = post(app, "/deviations", {"household": "XC-0004", "amount": "400000.00",
                                        "reason": "hardship"})  # fmt: skip
     assert answer.status_code == 200
-    assert "approved 400000.00 yuan for XC-0004" in text(answer)
+    assert "已批准 XC-0004 的协议金额 400000.00 元" in text(answer)
     assert stored(app) == before + 1
     history = app.app.state.office.reads.household_history("XC-0004", None)  # type: ignore[attr-defined]
     last = history["events"][-1]
@@ -155,6 +155,7 @@ def test_a_supervisor_voids_an_agreement_and_a_wrong_number_is_refused(app: Test
     assert wrong.status_code == 409
     assert "A-9999" in text(wrong)
     assert stored(app) == before
+    app.get("/?lang=en")  # the English switch: what was done is said in English
     answer = post(app, "/agreements/void", {"household": "XC-0002", "agreement": "A-0002",
                                             "reason": "signed under the wrong method"})  # fmt: skip
     assert answer.status_code == 200
@@ -179,7 +180,7 @@ def test_the_hotline_takes_a_call_and_is_told_the_id_and_the_deadlines(app: Test
     found = re.search(r'id="filed-id"><a href="/complaints/(C-[0-9A-Z]{4}-[0-9A-Z]{4})"', page)
     assert found is not None, page
     code = found.group(1)
-    assert f"filed complaint {code} about household XC-0004" in page
+    assert f"已登记投诉 {code}，反映对象：住户 XC-0004" in page
     entry = next(
         e
         for e in app.app.state.office.reads.complaints(app.app.state.office.reads.now())  # type: ignore[attr-defined]
@@ -189,7 +190,7 @@ def test_the_hotline_takes_a_call_and_is_told_the_id_and_the_deadlines(app: Test
     assert f'id="resolve-by">{shown(entry["resolve_by"])}<' in page
     assert stored(app) == before + 2  # the complaint, and the household's link to it
     again = file_call(app, command="call-1")  # the same form sent twice
-    assert "this form was already sent" in text(again)
+    assert "此表单已提交过" in text(again)
     assert stored(app) == before + 2
     assert code in text(app.get("/complaints"))
 
@@ -220,11 +221,11 @@ def test_the_hotline_acknowledges_the_supervisor_resolves_the_hotline_reopens(
     app: TestClient,
 ) -> None:
     answer = file_call(app)
-    code = re.search(r"filed complaint (C-[0-9A-Z-]+)", text(answer)).group(1)  # type: ignore[union-attr]
+    code = re.search(r"已登记投诉 (C-[0-9A-Z-]+)", text(answer)).group(1)  # type: ignore[union-attr]
     before = stored(app)
     acknowledged = post(app, f"/complaints/{code}", {"act": "acknowledge", "note": "已受理"})
     assert acknowledged.status_code == 200
-    assert f"acknowledged complaint {code}" in text(acknowledged)
+    assert f"已受理投诉 {code}" in text(acknowledged)
     refused = post(app, f"/complaints/{code}", {"act": "resolve", "finding": "partial",
                                                  "outcome": "x"})  # fmt: skip
     assert refused.status_code == 403
@@ -235,13 +236,14 @@ def test_the_hotline_acknowledges_the_supervisor_resolves_the_hotline_reopens(
     resolved = post(app, f"/complaints/{code}", {"act": "resolve", "finding": "unsubstantiated",
                                                  "outcome": "复核无误"})  # fmt: skip
     assert resolved.status_code == 200
-    assert "已办结" in text(resolved)
+    assert f"已办结投诉 {code}：不属实" in text(resolved)
     again = post(app, f"/complaints/{code}", {"act": "resolve", "finding": "partial",
                                               "outcome": "again"})  # fmt: skip
     assert again.status_code == 409
     log_in_page(app, HOTLINE)
     reopened = post(app, f"/complaints/{code}", {"act": "reopen", "reason": "来电人不认可"})
     assert reopened.status_code == 200
+    assert f"已重新打开投诉 {code}" in text(reopened)
     assert stored(app) == before + 3
     record = app.app.state.office.reads.complaint(code)["record"]  # type: ignore[attr-defined]
     assert [(e["event"], e["actor"]) for e in record[1:]] == [
@@ -308,7 +310,7 @@ def test_a_clerk_records_a_survey_and_a_bad_one_is_refused(app: TestClient) -> N
                   {"residents": "3", "area_brick_concrete": "111.00", "land_area_m2": "20.00",
                    "reason": "remeasured"})  # fmt: skip
     assert answer.status_code == 200, text(answer)
-    assert "recorded the survey of XC-0004" in text(answer)
+    assert "已记录 XC-0004 的入户调查" in text(answer)
     assert stored(app) == before + 1
     log_in_page(app, CLERK_G01)
     in_force = post(app, "/households/XC-0002/survey",
@@ -332,7 +334,7 @@ def test_a_clerk_records_an_agreement_for_the_entitlement_only(app: TestClient) 
     answer = post(app, "/households/XC-0004/agreement",
                   {"agreement": "A-0004", "method": "monetary", "amount": entitlement})  # fmt: skip
     assert answer.status_code == 200, text(answer)
-    said = f"recorded agreement A-0004 of XC-0004: {entitlement} yuan, monetary"
+    said = f"已记录 XC-0004 的协议 A-0004：{entitlement} 元，货币补偿"
     assert said in text(answer)
     assert stored(app) == before + 1
 
@@ -346,7 +348,7 @@ def test_an_uploaded_document_is_kept_by_its_digest_and_checked_off(app: TestCli
     answer = post(app, "/households/XC-0002/file", {"kind": "id_card"}, files={"file": scanned})
     assert answer.status_code == 200, text(answer)
     page = text(answer)
-    assert "attached id_card (XC-0002 id card.pdf) to the file of XC-0002" in page
+    assert "已将身份证（XC-0002 id card.pdf）归入 XC-0002 的档案" in page
     assert f"SHA-256 {digest}" in page
     assert stored(app) == before + 1
     checklist = page[page.index('id="checklist"') :]
@@ -525,7 +527,7 @@ def test_vacating_is_recorded_once_after_an_agreement(app: TestClient) -> None:
     before = stored(app)
     answer = post(app, "/households/XC-0002/vacated", {})
     assert answer.status_code == 200
-    assert "recorded XC-0002 as vacated" in text(answer)
+    assert "已记录 XC-0002 腾空交房" in text(answer)
     again = post(app, "/households/XC-0001/vacated", {})
     assert again.status_code == 409
     assert "XC-0001 was already recorded as vacated." in text(again)
@@ -641,7 +643,7 @@ def test_every_role_page_reads_in_english(app: TestClient, staff: str) -> None:
 
 def test_the_caller_is_kept_for_the_hotline_and_supervisors_only(app: TestClient) -> None:
     answer = file_call(app, caller_name="龚波", caller_phone="13812345678")
-    code = re.search(r"filed complaint (C-[0-9A-Z-]+)", text(answer)).group(1)  # type: ignore[union-attr]
+    code = re.search(r"已登记投诉 (C-[0-9A-Z-]+)", text(answer)).group(1)  # type: ignore[union-attr]
     for staff in (HOTLINE, SUPERVISOR):
         log_in_page(app, staff)
         assert 'id="caller">龚波 13812345678<' in text(app.get(f"/complaints/{code}"))
@@ -656,7 +658,7 @@ def test_the_caller_is_kept_for_the_hotline_and_supervisors_only(app: TestClient
 
 def test_the_hotline_assigns_a_supervisor_who_adds_notes(app: TestClient) -> None:
     answer = file_call(app)
-    code = re.search(r"filed complaint (C-[0-9A-Z-]+)", text(answer)).group(1)  # type: ignore[union-attr]
+    code = re.search(r"已登记投诉 (C-[0-9A-Z-]+)", text(answer)).group(1)  # type: ignore[union-attr]
     before = stored(app)
     to_clerk = post(app, f"/complaints/{code}", {"act": "assign", "to": CLERK_G01})
     assert to_clerk.status_code == 409
@@ -664,7 +666,7 @@ def test_the_hotline_assigns_a_supervisor_who_adds_notes(app: TestClient) -> Non
     assert stored(app) == before
     assigned = post(app, f"/complaints/{code}", {"act": "assign", "to": SUPERVISOR})
     assert assigned.status_code == 200
-    assert f"assigned complaint {code} to {SUPERVISOR}" in text(assigned)
+    assert f"已将投诉 {code} 交办给 {SUPERVISOR}" in text(assigned)
     assert f'id="assignee">{SUPERVISOR}<' in text(assigned)
     assert code in text(app.get("/complaints")) and SUPERVISOR in text(app.get("/complaints"))
     log_in_page(app, SUPERVISOR)
@@ -672,6 +674,7 @@ def test_the_hotline_assigns_a_supervisor_who_adds_notes(app: TestClient) -> Non
     assert 'id="act-note"' in page and 'id="act-add"' not in page
     noted = post(app, f"/complaints/{code}", {"act": "note", "text": "已约户主周三复测"})
     assert noted.status_code == 200
+    assert f"已为投诉 {code} 添加调查备注" in text(noted)
     assert "已约户主周三复测" in text(noted)
     refused = post(app, f"/complaints/{code}", {"act": "add", "text": "hotline only"})
     assert refused.status_code == 403

@@ -267,7 +267,8 @@ def upload(visit: Visit) -> Response:
         )
     except DomainError as refused:
         return _file_page(visit, code, status_of(refused), message=sentence(refused))
-    return _file_page(visit, code, done=f"{done.said}; SHA-256 {digest}.")
+    kept = f"；SHA-256 {digest}。" if visit.lang == "zh" else f"; SHA-256 {digest}."
+    return _file_page(visit, code, done=done.said + kept)
 
 
 @page(roles=FILE_READERS)

@@ -19,6 +19,7 @@ from domain.errors import DomainError, InvalidInput
 from domain.values import LEDGER_TZ
 from ledger.commands import parse_command
 from ledger.commands.declaration import CommandIdReused
+from ledger.commands.outcome import describe
 from web.errors import sentence
 from web.nav import Link
 from web.pages import Visit, form_values, page
@@ -87,8 +88,13 @@ def _confirm_one(visit: Visit, command_id: str, payout: str, now: str) -> dict[s
         events = None
     except DomainError as refused:
         return {"payout": payout, "ok": "", "message": sentence(refused)}
-    said = "confirmed" if events is not None else "already confirmed by this form"
-    return {"payout": payout, "ok": "1", "message": f"{payout}: {said} ({reference})."}
+    if events is not None:
+        said = describe(command, events, visit.office.ledger, visit.lang)
+    elif visit.lang == "zh":
+        said = f"支付单 {payout} 已由此表单确认，未重复办理（银行流水号 {reference}）"
+    else:
+        said = f"payout {payout} was already confirmed by this form (bank reference {reference})"
+    return {"payout": payout, "ok": "1", "message": said}
 
 
 def _batch(visit: Visit) -> list[list[Any]]:
