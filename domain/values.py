@@ -153,6 +153,18 @@ def parse_text(value: Any, field: str, *, max_length: int = 2000, stored: bool =
     return text
 
 
+def one_line(text: str, field: str) -> str:
+    """text, if it is one line of valid Unicode with no control character (a tab or a
+    line break included) and no bidirectional control: an id or a search as typed."""
+    if _CONTROL.search(text) or "\t" in text or "\n" in text or _BIDI.search(text):
+        raise InvalidInput(f"{field} contains a control character; remove it.")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInput(f"{field} is not valid Unicode text; check its encoding.") from None
+    return text
+
+
 def _text(value: Any, field: str, max_length: int) -> str:
     if not isinstance(value, str) or not value.strip():
         raise InvalidInput(f"{field} must be a non-empty string.")

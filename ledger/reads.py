@@ -18,7 +18,7 @@ from domain.policy import DEFAULT_ACKNOWLEDGE_DAYS, DEFAULT_RESOLVE_DAYS, Policy
 from domain.programme import Policy
 from domain.roles import SEES_CALLERS
 from domain.ruler import mask_id_number, mask_name
-from domain.values import LEDGER_TZ, parse_code
+from domain.values import LEDGER_TZ, one_line, parse_code
 from ledger import identity_tables
 from ledger.application import Ledger
 from ledger.checkpoint import Signer, Verifier
@@ -157,6 +157,7 @@ class Reads:
         search --json`, `GET /api/v1/households?q=`): `{"households": [{"household",
         "group", "village", "head", "status"}]}`, in code order, at most 100. q empty
         lists the group's households. status as of as_of (default: now)."""
+        one_line(q, "the search text")
         if status is not None and status not in household_search.STATUSES:
             raise InvalidInput(
                 f"status must be one of {', '.join(household_search.STATUSES)}, not {status}."

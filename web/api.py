@@ -27,6 +27,10 @@ from web.office import Office
 # A request body larger than this is no command of the ledger's (the largest, a
 # policy, is a few kilobytes).
 MAX_BODY = 1_000_000
+TOO_LARGE = (
+    f"the body is larger than {MAX_BODY:,} bytes; send one JSON object (a command, or a "
+    "login) under that size."
+)
 
 NO_TOKEN = (
     "no credential: send Authorization: Bearer TOKEN, with a token from "
@@ -72,6 +76,8 @@ def endpoint(
         async def run(request: Request) -> Response:
             office: Office = request.app.state.office
             try:
+                if not anonymous:
+                    _bearer(request)  # no token: refused before any body is read
                 body = await _body(request)
             except DomainError as refused:
                 return _error(refused)
@@ -89,9 +95,17 @@ def endpoint(
 async def _body(request: Request) -> Any:
     if request.method not in ("POST", "PUT", "PATCH"):
         return None
-    raw = await request.body()
-    if len(raw) > MAX_BODY:
-        raise HTTPRefusal(400, f"the body is larger than {MAX_BODY} bytes; send one command.")
+    # Refused by its declared length before it is read, and read no further than the
+    # limit whatever it declares: a client cannot make the server hold a large body.
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY:
+        raise HTTPRefusal(400, TOO_LARGE)
+    received = bytearray()
+    async for chunk in request.stream():
+        received += chunk
+        if len(received) > MAX_BODY:
+            raise HTTPRefusal(400, TOO_LARGE)
+    raw = bytes(received)
     if not raw.strip():
         return None
     try:
@@ -220,7 +234,12 @@ def payouts(call: Call) -> Response:
     """Finance's worklist: only the payouts a confirmation by you would now pass."""
     if not _flag(call, "ready"):
         raise InvalidInput("give ready=true: the API lists the payouts ready to pay.")
-    return document(call.office.reads.ready_payouts(call.staff.staff))
+    # A finance officer's own worklist leaves out what they requested themselves; any
+    # other reader sees what a finance officer would pass (only finance confirms).
+    staff = call.staff
+    return document(
+        call.office.reads.ready_payouts(staff.staff if staff.role == "finance" else None)
+    )
 
 
 @endpoint()

@@ -22,7 +22,7 @@ from starlette.types import Receive, Scope, Send
 from ledger.application import utc_now
 from ledger.store import open_ledger
 from web import api, render
-from web.errors import UNEXPECTED
+from web.errors import UNEXPECTED, bilingual
 from web.nav import Link
 from web.office import Office, Settings
 from web.security import CROSS_SITE, Guard
@@ -33,8 +33,15 @@ log = logging.getLogger("uvicorn.error")
 STATIC = Path(__file__).parent / "static"
 DB_ENV = "ONERULER_DB"
 
-NOT_FOUND = "there is no such page or endpoint; check the address, or start from the home page."
-NOT_ALLOWED = "this page does not take that kind of request; open it from the site's own links."
+NOT_FOUND = bilingual(
+    "there is no such page or endpoint; check the address, or start from the home page.",
+    "没有这个页面；请检查网址，或从首页进入。",
+)
+NOT_ALLOWED_API = "this endpoint does not take that method; the Allow header names those it takes."
+NOT_ALLOWED = bilingual(
+    "this page does not take that kind of request; open it from the site's own links.",
+    "此页面不接受这种请求；请通过本站的链接打开。",
+)
 
 
 def create_app(db_url: str | None, settings: Settings | None = None) -> Starlette:
@@ -82,7 +89,10 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     if exc.status_code == 404:
         return render.error(request, 404, NOT_FOUND)
     if exc.status_code == 405:
-        return render.error(request, 405, NOT_ALLOWED)
+        said = NOT_ALLOWED_API if render.wants_json(request) else NOT_ALLOWED
+        response = render.error(request, 405, said)
+        response.headers.update(exc.headers or {})  # Allow: the methods it takes
+        return response
     return render.error(request, exc.status_code, UNEXPECTED)
 
 

@@ -19,10 +19,47 @@ from ledger.session import LockedOut, NotAuthenticated
 
 log = logging.getLogger("uvicorn.error")
 
-UNEXPECTED = (
+# The web's own fixed sentences in Chinese, by their English (bilingual()).
+_CHINESE: dict[str, str] = {}
+
+
+def bilingual(english: str, chinese: str) -> str:
+    """A fixed sentence of the web's own, which a Chinese page says in Chinese."""
+    _CHINESE[english] = chinese
+    return english
+
+
+UNEXPECTED = bilingual(
     "the server failed unexpectedly and nothing was changed by this request; "
-    "try again, and tell the office's administrator if it happens again."
+    "try again, and tell the office's administrator if it happens again.",
+    "服务器发生意外错误，本次请求未作任何更改；请重试，如再次发生请告知管理员。",
 )
+
+# What kind of refusal it was, in Chinese, before the ledger's own sentence (which the
+# command line and the API say too, in English).
+_LEADS_ZH = {
+    400: "填写有误，未作任何更改。",
+    401: "身份未能确认，请重新登录。",
+    403: "您无权办理此事项，未作任何更改。",
+    404: "未找到所查对象。",
+    405: "请求方式不对。",
+    409: "台账规则不允许，未作任何更改。",
+    413: "上传的内容过大，未作任何更改。",
+    429: "登录失败次数过多，暂不能登录。",
+    503: "数据库暂时不可用，未作任何更改，请稍后再试。",
+}
+
+
+def for_people(message: str, status: int, lang: str) -> str:
+    """A refusal as a page in lang says it: in Chinese, the web's fixed sentences
+    translated, and the ledger's led by what kind of refusal it is."""
+    if lang != "zh":
+        return message
+    fixed = _CHINESE.get(message)
+    if fixed is not None:
+        return fixed
+    lead = _LEADS_ZH.get(status, _LEADS_ZH[409] if status < 500 else "服务器发生错误。")
+    return f"{lead}说明：{message}"
 
 
 class HTTPRefusal(DomainError):

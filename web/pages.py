@@ -23,15 +23,16 @@ from starlette.responses import RedirectResponse, Response
 from domain.errors import DomainError, PermissionDenied
 from ledger.session import NotAuthenticated, Session
 from web import i18n, render, sessions
-from web.errors import HTTPRefusal, sentence, status_of
+from web.errors import HTTPRefusal, bilingual, sentence, status_of
 from web.nav import Link, for_role
 from web.office import Office, Settings
 
 Handler = Callable[["Visit"], Response]
 
-BAD_CSRF = (
+BAD_CSRF = bilingual(
     "the form's security token is missing or out of date (the page was open too long, "
-    "or sent from elsewhere), and nothing was changed; reload the page and send it again."
+    "or sent from elsewhere), and nothing was changed; reload the page and send it again.",
+    "表单的安全令牌缺失或已过期（页面打开太久，或从别处提交），未作任何更改；请刷新页面后重新提交。",
 )
 
 

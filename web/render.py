@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from web import i18n
+from web.errors import for_people
 from web.masking import ID_NUMBER
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -48,6 +49,8 @@ def page(
     query is remembered in its cookie."""
     lang = i18n.language(request)
     other = "en" if lang == "zh" else "zh"
+    if status >= 400 and context.get("message"):  # a refusal, in the page's language
+        context = {**context, "message": for_people(context["message"], status, lang)}
     body = _env.get_template(template).render(
         {
             "t": i18n.translator(lang),

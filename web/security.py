@@ -10,6 +10,8 @@ from urllib.parse import urlsplit
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from web.errors import bilingual
+
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
@@ -22,9 +24,10 @@ HEADERS = (
     ("cross-origin-opener-policy", "same-origin"),
 )
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-CROSS_SITE = (
+CROSS_SITE = bilingual(
     "this form was sent from another site, and was refused: nothing was changed; "
-    "open the page on this site and send it from there."
+    "open the page on this site and send it from there.",
+    "此表单来自其他网站，已被拒绝，未作任何更改；请在本站打开页面后提交。",
 )
 
 

@@ -21,6 +21,7 @@ from domain.errors import AlreadyExists, InvalidInput
 from domain.ids import staff_id
 from domain.roles import BUILTIN_ADMIN, Permission
 from domain.values import (
+    one_line,
     parse_amount,
     parse_choice,
     parse_code,
@@ -383,6 +384,7 @@ def parse_command(raw: Any, *, actor_required: bool = True) -> Command:
     command_id = raw["id"]
     if not isinstance(command_id, str) or len(command_id) > 200:
         raise InvalidInput("id must be a string of at most 200 characters.")
+    one_line(command_id, "id")
     assert declaration is not None
     required = declaration.required
     absent = [name for name in required if raw.get(name) is None]

@@ -147,6 +147,61 @@ def test_a_command_without_a_token_is_401(app: TestClient) -> None:
     assert "Authorization: Bearer" in error_of(answer)
 
 
+def stored(client: TestClient) -> int:
+    return int(client.app.state.office.reads.events_stored())  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("command_id", "said"),
+    [
+        ("p-\u0000x", "id contains a control character; remove it."),
+        ("p\n-3", "id contains a control character; remove it."),
+        ("p-\u202e3", "id contains a control character; remove it."),
+        ("p-\ud800", "id is not valid Unicode text; check its encoding."),
+    ],
+)
+def test_a_command_id_that_is_not_one_line_of_text_is_400(
+    app: TestClient, command_id: str, said: str
+) -> None:
+    """Before, PostgreSQL failed on a NUL (500), both stores on a lone surrogate (500),
+    and an id holding a line break was stored."""
+    before = stored(app)
+    body = json.dumps({**VACATE, "id": command_id})  # escaped: the JSON itself is ASCII
+    answer = app.post("/api/v1/commands", content=body, headers=bearer(app, "s-001"))
+    assert answer.status_code == 400
+    assert error_of(answer) == said
+    assert stored(app) == before
+
+
+def test_a_body_over_the_limit_is_400_and_never_read_whole(app: TestClient) -> None:
+    from web.api import MAX_BODY, TOO_LARGE
+
+    before = stored(app)
+    big = json.dumps({**VACATE, "reason": "x" * MAX_BODY}).encode()
+    headers = bearer(app, "s-001")
+    declared = app.post("/api/v1/commands", content=big, headers=headers)
+    assert (declared.status_code, error_of(declared)) == (400, TOO_LARGE)
+
+    # Without a declared length (chunked): read only up to the limit.
+    def chunks() -> Any:
+        for start in range(0, len(big), 65536):
+            yield big[start : start + 65536]
+
+    chunked = app.post("/api/v1/commands", content=chunks(), headers=headers)
+    assert (chunked.status_code, error_of(chunked)) == (400, TOO_LARGE)
+    # Without a token, refused before the body is read.
+    anonymous = app.post("/api/v1/commands", content=big)
+    assert anonymous.status_code == 401
+    assert stored(app) == before
+
+
+def test_a_search_holding_a_control_character_is_400(app: TestClient) -> None:
+    """Before: 500 on PostgreSQL, and every household on SQLite (its LIKE stops at a NUL)."""
+    answer = app.get("/api/v1/households?q=XC%00", headers=bearer(app, "s-030"))
+    assert answer.status_code == 400
+    assert error_of(answer) == "the search text contains a control character; remove it."
+
+
 # --- reads ---------------------------------------------------------------------------------
 
 
@@ -227,6 +282,13 @@ def test_the_bundle_for_those_who_see_the_full_record(app: TestClient) -> None:
     error_of(refused)
     unknown = app.get("/api/v1/households/XC-0099/bundle", headers=bearer(app, "s-020"))
     assert unknown.status_code == 404
+
+
+def test_a_method_an_endpoint_does_not_take_is_405_with_allow(app: TestClient) -> None:
+    answer = app.put("/api/v1/commands", json=VACATE, headers=bearer(app, "s-001"))
+    assert answer.status_code == 405
+    assert "POST" in answer.headers["allow"]
+    assert error_of(answer).startswith("this endpoint does not take that method")
 
 
 def test_an_unknown_endpoint_is_404_as_json(app: TestClient) -> None:

@@ -68,7 +68,7 @@ def test_a_wrong_password_is_said_on_the_login_page(page: object, server: str) -
     page.fill("input[name=staff]", "s-020")  # type: ignore[attr-defined]
     page.fill("input[name=password]", "not my password")  # type: ignore[attr-defined]
     page.click("form.narrow button[type=submit]")  # type: ignore[attr-defined]
-    assert "wrong staff id or password for s-020" in page.inner_text(".refusal")  # type: ignore[attr-defined]
+    assert page.inner_text(".refusal") == "工号或密码不正确；请检查后重试，或请管理员重设密码。"  # type: ignore[attr-defined]
 
 
 def test_a_household_is_found_by_its_heads_name(page: object, server: str) -> None:

@@ -137,6 +137,8 @@ def test_a_supervisor_approves_a_deviation_and_a_clerk_may_not(app: TestClient) 
                                          "reason": "hardship"})  # fmt: skip
     assert in_force.status_code == 409
     assert "agreement A-0002 of XC-0002 is in force" in text(in_force)
+    # On a Chinese page the ledger's sentence is led by what kind of refusal it is.
+    assert "台账规则不允许，未作任何更改。说明：" in text(in_force)
     answer = post(app, "/deviations", {"household": "XC-0004", "amount": "400000.00",
                                        "reason": "hardship"})  # fmt: skip
     assert answer.status_code == 200
@@ -700,5 +702,5 @@ def test_a_role_form_posted_from_another_site_or_without_its_token_appends_nothi
     assert forged.status_code == 403
     tokenless = app.post(path, data=data)
     assert tokenless.status_code == 403
-    assert "security token is missing or out of date" in text(tokenless)
+    assert "表单的安全令牌缺失或已过期" in text(tokenless)
     assert stored(app) == before

@@ -54,8 +54,15 @@ def test_a_wrong_password_is_one_sentence_and_401(app: TestClient) -> None:
         "/login", data={"csrf": csrf_of(form.text), "staff": "s-040", "password": "wrong-password!"}
     )
     assert answer.status_code == 401
-    assert "wrong staff id or password for s-040" in answer.text
+    assert "工号或密码不正确；请检查后重试，或请管理员重设密码。" in answer.text
     assert SESSION_COOKIE not in app.cookies
+    app.get("/login?lang=en")  # the same refusal, in English
+    form = app.get("/login")
+    answer = app.post(
+        "/login", data={"csrf": csrf_of(form.text), "staff": "s-040", "password": "wrong-password!"}
+    )
+    assert answer.status_code == 401
+    assert "wrong staff id or password; check both, or ask an administrator" in answer.text
 
 
 def test_a_login_form_without_its_token_is_refused(app: TestClient) -> None:
@@ -85,13 +92,20 @@ def test_every_response_carries_a_policy_that_allows_no_inline_script(app: TestC
 def test_an_unknown_page_is_one_sentence(app: TestClient) -> None:
     answer = app.get("/nowhere")
     assert answer.status_code == 404
-    assert "there is no such page or endpoint" in answer.text
+    assert "没有这个页面；请检查网址，或从首页进入。" in answer.text
+    english = app.get("/nowhere?lang=en")
+    assert english.status_code == 404
+    assert "there is no such page or endpoint" in english.text
     assert "Traceback" not in answer.text
 
 
 def test_a_form_posted_from_another_site_is_refused(app: TestClient) -> None:
     log_in_page(app, "s-040")
     csrf = csrf_of(app.get("/password").text)
+    answer = app.post("/logout", data={"csrf": csrf}, headers={"Origin": "https://evil.example"})
+    assert answer.status_code == 403
+    assert "此表单来自其他网站，已被拒绝，未作任何更改" in answer.text
+    app.get("/?lang=en")
     answer = app.post("/logout", data={"csrf": csrf}, headers={"Origin": "https://evil.example"})
     assert answer.status_code == 403
     assert CROSS_SITE.split(",")[0] in answer.text.replace("&#39;", "'")
@@ -131,7 +145,7 @@ def test_an_unexpected_failure_is_one_sentence_and_500(sample_url: str) -> None:
         log_in_page(client, "s-020")
         page = client.get("/households/XC-0001")
         assert page.status_code == 500
-        assert "the server failed unexpectedly" in page.text
+        assert "服务器发生意外错误，本次请求未作任何更改" in page.text
         assert "secret details" not in page.text and "Traceback" not in page.text
         client.cookies.clear()
         headers = {"Authorization": f"Bearer {log_in_page(client, 's-020')}"}

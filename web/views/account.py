@@ -8,10 +8,31 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from domain.errors import DomainError, InvalidInput
+from ledger.session import NotAuthenticated
 from web import sessions
-from web.errors import sentence, status_of
+from web.errors import bilingual, sentence, status_of
 from web.nav import STAFF, Link
 from web.pages import Visit, page
+
+GIVE_BOTH = bilingual("give your staff id and your password.", "请输入工号和密码。")
+# The identity service's own sentence names the command an administrator would run;
+# a page says what the person at it can do.
+WRONG_LOGIN = bilingual(
+    "wrong staff id or password; check both, or ask an administrator to set a new password.",
+    "工号或密码不正确；请检查后重试，或请管理员重设密码。",
+)
+WRONG_CURRENT = bilingual(
+    "your current password is not right, and nothing was changed; type it again.",
+    "当前密码不正确，未作任何更改；请重新输入。",
+)
+FILL_ALL = bilingual(
+    "fill in all three fields: your password, and the new one twice.",
+    "请填写全部三栏：当前密码，以及两次新密码。",
+)
+DIFFERENT = bilingual(
+    "the two new passwords differ; type the same new password twice.",
+    "两次输入的新密码不一致；请输入两次相同的新密码。",
+)
 
 
 def _login_csrf(visit: Visit) -> str:
@@ -53,9 +74,11 @@ def login(visit: Visit) -> Response:
     """Check the password; on success the token goes into the session cookie."""
     staff, password = visit.field("staff"), visit.form.get("password", "")
     if not staff or not isinstance(password, str) or not password:
-        return _login_form(visit, 400, "give your staff id and your password.")
+        return _login_form(visit, 400, GIVE_BOTH)
     try:
         token, _ = visit.office.identity.login(staff, password, idle=visit.settings.idle)
+    except NotAuthenticated:
+        return _login_form(visit, 401, WRONG_LOGIN)
     except DomainError as refused:
         return _login_form(visit, status_of(refused), sentence(refused))
     visit.cookies.append((sessions.SESSION_COOKIE, token))
@@ -86,11 +109,14 @@ def change_password(visit: Visit) -> Response:
     new, again = visit.form.get("new", ""), visit.form.get("again", "")
     try:
         if not all(isinstance(v, str) and v for v in (current, new, again)):
-            raise InvalidInput("fill in all three fields: your password, and the new one twice.")
+            raise InvalidInput(FILL_ALL)
         if new != again:
-            raise InvalidInput("the two new passwords differ; type the same new password twice.")
+            raise InvalidInput(DIFFERENT)
         assert isinstance(current, str) and isinstance(new, str)
-        visit.office.identity.check_password(staff, current)
+        try:
+            visit.office.identity.check_password(staff, current)
+        except NotAuthenticated:
+            raise InvalidInput(WRONG_CURRENT) from None
         visit.office.identity.set_password(staff, new, visit.session)
     except DomainError as refused:
         return visit.render("password.html", status=status_of(refused), message=sentence(refused))
