@@ -4,6 +4,8 @@ sentence."""
 
 from __future__ import annotations
 
+import http.client
+import json
 import os
 import signal
 import subprocess
@@ -13,9 +15,12 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from cli.main import cli
+from ledger.identity import Identity
+from ledger.store import display_url, open_ledger
 from tests.web.conftest import load_sample
 
 DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -29,7 +34,7 @@ def get(url: str) -> tuple[int, str]:
         return refused.code, refused.read().decode("utf-8")
 
 
-def start(db: str, *options: str) -> tuple[subprocess.Popen[str], str]:
+def start(db: str, *options: str, shown: str | None = None) -> tuple[subprocess.Popen[str], str]:
     """`oneruler serve` on db and a free port, in a session of its own (so that
     `stopped` can kill it, workers and all); the server and the address it printed."""
     server = subprocess.Popen(
@@ -41,7 +46,7 @@ def start(db: str, *options: str) -> tuple[subprocess.Popen[str], str]:
     )
     assert server.stdout is not None
     line = server.stdout.readline()
-    assert line.startswith(f"serving {db} on http://127.0.0.1:"), line
+    assert line.startswith(f"serving {shown or db} on http://127.0.0.1:"), line
     return server, line.split(" on ", 1)[1].strip().rstrip("/")
 
 
@@ -115,3 +120,67 @@ def test_a_sigterm_while_the_workers_start_stops_it_cleanly(tmp_path: Path) -> N
         _, errors = stopped(server)
         assert server.returncode == 0, errors
         assert "Traceback" not in errors
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_command_in_flight_when_the_stop_comes_is_answered_and_kept(
+    store_url: str, workers: str
+) -> None:
+    """On either store, with one process or several: a command whose request has begun
+    (its head and half its body sent) when SIGTERM comes is still answered, 201, and its
+    event is in the ledger after the server has stopped (exit 0)."""
+    sample_url = store_url
+    load_sample(sample_url)
+    ledger = open_ledger(sample_url)
+    try:
+        token, _ = Identity(ledger).issue_token("s-001")
+        before = ledger.recorder.max_notification_id()
+    finally:
+        ledger.close()
+    server, base = start(sample_url, "--workers", workers, shown=display_url(sample_url))
+    host, port = base.removeprefix("http://").split(":")
+    body = json.dumps(
+        {
+            "id": "in-flight",
+            "cmd": "record_vacated",
+            "at": "2018-03-20T10:00:00+08:00",
+            "household": "XC-0002",
+        }
+    ).encode()
+    try:
+        ready = 0
+        for _ in range(300):  # until the workers answer, several times over
+            try:
+                ready = ready + 1 if get(f"{base}/login")[0] == 200 else 0
+            except OSError:
+                ready = 0
+            if ready == 5:
+                break
+            time.sleep(0.1)
+        assert ready == 5
+        connection = http.client.HTTPConnection(host, int(port), timeout=30)
+        connection.putrequest("POST", "/api/v1/commands")
+        connection.putheader("Authorization", f"Bearer {token}")
+        connection.putheader("Content-Type", "application/json")
+        connection.putheader("Content-Length", str(len(body)))
+        connection.endheaders(body[:20])
+        # The worker parses a request's head as its bytes arrive (its event loop is idle
+        # here): a second is a wide margin for the request to have begun.
+        time.sleep(1.0)
+        server.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+        connection.send(body[20:])
+        answer = connection.getresponse()
+        assert answer.status == 201, answer.read()
+        assert json.loads(answer.read())["applied"] is True
+        connection.close()
+    finally:
+        server.send_signal(signal.SIGTERM)
+        _, errors = stopped(server)
+    assert server.returncode == 0, errors
+    assert "Traceback" not in errors
+    ledger = open_ledger(sample_url)
+    try:
+        assert ledger.recorder.max_notification_id() == (before or 0) + 1
+    finally:
+        ledger.close()
