@@ -137,7 +137,10 @@ def _bearer(request: Request) -> str:
 
 
 def _error(refused: DomainError) -> Response:
-    return JSONResponse({"error": sentence(refused)}, status_code=status_of(refused))
+    status = status_of(refused)
+    # A 401 names the scheme that would be taken (RFC 9110, section 11.6.1).
+    headers = {"WWW-Authenticate": 'Bearer realm="oneruler"'} if status == 401 else None
+    return JSONResponse({"error": sentence(refused)}, status_code=status, headers=headers)
 
 
 def document(body: Any, status: int = 200) -> JSONResponse:

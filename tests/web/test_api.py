@@ -144,6 +144,7 @@ def test_a_refused_command_has_its_status(app: TestClient, body: str, status: in
 def test_a_command_without_a_token_is_401(app: TestClient) -> None:
     answer = app.post("/api/v1/commands", json=VACATE)
     assert answer.status_code == 401
+    assert answer.headers["www-authenticate"] == 'Bearer realm="oneruler"'
     assert "Authorization: Bearer" in error_of(answer)
 
 
