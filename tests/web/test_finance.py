@@ -75,6 +75,7 @@ def test_confirming_a_blocked_payout_is_refused_in_its_sentence(finance: TestCli
         data={**form, "payout": ["P-0003"], "ref-P-0003": "ICBC-X"},
     )
     assert answer.status_code == 409
+    assert "台账规则不允许，未作任何更改。说明：" in answer.text
     assert "XC-0003 has an open complaint (C-0002)" in answer.text
     assert "P-0003" in finance.get("/finance/blocked").text
 

@@ -20,7 +20,7 @@ from domain.values import LEDGER_TZ
 from ledger.commands import parse_command
 from ledger.commands.declaration import CommandIdReused
 from ledger.commands.outcome import describe
-from web.errors import sentence
+from web.errors import for_people, sentence, status_of
 from web.nav import Link
 from web.pages import Visit, form_values, page
 
@@ -87,7 +87,8 @@ def _confirm_one(visit: Visit, command_id: str, payout: str, now: str) -> dict[s
         # of day): nothing is done again.
         events = None
     except DomainError as refused:
-        return {"payout": payout, "ok": "", "message": sentence(refused)}
+        said = for_people(sentence(refused), status_of(refused), visit.lang)
+        return {"payout": payout, "ok": "", "message": said}
     if events is not None:
         said = describe(command, events, visit.office.ledger, visit.lang)
     elif visit.lang == "zh":
