@@ -186,6 +186,25 @@ TERMS: dict[str, tuple[str, str]] = {
     "valuation_report": ("评估报告", "valuation report"),
     "agreement": ("补偿协议", "agreement"),
     "bank_account": ("银行账户", "bank account"),
+    # a line of an entitlement, by kind, and the items of the sample policy (a policy's
+    # own items are named as it names them)
+    "rate": ("按面积计价", "rate × quantity"),
+    "appraised": ("评估作价", "appraised"),
+    "per_household": ("按户补助", "per household"),
+    "incentive": ("奖励", "incentive"),
+    "building:brick_concrete": ("房屋（砖混结构）", "building, brick and concrete"),
+    "building:brick_wood": ("房屋（砖木结构）", "building, brick and wood"),
+    "building:simple": ("房屋（简易结构）", "building, simple"),
+    "land:homestead": ("宅基地", "homestead land"),
+    "moving": ("搬迁费", "moving"),
+    "temporary_resettlement": ("临时安置费", "temporary resettlement"),
+    "early_signing": ("提前签约奖励", "early signing"),
+    "well": ("水井", "well"),
+    # a step of a household's pricing record
+    "survey": ("入户调查", "survey"),
+    "valuation": ("评估", "valuation"),
+    "review": ("复核", "review"),
+    "void": ("作废协议", "agreement voided"),
 }
 
 
@@ -269,6 +288,11 @@ LABELS.update(
         "condition": ("条件", "Condition"),
         "incentives_not_applied": ("未适用的奖励", "Incentives not applied"),
         "peers": ("同类住户", "Peers"),
+        "peers_definition": (
+            "同一村中其他已评估、且现行评估所计价的房屋结构类型与本户相同的住户。",
+            "The other valued households of the same village whose current valuation "
+            "prices the same set of building types.",
+        ),
         "record": ("记录", "Record"),
         "step": ("环节", "Step"),
         "consistency": ("一把尺子检查", "Consistency report"),

@@ -84,7 +84,16 @@ def test_the_dispute_page_shows_line_items_peers_and_the_verdict(app: TestClient
     answer = app.get("/dispute?household=XC-0002")
     assert answer.status_code == 200
     page = text(answer)
-    assert "building:brick_concrete" in page and "321600.00" in page
+    # The line items in the page's words: kind, item, quantity, rate, amount.
+    assert re.search(
+        r"<td>按面积计价</td><td>房屋（砖混结构）</td><td[^>]*>100\.50</td>"
+        r"<td[^>]*>3200\.00</td><td[^>]*>321600\.00</td>",
+        page,
+    ), page
+    assert "<td>按户补助</td><td>临时安置费</td>" in page
+    assert "<td>入户调查</td>" in page and "<td>评估</td>" in page  # the record's steps
+    english = text(app.get("/dispute?household=XC-0002&lang=en"))
+    assert "<td>rate × quantity</td><td>building, brick and concrete</td>" in english
     assert 'href="/dispute?household=XC-0001"' in page  # its peer
     assert "XC-0002 was priced differently from its peers: deviation" in page
     assert "2900.00 more than its entitlement 367100.00" in page
