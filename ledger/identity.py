@@ -211,6 +211,8 @@ class Identity:
             )
         staff, expires_text, idle_seconds, last_used_text, revoked_text = row
         if revoked_text is not None:
+            # Ended by a suspension: logging in again would not help; say so first.
+            self._role_now(staff, "enter commands", version)
             raise NotAuthenticated(
                 f"the token of {staff} was ended on {_shown(read_moment(revoked_text))} (a "
                 f"logout, a suspension or a new password); {_login_again(staff)}."

@@ -189,14 +189,15 @@ def test_staff_are_suspended_reinstated_given_another_role_and_moved(db: str) ->
     attach = ("document", "attach", "--household", "XC-0001", "--kind", "other:photo",
               "--file", __file__, "--db", db)  # fmt: skip
     before = stored(db)
+    # The token the suspension ended says why (before: "log in again", which could not
+    # work while suspended).
     refused(
         oneruler(*attach, token=clerk),
         db,
         before,
         2,
-        "Error: the token of s-001 was ended on "
-        f"{_moment(db, 's-001')} (a logout, a suspension or a new password); log in again "
-        "(oneruler login s-001).\n",
+        f"Error: s-001 is suspended (since {AT}: 调查) and may not enter commands until "
+        "reinstated.\n",
     )
     # A new token (a password reset would give one) enters nothing while suspended.
     refused(
