@@ -9,8 +9,16 @@ from typing import Any
 
 import click
 
-from cli.options import db_option, json_option, print_json, reads_at, translate_errors
-from cli.render import recorded, table
+from cli.options import (
+    db_option,
+    json_option,
+    lang_option,
+    print_json,
+    reads_at,
+    translate_errors,
+)
+from cli.render import language, recorded, speaking, table
+from ledger.event_names import event_name
 
 Row = Callable[[dict[str, Any]], list[Any]]
 
@@ -85,7 +93,7 @@ SECTIONS = (
             e["vacated_at"],
             e["agreed"],
             e["paid_then"],
-            "yes" if e["chose_to"] else "no",
+            bool(e["chose_to"]),  # yes or no, 是 or 否
             e["reason"],
         ],
     ),
@@ -105,9 +113,10 @@ LATE = ["position", "event", "household", "complaint", "occurred", "recorded", "
 
 
 def _late_row(e: dict[str, Any]) -> list[Any]:
+    lang = language()
     return [
         e["position"],
-        e["event"],
+        event_name(e["event"], lang) if lang == "zh" else e["event"],
         e["household"],
         e["complaint"],
         e["occurred_at"],
@@ -126,9 +135,10 @@ def _late_row(e: dict[str, Any]) -> list[Any]:
     "latest policy's late_entry_days, else 3].",
 )
 @json_option
+@lang_option("en", "Language of the labels.")
 @db_option
 @translate_errors
-def late_entries(window_days: int | None, as_json: bool, db: str | None) -> None:
+def late_entries(window_days: int | None, as_json: bool, lang: str, db: str | None) -> None:
     """Events recorded more than the policy's window after they happened, and every
     event that changed a figure of a bulletin already checkpointed (recorded after
     the checkpoint, dated before it), with who did it and who entered it."""
@@ -137,6 +147,11 @@ def late_entries(window_days: int | None, as_json: bool, db: str | None) -> None
     if as_json:
         print_json(document)
         return
+    with speaking(lang):
+        show_late_entries(document)
+
+
+def show_late_entries(document: dict[str, Any]) -> None:
     late, after = document["late"], document["after_checkpoint"]
     click.echo(
         f"recorded more than {document['window_days']} days after they happened: {len(late)}"

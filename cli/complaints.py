@@ -10,6 +10,7 @@ import click
 
 from cli import groups
 from cli.credentials import authenticate
+from cli.labels import entered, word
 from cli.options import (
     Refused,
     db_option,
@@ -20,7 +21,7 @@ from cli.options import (
     token_file_option,
     translate_errors,
 )
-from cli.render import fields, speaking, table
+from cli.render import fields, language, speaking, table
 from domain.roles import SEES_CALLERS
 from domain.values import LEDGER_TZ
 from ledger.reads import Reads
@@ -172,9 +173,7 @@ def show_record(d: dict[str, Any]) -> None:
         [
             [
                 e["occurred_at"],
-                e["actor"]
-                if e["entered_by"] == e["actor"]
-                else f"{e['actor']} (entered by {e['entered_by']})",
+                entered(e["actor"], e["entered_by"], language()),
                 e["event"],
                 _details(e),
             ]
@@ -187,4 +186,9 @@ _DETAILS = ("summary", "note", "text", "assignee", "finding", "outcome", "reason
 
 
 def _details(entry: dict[str, Any]) -> str:
-    return "; ".join(str(entry[k]) for k in _DETAILS if entry.get(k) is not None)
+    # A finding is one of the ledger's words (属实 in Chinese); the rest is free text.
+    return "; ".join(
+        str(word(entry[k], language()) if k == "finding" else entry[k])
+        for k in _DETAILS
+        if entry.get(k) is not None
+    )

@@ -133,6 +133,61 @@ HEADINGS_ZH = {
     "changes": "变更",
     "entitlement before": "复核前应补偿额",
     "after": "复核后",
+    # report consistency's sections (cli/ruler.py, cli/checks.py)
+    "voided at": "作废时间",
+    "signed again": "重新签约",
+    "amount again": "重签金额",
+    "ID number": "身份证号",
+    "households": "户号",
+    "heads": "户主",
+    "vacated at": "腾空时间",
+    "paid then": "腾空时已付",
+    "chose to": "自愿提前腾空",
+    "valued at": "评估时间",
+    "valued by": "评估人",
+    "differences": "面积差异",
+    "replaces": "取代",
+    "named": "所署批准人",
+    "approval recorded": "批准记录时间",
+    "village's": "本村所用版本",
+    "latest in effect then": "当时最新施行版本",
+    "rates that differ": "不同的单价",
+    # report late-entries (cli/checks.py)
+    "position": "序号",
+    "occurred": "发生时间",
+    "late by (days)": "迟录天数",
+    "checkpoint": "检查点",
+    "checkpointed at": "检查点时间",
+    # policy show (cli/reads.py)
+    "yuan": "元",
+    "per household": "每户补助",
+    "incentive": "奖励",
+    "sign by": "签约截止",
+    "section": "部分",
+    "name": "名称",
+    "change": "变化",
+    "old": "原值",
+    "new": "新值",
+}
+
+# The fields of an event (`household history`'s details) that the headings above do
+# not name, or name otherwise there.
+FIELDS_ZH = {
+    "address": "地址",
+    "residents": "人口",
+    "building_area_m2": "建筑面积m²",
+    "land_area_m2": "土地面积m²",
+    "notes": "备注",
+    "policy_version": "方案版本",
+    "items": "项目",
+    "quantity_deviation": "面积偏离",
+    "dropped_reason": "删减原因",
+    "method": "补偿方式",
+    "kind": "材料",
+    "filename": "文件名",
+    "size": "字节数",
+    "chose_early": "自愿提前腾空原因",
+    "id_number": "身份证号",
 }
 
 VALUES_ZH = {
@@ -160,6 +215,18 @@ VALUES_ZH = {
     "acknowledged": "受理",
     "assigned": "交办",
     "reopened": "重新办理",
+    "approve_deviation": "批准偏离",
+    "refuse_deviation": "不予批准偏离",
+    "void_agreement": "协议作废",
+    "resolve_complaint": "办结举报",
+    "confirm_payout": "确认付款",
+    "none": "无",
+    "none on record": "无记录",
+    "not yet": "尚未",
+    "named by the clerk only": "仅经办人署名",
+    "added": "新增",
+    "removed": "删除",
+    "changed": "改变",
     True: "是",
     False: "否",
 }
@@ -180,6 +247,20 @@ def word(value: object, lang: str) -> object:
             return "、".join(VALUES_ZH[part] for part in parts)
         return value
     return VALUES_ZH.get(value, value)
+
+
+def field_name(key: str, lang: str) -> str:
+    """An event's field, as `household history` names it in its details."""
+    if lang != "zh":
+        return key
+    return FIELDS_ZH.get(key) or HEADINGS_ZH.get(key, key)
+
+
+def entered(actor: str, entered_by: str | None, lang: str) -> str:
+    """Who did it, and who entered it where someone else did (the admin's bulk entry)."""
+    if entered_by is None or entered_by == actor:
+        return actor
+    return f"{actor}（{entered_by} 代录）" if lang == "zh" else f"{actor} (entered by {entered_by})"
 
 
 def label(key: str, lang: str) -> str:

@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from cli import groups
+from cli.labels import entered, field_name, word
 from cli.options import (
     F,
     db_option,
@@ -19,8 +20,10 @@ from cli.options import (
     reads_at,
     translate_errors,
 )
-from cli.render import fields, recorded, speaking, table
+from cli.render import fields, language, recorded, speaking, table
 from domain.values import LEDGER_TZ, parse_as_of
+from ledger.commands.outcome import WORDS_ZH
+from ledger.event_names import event_name
 from ledger.reads import Reads
 
 
@@ -53,12 +56,26 @@ def moment(value: str | None, reads: Reads) -> datetime:
     return parse_as_of(value, LEDGER_TZ)
 
 
-def details(data: dict[str, Any]) -> str:
+def details(data: dict[str, Any], lang: str = "en") -> str:
+    """An event's fields as `name=value`; in Chinese, the names of cli/labels.py and the
+    enumerated words (a method, a finding, a document's kind, a channel)."""
     return " ".join(
-        f"{k}={v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)}"
-        for k, v in data.items()
-        if v is not None
+        f"{field_name(k, lang)}={_value(k, v, lang)}" for k, v in data.items() if v is not None
     )
+
+
+# The fields whose values are the ledger's enumerated words; others are codes, amounts,
+# names or free text, shown as they are.
+_ENUMERATED = frozenset({"method", "finding", "kind", "channel"})
+
+
+def _value(key: str, value: Any, lang: str) -> str:
+    if lang == "zh" and key in _ENUMERATED and isinstance(value, str):
+        # A channel's hotline is the telephone (VALUES_ZH), not the hotline's staff.
+        return str(word(value, lang)) if key == "channel" else WORDS_ZH.get(value, value)
+    if lang == "zh" and isinstance(value, bool):
+        return str(word(value, lang))
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
 @groups.household.command("show")
@@ -116,18 +133,16 @@ def history(
 
 
 def _history_table(rows: list[dict[str, Any]]) -> None:
+    lang = language()
     table(
         ["occurred_at", "recorded_at", "actor", "event", "details"],
         [
             [
                 r["occurred_at"],
                 recorded(r["recorded_at"]),
-                # Who entered it, where someone else did (the admin's bulk entry).
-                r["actor"]
-                if r["entered_by"] == r["actor"]
-                else f"{r['actor']} (entered by {r['entered_by']})",
-                r["type"],
-                details(r["data"]),
+                entered(r["actor"], r["entered_by"], lang),
+                event_name(r["type"], lang) if lang == "zh" else r["type"],
+                details(r["data"], lang),
             ]
             for r in rows
         ],
@@ -141,6 +156,7 @@ def _history_table(rows: list[dict[str, Any]]) -> None:
     "--diff", type=int, nargs=2, metavar="A B", help="What changed from version A to version B."
 )
 @json_option
+@lang_option("en", "Language of the labels.")
 @db_option
 @translate_errors
 def show_policy(
@@ -148,6 +164,7 @@ def show_policy(
     version: int | None,
     diff: tuple[int, int] | None,
     as_json: bool,
+    lang: str,
     db: str | None,
 ) -> None:
     """A published policy version, as it was published; or what changed between two."""
@@ -155,7 +172,12 @@ def show_policy(
         raise click.UsageError("choose one of --version and --diff.")
     with reads_at(db) as reads:
         if diff is not None:
-            show_policy_diff(reads.policy_diff(policy_code, diff[0], diff[1]), as_json)
+            document = reads.policy_diff(policy_code, diff[0], diff[1])
+            if as_json:
+                print_json(document)
+            else:
+                with speaking(lang):
+                    show_policy_diff(document)
             return
         policy = reads.policy(policy_code)
         number = version if version is not None else policy.latest_version
@@ -171,36 +193,70 @@ def show_policy(
             }
         )
         return
-    click.echo(
-        f"{document['title']}  ({policy_code} version {number} of {len(policy.documents)}, "
-        f"effective {document['effective']})"
-    )
+    with speaking(lang):
+        show_policy_version(policy_code, number, len(policy.documents), document)
+
+
+def show_policy_version(code: str, number: int, versions: int, document: dict[str, Any]) -> None:
+    """One version of a policy as published: its rates, per-household sums, incentives
+    and required documents (codes and amounts as written)."""
+    zh = language() == "zh"
+    if zh:
+        click.echo(
+            f"{document['title']}（{code} 第 {number} 版，共 {versions} 版，"
+            f"{document['effective']} 起施行）"
+        )
+    else:
+        click.echo(
+            f"{document['title']}  ({code} version {number} of {versions}, "
+            f"effective {document['effective']})"
+        )
     table(["rate", "yuan"], sorted(document["rates"].items()))
     if document.get("per_household"):
         table(["per household", "yuan"], sorted(document["per_household"].items()))
     if document.get("incentives"):
+        # "signed by" here is a deadline, not who signed: its own heading in Chinese.
         table(
-            ["incentive", "yuan", "signed by"],
+            ["incentive", "yuan", "sign by" if zh else "signed by"],
             [[i["name"], i["amount"], i["signed_by"]] for i in document["incentives"]],
         )
-    click.echo("required documents: " + ", ".join(document.get("required_documents", [])))
+    required = document.get("required_documents", [])
+    if zh:
+        click.echo("所需材料：" + "、".join(WORDS_ZH.get(kind, kind) for kind in required))
+    else:
+        click.echo("required documents: " + ", ".join(required))
 
 
-def show_policy_diff(document: dict[str, Any], as_json: bool) -> None:
+# The sections of a policy, as `policy show --diff` names them in Chinese.
+POLICY_SECTIONS_ZH = {
+    "rates": "单价",
+    "per_household": "每户补助",
+    "incentives": "奖励",
+    "required_documents": "所需材料",
+    "deadlines": "办理期限",
+    "block_payout_on_open_complaint": "未结举报暂停付款",
+    "effective": "施行日期",
+    "title": "标题",
+}
+
+
+def show_policy_diff(document: dict[str, Any]) -> None:
     """What changed from one version of a published policy to another."""
-    if as_json:
-        print_json(document)
-        return
+    zh = language() == "zh"
+    names = POLICY_SECTIONS_ZH if zh else {}
     rows = [
-        [section, c["name"], c["change"], c["old"], c["new"]]
+        [names.get(section, section), c["name"], c["change"], c["old"], c["new"]]
         for section, changes in document["changes"].items()
         for c in changes
     ]
-    click.echo(
-        f"{document['policy']}: what changed from version {document['from']} "
-        f"to version {document['to']}"
-    )
+    if zh:
+        click.echo(f"{document['policy']}：第 {document['from']} 版到第 {document['to']} 版的变化")
+    else:
+        click.echo(
+            f"{document['policy']}: what changed from version {document['from']} "
+            f"to version {document['to']}"
+        )
     if rows:
         table(["section", "name", "change", "old", "new"], rows)
     else:
-        click.echo("no differences")
+        click.echo("没有变化" if zh else "no differences")

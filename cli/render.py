@@ -29,6 +29,11 @@ def speaking(lang: str) -> Iterator[None]:
         _language.pop()
 
 
+def language() -> str:
+    """The language the tables and blocks are printed in now (`speaking`)."""
+    return _language[-1]
+
+
 def width(text: str) -> int:
     """Display width: CJK characters take two columns in a terminal."""
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)

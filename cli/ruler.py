@@ -25,7 +25,14 @@ from cli.options import (
     xlsx_option,
 )
 from cli.reads import as_of_option, known, known_at_option, moment
-from cli.render import as_text_cells, recorded, speaking, spreadsheet_row, table
+from cli.render import (
+    as_text_cells,
+    language,
+    recorded,
+    speaking,
+    spreadsheet_row,
+    table,
+)
 from projections import consistency
 
 PEERS_SHOWN = 10
@@ -312,6 +319,13 @@ def show_entered_for_others(acts: list[dict[str, Any]]) -> None:
     )
 
 
+def recorded_on(at: str | None) -> str:
+    """Whether a deviation's approval is in the record, and when it was recorded."""
+    if not at:
+        return "named by the clerk only"  # a word of cli/labels.py, said in Chinese there
+    return f"已记录 {at}" if language() == "zh" else f"recorded {at}"
+
+
 def show_consistency(d: dict[str, Any]) -> None:
     sections = [
         (
@@ -338,9 +352,7 @@ def show_consistency(d: dict[str, Any]) -> None:
                     e["difference"],
                     e["reason"],
                     e["approved_by"],
-                    f"recorded {e['approval_recorded_at']}"
-                    if e["approval_recorded_at"]
-                    else "named by the clerk only",
+                    recorded_on(e["approval_recorded_at"]),
                     e["signed_by"],
                 ]
                 for e in d["deviations"]

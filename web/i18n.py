@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
+from ledger.event_names import event_name
+
 LANGUAGES = ("zh", "en")
 DEFAULT = "zh"
 COOKIE = "lang"
@@ -149,29 +151,6 @@ def translator(lang: str):  # type: ignore[no-untyped-def]
     return t
 
 
-# What a household's timeline names each event: (Chinese, English); an event missing
-# here is shown by its stored name.
-EVENTS: dict[str, tuple[str, str]] = {
-    "Household.Registered": ("登记", "registered"),
-    "Household.Surveyed": ("入户调查", "surveyed"),
-    "Household.Valued": ("评估", "valued"),
-    "Household.AgreementSigned": ("签订协议", "agreement signed"),
-    "Household.DeviationApproved": ("批准偏离", "deviation approved"),
-    "Household.DeviationRefused": ("不予批准偏离", "deviation refused"),
-    "Household.AgreementVoided": ("协议作废", "agreement voided"),
-    "Household.DocumentAttached": ("上传材料", "document attached"),
-    "Household.ComplaintAttached": ("关联投诉", "complaint attached"),
-    "Household.PayoutRequested": ("申请支付", "payout requested"),
-    "Household.PayoutConfirmed": ("确认支付", "payout confirmed"),
-    "Household.Vacated": ("腾退", "vacated"),
-    "Complaint.Filed": ("投诉登记", "complaint filed"),
-    "Complaint.Acknowledged": ("投诉受理", "complaint acknowledged"),
-    "Complaint.NoteAdded": ("投诉备注", "note added"),
-    "Complaint.Resolved": ("投诉办结", "complaint resolved"),
-    "Complaint.Reopened": ("投诉重新打开", "complaint reopened"),
-}
-
-
 # A household's status and a document's kind, as the pages name them.
 TERMS: dict[str, tuple[str, str]] = {
     "registered": ("已登记", "registered"),
@@ -215,8 +194,8 @@ def term(value: str, lang: str) -> str:
 
 
 def event_label(event_type: str, lang: str) -> str:
-    names = EVENTS.get(event_type)
-    return names[LANGUAGES.index(lang)] if names else event_type
+    """What the household's timeline names an event (ledger/event_names.py)."""
+    return event_name(event_type, lang)
 
 
 # The role pages' words (web/views/clerk.py, supervisor.py, complaints.py,
