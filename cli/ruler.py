@@ -133,9 +133,14 @@ def show_dispute(d: dict[str, Any], all_peers: bool) -> None:
     show_peers(d, all_peers)
     click.echo()
     verdict = d["verdict"]
-    click.echo("verdict: " + verdict["summary"])
-    for finding in verdict["findings"]:
-        click.echo(f"- {finding['text']}")
+    if language() == "zh":
+        click.echo("结论：" + verdict["summary_zh"])
+        for finding in verdict["findings"]:
+            click.echo(f"- {finding['text_zh']}")
+    else:
+        click.echo("verdict: " + verdict["summary"])
+        for finding in verdict["findings"]:
+            click.echo(f"- {finding['text']}")
     if d["what_if"] is not None:
         click.echo()
         show_what_if(d["what_if"])

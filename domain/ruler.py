@@ -1,12 +1,11 @@
-"""One ruler, compared: a household's pricing beside its peers', the verdict that
-says where and why it differs, what changed between two policy versions, and the
-masking rules of the disclosure list (分户补偿情况公布)."""
+"""One ruler, compared: a household's pricing beside its peers' (the verdict that
+says where and why it differs is domain/verdict.py), what changed between two policy
+versions, and the masking rules of the disclosure list (分户补偿情况公布)."""
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -201,6 +200,16 @@ def describe_changes(changes: Iterable[Change]) -> str:
     )
 
 
+def describe_changes_zh(changes: Iterable[Change]) -> str:
+    """The same phrase in Chinese: "building:brick_concrete 3200.00 → 3300.00"."""
+    return "；".join(
+        f"{c.name} {c.old or '（无）'} → {c.new or '（无）'}"
+        if c.section != "required_documents"
+        else f"{c.name} {'新增' if c.old is None else '删除'}"
+        for c in changes
+    )
+
+
 # --- one household's pricing --------------------------------------------------
 
 
@@ -243,6 +252,7 @@ class Quantities:
 
     valuation: str
     differences: tuple[str, ...]  # "building:brick_concrete 300.00 m² priced, 108.00 ..."
+    differences_zh: tuple[str, ...]  # the same, in Chinese (domain/standard.py)
     reason: str | None
     approved_by: str | None
 
@@ -255,6 +265,19 @@ class Quantities:
         return (
             f"{household}'s valuation {self.valuation} prices other building areas than "
             f"its survey: {'; '.join(self.differences)}; {why}."
+        )
+
+    def text_zh(self, household: str) -> str:
+        why = (
+            f"理由：{self.reason}（"
+            + (f"经 {self.approved_by} 批准" if self.approved_by is not None else "无批准记录")
+            + "）"
+            if self.reason is not None
+            else "无理由，也无批准记录"
+        )
+        return (
+            f"{household} 的评估 {self.valuation} 计价的房屋面积与摸底调查不符："
+            f"{'；'.join(self.differences_zh)}；{why}。"
         )
 
 
@@ -379,6 +402,11 @@ class ItemChange:
         after = "(none)" if self.after is None else str(self.after)
         return f"{self.item} {before} → {after}" + (" m²" if self.unit == "quantity" else "")
 
+    def text_zh(self) -> str:
+        before = "（无）" if self.before is None else str(self.before)
+        after = "（无）" if self.after is None else str(self.after)
+        return f"{self.item} {before} → {after}" + (" m²" if self.unit == "quantity" else "")
+
 
 def item_changes(before: Iterable[Item], after: Iterable[Item]) -> tuple[ItemChange, ...]:
     """What a review changed in the items, sorted by item: quantities compare by
@@ -473,209 +501,3 @@ def compare_lines(owed: Entitlement, other: Entitlement) -> tuple[LineDifference
             LineDifference(line.kind, line.item, line.quantity, None, line.rate, None, line.amount)
         )
     return tuple(rows)
-
-
-# --- the verdict -----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One place where pricing departs from the ruler. `own` findings are about
-    the household itself; the others explain why a peer got more or less."""
-
-    # policy_version, deviation, quantities, review, incentive (own);
-    # peer_policy_version, peer_deviation, peer_review (a peer's)
-    kind: str
-    text: str
-    own: bool
-    households: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Verdict:
-    same_ruler: bool
-    summary: str
-    findings: tuple[Finding, ...] = field(default=())
-
-
-def _list(codes: Sequence[str], limit: int = 8) -> str:
-    shown = ", ".join(codes[:limit])
-    return shown if len(codes) <= limit else f"{shown} and {len(codes) - limit} more"
-
-
-def _rate_text(rates: Mapping[str, Decimal]) -> str:
-    return ", ".join(f"{item} {format_yuan(rate)}" for item, rate in sorted(rates.items()))
-
-
-def verdict(
-    own: Pricing,
-    peers: Sequence[Pricing],
-    versions: Mapping[tuple[str, int], PolicyVersion],
-    own_reviews: Sequence[Review] = (),
-    priced_at: datetime | None = None,
-) -> Verdict:
-    """Compare a household with its peers: where it was priced differently and
-    why (another policy version and the rates that differ; a deviation; a
-    review; an incentive missed), and what made a peer's amount differ."""
-    findings: list[Finding] = []
-    here = f"{own.policy} version {own.version}"
-
-    # Other rulers: peers under another policy version, and which rates differ.
-    # Whoever is in the minority (a tie counts against the household) departs.
-    by_ruler: dict[tuple[str, int], list[Pricing]] = {}
-    for peer in peers:
-        by_ruler.setdefault((peer.policy, peer.version), []).append(peer)
-    mine = len(by_ruler.get((own.policy, own.version), [])) + 1
-    ours = versions.get((own.policy, own.version))
-    for key, group in sorted(by_ruler.items()):
-        if key == (own.policy, own.version):
-            continue
-        codes = [p.household for p in group]
-        theirs = versions.get(key)
-        changed = describe_changes(rate_changes(ours, theirs)) if ours and theirs else ""
-        differ = f"whose rates differ: {changed}" if changed else "with the same rates"
-        per_unit = ", ".join(
-            f"{item} {format_yuan(own.unit_rates[item])} against {format_yuan(rate)}"
-            for item, rate in sorted(group[0].unit_rates.items())
-            if own.unit_rates.get(item) not in (None, rate)
-        )
-        detail = f"{differ}{'; per m² ' + per_unit if per_unit else ''}"
-        if mine > len(group):
-            text = (
-                f"{_count(len(group), 'peer')} of {len(peers)} ({_list(codes)}) "
-                f"{'was' if len(group) == 1 else 'were'} priced under {key[0]} version "
-                f"{key[1]}, not {here} as {own.household} and most of its peers, {detail}."
-            )
-            findings.append(Finding("peer_policy_version", text, False, tuple(codes)))
-            continue
-        text = (
-            f"{own.household} was priced under {here}; {len(group)} of {len(peers)} peers "
-            f"({_list(codes)}) under {key[0]} version {key[1]}, {detail}."
-        )
-        findings.append(Finding("policy_version", text, True, tuple(codes)))
-
-    if own.deviation is not None and own.agreed is not None:
-        direction = "more" if own.deviation > 0 else "less"
-        findings.append(
-            Finding(
-                "deviation",
-                f"{own.household} agreed {format_yuan(own.agreed)}, "
-                f"{format_yuan(abs(own.deviation))} {direction} than its entitlement "
-                f"{format_yuan(own.entitlement)}: {own.deviation_reason} "
-                f"(approved by {own.deviation_approved_by}).",
-                own=True,
-            )
-        )
-
-    if own.quantities is not None:
-        findings.append(Finding("quantities", own.quantities.text(own.household), own=True))
-
-    for review in own_reviews:
-        changed_items = "; ".join(c.text() for c in review.changes) or "no item"
-        findings.append(
-            Finding(
-                "review",
-                f"valuation {review.valuation} (entered by {review.actor} on "
-                f"{review.at.isoformat()}) reviews {review.reviews}: {changed_items}; "
-                f"the entitlement changed by {_signed(review.difference)} "
-                f"({format_yuan(review.before)} → {format_yuan(review.after)}); "
-                "the rates did not change.",
-                own=True,
-            )
-        )
-
-    # Incentives the household missed that peers under the same version received.
-    same = by_ruler.get((own.policy, own.version), [])
-    for incentive in ours.incentives if ours else ():
-        if incentive.name in own.incentives:
-            continue
-        got = [p.household for p in same if incentive.name in p.incentives]
-        if got:
-            when = f"on {priced_at.isoformat()}, " if priced_at is not None else ""
-            findings.append(
-                Finding(
-                    "incentive",
-                    f"the {incentive.name} incentive ({format_yuan(incentive.amount)}) "
-                    f"is for agreements signed by {incentive.signed_by.isoformat()}; "
-                    f"{own.household} was priced {when}after it, while {len(got)} of "
-                    f"{len(peers)} peers signed in time.",
-                    own=True,
-                    households=tuple(got),
-                )
-            )
-
-    deviating = [p for p in peers if p.deviation is not None]
-    for peer in deviating:
-        assert peer.deviation is not None
-        findings.append(
-            Finding(
-                "peer_deviation",
-                f"peer {peer.household} agreed {_signed(peer.deviation)} against its "
-                f"entitlement: {peer.deviation_reason} "
-                f"(approved by {peer.deviation_approved_by}).",
-                own=False,
-                households=(peer.household,),
-            )
-        )
-    reviewed = [p.household for p in peers if p.reviews]
-    if reviewed:
-        findings.append(
-            Finding(
-                "peer_review",
-                f"{_count(len(reviewed), 'peer')} had a valuation reviewed ({_list(reviewed)}): "
-                "a review changes measured quantities or appraised values, not rates.",
-                own=False,
-                households=tuple(reviewed),
-            )
-        )
-
-    # A review or a missed incentive sets the amount apart under the same rates;
-    # another version or a deviation is another ruler.
-    # Areas priced other than surveyed: not measured by the same ruler.
-    same_ruler = not any(f.kind in ("policy_version", "deviation", "quantities") for f in findings)
-    return Verdict(same_ruler, _summary(own, peers, same_ruler, findings), tuple(findings))
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" + ("" if n == 1 else "s")
-
-
-def _signed(amount: Decimal) -> str:
-    return ("+" if amount >= 0 else "-") + format_yuan(abs(amount))
-
-
-def _summary(
-    own: Pricing, peers: Sequence[Pricing], same_ruler: bool, findings: Sequence[Finding]
-) -> str:
-    structures = ", ".join(sorted(s.removeprefix(BUILDING) for s in own.structures)) or "none"
-    if not peers:
-        return (
-            f"{own.household} has no peers (no other valued household of its village with "
-            f"the structure types {structures}); there is nobody to compare it with."
-        )
-    apart = sorted({f.kind.replace("_", " ") for f in findings if f.own})
-    if own.quantities is not None:
-        return (
-            f"{own.household} was not measured by the same ruler as its peers: its "
-            f"valuation prices other building areas than its survey measured; what sets it "
-            f"apart: {', '.join(apart)} (see the findings)."
-        )
-    if same_ruler:
-        rulers = Counter(p.ruler for p in peers)
-        ruler = (
-            f"{own.household} was priced by the same ruler as its {len(peers)} peers: "
-            f"{own.policy} version {own.version}, the same rate per m² for every priced item "
-            f"({_rate_text(own.unit_rates)}; {rulers[own.ruler]} of {len(peers)} peers have "
-            "exactly these) and no deviation"
-        )
-        if apart:
-            return f"{ruler}; what sets its amount apart: {', '.join(apart)} (see the findings)."
-        return (
-            f"{ruler}, no review. Its entitlement per m² of building area differs from a "
-            "peer's only through land area, appraised items, the fixed per-household "
-            "amounts and incentives, not through the rates."
-        )
-    return (
-        f"{own.household} was priced differently from its peers: {', '.join(apart)} "
-        "(see the findings)."
-    )

@@ -46,21 +46,42 @@ class Approval:
     refused: bool = False
 
 
-def building_differences(areas: dict[str, Decimal], items: Sequence[Item]) -> list[str]:
-    """Where a valuation's priced building:* quantities depart from a survey's areas
-    by structure ("building:simple 20.00 m² priced, 18.50 m² surveyed")."""
+def _building_gaps(
+    areas: dict[str, Decimal], items: Sequence[Item]
+) -> list[tuple[str, Decimal | None, Decimal | None]]:
+    """Each structure whose priced building:* quantity departs from the survey's area:
+    (structure, priced, surveyed), None where one side has none."""
     priced = {
         i.item.removeprefix(BUILDING): i.quantity
         for i in items
         if i.quantity is not None and i.item.startswith(BUILDING)
     }
-    said = []
+    gaps = []
     for structure in sorted(set(priced) | set(areas)):
         got, measured = priced.get(structure), areas.get(structure)
         if got is None or measured is None or got != measured:
-            shown = "not priced" if got is None else f"{got} m² priced"
-            surveyed = "not surveyed" if measured is None else f"{measured} m² surveyed"
-            said.append(f"{BUILDING}{structure} {shown}, {surveyed}")
+            gaps.append((structure, got, measured))
+    return gaps
+
+
+def building_differences(areas: dict[str, Decimal], items: Sequence[Item]) -> list[str]:
+    """Where a valuation's priced building:* quantities depart from a survey's areas
+    by structure ("building:simple 20.00 m² priced, 18.50 m² surveyed")."""
+    said = []
+    for structure, got, measured in _building_gaps(areas, items):
+        shown = "not priced" if got is None else f"{got} m² priced"
+        surveyed = "not surveyed" if measured is None else f"{measured} m² surveyed"
+        said.append(f"{BUILDING}{structure} {shown}, {surveyed}")
+    return said
+
+
+def building_differences_zh(areas: dict[str, Decimal], items: Sequence[Item]) -> list[str]:
+    """The same in Chinese ("building:simple 计价 20.00 m²，调查 18.50 m²")."""
+    said = []
+    for structure, got, measured in _building_gaps(areas, items):
+        shown = "未计价" if got is None else f"计价 {got} m²"
+        surveyed = "调查中没有" if measured is None else f"调查 {measured} m²"
+        said.append(f"{BUILDING}{structure} {shown}，{surveyed}")
     return said
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from domain import ruler
 from domain.errors import NotFound, RuleViolation
 from domain.policy import Entitlement, Item, Line, PolicyVersion, entitlement
-from domain.standard import building_differences
+from domain.standard import building_differences, building_differences_zh
 from domain.values import LEDGER_TZ, format_yuan
 from projections import programme
 from projections.household_rows import known
@@ -196,15 +196,17 @@ def quantities_of(record: Record) -> ruler.Quantities | None:
     if current is None or survey is None:
         return None
     areas = {structure: Decimal(area) for structure, area in survey.areas.items()}
-    differences = building_differences(areas, current.parsed_items())
+    items = current.parsed_items()
+    differences = building_differences(areas, items)
     if not differences:
         return None
     deviation = current.quantity_deviation or {}
     return ruler.Quantities(
-        current.valuation,
-        tuple(differences),
-        deviation.get("reason"),
-        deviation.get("approved_by"),
+        valuation=current.valuation,
+        differences=tuple(differences),
+        differences_zh=tuple(building_differences_zh(areas, items)),
+        reason=deviation.get("reason"),
+        approved_by=deviation.get("approved_by"),
     )
 
 

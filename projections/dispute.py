@@ -15,6 +15,7 @@ from domain import ruler
 from domain.errors import NotFound, RuleViolation
 from domain.policy import Item, PolicyVersion, entitlement
 from domain.values import format_yuan
+from domain.verdict import verdict as judge
 from projections import household_rows, households
 from projections.consistency import (
     Policies,
@@ -194,7 +195,7 @@ def dispute(
     own = found.pricing
     peers = peers_of(c, own, record.village, policies, as_of, limit)
     reviews = reviews_of(record, policies)
-    verdict = ruler.verdict(own, peers, policies.all, reviews, found.priced_at)
+    verdict = judge(own, peers, policies.all, reviews, found.priced_at)
     current = record.current
     assert current is not None
     agreement = record.agreement
@@ -255,8 +256,15 @@ def dispute(
         "verdict": {
             "same_ruler": verdict.same_ruler,
             "summary": verdict.summary,
+            "summary_zh": verdict.summary_zh,
             "findings": [
-                {"kind": f.kind, "own": f.own, "text": f.text, "households": list(f.households)}
+                {
+                    "kind": f.kind,
+                    "own": f.own,
+                    "text": f.text,
+                    "text_zh": f.text_zh,
+                    "households": list(f.households),
+                }
                 for f in verdict.findings
             ],
         },

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import json
 import pkgutil
 import re
 from pathlib import Path
@@ -162,6 +163,27 @@ def test_a_complaint_in_a_households_history_and_its_record_in_chinese(sample_db
     record = lines("complaint", "show", "C-0001", "--db", sample_db)
     resolved = next(line for line in record if line.startswith("2018-03-13T17:00:00+08:00"))
     assert resolved.startswith("2018-03-13T17:00:00+08:00  s-020（admin 代录）  已办结  属实; ")
+
+
+def test_a_disputes_verdict_and_findings_in_chinese(sample_db: str) -> None:
+    shown = lines("dispute", "XC-0002", "--db", sample_db)
+    assert shown[-2:] == [
+        "结论：XC-0002 与同类住户的计价标准不同：偏离标准（详见各项说明）。",
+        "- XC-0002 协议金额 370000.00 元，比应补偿额 367100.00 元多 2900.00 元，偏离标准；"
+        "理由：残疾人家庭困难补助 (hardship: disabled resident)（经 s-020 批准）。",
+    ]
+    english = oneruler("dispute", "XC-0002", "--db", sample_db).stdout.splitlines()
+    assert english[-2:] == [
+        "verdict: XC-0002 was priced differently from its peers: deviation (see the findings).",
+        "- XC-0002 agreed 370000.00, 2900.00 more than its entitlement 367100.00: "
+        "残疾人家庭困难补助 (hardship: disabled resident) (approved by s-020).",
+    ]
+    # --json keeps the English fields and adds the Chinese beside them.
+    document = json.loads(oneruler("dispute", "XC-0002", "--json", "--db", sample_db).stdout)
+    assert document["verdict"]["summary"] == english[-2].removeprefix("verdict: ")
+    assert document["verdict"]["summary_zh"] == shown[-2].removeprefix("结论：")
+    assert [f["text_zh"] for f in document["verdict"]["findings"]] == [shown[-1][2:]]
+    assert [f["text"] for f in document["verdict"]["findings"]] == [english[-1][2:]]
 
 
 def test_every_event_the_ledger_records_has_a_chinese_name() -> None:

@@ -17,6 +17,8 @@ from hypothesis import strategies as st
 from cli.ruler import DISCLOSURE_LABELS, METHODS_ZH, STRUCTURES_ZH, disclosure_csv
 from domain import ruler
 from domain.policy import Item, PolicyVersion, entitlement
+from domain.standard import building_differences, building_differences_zh
+from domain.verdict import verdict as judge
 from projections import consistency as rm
 from projections.households import Signed, Valued
 from projections.model import micros
@@ -441,7 +443,7 @@ def _priced(code: str, policy: PolicyVersion, area: str, **extra: Any) -> ruler.
 def test_the_verdict_of_a_household_priced_like_its_peers() -> None:
     own = _priced("H1", POLICY, "100")
     peers = [_priced(f"H{n}", POLICY, str(90 + n)) for n in range(2, 6)]
-    verdict = ruler.verdict(own, peers, {("XC-2018", 1): POLICY})
+    verdict = judge(own, peers, {("XC-2018", 1): POLICY})
     assert verdict.same_ruler
     assert verdict.findings == ()
     assert "the same ruler as its 4 peers" in verdict.summary
@@ -459,7 +461,7 @@ def test_the_verdict_names_the_version_the_rates_and_the_deviation() -> None:
         deviation_approved_by="sup-1",
     )
     peers = [_priced(f"H{n}", newer, "100") for n in range(2, 5)]
-    verdict = ruler.verdict(own, peers, {("XC-2018", 1): POLICY, ("XC-2018", 2): newer})
+    verdict = judge(own, peers, {("XC-2018", 1): POLICY, ("XC-2018", 2): newer})
     assert not verdict.same_ruler
     kinds = [f.kind for f in verdict.findings]
     assert kinds == ["policy_version", "deviation"]
@@ -473,7 +475,7 @@ def test_the_verdict_names_the_version_the_rates_and_the_deviation() -> None:
 
 
 def test_a_household_with_no_peers_is_told_so() -> None:
-    verdict = ruler.verdict(_priced("H1", POLICY, "100"), [], {("XC-2018", 1): POLICY})
+    verdict = judge(_priced("H1", POLICY, "100"), [], {("XC-2018", 1): POLICY})
     assert verdict.same_ruler
     assert verdict.summary.startswith("H1 has no peers")
 
@@ -484,9 +486,7 @@ def test_the_verdict_names_the_peers_in_the_minority_and_a_missed_incentive() ->
     items = [Item("building:brick_concrete", quantity=Decimal("100"))]
     own = ruler.pricing("H1", items, newer, late)[0]
     peers = [_priced("H2", POLICY, "100"), *(_priced(f"H{n}", newer, "100") for n in (3, 4))]
-    verdict = ruler.verdict(
-        own, peers, {("XC-2018", 1): POLICY, ("XC-2018", 2): newer}, priced_at=late
-    )
+    verdict = judge(own, peers, {("XC-2018", 1): POLICY, ("XC-2018", 2): newer}, priced_at=late)
     assert verdict.same_ruler
     assert [(f.kind, f.own, f.households) for f in verdict.findings] == [
         ("peer_policy_version", False, ("H2",)),
@@ -496,3 +496,168 @@ def test_the_verdict_names_the_peers_in_the_minority_and_a_missed_incentive() ->
     assert "building:brick_concrete 3300.00 → 3200.00" in verdict.findings[0].text
     assert "early_signing incentive (20000.00)" in verdict.findings[1].text
     assert "what sets its amount apart: incentive" in verdict.summary
+
+
+# --- the verdict in Chinese: the same figures, every finding kind and summary branch -----
+
+
+def test_the_verdict_of_a_household_priced_like_its_peers_in_chinese() -> None:
+    own = _priced("H1", POLICY, "100")
+    peers = [_priced(f"H{n}", POLICY, str(90 + n)) for n in range(2, 6)]
+    verdict = judge(own, peers, {("XC-2018", 1): POLICY})
+    assert verdict.summary_zh == (
+        "H1 与其 4 户同类住户用同一把尺子计价：补偿方案 XC-2018 第 1 版，各计价项目每平方米"
+        "单价相同（building:brick_concrete 3200.00 元、land:homestead 500.00 元；4 户同类住户"
+        "全部单价与之完全相同），且无偏离标准，也无复核。其每平方米建筑面积的应补偿额与"
+        "同类住户的差别，只来自土地面积、评估项目、每户固定补助和奖励，而不是单价。"
+    )
+
+
+def test_the_verdict_names_the_version_the_rates_and_the_deviation_in_chinese() -> None:
+    newer = version(version=2, rates={**DOCUMENT["rates"], "building:brick_concrete": "3300.00"})
+    own = _priced(
+        "H1",
+        POLICY,
+        "100",
+        agreed=Decimal("459000.00"),
+        deviation_reason="低保困难户生活补助",
+        deviation_approved_by="sup-1",
+    )
+    peers = [_priced(f"H{n}", newer, "100") for n in range(2, 5)]
+    verdict = judge(own, peers, {("XC-2018", 1): POLICY, ("XC-2018", 2): newer})
+    assert (
+        verdict.summary_zh
+        == "H1 与同类住户的计价标准不同：偏离标准、补偿方案版本（详见各项说明）。"
+    )
+    assert [f.text_zh for f in verdict.findings] == [
+        "H1 按补偿方案 XC-2018 第 1 版计价；3 户同类住户全部（H2、H3、H4）按补偿方案 "
+        "XC-2018 第 2 版计价，两版单价不同：building:brick_concrete 3200.00 → 3300.00；"
+        "每平方米单价 building:brick_concrete 本户 3200.00 元、对方 3300.00 元。",
+        "H1 协议金额 459000.00 元，比应补偿额 454000.00 元多 5000.00 元，偏离标准；"
+        "理由：低保困难户生活补助（经 sup-1 批准）。",
+    ]
+
+
+def test_a_household_with_no_peers_is_told_so_in_chinese() -> None:
+    verdict = judge(_priced("H1", POLICY, "100"), [], {("XC-2018", 1): POLICY})
+    assert verdict.summary_zh == (
+        "H1 没有同类住户（本村没有其他已评估、房屋结构同为 brick_concrete 的住户），无从比较。"
+    )
+
+
+def test_the_verdict_names_the_peers_in_the_minority_and_a_missed_incentive_in_chinese() -> None:
+    newer = version(version=2, rates={**DOCUMENT["rates"], "building:brick_concrete": "3300.00"})
+    late = datetime(2018, 4, 2, 9, 0, tzinfo=CST)
+    items = [Item("building:brick_concrete", quantity=Decimal("100"))]
+    own = ruler.pricing("H1", items, newer, late)[0]
+    peers = [_priced("H2", POLICY, "100"), *(_priced(f"H{n}", newer, "100") for n in (3, 4))]
+    verdict = judge(own, peers, {("XC-2018", 1): POLICY, ("XC-2018", 2): newer}, priced_at=late)
+    assert verdict.summary_zh == (
+        "H1 与其 3 户同类住户用同一把尺子计价：补偿方案 XC-2018 第 2 版，各计价项目每平方米"
+        "单价相同（building:brick_concrete 3300.00 元；3 户同类住户中有 0 户单价与之完全相同），"
+        "且无偏离标准；其金额的不同之处：奖励（详见各项说明）。"
+    )
+    assert [f.text_zh for f in verdict.findings] == [
+        "3 户同类住户中有 1 户（H2）按补偿方案 XC-2018 第 1 版计价，而不是 H1 及多数同类住户"
+        "所用的补偿方案 XC-2018 第 2 版，两版单价不同：building:brick_concrete 3300.00 → "
+        "3200.00；每平方米单价 building:brick_concrete 本户 3300.00 元、对方 3200.00 元。",
+        "early_signing 奖励（20000.00 元）限于 2018-03-31T23:59:59+08:00 前签订的协议；H1 于 "
+        "2018-04-02T09:00:00+08:00 计价，已过期限，而 3 户同类住户中有 2 户按时签约。",
+    ]
+
+
+def test_the_verdict_of_areas_priced_other_than_surveyed_a_review_and_peers_in_both() -> None:
+    items = [Item("building:brick_concrete", quantity=Decimal("100"))]
+    surveyed = {"brick_concrete": Decimal("98.00"), "simple": Decimal("12.00")}
+    quantities = ruler.Quantities(
+        valuation="V-0002",
+        differences=tuple(building_differences(surveyed, items)),
+        differences_zh=tuple(building_differences_zh(surveyed, items)),
+        reason="测量复核后按实测面积计价",
+        approved_by="sup-1",
+    )
+    own = ruler.pricing("H1", items, POLICY, SIGNED, reviews=["V-0002"], quantities=quantities)[0]
+    review = ruler.Review(
+        valuation="V-0002",
+        reviews="V-0001",
+        actor="app-2",
+        at=SIGNED,
+        changes=ruler.item_changes(
+            [
+                Item("building:brick_concrete", quantity=Decimal("98.00")),
+                Item("well", value=Decimal("1000")),
+            ],
+            items,
+        ),
+        before=Decimal("445600.00"),
+        after=Decimal("451000.00"),
+    )
+    peers = [
+        _priced(
+            "H2",
+            POLICY,
+            "100",
+            agreed=Decimal("450000.00"),
+            deviation_reason="hardship",
+            deviation_approved_by="sup-2",
+        ),
+        _priced("H3", POLICY, "100", reviews=["V-0009"]),
+    ]
+    verdict = judge(own, peers, {("XC-2018", 1): POLICY}, [review])
+    assert not verdict.same_ruler
+    assert [(f.kind, f.own) for f in verdict.findings] == [
+        ("quantities", True),
+        ("review", True),
+        ("peer_deviation", False),
+        ("peer_review", False),
+    ]
+    assert verdict.summary == (
+        "H1 was not measured by the same ruler as its peers: its valuation prices other "
+        "building areas than its survey measured; what sets it apart: quantities, review "
+        "(see the findings)."
+    )
+    assert verdict.summary_zh == (
+        "H1 与同类住户不是用同一把尺子量的：其评估计价的房屋面积与摸底调查测量的不符；"
+        "不同之处：计价面积与调查不符、复核（详见各项说明）。"
+    )
+    assert [f.text for f in verdict.findings] == [
+        "H1's valuation V-0002 prices other building areas than its survey: "
+        "building:brick_concrete 100 m² priced, 98.00 m² surveyed; building:simple not "
+        "priced, 12.00 m² surveyed; 测量复核后按实测面积计价 (approved by sup-1).",
+        "valuation V-0002 (entered by app-2 on 2018-03-10T15:00:00+08:00) reviews V-0001: "
+        "building:brick_concrete 98.00 → 100 m²; well 1000 → (none); the entitlement changed by "
+        "+5400.00 (445600.00 → 451000.00); the rates did not change.",
+        "peer H2 agreed -4000.00 against its entitlement: hardship (approved by sup-2).",
+        "1 peer had a valuation reviewed (H3): a review changes measured quantities or "
+        "appraised values, not rates.",
+    ]
+    assert [f.text_zh for f in verdict.findings] == [
+        "H1 的评估 V-0002 计价的房屋面积与摸底调查不符：building:brick_concrete 计价 100 m²，"
+        "调查 98.00 m²；building:simple 未计价，调查 12.00 m²；理由：测量复核后按实测面积计价"
+        "（经 sup-1 批准）。",
+        "评估 V-0002（app-2 于 2018-03-10T15:00:00+08:00 录入）复核评估 V-0001："
+        "building:brick_concrete 98.00 → 100 m²；well 1000 → （无）；应补偿额变动 +5400.00 元"
+        "（445600.00 元 → 451000.00 元）；单价未变。",
+        "同类住户 H2 的协议金额比其应补偿额少 4000.00 元，偏离标准；理由：hardship"
+        "（经 sup-2 批准）。",
+        "1 户同类住户的评估经过复核（H3）：复核改变的是测量的数量或评估的价值，而不是单价。",
+    ]
+
+
+def test_a_quantities_finding_without_a_reason_says_so_in_both_languages() -> None:
+    items = [Item("building:brick_concrete", quantity=Decimal("100"))]
+    surveyed = {"brick_concrete": Decimal("98.00")}
+    quantities = ruler.Quantities(
+        "V-0002",
+        tuple(building_differences(surveyed, items)),
+        tuple(building_differences_zh(surveyed, items)),
+        None,
+        None,
+    )
+    assert quantities.text("H1").endswith(
+        "98.00 m² surveyed; with no reason or approval on record."
+    )
+    assert quantities.text_zh("H1") == (
+        "H1 的评估 V-0002 计价的房屋面积与摸底调查不符：building:brick_concrete 计价 100 m²，"
+        "调查 98.00 m²；无理由，也无批准记录。"
+    )

@@ -95,8 +95,16 @@ def test_the_dispute_page_shows_line_items_peers_and_the_verdict(app: TestClient
     english = text(app.get("/dispute?household=XC-0002&lang=en"))
     assert "<td>rate × quantity</td><td>building, brick and concrete</td>" in english
     assert 'href="/dispute?household=XC-0001"' in page  # its peer
-    assert "XC-0002 was priced differently from its peers: deviation" in page
-    assert "2900.00 more than its entitlement 367100.00" in page
+    assert "XC-0002 was priced differently from its peers: deviation" in english
+    assert "2900.00 more than its entitlement 367100.00" in english
+    # The verdict and its findings in the page's language.
+    assert "XC-0002 与同类住户的计价标准不同：偏离标准（详见各项说明）。" in page
+    assert (
+        '<ul id="findings"><li>XC-0002 协议金额 370000.00 元，比应补偿额 367100.00 元多 '
+        "2900.00 元，偏离标准；理由：残疾人家庭困难补助 (hardship: disabled resident)"
+        "（经 s-020 批准）。</li></ul>"
+    ) in page
+    assert "priced differently" not in page and "more than its entitlement" not in page
 
 
 def test_the_dispute_page_answers_what_if_under_another_version(app: TestClient) -> None:
