@@ -8,6 +8,7 @@ import click
 
 from cli.credentials import HOW_TO_LOG_IN, given_token, on_terminal, read_password
 from cli.options import (
+    BEGIN_ONE,
     BadInput,
     db_option,
     json_option,
@@ -100,7 +101,9 @@ def set_password(
     setting is recorded as an event (who set whose, and when), never the password;
     the staff member's tokens end."""
     staff = parse_code(staff, "STAFF")
-    with ledger_at(db) as ledger:
+    # Only the built-in admin's first password begins a ledger: anyone else's needs
+    # a credential, which a ledger not yet there cannot have issued.
+    with ledger_at(db, must_exist=staff != BUILTIN_ADMIN, remedy=BEGIN_ONE) as ledger:
         ledger.check_writable()
         identity = Identity(ledger)
         token = given_token(token_file)

@@ -12,6 +12,7 @@ import click
 
 from cli.credentials import authenticate
 from cli.options import (
+    BEGIN_ONE,
     Refused,
     db_option,
     fail,
@@ -81,7 +82,7 @@ def ingest_command(
     report = IngestReport()
     stopped = False
     try:
-        with ledger_at(db) as ledger:
+        with ledger_at(db, must_exist=True, remedy=BEGIN_ONE) as ledger:
             session = authenticate(ledger, None, token_file)
             try:
                 if size is None:

@@ -24,7 +24,7 @@ from ledger.environment import StoreProblem
 from ledger.reads import Reads
 from ledger.session import NotAuthenticated
 from ledger.settings import DEFAULT, Settings
-from ledger.store import display_url, open_ledger, resolve_url
+from ledger.store import LOAD_ONE, display_url, open_ledger, resolve_url
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -48,14 +48,25 @@ def fail(error: DomainError) -> click.ClickException:
     return Refused(message)
 
 
+# What to do where a write finds no ledger: no credential can be given to a ledger that
+# does not exist yet, so a write there would only make an empty ledger (at a mistyped
+# --db, say) and then be refused.
+BEGIN_ONE = (
+    "check --db (or ONERULER_DB), or begin a new ledger with oneruler staff set-password admin."
+)
+
+
 @contextmanager
-def ledger_at(db: str | None, *, must_exist: bool = False) -> Iterator[Ledger]:
+def ledger_at(
+    db: str | None, *, must_exist: bool = False, remedy: str = LOAD_ONE
+) -> Iterator[Ledger]:
     """The ledger at db, open for the length of the block; a failure of the disk, the
     file or the server under it, while it opens or while the block runs, is one
-    sentence that names the ledger (exit 2)."""
+    sentence that names the ledger (exit 2). must_exist: no ledger there is refused,
+    saying remedy, and nothing is made."""
     url = resolve_url(db)
     try:
-        ledger = open_ledger(db, must_exist=must_exist, settings=settings_given())
+        ledger = open_ledger(db, must_exist=must_exist, settings=settings_given(), remedy=remedy)
     except DomainError as e:
         raise fail(e) from None
     except PersistenceError as e:
@@ -183,7 +194,20 @@ def write_options(f: F) -> F:
     return db_option(f)
 
 
+# Why an option given empty is refused, and what to do: an empty value is not the
+# default (a script's empty variable for --id would lose the command's idempotency).
+_EMPTY = {
+    "--id": "give the command's id, or leave --id out for a new one.",
+    "--at": 'give when it happened, such as "2018-03-01T09:00:00+08:00", or leave --at '
+    "out for now.",
+    "--actor": "give your staff id, or leave --actor out to act as yourself.",
+}
+
+
 def envelope(cmd: str, actor: str | None, at: str | None, command_id: str | None) -> dict[str, Any]:
+    for option, value in (("--id", command_id), ("--at", at), ("--actor", actor)):
+        if value is not None and not value.strip():
+            raise BadInput(f"{option} is empty; {_EMPTY[option]}")
     raw = {
         "id": command_id or f"cli-{uuid.uuid4().hex}",
         "cmd": cmd,

@@ -47,7 +47,7 @@ def known_at_option(f: F) -> F:
 
 def known(value: str | None) -> datetime | None:
     """A --known-at moment (None: everything recorded)."""
-    return None if value is None else parse_as_of(value, LEDGER_TZ)
+    return None if value is None else parse_as_of(value, LEDGER_TZ, "--known-at")
 
 
 def moment(value: str | None, reads: Reads) -> datetime:

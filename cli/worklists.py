@@ -36,7 +36,7 @@ def search(
         print_json(document)
         return
     if not document["households"]:
-        click.echo(f"no household found for {text}")
+        click.echo(_none_found(text, group, status))
         return
     with speaking(lang):
         table(
@@ -44,6 +44,15 @@ def search(
             [[h[k] for k in ("household", "group", "village", "head", "status")]
              for h in document["households"]],
         )  # fmt: skip
+
+
+def _none_found(text: str, group: str | None, status: str | None) -> str:
+    """What an empty search says: what was looked for, as given."""
+    where = f" in group {group}" if group is not None else ""
+    stage = f" {status}" if status is not None else ""
+    if not text.strip():
+        return f"no{stage} household found{where}"
+    return f"no{stage} household found for {text}{where}"
 
 
 @groups.payout.command("list")
@@ -77,6 +86,8 @@ def list_payouts(
         raise click.UsageError("--household lists all of a household's payouts: leave out "
                                "--ready and --paid.")  # fmt: skip
     with reads_at(db) as reads:
+        if for_staff is not None:
+            for_staff = reads.check_confirmer(for_staff)
         if ready:
             document = reads.ready_payouts(for_staff)
         elif paid:

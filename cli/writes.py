@@ -13,7 +13,16 @@ from typing import Any
 import click
 
 from cli.credentials import authenticate
-from cli.options import envelope, fail, json_option, ledger_at, print_json, read_json, write_options
+from cli.options import (
+    BEGIN_ONE,
+    envelope,
+    fail,
+    json_option,
+    ledger_at,
+    print_json,
+    read_json,
+    write_options,
+)
 from domain.complaint import assigned_complaint_code
 from domain.errors import DomainError, InvalidInput
 from ledger.application import Ledger
@@ -53,7 +62,7 @@ def run(
     except InvalidInput as e:
         raise fail(InvalidInput(as_options(cmd, str(e)))) from None
     try:
-        with ledger_at(db) as ledger:
+        with ledger_at(db, must_exist=True, remedy=BEGIN_ONE) as ledger:
             events = ledger.execute(command, authenticate(ledger, command.actor, token_file))
             said = None if events is None or as_json else describe(command, events, ledger)
             told = _to_tell(ledger, command) if said is not None else None
@@ -113,6 +122,13 @@ def as_options(cmd: str, message: str) -> str:
     for name in sorted(flags, key=len, reverse=True):
         pattern = rf"(?<![\w.\-]){re.escape(name)}(?=[\s.\[:,;]|$)"
         message = re.sub(pattern, _literally(flags[name]), message)
+    # One entry of NAME=VALUE pairs is named as typed (--area brick_concrete), not as
+    # a part of the field (--area.brick_concrete, which is no option).
+    for spec in (s for field in declaration.args for s in field.inputs):
+        if isinstance(spec, Pairs):
+            message = re.sub(
+                rf"{re.escape(spec.flag)}\.(?=\w)", _literally(f"{spec.flag} "), message
+            )
     return message
 
 

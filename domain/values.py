@@ -6,7 +6,7 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta, timezone, tzinfo
-from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Any
 
 from domain.errors import InvalidInput
@@ -16,8 +16,11 @@ ZERO = Decimal("0.00")
 
 # Yuan are written with at most two decimals; quantities (areas) may carry more.
 # ASCII digits only: \d would also take full-width and other scripts' digits.
-_AMOUNT = re.compile(r"[0-9]{1,15}(\.[0-9]{1,2})?")
-_QUANTITY = re.compile(r"[0-9]{1,12}(\.[0-9]{1,6})?")
+_DECIMAL = re.compile(r"([0-9]+)(\.([0-9]+))?")
+# (digits before the point, decimals after it) that each kind of value admits.
+_AMOUNT = (15, 2)
+_QUANTITY = (12, 6)
+_IN_WORDS = {2: "two", 6: "six"}
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _SPACE = re.compile(r"\s")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -48,7 +51,7 @@ def format_yuan(amount: Decimal) -> str:
     return f"{to_fen(amount):.2f}"
 
 
-def _decimal(value: Any, field: str, pattern: re.Pattern[str], example: str) -> Decimal:
+def _decimal(value: Any, field: str, digits: tuple[int, int], example: str) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, str):
         if isinstance(value, int | float):
             raise InvalidInput(
@@ -56,14 +59,30 @@ def _decimal(value: Any, field: str, pattern: re.Pattern[str], example: str) -> 
             )
         raise InvalidInput(f'{field} must be a decimal string such as "{example}".')
     text = value.strip()
+    unsigned = text.removeprefix("-")
+    written = _DECIMAL.fullmatch(unsigned)
     if text.startswith("-"):
+        if written is not None and not Decimal(unsigned):
+            raise InvalidInput(
+                f'{field} must not have a minus sign (got "{value}"); write zero without one.'
+            )
         raise InvalidInput(f'{field} must not be negative (got "{value}").')
-    if not pattern.fullmatch(text):
+    if written is None:
         raise InvalidInput(f'{field} must be a decimal string such as "{example}" (got "{value}").')
-    try:
-        return Decimal(text)
-    except InvalidOperation:  # pragma: no cover - the pattern admits only valid decimals
-        raise InvalidInput(f'{field} must be a decimal string such as "{example}".') from None
+    whole, places = digits
+    if len(written.group(1)) > whole:
+        raise InvalidInput(
+            f'{field} has more than {whole} digits before the decimal point (got "{value}"); '
+            "check the figure."
+        )
+    decimals = written.group(3) or ""
+    if len(decimals) > places:
+        most = _IN_WORDS.get(places, str(places))
+        raise InvalidInput(
+            f'{field} has more than {most} decimals (got "{value}"); give at most {most}, '
+            f'such as "{example}".'
+        )
+    return Decimal(text)
 
 
 def parse_amount(value: Any, field: str = "amount") -> Decimal:
@@ -247,6 +266,17 @@ def id_number_check(body: str) -> str:
     return _ID_CHECK[sum(int(d) * w for d, w in zip(body, _ID_WEIGHTS, strict=True)) % 11]
 
 
+def id_number_as_typed(text: str) -> str:
+    """A search for an ID number in the form a registered one is kept in: compatibility
+    form (full-width digits are digits) and an upper-case check character X. Text that
+    is not an id at all is given back stripped, to be compared as it is."""
+    try:
+        code = parse_code(text, "text")
+    except InvalidInput:
+        return text.strip()
+    return code[:-1] + "X" if code.endswith("x") else code
+
+
 def parse_id_number(value: Any, field: str = "id_number") -> str:
     """A resident ID number (居民身份证号码): 17 digits and a check character, 0-9 or
     X, that agrees with them (GB 11643). A lower-case x is taken as X."""
@@ -298,23 +328,24 @@ def end_of_day(day: date, tz: timezone) -> datetime:
     return datetime.combine(day, datetime.max.time(), tzinfo=tz)
 
 
-def parse_as_of(value: str, tz: timezone) -> datetime:
-    """An as-of moment: a bare date means the end of that day in the ledger's zone."""
+def parse_as_of(value: str, tz: timezone, field: str = "as-of") -> datetime:
+    """An as-of moment: a bare date means the end of that day in the ledger's zone.
+    field: what an error calls it (the option it was given as, such as --known-at)."""
     text = value.strip()
     if len(text) == 8 and text.isdigit():  # ISO 8601 basic form, 20180310
         text = f"{text[:4]}-{text[4:6]}-{text[6:]}"
     if len(text) == 10:
-        moment = end_of_day(parse_date(text, "as-of"), tz)
-        check_year(moment, "as-of")
+        moment = end_of_day(parse_date(text, field), tz)
+        check_year(moment, field)
         return moment
     try:
         naive = datetime.fromisoformat(text)
     except ValueError:
         naive = None
     if naive is not None and naive.tzinfo is None:
-        check_year(naive, "as-of")
+        check_year(naive, field)
         return naive.replace(tzinfo=tz)  # a time without offset is the ledger's own time
-    return parse_time(text, "as-of")
+    return parse_time(text, field)
 
 
 LEDGER_TZ = timezone(timedelta(hours=8))

@@ -12,11 +12,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from domain.complaint import contact_digest
-from domain.errors import DomainError, InvalidInput, NotFound
+from domain.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 from domain.ids import complaint_id, group_id, household_id, payout_id
 from domain.policy import DEFAULT_ACKNOWLEDGE_DAYS, DEFAULT_RESOLVE_DAYS, PolicyVersion
 from domain.programme import Policy
-from domain.roles import SEES_CALLERS
+from domain.roles import BUILTIN_ADMIN, SEES_CALLERS
 from domain.ruler import mask_id_number, mask_name
 from domain.values import LEDGER_TZ, one_line, parse_code
 from ledger import identity_tables
@@ -51,6 +51,25 @@ def asked(code: str, kind: str) -> str:
     """A code asked about, read as a command's code is: in its normal form, so that
     ＸＣ-０００１ finds XC-0001, and refused if it holds a character that does not show."""
     return parse_code(code, kind)
+
+
+_UNKNOWN_HOUSEHOLD = "unknown household {}: check the code, or register it first."
+
+
+def _role_of(c: Any, staff: str) -> str:
+    """The staff member's role now; an id that is not enrolled is refused, as a
+    command naming it is."""
+    role = BUILTIN_ADMIN if staff == BUILTIN_ADMIN else programme_rm.staff_role(c, staff)
+    if role is None:
+        raise NotFound(f"unknown staff {staff}: check the staff id, or enroll them first.")
+    return role
+
+
+def _check_group(c: Any, group: str) -> None:
+    """Refuse a work group that was never created, naming those that were."""
+    if not programme_rm.has_group(c, group):
+        known = ", ".join(g for g, _ in programme_rm.groups(c))
+        raise NotFound(f"unknown group {group}: use one of {known or '(none yet)'}.")
 
 
 def _deadline_days(c: Any) -> tuple[int, int]:
@@ -117,7 +136,7 @@ class Reads:
         with self._ledger.read_models.reading() as c:
             row = households_rm.load_by_code(c, code)
             if row is None:
-                raise NotFound(f"unknown household {code}: check the code, or register it first.")
+                raise NotFound(_UNKNOWN_HOUSEHOLD.format(code))
             row.timeline = household_rows.known(row.timeline, limit)
             if not row.timeline:
                 assert known_at is not None
@@ -165,6 +184,8 @@ class Reads:
         group = asked(group, "group") if group is not None else None
         when = as_of if as_of is not None else self.now().astimezone(LEDGER_TZ)
         with self._ledger.read_models.reading() as c:
+            if group is not None:
+                _check_group(c, group)
             found = household_search.search(c, q, group, status, when, limit)
         return {"households": found}
 
@@ -186,6 +207,19 @@ class Reads:
         }
 
     # --- staff --------------------------------------------------------------------
+
+    def check_confirmer(self, staff: str) -> str:
+        """staff, if a payout list may be drawn up as confirmed by them: an enrolled
+        finance officer (only finance confirms a payout)."""
+        staff = asked(staff, "staff")
+        with self._ledger.read_models.reading() as c:
+            role = _role_of(c, staff)
+        if role != "finance":
+            raise PermissionDenied(
+                f"{staff} is {role} staff and may not confirm a payout; give a finance "
+                "officer's staff id with --for."
+            )
+        return staff
 
     def staff_group(self, staff: str) -> str | None:
         """The work group a staff member belongs to now (None: none, or unknown)."""
@@ -266,6 +300,8 @@ class Reads:
             entries = [e for e in entries if e["due_soon"]]
         if assignee is not None:
             assignee = asked(assignee, "assignee")
+            with self._ledger.read_models.reading() as c:
+                _role_of(c, assignee)
             entries = [e for e in entries if e["assignee"] == assignee]
         return {"as_of": when.isoformat(), "complaints": entries}
 
@@ -337,6 +373,10 @@ class Reads:
         first, each `ready` or `blocked` with `why` (the sentence a confirmation now
         would be refused with), then every payout paid (`paid`): `payout list --json`."""
         household = asked(household, "household") if household is not None else None
+        if household is not None:
+            with self._ledger.read_models.reading() as c:
+                if households_rm.load_by_code(c, household) is None:
+                    raise NotFound(_UNKNOWN_HOUSEHOLD.format(household))
         entries = self._unpaid(for_staff, household)
         with self._ledger.read_models.reading() as c:
             done = payouts_rm.paid(c, household)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
+import stat
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,8 @@ DEFAULT_URL = "sqlite:///oneruler.db"
 # reported at once rather than after the library's default of 30.
 CONNECT_TIMEOUT = 3
 
+# What to do where a command that reads finds no ledger.
+LOAD_ONE = "give --db (or ONERULER_DB), or load one with oneruler ingest."
 POSTGRES_USAGE = "write postgresql://USER[:PASSWORD]@HOST[:PORT]/DBNAME[?schema=NAME]"
 _SCHEMA = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
@@ -245,7 +248,11 @@ def connection_problem(store: PostgresStore, message: str) -> str:
 
 
 def check_postgres(
-    store: PostgresStore, *, must_exist: bool, allow_incomplete: bool = False
+    store: PostgresStore,
+    *,
+    must_exist: bool,
+    allow_incomplete: bool = False,
+    remedy: str = LOAD_ONE,
 ) -> None:
     """Connect once, directly, so that a wrong URL or a stopped server is one clear
     sentence (the library's pool would retry until its timeout and say less); and
@@ -294,10 +301,7 @@ def check_postgres(
         delete="drop the schema",
         must_exist=must_exist,
         allow_incomplete=allow_incomplete,
-        missing=(
-            f"there is no ledger in {where}; give --db (or ONERULER_DB), or load one with "
-            "oneruler ingest."
-        ),
+        missing=f"there is no ledger in {where}; {remedy}",
     )
 
 
@@ -330,14 +334,18 @@ def open_ledger(
     clock: Clock = utc_now,
     allow_incomplete: bool = False,
     settings: Settings = DEFAULT,
+    remedy: str = LOAD_ONE,
 ) -> Ledger:
     """Open (or, for writing, create) the ledger at a store URL, tuned by settings
     (ledger/settings.py). A store that holds anything but a oneruler ledger is refused
-    before anything is written to it."""
+    before anything is written to it. remedy: what to do, said when must_exist and
+    there is no ledger there."""
     resolved = resolve_url(url)
     if is_postgres(resolved):
         store = parse_postgres_url(resolved)
-        check_postgres(store, must_exist=must_exist, allow_incomplete=allow_incomplete)
+        check_postgres(
+            store, must_exist=must_exist, allow_incomplete=allow_incomplete, remedy=remedy
+        )
         try:
             return Ledger(env=store.env(), clock=clock, settings=settings)
         except PersistenceError as e:
@@ -352,16 +360,18 @@ def open_ledger(
         )
     file = Path(path)
     if must_exist and not file.exists():
-        raise InvalidInput(
-            f"there is no ledger at {path}; give --db (or ONERULER_DB), "
-            "or load one with oneruler ingest."
-        )
+        raise InvalidInput(f"there is no ledger at {path}; {remedy}")
     if not file.parent.is_dir():
         raise InvalidInput(
             f"the folder {file.parent} does not exist; create it or give another --db."
         )
     if file.is_dir():
         raise InvalidInput(f"{path} is a folder; give a ledger file with --db.")
+    if file.exists() and not file.is_file():
+        # Looked at without opening it: opening a named pipe waits for a writer forever.
+        raise InvalidInput(
+            f"{path} is {_kind_of(file)}, not a ledger file; give a ledger file with --db."
+        )
     if not file.exists() and not os.access(file.parent, os.W_OK):
         raise StoreProblem(
             f"cannot create the ledger {path}: its folder {file.parent} cannot be written here "
@@ -377,13 +387,30 @@ def open_ledger(
             must_exist=must_exist,
             allow_incomplete=allow_incomplete,
             missing=(
-                f"{path} holds no oneruler ledger; check --db, or load one with oneruler ingest."
+                f"{path} holds no oneruler ledger; "
+                + (
+                    "check --db, or load one with oneruler ingest."
+                    if remedy == LOAD_ONE
+                    else remedy
+                )
             ),
         )
     # A ledger that cannot be written here (a read-only file or mount) is opened
     # read-only: reads and verify work, and a write says why it cannot be made.
     read_only = read_only or (file.exists() and not writable(file))
     return Ledger(env=_sqlite_env(path, read_only), clock=clock, settings=settings)
+
+
+def _kind_of(file: Path) -> str:
+    """What a path that is not a regular file is, in words."""
+    mode = file.stat().st_mode
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "a special file"  # pragma: no cover - no other kind is made by hand
 
 
 def read_only_uri(path: str) -> str:

@@ -9,6 +9,7 @@ from functools import singledispatchmethod
 from typing import Any
 
 from domain.household import Household
+from domain.values import id_number_as_typed
 from projections import households as households_rm
 from projections.household_rows import Row
 from projections.model import Cursor, ReadModel, micros
@@ -98,7 +99,7 @@ def _matching(c: Cursor, q: str, group: str | None, cap: int) -> tuple[list[Cand
     c.execute(
         f"{_COLUMNS} WHERE (code_key = ? OR head_key = ? OR id_number = ?){grouped} "
         "ORDER BY household",
-        (key, key, q.strip(), *extra),
+        (key, key, id_number_as_typed(q), *extra),
     )
     exact: list[Candidate] = c.fetchall()
     if exact or not key:

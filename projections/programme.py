@@ -104,7 +104,8 @@ class Programme(ReadModel):
         return self._changed[staff]
 
     def flush(self) -> None:
-        if not (self._versions or self._groups or self._staff or self._moves):
+        # A batch that only changed a role (no move, no enrolment) has that to write too.
+        if not (self._versions or self._groups or self._staff or self._moves or self._changed):
             return
         enrolled = [
             (aggregate, staff) for aggregate, staff in self._ids.items() if staff in self._staff
@@ -193,6 +194,18 @@ def group_at(moves: list[tuple[int, int, str | None]], at: int) -> str | None:
     by_then = [m for m in moves if m[1] <= at]
     chosen = max(by_then, key=lambda m: (m[1], m[0])) if by_then else min(moves)
     return chosen[2]
+
+
+def staff_role(c: Cursor, staff: str) -> str | None:
+    """The staff member's role now (None: not enrolled)."""
+    c.execute("SELECT role FROM rm_staff WHERE staff = ?", (staff,))
+    row = c.fetchone()
+    return row[0] if row else None
+
+
+def has_group(c: Cursor, group: str) -> bool:
+    c.execute("SELECT 1 FROM rm_groups WHERE grp = ?", (group,))
+    return c.fetchone() is not None
 
 
 def staff_group(c: Cursor, staff: str) -> str | None:

@@ -964,7 +964,8 @@ REFUSALS: list[tuple[tuple[str, ...], int, str]] = [
         '"2018-03-01T09:00:00+08:00".'),
     (("s-001", AT, "payout", "request", "--payout", "P-9", "--household", "XC-0001",
       "--amount", "12.345"),
-     2, '--amount must be a decimal string such as "356800.00" (got "12.345").'),
+     2, '--amount has more than two decimals (got "12.345"); give at most two, '
+        'such as "356800.00".'),
     (("s-001", AT, "payout", "request", "--payout", "P-9", "--household", "XC-0001",
       "--amount", "0"),
      2, "--amount must be more than zero."),

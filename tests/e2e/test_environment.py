@@ -141,7 +141,7 @@ def unprivileged() -> list[str]:
 
 
 def run(
-    *args: Any, prefix: list[str] | None = None, token: str | None = None
+    *args: Any, prefix: list[str] | None = None, token: str | None = None, input: str = ""
 ) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ONERULER_")}
     if token is not None:
@@ -153,6 +153,7 @@ def run(
         text=True,
         env=env,
         timeout=120,
+        input=input,
     )
 
 
@@ -205,7 +206,11 @@ def test_a_ledger_that_cannot_be_written_reads_verifies_and_says_why_it_takes_no
                 "",
                 read_only_sentence(ledger),
             )
-            made = run("ingest", SAMPLE, "--db", folder / "new.db", prefix=prefix)
+            # What begins a new ledger: the holder setting the built-in admin's password.
+            made = run(
+                "staff", "set-password", "admin", "--password-stdin", "--db", folder / "new.db",
+                prefix=prefix, input="correct horse battery staple\n",
+            )  # fmt: skip
             assert (made.returncode, made.stderr) == (
                 2,
                 f"Error: cannot create the ledger {folder / 'new.db'}: its folder {folder} "

@@ -256,8 +256,18 @@ def test_finance_sees_only_what_a_confirmation_would_pass_and_why_not(sample_db:
     ready_to_request(db)
     assert write(db, "s-002", "pay-4", *REQUEST_4).exit_code == 0
     assert read(db, "payout", "list", "--ready") == {"payouts": [P_4]}
-    # Who requested it never confirms it: not ready for them.
+    # Only finance confirms: a list for a clerk is refused, not drawn up.
+    clerk = oneruler("payout", "list", "--ready", "--for", "s-002", "--db", db)
+    assert (clerk.exit_code, clerk.stderr) == (
+        1, "Error: s-002 is clerk staff and may not confirm a payout; give a finance "
+           "officer's staff id with --for.\n"
+    )  # fmt: skip
+    # Who requested it never confirms it, even in finance since: not ready for them.
+    moved = write(db, "admin", "role-2", "staff", "change-role", "--staff", "s-002",
+                  "--role", "finance", "--reason", "moved to finance")  # fmt: skip
+    assert moved.exit_code == 0, moved.output
     assert read(db, "payout", "list", "--ready", "--for", "s-002") == {"payouts": []}
+    assert read(db, "payout", "list", "--ready", "--for", "s-040") == {"payouts": [P_4]}
 
     # A complaint filed after the request blocks the confirmation, and the list says why.
     filed = write(
@@ -394,7 +404,11 @@ def test_the_hotline_files_assigns_and_a_supervisor_notes_and_resolves(sample_db
     }  # fmt: skip
     listed = read(db, "complaint", "list", "--assignee", "s-020")["complaints"]
     assert [(c["complaint"], c["assignee"]) for c in listed] == [(code, "s-020")]
-    assert read(db, "complaint", "list", "--assignee", "s-021")["complaints"] == []
+    assert read(db, "complaint", "list", "--assignee", "s-010")["complaints"] == []
+    unknown = oneruler("complaint", "list", "--assignee", "s-021", "--db", db)
+    assert (unknown.exit_code, unknown.stderr) == (
+        1, "Error: unknown staff s-021: check the staff id, or enroll them first.\n"
+    )  # fmt: skip
     about = read(db, "complaint", "list", "--household", "XC-0004")["complaints"]
     assert [c["complaint"] for c in about] == [code]
 

@@ -284,7 +284,8 @@ def test_yuan_have_at_most_two_decimals(whole: int, decimals: str) -> None:
     with pytest.raises(InvalidInput) as info:
         parse_amount(text, "deviation amount")
     assert str(info.value) == (
-        f'deviation amount must be a decimal string such as "356800.00" (got "{text}").'
+        f'deviation amount has more than two decimals (got "{text}"); give at most two, '
+        'such as "356800.00".'
     )
 
 
@@ -313,7 +314,23 @@ def test_a_quantity_may_carry_up_to_six_decimals(whole: int, decimals: str) -> N
         ("", 'amount must be a decimal string such as "356800.00" (got "").'),
         (None, 'amount must be a decimal string such as "356800.00".'),
         (True, 'amount must be a decimal string such as "356800.00", not the number True.'),
-        ("-0.00", 'amount must not be negative (got "-0.00").'),
+        ("-0.00", 'amount must not have a minus sign (got "-0.00"); write zero without one.'),
+        ("-0", 'amount must not have a minus sign (got "-0"); write zero without one.'),
+        (
+            "1.234",
+            'amount has more than two decimals (got "1.234"); give at most two, '
+            'such as "356800.00".',
+        ),
+        (
+            "1" * 26,
+            f'amount has more than 15 digits before the decimal point (got "{"1" * 26}"); '
+            "check the figure.",
+        ),
+        (
+            "1" * 16 + ".5",
+            f"amount has more than 15 digits before the decimal point "
+            f'(got "{"1" * 16}.5"); check the figure.',
+        ),
     ],
 )
 def test_malformed_amounts_are_refused(raw: Any, message: str) -> None:
@@ -326,5 +343,6 @@ def test_a_quantity_with_seven_decimals_is_refused() -> None:
     with pytest.raises(InvalidInput) as info:
         parse_quantity("20.0000001", "land_area_m2")
     assert str(info.value) == (
-        'land_area_m2 must be a decimal string such as "120.50" (got "20.0000001").'
+        'land_area_m2 has more than six decimals (got "20.0000001"); give at most six, '
+        'such as "120.50".'
     )

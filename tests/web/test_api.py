@@ -211,6 +211,19 @@ def test_a_role_that_may_not_do_it_is_403_and_appends_nothing(app: TestClient) -
     assert stored(app) == before
 
 
+def test_a_search_or_list_naming_something_unknown_is_404(app: TestClient) -> None:
+    """As a household unknown is: before, an unknown group or assignee listed nothing."""
+    headers = bearer(app, "s-030")
+    group = app.get("/api/v1/households?q=&group=G99", headers=headers)
+    assert (group.status_code, error_of(group)) == (404, "unknown group G99: use one of G01, G02.")
+    assignee = app.get("/api/v1/complaints?assignee=nobody", headers=headers)
+    assert (assignee.status_code, error_of(assignee)) == (
+        404, "unknown staff nobody: check the staff id, or enroll them first."
+    )  # fmt: skip
+    known = app.get("/api/v1/households?q=&group=G02", headers=headers)
+    assert known.status_code == 200 and len(known.json()["households"]) == 2
+
+
 # --- reads ---------------------------------------------------------------------------------
 
 
