@@ -8,7 +8,6 @@ import click
 
 from cli.credentials import HOW_TO_LOG_IN, given_token, on_terminal, read_password
 from cli.options import (
-    BEGIN_ONE,
     BadInput,
     db_option,
     json_option,
@@ -103,7 +102,7 @@ def set_password(
     staff = parse_code(staff, "STAFF")
     # Only the built-in admin's first password begins a ledger: anyone else's needs
     # a credential, which a ledger not yet there cannot have issued.
-    with ledger_at(db, must_exist=staff != BUILTIN_ADMIN, remedy=BEGIN_ONE) as ledger:
+    with ledger_at(db, must_exist=staff != BUILTIN_ADMIN) as ledger:
         ledger.check_writable()
         identity = Identity(ledger)
         token = given_token(token_file)

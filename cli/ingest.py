@@ -12,7 +12,6 @@ import click
 
 from cli.credentials import authenticate
 from cli.options import (
-    BEGIN_ONE,
     Refused,
     db_option,
     fail,
@@ -82,7 +81,7 @@ def ingest_command(
     report = IngestReport()
     stopped = False
     try:
-        with ledger_at(db, must_exist=True, remedy=BEGIN_ONE) as ledger:
+        with ledger_at(db, must_exist=True) as ledger:
             session = authenticate(ledger, None, token_file)
             try:
                 if size is None:

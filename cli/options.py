@@ -24,7 +24,7 @@ from ledger.environment import StoreProblem
 from ledger.reads import Reads
 from ledger.session import NotAuthenticated
 from ledger.settings import DEFAULT, Settings
-from ledger.store import LOAD_ONE, display_url, open_ledger, resolve_url
+from ledger.store import display_url, open_ledger, resolve_url
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -48,25 +48,16 @@ def fail(error: DomainError) -> click.ClickException:
     return Refused(message)
 
 
-# What to do where a write finds no ledger: no credential can be given to a ledger that
-# does not exist yet, so a write there would only make an empty ledger (at a mistyped
-# --db, say) and then be refused.
-BEGIN_ONE = (
-    "check --db (or ONERULER_DB), or begin a new ledger with oneruler staff set-password admin."
-)
-
-
 @contextmanager
-def ledger_at(
-    db: str | None, *, must_exist: bool = False, remedy: str = LOAD_ONE
-) -> Iterator[Ledger]:
+def ledger_at(db: str | None, *, must_exist: bool = False) -> Iterator[Ledger]:
     """The ledger at db, open for the length of the block; a failure of the disk, the
     file or the server under it, while it opens or while the block runs, is one
     sentence that names the ledger (exit 2). must_exist: no ledger there is refused,
-    saying remedy, and nothing is made."""
+    and nothing is made (a write there could only make an empty ledger, at a mistyped
+    --db say, and then be refused: no credential can be given to it)."""
     url = resolve_url(db)
     try:
-        ledger = open_ledger(db, must_exist=must_exist, settings=settings_given(), remedy=remedy)
+        ledger = open_ledger(db, must_exist=must_exist, settings=settings_given())
     except DomainError as e:
         raise fail(e) from None
     except PersistenceError as e:

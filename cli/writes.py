@@ -14,7 +14,6 @@ import click
 
 from cli.credentials import authenticate
 from cli.options import (
-    BEGIN_ONE,
     envelope,
     fail,
     json_option,
@@ -62,7 +61,7 @@ def run(
     except InvalidInput as e:
         raise fail(InvalidInput(as_options(cmd, str(e)))) from None
     try:
-        with ledger_at(db, must_exist=True, remedy=BEGIN_ONE) as ledger:
+        with ledger_at(db, must_exist=True) as ledger:
             events = ledger.execute(command, authenticate(ledger, command.actor, token_file))
             said = None if events is None or as_json else describe(command, events, ledger)
             told = _to_tell(ledger, command) if said is not None else None

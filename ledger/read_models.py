@@ -37,7 +37,7 @@ from projections.model import ReadModel, in_dependency_order, registered
 
 # The tracking name carries the read models' format: a new format starts again
 # from an empty position, and so from empty tables (see __init__).
-NAME = "read-models/8"
+NAME = "read-models/9"
 # Until when (milliseconds since the epoch) a process has said it keeps the read models
 # up to date while it writes (an ingest, and its follower): see ReadModels.keep.
 KEPT_UNTIL = f"{NAME}/kept-until"

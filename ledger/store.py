@@ -26,8 +26,12 @@ DEFAULT_URL = "sqlite:///oneruler.db"
 # reported at once rather than after the library's default of 30.
 CONNECT_TIMEOUT = 3
 
-# What to do where a command that reads finds no ledger.
-LOAD_ONE = "give --db (or ONERULER_DB), or load one with oneruler ingest."
+# What to do where a command finds no ledger: a mistyped --db, or a ledger to begin (its
+# administrator's password first; an ingest needs a credential, which a ledger that does
+# not exist cannot give).
+BEGIN_ONE = (
+    "check --db (or ONERULER_DB), or begin a new ledger with oneruler staff set-password admin."
+)
 POSTGRES_USAGE = "write postgresql://USER[:PASSWORD]@HOST[:PORT]/DBNAME[?schema=NAME]"
 _SCHEMA = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
@@ -252,7 +256,6 @@ def check_postgres(
     *,
     must_exist: bool,
     allow_incomplete: bool = False,
-    remedy: str = LOAD_ONE,
 ) -> None:
     """Connect once, directly, so that a wrong URL or a stopped server is one clear
     sentence (the library's pool would retry until its timeout and say less); and
@@ -301,7 +304,7 @@ def check_postgres(
         delete="drop the schema",
         must_exist=must_exist,
         allow_incomplete=allow_incomplete,
-        missing=f"there is no ledger in {where}; {remedy}",
+        missing=f"there is no ledger in {where}; {BEGIN_ONE}",
     )
 
 
@@ -334,18 +337,14 @@ def open_ledger(
     clock: Clock = utc_now,
     allow_incomplete: bool = False,
     settings: Settings = DEFAULT,
-    remedy: str = LOAD_ONE,
 ) -> Ledger:
     """Open (or, for writing, create) the ledger at a store URL, tuned by settings
     (ledger/settings.py). A store that holds anything but a oneruler ledger is refused
-    before anything is written to it. remedy: what to do, said when must_exist and
-    there is no ledger there."""
+    before anything is written to it."""
     resolved = resolve_url(url)
     if is_postgres(resolved):
         store = parse_postgres_url(resolved)
-        check_postgres(
-            store, must_exist=must_exist, allow_incomplete=allow_incomplete, remedy=remedy
-        )
+        check_postgres(store, must_exist=must_exist, allow_incomplete=allow_incomplete)
         try:
             return Ledger(env=store.env(), clock=clock, settings=settings)
         except PersistenceError as e:
@@ -360,7 +359,7 @@ def open_ledger(
         )
     file = Path(path)
     if must_exist and not file.exists():
-        raise InvalidInput(f"there is no ledger at {path}; {remedy}")
+        raise InvalidInput(f"there is no ledger at {path}; {BEGIN_ONE}")
     if not file.parent.is_dir():
         raise InvalidInput(
             f"the folder {file.parent} does not exist; create it or give another --db."
@@ -386,14 +385,7 @@ def open_ledger(
             delete="delete the file",
             must_exist=must_exist,
             allow_incomplete=allow_incomplete,
-            missing=(
-                f"{path} holds no oneruler ledger; "
-                + (
-                    "check --db, or load one with oneruler ingest."
-                    if remedy == LOAD_ONE
-                    else remedy
-                )
-            ),
+            missing=f"{path} holds no oneruler ledger; {BEGIN_ONE}",
         )
     # A ledger that cannot be written here (a read-only file or mount) is opened
     # read-only: reads and verify work, and a write says why it cannot be made.

@@ -564,8 +564,8 @@ def test_household_show_of_a_missing_ledger_file(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert result.stdout == ""
     assert result.stderr == (
-        f"Error: there is no ledger at {missing}; give --db (or ONERULER_DB), "
-        "or load one with oneruler ingest.\n"
+        f"Error: there is no ledger at {missing}; check --db (or ONERULER_DB), "
+        "or begin a new ledger with oneruler staff set-password admin.\n"
     )
     assert not missing.exists()
     history = oneruler("household", "history", "XC-0001", "--db", f"sqlite:///{missing}")

@@ -562,8 +562,8 @@ def test_an_empty_schema_is_no_ledger_to_read_and_a_bad_url_is_bad_usage(
     assert (result.exit_code, result.stdout) == (2, "")
     assert result.stderr == (
         f"Error: there is no ledger in schema {schema_of(postgres_url)} of database "
-        f"{server.dbname} on {server.where}; give --db (or ONERULER_DB), or load one with "
-        "oneruler ingest.\n"
+        f"{server.dbname} on {server.where}; check --db (or ONERULER_DB), or begin a new "
+        "ledger with oneruler staff set-password admin.\n"
     )
     for url, message in (
         (f"postgresql://{server.where}/test", "the store URL names no user"),
