@@ -170,26 +170,6 @@ HEADINGS_ZH = {
     "new": "新值",
 }
 
-# The fields of an event (`household history`'s details) that the headings above do
-# not name, or name otherwise there.
-FIELDS_ZH = {
-    "address": "地址",
-    "residents": "人口",
-    "building_area_m2": "建筑面积m²",
-    "land_area_m2": "土地面积m²",
-    "notes": "备注",
-    "policy_version": "方案版本",
-    "items": "项目",
-    "quantity_deviation": "面积偏离",
-    "dropped_reason": "删减原因",
-    "method": "补偿方式",
-    "kind": "材料",
-    "filename": "文件名",
-    "size": "字节数",
-    "chose_early": "自愿提前腾空原因",
-    "id_number": "身份证号",
-}
-
 VALUES_ZH = {
     "registered": "已登记",
     "surveyed": "已摸底",
@@ -247,13 +227,6 @@ def word(value: object, lang: str) -> object:
             return "、".join(VALUES_ZH[part] for part in parts)
         return value
     return VALUES_ZH.get(value, value)
-
-
-def field_name(key: str, lang: str) -> str:
-    """An event's field, as `household history` names it in its details."""
-    if lang != "zh":
-        return key
-    return FIELDS_ZH.get(key) or HEADINGS_ZH.get(key, key)
 
 
 def entered(actor: str, entered_by: str | None, lang: str) -> str:

@@ -3,14 +3,13 @@ any business time, and the published policies."""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
 import click
 
 from cli import groups
-from cli.labels import entered, field_name, word
+from cli.labels import entered
 from cli.options import (
     F,
     db_option,
@@ -23,7 +22,7 @@ from cli.options import (
 from cli.render import fields, language, recorded, speaking, table
 from domain.values import LEDGER_TZ, parse_as_of
 from ledger.commands.outcome import WORDS_ZH
-from ledger.event_names import event_name
+from ledger.event_names import details, event_name
 from ledger.reads import Reads
 
 
@@ -54,28 +53,6 @@ def moment(value: str | None, reads: Reads) -> datetime:
     if value is None:
         return reads.now().astimezone(LEDGER_TZ)
     return parse_as_of(value, LEDGER_TZ)
-
-
-def details(data: dict[str, Any], lang: str = "en") -> str:
-    """An event's fields as `name=value`; in Chinese, the names of cli/labels.py and the
-    enumerated words (a method, a finding, a document's kind, a channel)."""
-    return " ".join(
-        f"{field_name(k, lang)}={_value(k, v, lang)}" for k, v in data.items() if v is not None
-    )
-
-
-# The fields whose values are the ledger's enumerated words; others are codes, amounts,
-# names or free text, shown as they are.
-_ENUMERATED = frozenset({"method", "finding", "kind", "channel"})
-
-
-def _value(key: str, value: Any, lang: str) -> str:
-    if lang == "zh" and key in _ENUMERATED and isinstance(value, str):
-        # A channel's hotline is the telephone (VALUES_ZH), not the hotline's staff.
-        return str(word(value, lang)) if key == "channel" else WORDS_ZH.get(value, value)
-    if lang == "zh" and isinstance(value, bool):
-        return str(word(value, lang))
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
 @groups.household.command("show")

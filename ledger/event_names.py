@@ -1,7 +1,13 @@
-"""What people call each kind of event, in Chinese and in English: the household
-timeline of the pages and the command line's history and late entries read one table."""
+"""What people call each kind of event and its fields, in Chinese and in English: the
+household timeline of the pages and the command line's history and late entries read
+one table."""
 
 from __future__ import annotations
+
+import json
+from typing import Any
+
+from ledger.commands.outcome import WORDS_ZH
 
 # (Chinese, English) for each stored event name; an event missing here is shown by its
 # stored name.
@@ -48,3 +54,80 @@ def event_name(event_type: str, lang: str) -> str:
     if names is None:
         return event_type
     return names[0] if lang == "zh" else names[1]
+
+
+# The fields of the events, as a Chinese timeline names them (the English is the
+# field's own name).
+FIELDS_ZH = {
+    "about": "反映对象",
+    "address": "地址",
+    "agreement": "协议编号",
+    "amount": "金额",
+    "assignee": "承办人",
+    "bank_reference": "银行流水号",
+    "building_area_m2": "建筑面积m²",
+    "caller": "来电人",
+    "channel": "渠道",
+    "chose_early": "自愿提前腾空原因",
+    "complaint": "投诉编号",
+    "deviation": "偏离标准",
+    "dropped_reason": "删减原因",
+    "entitlement": "应补偿额",
+    "filename": "文件名",
+    "finding": "结论",
+    "group": "工作组",
+    "head": "户主",
+    "household": "户号",
+    "id_number": "身份证号",
+    "items": "项目",
+    "kind": "材料",
+    "land_area_m2": "土地面积m²",
+    "method": "补偿方式",
+    "note": "备注",
+    "notes": "备注",
+    "outcome": "处理结果",
+    "payout": "付款编号",
+    "policy": "补偿方案",
+    "policy_version": "方案版本",
+    "quantity_deviation": "面积偏离",
+    "reason": "原因",
+    "residents": "人口",
+    "reviews": "复核对象",
+    "size": "字节数",
+    "summary": "内容",
+    "text": "内容",
+    "to": "交办给",
+    "valuation": "评估编号",
+    "village": "村",
+}
+# A complaint's channel: the hotline is the telephone here, not the hotline's staff.
+CHANNELS_ZH = {"hotline": "电话", "visit": "来访", "letter": "来信", "online": "网上"}
+# The fields whose values are the ledger's enumerated words; the others are codes,
+# amounts, names or free text, shown as they are.
+_ENUMERATED = frozenset({"method", "finding", "kind"})
+
+
+def details(data: dict[str, Any], lang: str = "en") -> str:
+    """An event's fields as `name=value`; in Chinese, the names of FIELDS_ZH and the
+    enumerated words (a method, a finding, a document's kind, a channel, what a
+    complaint is about)."""
+    return " ".join(
+        f"{_field(k, lang)}={_value(k, v, lang)}" for k, v in data.items() if v is not None
+    )
+
+
+def _field(key: str, lang: str) -> str:
+    return FIELDS_ZH.get(key, key) if lang == "zh" else key
+
+
+def _value(key: str, value: Any, lang: str) -> str:
+    if lang == "zh":
+        if key == "channel" and isinstance(value, str):
+            return CHANNELS_ZH.get(value, value)
+        if key in _ENUMERATED and isinstance(value, str):
+            return WORDS_ZH.get(value, value)
+        if key == "about" and isinstance(value, dict):
+            return "、".join(f"{WORDS_ZH.get(kind, kind)} {code}" for kind, code in value.items())
+        if isinstance(value, bool):
+            return "是" if value else "否"
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)

@@ -139,14 +139,14 @@ def test_household_history_in_chinese(sample_db: str) -> None:
         "工作组=G01 村=一村 户主=张三 身份证号=211481197001081001 地址=兴城镇一村1号",
         f"2018-03-03T10:01:00+08:00  {RECORDED}  s-001（admin 代录）  入户调查  人口=4 "
         '建筑面积m²={"brick_concrete": "95.50"} 土地面积m²=20.00',
-        f"2018-03-06T10:01:00+08:00  {RECORDED}  s-010（admin 代录）  评估      评估=V-0001 "
+        f"2018-03-06T10:01:00+08:00  {RECORDED}  s-010（admin 代录）  评估      评估编号=V-0001 "
         '补偿方案=XC-2018 方案版本=1 项目=[{"item": "building:brick_concrete", "quantity": '
         '"95.50"}, {"item": "land:homestead", "quantity": "20.00"}, {"item": "well", '
         '"value": "1500.00"}]',
     ]
     assert shown[5].endswith(
-        "s-001（admin 代录）  签订协议  协议=A-0001 补偿方式=货币补偿 金额=351100.00 "
-        "应补偿额=351100.00 评估=V-0001 补偿方案=XC-2018 方案版本=1"
+        "s-001（admin 代录）  签订协议  协议编号=A-0001 补偿方式=货币补偿 金额=351100.00 "
+        "应补偿额=351100.00 评估编号=V-0001 补偿方案=XC-2018 方案版本=1"
     )
     assert "上传材料  材料=身份证 sha256=" in shown[6]
     assert shown[-2].endswith("确认支付  付款编号=P-0001 银行流水号=ICBC-20180312-0001")
@@ -156,9 +156,9 @@ def test_household_history_in_chinese(sample_db: str) -> None:
 
 def test_a_complaint_in_a_households_history_and_its_record_in_chinese(sample_db: str) -> None:
     shown = lines("household", "history", "XC-0003", "--db", sample_db)
-    assert any(line.endswith("s-030（admin 代录）  关联投诉  举报编号=C-0001") for line in shown)
+    assert any(line.endswith("s-030（admin 代录）  关联投诉  投诉编号=C-0001") for line in shown)
     filed = next(line for line in shown if "投诉登记" in line)
-    assert '举报编号=C-0001 渠道=电话 对象={"household": "XC-0003"} 内容=' in filed
+    assert "投诉编号=C-0001 渠道=电话 反映对象=住户 XC-0003 内容=" in filed
     assert any("投诉办结  结论=属实 处理结果=" in line for line in shown)
     record = lines("complaint", "show", "C-0001", "--db", sample_db)
     resolved = next(line for line in record if line.startswith("2018-03-13T17:00:00+08:00"))

@@ -5,7 +5,6 @@ replayed as of any moment. Private fields are masked for whoever may not see the
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +13,7 @@ from starlette.routing import Route
 
 from domain.ruler import mask_id_number
 from domain.values import LEDGER_TZ
+from ledger.event_names import details
 from web import access, i18n
 from web.masking import ID_NUMBER, SEE_ALL, masked
 from web.nav import STAFF, Link
@@ -74,14 +74,6 @@ def _shown_time(value: str) -> str:
     )
 
 
-def _details(data: dict[str, Any]) -> str:
-    return " ".join(
-        f"{k}={v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)}"
-        for k, v in data.items()
-        if v is not None
-    )
-
-
 @page()
 def household(visit: Visit) -> Response:
     reads = visit.office.reads
@@ -106,7 +98,7 @@ def household(visit: Visit) -> Response:
             "label": i18n.event_label(e["type"], visit.lang),
             "occurred": _shown_time(e["occurred_at"]),
             "recorded": _shown_time(e["recorded_at"]),
-            "details": _details(e["data"]),
+            "details": details(e["data"], visit.lang),
         }
         for e in events
     ]
