@@ -172,10 +172,15 @@ def parse_text(value: Any, field: str, *, max_length: int = 2000, stored: bool =
     return text
 
 
+# What _CONTROL lets through in free text but not in one line: a tab, a line feed, and
+# Unicode's line and paragraph separators (str.splitlines breaks at every one).
+_BREAKS = re.compile("[\t\n\u2028\u2029]")
+
+
 def one_line(text: str, field: str) -> str:
     """text, if it is one line of valid Unicode with no control character (a tab or a
     line break included) and no bidirectional control: an id or a search as typed."""
-    if _CONTROL.search(text) or "\t" in text or "\n" in text or _BIDI.search(text):
+    if _CONTROL.search(text) or _BREAKS.search(text) or _BIDI.search(text):
         raise InvalidInput(f"{field} contains a control character; remove it.")
     try:
         text.encode("utf-8")

@@ -31,7 +31,7 @@ from ledger.commands import UnitOfWork
 from ledger.environment import StoreProblem, causes
 from ledger.identity_tables import CREDENTIALS, FAILURES, TOKENS, moment, read_moment
 from ledger.log.store import Cursor
-from ledger.session import LockedOut, NotAuthenticated, Session
+from ledger.session import LockedOut, NotAuthenticated, Session, WrongPassword
 
 TOKEN_LIFETIME = timedelta(hours=12)
 # Five failed logins for one staff id within 15 minutes refuse further attempts for 15
@@ -131,7 +131,7 @@ class Identity:
         stored = row[0] if row is not None else None
         if not _verifies(stored or _NOBODY, password) or stored is None:
             self._failed(staff, now)
-            raise NotAuthenticated(
+            raise WrongPassword(
                 f"wrong staff id or password for {staff}; check both, or ask an "
                 f"administrator to set your password (oneruler staff set-password {staff})."
             )

@@ -26,5 +26,9 @@ class NotAuthenticated(DomainError):
     password (exit 2 on the command line, 401 on the web)."""
 
 
+class WrongPassword(NotAuthenticated):
+    """The staff id is unknown or the password not theirs (and the failure counted)."""
+
+
 class LockedOut(DomainError):
     """Too many failed logins for a staff id (exit 1, 429 on the web)."""

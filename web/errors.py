@@ -39,7 +39,7 @@ UNEXPECTED = bilingual(
 # command line and the API say too, in English).
 _LEADS_ZH = {
     400: "填写有误，未作任何更改。",
-    401: "身份未能确认，请重新登录。",
+    401: "未能通过身份验证。",
     403: "您无权办理此事项，未作任何更改。",
     404: "未找到所查对象。",
     405: "请求方式不对。",
@@ -50,15 +50,26 @@ _LEADS_ZH = {
 }
 
 
-def for_people(message: str, status: int, lang: str) -> str:
+# The same for a page that was only read (nothing was to be changed).
+_READ_LEADS_ZH = {
+    400: "查询条件有误。",
+    403: "您无权查看此内容。",
+    409: "无法按此查询显示。",
+}
+
+
+def for_people(message: str, status: int, lang: str, *, reading: bool = False) -> str:
     """A refusal as a page in lang says it: in Chinese, the web's fixed sentences
-    translated, and the ledger's led by what kind of refusal it is."""
+    translated, and the ledger's led by what kind of refusal it is (reading: of a page
+    that was only read)."""
     if lang != "zh":
         return message
     fixed = _CHINESE.get(message)
     if fixed is not None:
         return fixed
-    lead = _LEADS_ZH.get(status, _LEADS_ZH[409] if status < 500 else "服务器发生错误。")
+    lead = (_READ_LEADS_ZH.get(status) if reading else None) or _LEADS_ZH.get(
+        status, _LEADS_ZH[409] if status < 500 else "服务器发生错误。"
+    )
     return f"{lead}说明：{message}"
 
 

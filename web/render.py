@@ -50,7 +50,9 @@ def page(
     lang = i18n.language(request)
     other = "en" if lang == "zh" else "zh"
     if status >= 400 and context.get("message"):  # a refusal, in the page's language
-        context = {**context, "message": for_people(context["message"], status, lang)}
+        reading = request.method in ("GET", "HEAD")
+        said = for_people(context["message"], status, lang, reading=reading)
+        context = {**context, "message": said}
     body = _env.get_template(template).render(
         {
             "t": i18n.translator(lang),

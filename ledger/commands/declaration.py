@@ -384,6 +384,8 @@ def parse_command(raw: Any, *, actor_required: bool = True) -> Command:
     command_id = raw["id"]
     if not isinstance(command_id, str) or len(command_id) > 200:
         raise InvalidInput("id must be a string of at most 200 characters.")
+    if not command_id.strip():
+        raise InvalidInput("id is empty; give the command's id.")
     one_line(command_id, "id")
     assert declaration is not None
     required = declaration.required

@@ -8,6 +8,7 @@ import http.client
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -184,3 +185,42 @@ def test_a_command_in_flight_when_the_stop_comes_is_answered_and_kept(
         assert ledger.recorder.max_notification_id() == (before or 0) + 1
     finally:
         ledger.close()
+
+
+def test_a_body_too_large_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    """On a real server: a body that declares more than the API reads, a chunked one
+    that goes past the limit, and any body sent without a token are answered while the
+    client still holds most of the body back (before, the server read a body whole and
+    then measured it: these requests waited for bytes never sent)."""
+    from web.api import MAX_BODY
+
+    db = str(tmp_path / "ledger.db")
+    load_sample(db)
+    ledger = open_ledger(db)
+    try:
+        token, _ = Identity(ledger).issue_token("s-001")
+    finally:
+        ledger.close()
+    server, base = start(db)
+    host, port = base.removeprefix("http://").split(":")
+
+    def answer(head: str, body: bytes) -> int:
+        """Send the head and the first part of a body, hold the rest back; the status."""
+        with socket.create_connection((host, int(port)), timeout=10) as connection:
+            connection.sendall(head.encode() + b"\r\n" + body)
+            status = connection.makefile("rb").readline()  # times out if it waits
+            return int(status.split()[1])
+
+    bearer = f"Authorization: Bearer {token}\r\n"
+    try:
+        declared = f"Content-Length: {50 * MAX_BODY}\r\n"
+        post = "POST /api/v1/commands HTTP/1.1\r\nHost: x\r\n"
+        assert answer(post + bearer + declared, b'{"id": ') == 400
+        assert answer(post + declared, b'{"id": ') == 401  # no token: not read at all
+        chunk = b"%x\r\n%s\r\n" % (65536, b" " * 65536)
+        chunked = "Transfer-Encoding: chunked\r\n"
+        assert answer(post + bearer + chunked, chunk * (MAX_BODY // 65536 + 2)) == 400
+    finally:
+        server.send_signal(signal.SIGTERM)
+        _, errors = stopped(server)
+    assert server.returncode == 0, errors

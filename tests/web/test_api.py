@@ -158,6 +158,11 @@ def stored(client: TestClient) -> int:
         ("p-\u0000x", "id contains a control character; remove it."),
         ("p\n-3", "id contains a control character; remove it."),
         ("p-\u202e3", "id contains a control character; remove it."),
+        ("x\u2028y", "id contains a control character; remove it."),
+        ("xy\u2029", "id contains a control character; remove it."),
+        ("xy\n", "id contains a control character; remove it."),
+        ("p-\r", "id contains a control character; remove it."),
+        ("  ", "id is empty; give the command's id."),
         ("p-\ud800", "id is not valid Unicode text; check its encoding."),
     ],
 )
@@ -174,7 +179,9 @@ def test_a_command_id_that_is_not_one_line_of_text_is_400(
     assert stored(app) == before
 
 
-def test_a_body_over_the_limit_is_400_and_never_read_whole(app: TestClient) -> None:
+def test_a_body_over_the_limit_is_400_and_appends_nothing(app: TestClient) -> None:
+    """The statuses and the sentence, declared and chunked (that the server answers
+    before reading such a body is tested on a real server: tests/e2e/test_serve.py)."""
     from web.api import MAX_BODY, TOO_LARGE
 
     before = stored(app)
@@ -183,14 +190,14 @@ def test_a_body_over_the_limit_is_400_and_never_read_whole(app: TestClient) -> N
     declared = app.post("/api/v1/commands", content=big, headers=headers)
     assert (declared.status_code, error_of(declared)) == (400, TOO_LARGE)
 
-    # Without a declared length (chunked): read only up to the limit.
+    # Without a declared length (chunked).
     def chunks() -> Any:
         for start in range(0, len(big), 65536):
             yield big[start : start + 65536]
 
     chunked = app.post("/api/v1/commands", content=chunks(), headers=headers)
     assert (chunked.status_code, error_of(chunked)) == (400, TOO_LARGE)
-    # Without a token, refused before the body is read.
+    # Without a token.
     anonymous = app.post("/api/v1/commands", content=big)
     assert anonymous.status_code == 401
     assert stored(app) == before

@@ -43,6 +43,7 @@ def test_a_household_page_replays_as_of_a_moment(app: TestClient) -> None:
     assert "was not yet registered" in before.text
     bad = app.get("/households/XC-0001?as_of=someday")
     assert bad.status_code == 400
+    assert "查询条件有误。说明：" in bad.text  # a page only read changed nothing to say so
 
 
 def test_a_complaint_shows_on_its_households_page_as_it_stood(app: TestClient) -> None:

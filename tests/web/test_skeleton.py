@@ -156,6 +156,25 @@ def test_an_unexpected_failure_is_one_sentence_and_500(sample_url: str) -> None:
         assert "secret details" not in answer.text
 
 
+def test_a_suspended_staff_member_is_told_so_not_that_the_password_is_wrong(
+    app: TestClient,
+) -> None:
+    """The right password of a suspended member: the page says the suspension (before
+    this was caught as a wrong password, which a new password cannot mend)."""
+    from tests.integration.test_identity import suspend
+
+    set_password(app, "s-040")
+    suspend(app.app.state.office.ledger, "s-040")  # type: ignore[attr-defined]
+    form = app.get("/login")
+    answer = app.post(
+        "/login", data={"csrf": csrf_of(form.text), "staff": "s-040", "password": PASSWORD}
+    )
+    assert answer.status_code == 401
+    assert "s-040 is suspended (since 2018-03-20T10:00:00+08:00: 调查期间停职)" in answer.text
+    assert "工号或密码不正确" not in answer.text
+    assert SESSION_COOKIE not in app.cookies
+
+
 def test_too_many_failed_logins_on_the_page_is_429(app: TestClient) -> None:
     set_password(app, "s-040")
     for _ in range(5):

@@ -8,7 +8,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from domain.errors import DomainError, InvalidInput
-from ledger.session import NotAuthenticated
+from ledger.session import WrongPassword
 from web import sessions
 from web.errors import bilingual, sentence, status_of
 from web.nav import STAFF, Link
@@ -77,7 +77,7 @@ def login(visit: Visit) -> Response:
         return _login_form(visit, 400, GIVE_BOTH)
     try:
         token, _ = visit.office.identity.login(staff, password, idle=visit.settings.idle)
-    except NotAuthenticated:
+    except WrongPassword:
         return _login_form(visit, 401, WRONG_LOGIN)
     except DomainError as refused:
         return _login_form(visit, status_of(refused), sentence(refused))
@@ -115,7 +115,7 @@ def change_password(visit: Visit) -> Response:
         assert isinstance(current, str) and isinstance(new, str)
         try:
             visit.office.identity.check_password(staff, current)
-        except NotAuthenticated:
+        except WrongPassword:
             raise InvalidInput(WRONG_CURRENT) from None
         visit.office.identity.set_password(staff, new, visit.session)
     except DomainError as refused:
