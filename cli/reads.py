@@ -211,7 +211,7 @@ POLICY_SECTIONS_ZH = {
     "incentives": "奖励",
     "required_documents": "所需材料",
     "deadlines": "办理期限",
-    "block_payout_on_open_complaint": "未结举报暂停付款",
+    "block_payout_on_open_complaint": "未结投诉暂停支付",
     "effective": "施行日期",
     "title": "标题",
 }

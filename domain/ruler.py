@@ -276,7 +276,7 @@ class Quantities:
             else "无理由，也无批准记录"
         )
         return (
-            f"{household} 的评估 {self.valuation} 计价的房屋面积与摸底调查不符："
+            f"{household} 的评估 {self.valuation} 计价的房屋面积与入户调查不符："
             f"{'；'.join(self.differences_zh)}；{why}。"
         )
 

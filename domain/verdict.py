@@ -292,7 +292,7 @@ def _summary(
             f"{h} was not measured by the same ruler as its peers: its "
             f"valuation prices other building areas than its survey measured; what sets it "
             f"apart: {apart} (see the findings).",
-            f"{h} 与同类住户不是用同一把尺子量的：其评估计价的房屋面积与摸底调查测量的不符；"
+            f"{h} 与同类住户不是用同一把尺子量的：其评估计价的房屋面积与入户调查测量的不符；"
             f"不同之处：{apart_zh}（详见各项说明）。",
         )
     if same_ruler:

@@ -43,7 +43,7 @@ EVENTS: dict[str, tuple[str, str]] = {
     "Staff.Reinstated": ("工作人员复职", "staff reinstated"),
     "Account.PasswordSet": ("设置密码", "password set"),
     "Account.PasswordReset": ("重置密码", "password reset"),
-    "PayoutIndex.Indexed": ("登记付款编号", "payout indexed"),
+    "PayoutIndex.Indexed": ("登记支付编号", "payout indexed"),
     "BankReferenceIndex.Indexed": ("登记银行流水号", "bank reference indexed"),
 }
 
@@ -86,7 +86,7 @@ FIELDS_ZH = {
     "note": "备注",
     "notes": "备注",
     "outcome": "处理结果",
-    "payout": "付款编号",
+    "payout": "支付编号",
     "policy": "补偿方案",
     "policy_version": "方案版本",
     "quantity_deviation": "面积偏离",

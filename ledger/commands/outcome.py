@@ -191,7 +191,7 @@ def _published(body: Any, _events: Sequence[Recorded], _ledger: Ledger | None, z
     policy = getattr(document, "policy", None) or document.get("policy")
     version = getattr(document, "version", None) or document.get("version")
     if zh:
-        return f"已公布补偿方案 {policy} 第 {version} 版"
+        return f"已发布补偿方案 {policy} 第 {version} 版"
     return f"published policy {policy} version {version}"
 
 

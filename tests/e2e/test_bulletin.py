@@ -145,7 +145,7 @@ def test_the_table_holds_the_figures_of_report_groups(db: str, tmp_path: Path, d
     head, *body = parsed.tables["groups"]
     assert head == [
         *("工作组", "名称", "户数", "已摸底", "已评估", "已签约", "签约率"),
-        *("档案完整", "已付清", "未结举报"),
+        *("档案完整", "已付清", "未结投诉"),
     ]
     figures = COLUMNS[1:]
     rows = [

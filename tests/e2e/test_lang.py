@@ -49,7 +49,7 @@ def write(db: str, actor: str, *args: str) -> None:
 def test_late_entries_in_chinese(sample_db: str) -> None:
     shown = lines("report", "late-entries", "--db", sample_db)
     assert shown[1].split() == [
-        "序号", "事件", "户号", "举报编号", "发生时间", "记录时间", "经办人", "录入人", "迟录天数"
+        "序号", "事件", "户号", "投诉编号", "发生时间", "记录时间", "经办人", "录入人", "迟录天数"
     ]  # fmt: skip
     assert shown[3].startswith("1     发布补偿方案    -        -         2018-03-01T08:00:00+08:00")
     registered = next(line for line in shown if line.startswith("15 "))
@@ -95,7 +95,7 @@ def test_consistency_sections_in_chinese(sample_db: str) -> None:
     assert "  已记录 2018-03-11T14:30:00+08:00  s-001" in shown[deviation + 3]
     acts = shown.index("approvals and money acts entered on someone else's behalf: 3")
     assert [line.split()[0] for line in shown[acts + 3 : acts + 6]] == [
-        "批准偏离", "确认付款", "办结举报"
+        "批准偏离", "确认支付", "办结投诉"
     ]  # fmt: skip
     assert not any("recorded 20" in line for line in shown)
 
@@ -149,7 +149,7 @@ def test_household_history_in_chinese(sample_db: str) -> None:
         "应补偿额=351100.00 评估编号=V-0001 补偿方案=XC-2018 方案版本=1"
     )
     assert "上传材料  材料=身份证 sha256=" in shown[6]
-    assert shown[-2].endswith("确认支付  付款编号=P-0001 银行流水号=ICBC-20180312-0001")
+    assert shown[-2].endswith("确认支付  支付编号=P-0001 银行流水号=ICBC-20180312-0001")
     assert shown[-1].endswith("s-001（admin 代录）  腾退")
     assert not any("Household." in line or "entered by" in line for line in shown)
 

@@ -513,9 +513,9 @@ def test_an_unknown_complaint_is_said_in_one_sentence(sample_db: str) -> None:
         (("household", "history", "XC-0001"), ["发生时间", "经办人", "事件"]),
         (("dispute", "XC-0002"), ["类别", "单价"]),
         (("report", "consistency"), ["户号", "协议金额", "批准人"]),
-        (("complaint", "list"), ["举报编号", "已办结", "属实"]),
-        (("complaint", "show", "C-0001"), ["举报编号  C-0001", "状态", "已办结"]),
-        (("payout", "list"), ["付款编号", "已付清"]),
+        (("complaint", "list"), ["投诉编号", "已办结", "属实"]),
+        (("complaint", "show", "C-0001"), ["投诉编号  C-0001", "状态", "已办结"]),
+        (("payout", "list"), ["支付编号", "已付清"]),
         (("household", "search", "XC-0001"), ["户号", "已付清"]),
     ],
 )

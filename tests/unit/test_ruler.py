@@ -617,7 +617,7 @@ def test_the_verdict_of_areas_priced_other_than_surveyed_a_review_and_peers_in_b
         "(see the findings)."
     )
     assert verdict.summary_zh == (
-        "H1 与同类住户不是用同一把尺子量的：其评估计价的房屋面积与摸底调查测量的不符；"
+        "H1 与同类住户不是用同一把尺子量的：其评估计价的房屋面积与入户调查测量的不符；"
         "不同之处：计价面积与调查不符、复核（详见各项说明）。"
     )
     assert [f.text for f in verdict.findings] == [
@@ -632,7 +632,7 @@ def test_the_verdict_of_areas_priced_other_than_surveyed_a_review_and_peers_in_b
         "appraised values, not rates.",
     ]
     assert [f.text_zh for f in verdict.findings] == [
-        "H1 的评估 V-0002 计价的房屋面积与摸底调查不符：building:brick_concrete 计价 100 m²，"
+        "H1 的评估 V-0002 计价的房屋面积与入户调查不符：building:brick_concrete 计价 100 m²，"
         "调查 98.00 m²；building:simple 未计价，调查 12.00 m²；理由：测量复核后按实测面积计价"
         "（经 sup-1 批准）。",
         "评估 V-0002（app-2 于 2018-03-10T15:00:00+08:00 录入）复核评估 V-0001："
@@ -658,6 +658,6 @@ def test_a_quantities_finding_without_a_reason_says_so_in_both_languages() -> No
         "98.00 m² surveyed; with no reason or approval on record."
     )
     assert quantities.text_zh("H1") == (
-        "H1 的评估 V-0002 计价的房屋面积与摸底调查不符：building:brick_concrete 计价 100 m²，"
+        "H1 的评估 V-0002 计价的房屋面积与入户调查不符：building:brick_concrete 计价 100 m²，"
         "调查 98.00 m²；无理由，也无批准记录。"
     )

@@ -26,7 +26,7 @@ def test_a_household_page_shows_its_state_timeline_and_who_entered_what(app: Tes
     # What each event holds, in the page's language.
     assert '<td class="details">户号=XC-0001 工作组=G01 村=一村 户主=张三 ' in text
     assert '<td class="details">材料=身份证 sha256=' in text
-    assert '<td class="details">付款编号=P-0001 银行流水号=ICBC-20180312-0001</td>' in text
+    assert '<td class="details">支付编号=P-0001 银行流水号=ICBC-20180312-0001</td>' in text
     english = app.get("/households/XC-0001?lang=en").text
     assert '<td class="details">household=XC-0001 group=G01 village=一村 head=张三 ' in english
 
