@@ -7,6 +7,7 @@ from __future__ import annotations
 import click
 
 from cli import groups
+from cli.labels import word
 from cli.options import db_option, json_option, lang_option, print_json, reads_at, translate_errors
 from cli.render import speaking, table
 from projections.household_search import STATUSES
@@ -36,7 +37,7 @@ def search(
         print_json(document)
         return
     if not document["households"]:
-        click.echo(_none_found(text, group, status))
+        click.echo(_none_found(text, group, status, lang))
         return
     with speaking(lang):
         table(
@@ -46,8 +47,13 @@ def search(
         )  # fmt: skip
 
 
-def _none_found(text: str, group: str | None, status: str | None) -> str:
+def _none_found(text: str, group: str | None, status: str | None, lang: str) -> str:
     """What an empty search says: what was looked for, as given."""
+    if lang == "zh":
+        where_zh = f"工作组 {group} 中" if group is not None else ""
+        stage_zh = f"{word(status, lang)}的" if status is not None else ""
+        found = f"“{text.strip()}”" if text.strip() else ""
+        return f"{where_zh}没有找到{found}{'相符的' if found else ''}{stage_zh}住户。"
     where = f" in group {group}" if group is not None else ""
     stage = f" {status}" if status is not None else ""
     if not text.strip():

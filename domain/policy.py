@@ -48,6 +48,34 @@ DEFAULT_RESOLVE_DAYS = 15
 DEFAULT_LATE_ENTRY_DAYS = 3
 
 
+# What people call the structure types and the items of the published policies, in
+# Chinese and in English (the Chinese verdict, the pages); an item a policy adds later is
+# named by its key until it is named here.
+STRUCTURES: dict[str, tuple[str, str]] = {
+    "brick_concrete": ("砖混结构", "brick and concrete"),
+    "brick_wood": ("砖木结构", "brick and wood"),
+    "simple": ("简易结构", "simple"),
+}
+ITEM_NAMES: dict[str, tuple[str, str]] = {
+    **{f"building:{s}": (f"房屋（{zh}）", f"building, {en}") for s, (zh, en) in STRUCTURES.items()},
+    "land:homestead": ("宅基地", "homestead land"),
+    "moving": ("搬迁费", "moving"),
+    "temporary_resettlement": ("临时安置费", "temporary resettlement"),
+    "early_signing": ("提前签约奖励", "early signing"),
+    "well": ("水井", "well"),
+}
+
+
+def item_zh(item: str) -> str:
+    """An item's Chinese name (its key if it has none)."""
+    return ITEM_NAMES.get(item, (item, item))[0]
+
+
+def structure_zh(structure: str) -> str:
+    """A structure type's Chinese name (its key if it has none)."""
+    return STRUCTURES.get(structure, (structure, structure))[0]
+
+
 @dataclass(frozen=True)
 class Incentive:
     """A fixed amount for households that sign by a deadline."""

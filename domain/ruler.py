@@ -10,7 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from domain.errors import RuleViolation
-from domain.policy import Entitlement, Incentive, Item, Line, PolicyVersion, entitlement
+from domain.policy import Entitlement, Incentive, Item, Line, PolicyVersion, entitlement, item_zh
 from domain.values import ZERO, format_yuan, to_fen
 
 BUILDING = "building:"
@@ -203,7 +203,7 @@ def describe_changes(changes: Iterable[Change]) -> str:
 def describe_changes_zh(changes: Iterable[Change]) -> str:
     """The same phrase in Chinese: "building:brick_concrete 3200.00 → 3300.00"."""
     return "；".join(
-        f"{c.name} {c.old or '（无）'} → {c.new or '（无）'}"
+        f"{item_zh(c.name)} {c.old or '（无）'} → {c.new or '（无）'}"
         if c.section != "required_documents"
         else f"{c.name} {'新增' if c.old is None else '删除'}"
         for c in changes
@@ -405,7 +405,9 @@ class ItemChange:
     def text_zh(self) -> str:
         before = "（无）" if self.before is None else str(self.before)
         after = "（无）" if self.after is None else str(self.after)
-        return f"{self.item} {before} → {after}" + (" m²" if self.unit == "quantity" else "")
+        return f"{item_zh(self.item)} {before} → {after}" + (
+            " m²" if self.unit == "quantity" else ""
+        )
 
 
 def item_changes(before: Iterable[Item], after: Iterable[Item]) -> tuple[ItemChange, ...]:

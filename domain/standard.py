@@ -11,7 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from domain.errors import NotFound, RuleViolation
-from domain.policy import Entitlement, Item
+from domain.policy import Entitlement, Item, item_zh
 from domain.values import format_yuan
 
 BUILDING = "building:"
@@ -81,7 +81,7 @@ def building_differences_zh(areas: dict[str, Decimal], items: Sequence[Item]) ->
     for structure, got, measured in _building_gaps(areas, items):
         shown = "未计价" if got is None else f"计价 {got} m²"
         surveyed = "调查中没有" if measured is None else f"调查 {measured} m²"
-        said.append(f"{BUILDING}{structure} {shown}，{surveyed}")
+        said.append(f"{item_zh(BUILDING + structure)} {shown}，{surveyed}")
     return said
 
 

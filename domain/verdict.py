@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from domain.policy import PolicyVersion
+from domain.policy import PolicyVersion, item_zh, structure_zh
 from domain.ruler import (
     BUILDING,
     Pricing,
@@ -68,7 +68,9 @@ def _rate_text(rates: Mapping[str, Decimal]) -> str:
 
 
 def _rate_text_zh(rates: Mapping[str, Decimal]) -> str:
-    return "、".join(f"{item} {format_yuan(rate)} 元" for item, rate in sorted(rates.items()))
+    return "、".join(
+        f"{item_zh(item)} {format_yuan(rate)} 元" for item, rate in sorted(rates.items())
+    )
 
 
 def _count(n: int, noun: str) -> str:
@@ -80,8 +82,17 @@ def _signed(amount: Decimal) -> str:
 
 
 def _of_zh(k: int, n: int) -> str:
-    """ "5 户同类住户中有 2 户", or "5 户同类住户全部" when it is all of them."""
-    return f"{n} 户同类住户全部" if k == n else f"{n} 户同类住户中有 {k} 户"
+    """ "5 户同类住户中有 2 户"; "5 户同类住户全部", "唯一的 1 户同类住户" when it is all
+    of them; "5 户同类住户中没有一户" when none."""
+    if k == n:
+        return "唯一的 1 户同类住户" if n == 1 else f"{n} 户同类住户全部"
+    return f"{n} 户同类住户中没有一户" if k == 0 else f"{n} 户同类住户中有 {k} 户"
+
+
+def _incentive_zh(name: str) -> str:
+    """An incentive by its Chinese name ("提前签约奖励"), or its key and the word."""
+    named = item_zh(name)
+    return named if named != name else f"{name} 奖励"
 
 
 def _version_zh(policy: str, version: int) -> str:
@@ -132,7 +143,7 @@ def verdict(
             f"{item} {format_yuan(this)} against {format_yuan(that)}" for item, this, that in apart
         )
         per_unit_zh = "，".join(
-            f"{item} 本户 {format_yuan(this)} 元、对方 {format_yuan(that)} 元"
+            f"{item_zh(item)} 本户 {format_yuan(this)} 元、对方 {format_yuan(that)} 元"
             for item, this, that in apart
         )
         detail = f"{differ}{'; per m² ' + per_unit if per_unit else ''}"
@@ -223,7 +234,7 @@ def verdict(
                     f"is for agreements signed by {deadline}; "
                     f"{own.household} was priced {when}after it, while {len(got)} of "
                     f"{n} peers signed in time.",
-                    f"{incentive.name} 奖励（{format_yuan(incentive.amount)} 元）限于 "
+                    f"{_incentive_zh(incentive.name)}（{format_yuan(incentive.amount)} 元）限于 "
                     f"{deadline} 前签订的协议；{own.household} {when_zh}已过期限，"
                     f"而 {_of_zh(len(got), n)}按时签约。",
                     own=True,
@@ -275,13 +286,14 @@ def _summary(
 ) -> tuple[str, str]:
     """The summary in English and in Chinese."""
     names = sorted(s.removeprefix(BUILDING) for s in own.structures)
-    structures, structures_zh = ", ".join(names) or "none", "、".join(names) or "无"
+    structures = ", ".join(names) or "none"
+    structures_zh = "、".join(structure_zh(n) for n in names) or "无"
     h = own.household
     if not peers:
         return (
             f"{h} has no peers (no other valued household of its village with "
             f"the structure types {structures}); there is nobody to compare it with.",
-            f"{h} 没有同类住户（本村没有其他已评估、房屋结构同为 {structures_zh} 的住户），"
+            f"{h} 没有同类住户（本村没有其他已评估、房屋结构同为{structures_zh}的住户），"
             "无从比较。",
         )
     kinds = sorted({f.kind for f in findings if f.own}, key=lambda k: k.replace("_", " "))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
+from domain.policy import ITEM_NAMES
 from ledger.event_names import event_name
 
 LANGUAGES = ("zh", "en")
@@ -165,25 +166,19 @@ TERMS: dict[str, tuple[str, str]] = {
     "valuation_report": ("评估报告", "valuation report"),
     "agreement": ("补偿协议", "agreement"),
     "bank_account": ("银行账户", "bank account"),
-    # a line of an entitlement, by kind, and the items of the sample policy (a policy's
-    # own items are named as it names them)
+    # a line of an entitlement, by kind, and the items the policies price (domain/policy.py;
+    # an item not named there is shown by its key)
     "rate": ("按面积计价", "rate × quantity"),
     "appraised": ("评估作价", "appraised"),
     "per_household": ("按户补助", "per household"),
     "incentive": ("奖励", "incentive"),
-    "building:brick_concrete": ("房屋（砖混结构）", "building, brick and concrete"),
-    "building:brick_wood": ("房屋（砖木结构）", "building, brick and wood"),
-    "building:simple": ("房屋（简易结构）", "building, simple"),
-    "land:homestead": ("宅基地", "homestead land"),
-    "moving": ("搬迁费", "moving"),
-    "temporary_resettlement": ("临时安置费", "temporary resettlement"),
-    "early_signing": ("提前签约奖励", "early signing"),
-    "well": ("水井", "well"),
+    **ITEM_NAMES,
     # a step of a household's pricing record
     "survey": ("入户调查", "survey"),
     "valuation": ("评估", "valuation"),
     "review": ("复核", "review"),
     "void": ("作废协议", "agreement voided"),
+    "signing": ("签订协议", "agreement signed"),  # the step "agreement" (a document's kind too)
 }
 
 

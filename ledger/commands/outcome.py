@@ -257,7 +257,7 @@ _SENTENCES: dict[str, Sentence] = {
     "reopen_complaint": _simple("reopened complaint {b.complaint}", "已重新打开投诉 {b.complaint}"),
     "request_payout": _simple(
         "requested payout {b.payout} of {b.amount} yuan to {b.household}",
-        "已申请向 {b.household} 支付 {b.amount} 元（支付单 {b.payout}）",
+        "已申请向 {b.household} 支付 {b.amount} 元（支付编号 {b.payout}）",
     ),
     "confirm_payout": _confirmed,
     "suspend_staff": _simple("suspended {b.staff}", "已停用工作人员 {b.staff}"),

@@ -187,6 +187,12 @@ def test_filters_naming_something_unknown_are_refused_as_show_refuses(sample_db:
     assert (none.exit_code, none.stdout) == (0, "no paid household found in group G02\n")
     nobody = oneruler("household", "search", "龚某", "--group", "G01", "--db", sample_db)
     assert (nobody.exit_code, nobody.stdout) == (0, "no household found for 龚某 in group G01\n")
+    said = oneruler("household", "search", "龚某", "--group", "G01", "--lang", "zh",
+                    "--db", sample_db)  # fmt: skip
+    assert said.stdout == "工作组 G01 中没有找到“龚某”相符的住户。\n"
+    said = oneruler("household", "search", "", "--group", "G02", "--status", "paid",
+                    "--lang", "zh", "--db", sample_db)  # fmt: skip
+    assert said.stdout == "工作组 G02 中没有找到已付清的住户。\n"
 
 
 # --- 6. an ID number is searched in the form it is kept in -----------------------------------

@@ -184,6 +184,14 @@ def test_a_disputes_verdict_and_findings_in_chinese(sample_db: str) -> None:
     assert document["verdict"]["summary_zh"] == shown[-2].removeprefix("结论：")
     assert [f["text_zh"] for f in document["verdict"]["findings"]] == [shown[-1][2:]]
     assert [f["text"] for f in document["verdict"]["findings"]] == [english[-1][2:]]
+    # Items by their Chinese names; its only peer said so.
+    same = lines("dispute", "XC-0001", "--db", sample_db)
+    assert same[-2] == (
+        "结论：XC-0001 与其 1 户同类住户用同一把尺子计价：补偿方案 XC-2018 第 1 版，"
+        "各计价项目每平方米单价相同（房屋（砖混结构） 3200.00 元、宅基地 500.00 元；"
+        "唯一的 1 户同类住户单价与之完全相同），且无偏离标准，也无复核。其每平方米建筑面积的"
+        "应补偿额与同类住户的差别，只来自土地面积、评估项目、每户固定补助和奖励，而不是单价。"
+    )
 
 
 def test_every_event_the_ledger_records_has_a_chinese_name() -> None:

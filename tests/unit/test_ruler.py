@@ -507,7 +507,7 @@ def test_the_verdict_of_a_household_priced_like_its_peers_in_chinese() -> None:
     verdict = judge(own, peers, {("XC-2018", 1): POLICY})
     assert verdict.summary_zh == (
         "H1 与其 4 户同类住户用同一把尺子计价：补偿方案 XC-2018 第 1 版，各计价项目每平方米"
-        "单价相同（building:brick_concrete 3200.00 元、land:homestead 500.00 元；4 户同类住户"
+        "单价相同（房屋（砖混结构） 3200.00 元、宅基地 500.00 元；4 户同类住户"
         "全部单价与之完全相同），且无偏离标准，也无复核。其每平方米建筑面积的应补偿额与"
         "同类住户的差别，只来自土地面积、评估项目、每户固定补助和奖励，而不是单价。"
     )
@@ -531,8 +531,8 @@ def test_the_verdict_names_the_version_the_rates_and_the_deviation_in_chinese() 
     )
     assert [f.text_zh for f in verdict.findings] == [
         "H1 按补偿方案 XC-2018 第 1 版计价；3 户同类住户全部（H2、H3、H4）按补偿方案 "
-        "XC-2018 第 2 版计价，两版单价不同：building:brick_concrete 3200.00 → 3300.00；"
-        "每平方米单价 building:brick_concrete 本户 3200.00 元、对方 3300.00 元。",
+        "XC-2018 第 2 版计价，两版单价不同：房屋（砖混结构） 3200.00 → 3300.00；"
+        "每平方米单价 房屋（砖混结构） 本户 3200.00 元、对方 3300.00 元。",
         "H1 协议金额 459000.00 元，比应补偿额 454000.00 元多 5000.00 元，偏离标准；"
         "理由：低保困难户生活补助（经 sup-1 批准）。",
     ]
@@ -541,7 +541,7 @@ def test_the_verdict_names_the_version_the_rates_and_the_deviation_in_chinese() 
 def test_a_household_with_no_peers_is_told_so_in_chinese() -> None:
     verdict = judge(_priced("H1", POLICY, "100"), [], {("XC-2018", 1): POLICY})
     assert verdict.summary_zh == (
-        "H1 没有同类住户（本村没有其他已评估、房屋结构同为 brick_concrete 的住户），无从比较。"
+        "H1 没有同类住户（本村没有其他已评估、房屋结构同为砖混结构的住户），无从比较。"
     )
 
 
@@ -554,14 +554,14 @@ def test_the_verdict_names_the_peers_in_the_minority_and_a_missed_incentive_in_c
     verdict = judge(own, peers, {("XC-2018", 1): POLICY, ("XC-2018", 2): newer}, priced_at=late)
     assert verdict.summary_zh == (
         "H1 与其 3 户同类住户用同一把尺子计价：补偿方案 XC-2018 第 2 版，各计价项目每平方米"
-        "单价相同（building:brick_concrete 3300.00 元；3 户同类住户中有 0 户单价与之完全相同），"
+        "单价相同（房屋（砖混结构） 3300.00 元；3 户同类住户中没有一户单价与之完全相同），"
         "且无偏离标准；其金额的不同之处：奖励（详见各项说明）。"
     )
     assert [f.text_zh for f in verdict.findings] == [
         "3 户同类住户中有 1 户（H2）按补偿方案 XC-2018 第 1 版计价，而不是 H1 及多数同类住户"
-        "所用的补偿方案 XC-2018 第 2 版，两版单价不同：building:brick_concrete 3300.00 → "
-        "3200.00；每平方米单价 building:brick_concrete 本户 3300.00 元、对方 3200.00 元。",
-        "early_signing 奖励（20000.00 元）限于 2018-03-31T23:59:59+08:00 前签订的协议；H1 于 "
+        "所用的补偿方案 XC-2018 第 2 版，两版单价不同：房屋（砖混结构） 3300.00 → "
+        "3200.00；每平方米单价 房屋（砖混结构） 本户 3300.00 元、对方 3200.00 元。",
+        "提前签约奖励（20000.00 元）限于 2018-03-31T23:59:59+08:00 前签订的协议；H1 于 "
         "2018-04-02T09:00:00+08:00 计价，已过期限，而 3 户同类住户中有 2 户按时签约。",
     ]
 
@@ -632,11 +632,11 @@ def test_the_verdict_of_areas_priced_other_than_surveyed_a_review_and_peers_in_b
         "appraised values, not rates.",
     ]
     assert [f.text_zh for f in verdict.findings] == [
-        "H1 的评估 V-0002 计价的房屋面积与入户调查不符：building:brick_concrete 计价 100 m²，"
-        "调查 98.00 m²；building:simple 未计价，调查 12.00 m²；理由：测量复核后按实测面积计价"
+        "H1 的评估 V-0002 计价的房屋面积与入户调查不符：房屋（砖混结构） 计价 100 m²，"
+        "调查 98.00 m²；房屋（简易结构） 未计价，调查 12.00 m²；理由：测量复核后按实测面积计价"
         "（经 sup-1 批准）。",
         "评估 V-0002（app-2 于 2018-03-10T15:00:00+08:00 录入）复核评估 V-0001："
-        "building:brick_concrete 98.00 → 100 m²；well 1000 → （无）；应补偿额变动 +5400.00 元"
+        "房屋（砖混结构） 98.00 → 100 m²；水井 1000 → （无）；应补偿额变动 +5400.00 元"
         "（445600.00 元 → 451000.00 元）；单价未变。",
         "同类住户 H2 的协议金额比其应补偿额少 4000.00 元，偏离标准；理由：hardship"
         "（经 sup-2 批准）。",
@@ -658,6 +658,6 @@ def test_a_quantities_finding_without_a_reason_says_so_in_both_languages() -> No
         "98.00 m² surveyed; with no reason or approval on record."
     )
     assert quantities.text_zh("H1") == (
-        "H1 的评估 V-0002 计价的房屋面积与入户调查不符：building:brick_concrete 计价 100 m²，"
+        "H1 的评估 V-0002 计价的房屋面积与入户调查不符：房屋（砖混结构） 计价 100 m²，"
         "调查 98.00 m²；无理由，也无批准记录。"
     )

@@ -92,6 +92,7 @@ def test_the_dispute_page_shows_line_items_peers_and_the_verdict(app: TestClient
     ), page
     assert "<td>按户补助</td><td>临时安置费</td>" in page
     assert "<td>入户调查</td>" in page and "<td>评估</td>" in page  # the record's steps
+    assert "<td>签订协议</td>" in page
     english = text(app.get("/dispute?household=XC-0002&lang=en"))
     assert "<td>rate × quantity</td><td>building, brick and concrete</td>" in english
     assert 'href="/dispute?household=XC-0001"' in page  # its peer
