@@ -306,6 +306,7 @@ class Line:
     quantity: Decimal | None = None
     rate: Decimal | None = None
     condition: str | None = None
+    condition_zh: str | None = None  # the same, in Chinese
 
 
 @dataclass(frozen=True)
@@ -338,6 +339,7 @@ def entitlement(items: Sequence[Item], policy: PolicyVersion, signed_at: datetim
                     incentive.name,
                     incentive.amount,
                     condition=f"signed by {incentive.signed_by.isoformat()}",
+                    condition_zh=f"{incentive.signed_by.isoformat()} 前签约",
                 )
             )
     total = ZERO

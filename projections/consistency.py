@@ -261,6 +261,7 @@ def line_data(line: Line) -> dict[str, str | None]:
         "rate": number(line.rate),
         "amount": format_yuan(line.amount),
         "condition": line.condition,
+        "condition_zh": line.condition_zh,
     }
 
 

@@ -220,6 +220,7 @@ def dispute(
                 "name": i.name,
                 "amount": format_yuan(i.amount),
                 "condition": f"signed by {i.signed_by.isoformat()}",
+                "condition_zh": f"{i.signed_by.isoformat()} 前签约",
             }
             for i in missed
         ],

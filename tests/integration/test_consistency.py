@@ -358,6 +358,7 @@ def test_dispute_of_the_household_under_the_older_version_by_hand(ledger: Ledger
             "rate": "3200.00",
             "amount": "320000.00",
             "condition": None,
+            "condition_zh": None,
         },
         {
             "kind": "rate",
@@ -366,6 +367,7 @@ def test_dispute_of_the_household_under_the_older_version_by_hand(ledger: Ledger
             "rate": "500.00",
             "amount": "100000.00",
             "condition": None,
+            "condition_zh": None,
         },
         {
             "kind": "per_household",
@@ -374,6 +376,7 @@ def test_dispute_of_the_household_under_the_older_version_by_hand(ledger: Ledger
             "rate": None,
             "amount": "2000.00",
             "condition": None,
+            "condition_zh": None,
         },
         {
             "kind": "per_household",
@@ -382,6 +385,7 @@ def test_dispute_of_the_household_under_the_older_version_by_hand(ledger: Ledger
             "rate": None,
             "amount": "12000.00",
             "condition": None,
+            "condition_zh": None,
         },
         {
             "kind": "incentive",
@@ -390,6 +394,7 @@ def test_dispute_of_the_household_under_the_older_version_by_hand(ledger: Ledger
             "rate": None,
             "amount": "20000.00",
             "condition": "signed by 2018-03-31T23:59:59+08:00",
+            "condition_zh": "2018-03-31T23:59:59+08:00 前签约",
         },
     ]
     assert d["entitlement"] == "454000.00"

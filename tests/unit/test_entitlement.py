@@ -76,7 +76,8 @@ def test_the_lines_say_what_each_part_is() -> None:
         Line("per_household", "moving", Decimal("2000.00")),
         Line("per_household", "temporary_resettlement", Decimal("12000.00")),
         Line("incentive", "early_signing", Decimal("20000.00"),
-             condition="signed by 2018-03-31T23:59:59+08:00"),
+             condition="signed by 2018-03-31T23:59:59+08:00",
+             condition_zh="2018-03-31T23:59:59+08:00 前签约"),
     )  # fmt: skip
 
 

@@ -91,6 +91,7 @@ def test_the_dispute_page_shows_line_items_peers_and_the_verdict(app: TestClient
         page,
     ), page
     assert "<td>按户补助</td><td>临时安置费</td>" in page
+    assert "<td>2018-03-31T23:59:59+08:00 前签约</td>" in page  # the incentive's condition
     assert "<td>入户调查</td>" in page and "<td>评估</td>" in page  # the record's steps
     assert "<td>签订协议</td>" in page
     english = text(app.get("/dispute?household=XC-0002&lang=en"))
