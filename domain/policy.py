@@ -66,6 +66,18 @@ ITEM_NAMES: dict[str, tuple[str, str]] = {
 }
 
 
+# The documents a policy may require in a household's file.
+DOCUMENT_NAMES: dict[str, tuple[str, str]] = {
+    "id_card": ("身份证", "ID card"),
+    "hukou": ("户口簿", "household register"),
+    "property_certificate": ("房产证", "property certificate"),
+    "survey_form": ("入户调查表", "survey form"),
+    "valuation_report": ("评估报告", "valuation report"),
+    "agreement": ("补偿协议", "agreement"),
+    "bank_account": ("银行账户", "bank account"),
+}
+
+
 def item_zh(item: str) -> str:
     """An item's Chinese name (its key if it has none)."""
     return ITEM_NAMES.get(item, (item, item))[0]

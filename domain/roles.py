@@ -7,6 +7,15 @@ from dataclasses import dataclass
 from domain.errors import PermissionDenied
 
 ROLES = ("admin", "clerk", "appraiser", "supervisor", "hotline", "finance")
+# What people call each role, in Chinese and in English (the pages, the sentences).
+ROLE_NAMES: dict[str, tuple[str, str]] = {
+    "admin": ("管理员", "administrator"),
+    "clerk": ("工作组经办人", "group clerk"),
+    "appraiser": ("评估师", "appraiser"),
+    "supervisor": ("纪检监督", "supervisor"),
+    "hotline": ("监督热线", "hotline officer"),
+    "finance": ("财务", "finance officer"),
+}
 BUILTIN_ADMIN = "admin"
 # Who sees a complaint's caller (name and telephone) in full; everyone else, masked.
 SEES_CALLERS = ("admin", "hotline", "supervisor")

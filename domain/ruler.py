@@ -201,7 +201,7 @@ def describe_changes(changes: Iterable[Change]) -> str:
 
 
 def describe_changes_zh(changes: Iterable[Change]) -> str:
-    """The same phrase in Chinese: "building:brick_concrete 3200.00 → 3300.00"."""
+    """The same phrase in Chinese: "房屋（砖混结构） 3200.00 → 3300.00"."""
     return "；".join(
         f"{item_zh(c.name)} {c.old or '（无）'} → {c.new or '（无）'}"
         if c.section != "required_documents"

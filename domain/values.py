@@ -172,21 +172,26 @@ def parse_text(value: Any, field: str, *, max_length: int = 2000, stored: bool =
     return text
 
 
-# What _CONTROL lets through in free text but not in one line: a tab, a line feed, and
-# Unicode's line and paragraph separators (str.splitlines breaks at every one).
-_BREAKS = re.compile("[\t\n\u2028\u2029]")
+# Not in one line, besides _CONTROL: a tab, a line feed, Unicode's line and paragraph
+# separators (str.splitlines breaks at every one), and the bidirectional controls.
+_NOT_ONE_LINE = re.compile(f"{_CONTROL.pattern}|[\t\n\u2028\u2029]|{_BIDI.pattern}")
 
 
-def one_line(text: str, field: str) -> str:
-    """text, if it is one line of valid Unicode with no control character (a tab or a
-    line break included) and no bidirectional control: an id or a search as typed."""
-    if _CONTROL.search(text) or _BREAKS.search(text) or _BIDI.search(text):
+def _checked(text: str, field: str, refused: re.Pattern[str]) -> str:
+    """text, if it holds none of the refused characters and is valid Unicode."""
+    if refused.search(text):
         raise InvalidInput(f"{field} contains a control character; remove it.")
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
         raise InvalidInput(f"{field} is not valid Unicode text; check its encoding.") from None
     return text
+
+
+def one_line(text: str, field: str) -> str:
+    """text, if it is one line of valid Unicode with no control character (a tab or a
+    line break included) and no bidirectional control: an id or a search as typed."""
+    return _checked(text, field, _NOT_ONE_LINE)
 
 
 def _text(value: Any, field: str, max_length: int) -> str:
@@ -195,13 +200,7 @@ def _text(value: Any, field: str, max_length: int) -> str:
     text = value.strip()
     if len(text) > max_length:
         raise InvalidInput(f"{field} is longer than {max_length} characters; shorten it.")
-    if _CONTROL.search(text):
-        raise InvalidInput(f"{field} contains a control character; remove it.")
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise InvalidInput(f"{field} is not valid Unicode text; check its encoding.") from None
-    return text
+    return _checked(text, field, _CONTROL)
 
 
 def parse_code(value: Any, field: str, *, stored: bool = False) -> str:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
-from domain.policy import ITEM_NAMES
+from domain.policy import DOCUMENT_NAMES, ITEM_NAMES
+from domain.roles import ROLE_NAMES
 from ledger.event_names import event_name
 
 LANGUAGES = ("zh", "en")
@@ -31,12 +32,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "language": ("English", "中文"),
     "logged_in_as": ("当前用户", "Logged in as"),
     "role": ("角色", "Role"),
-    "role_admin": ("管理员", "administrator"),
-    "role_clerk": ("工作组经办人", "group clerk"),
-    "role_appraiser": ("评估师", "appraiser"),
-    "role_supervisor": ("纪检监督", "supervisor"),
-    "role_hotline": ("监督热线", "hotline officer"),
-    "role_finance": ("财务", "finance officer"),
+    **{f"role_{role}": names for role, names in ROLE_NAMES.items()},
     "your_pages": ("您的工作页面", "Your pages"),
     "public_pages": ("公开信息", "Public information"),
     "error": ("出错了", "Something went wrong"),
@@ -159,13 +155,7 @@ TERMS: dict[str, tuple[str, str]] = {
     "valued": ("已评估", "valued"),
     "signed": ("已签约", "signed"),
     "paid": ("已付清", "paid"),
-    "id_card": ("身份证", "ID card"),
-    "hukou": ("户口簿", "household register"),
-    "property_certificate": ("房产证", "property certificate"),
-    "survey_form": ("入户调查表", "survey form"),
-    "valuation_report": ("评估报告", "valuation report"),
-    "agreement": ("补偿协议", "agreement"),
-    "bank_account": ("银行账户", "bank account"),
+    **DOCUMENT_NAMES,
     # a line of an entitlement, by kind, and the items the policies price (domain/policy.py;
     # an item not named there is shown by its key)
     "rate": ("按面积计价", "rate × quantity"),

@@ -13,6 +13,8 @@ from domain.complaint import Complaint, assigned_complaint_code
 from domain.household import Household
 from domain.ids import payout_id
 from domain.payout import PayoutIndex
+from domain.policy import DOCUMENT_NAMES
+from domain.roles import ROLE_NAMES
 from ledger.commands.declaration import Command
 
 if TYPE_CHECKING:
@@ -93,19 +95,8 @@ WORDS_ZH = {
     "substantiated": "属实",
     "unsubstantiated": "不属实",
     "partial": "部分属实",
-    "admin": "管理员",
-    "clerk": "工作组经办人",
-    "appraiser": "评估师",
-    "supervisor": "纪检监督",
-    "hotline": "监督热线",
-    "finance": "财务",
-    "id_card": "身份证",
-    "hukou": "户口簿",
-    "property_certificate": "房产证",
-    "survey_form": "入户调查表",
-    "valuation_report": "评估报告",
-    "agreement": "补偿协议",
-    "bank_account": "银行账户",
+    **{role: names[0] for role, names in ROLE_NAMES.items()},
+    **{kind: names[0] for kind, names in DOCUMENT_NAMES.items()},
     "household": "住户",
     "group": "工作组",
     "staff": "工作人员",
